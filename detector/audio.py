@@ -1,0 +1,260 @@
+"""Decode audio from a path or bytes into mono float32 at a target rate.
+
+The container is recognised from the content, never from the file name:
+libsndfile (via soundfile) reads WAV, FLAC, OGG/Vorbis, OGG/Opus and MP3; PyAV
+(FFmpeg bundled in its wheel) reads M4A/AAC/WebM and anything libsndfile refuses.
+Every failure is raised as :class:`~detector.errors.AudioError` with one sentence.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from detector.errors import AudioError
+
+# Magic numbers of common files people upload by mistake: a clear sentence beats "corrupt".
+_NOT_AUDIO_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"\x7fELF", "a program"),
+    (b"MZ", "a Windows program"),
+)
+_AUDIO_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
+    (b"RIFF", 0, "wav"),
+    (b"RF64", 0, "wav"),
+    (b"fLaC", 0, "flac"),
+    (b"OggS", 0, "ogg"),
+    (b"ID3", 0, "mp3"),
+    (b"ftyp", 4, "mp4"),
+    (b"\x1a\x45\xdf\xa3", 0, "webm"),
+    (b"FORM", 0, "aiff"),
+    (b".snd", 0, "au"),
+    (b"#!AMR", 0, "amr"),
+)
+_MAX_DECODE_CHANNELS = 64
+
+
+@dataclass
+class DecodedAudio:
+    """Mono float32 audio and facts about where it came from."""
+
+    samples: np.ndarray
+    sample_rate: int
+    original_sample_rate: int
+    channels: int
+    container: str
+    codec: str
+    bit_rate: int | None
+    truncated: bool
+    source_duration_s: float | None
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+
+def sniff_format(head: bytes) -> str:
+    """Name the container of ``head`` (the first bytes of a file), or raise.
+
+    Returns a short name such as ``"wav"`` or ``"mp3"``; ``"unknown"`` when the
+    bytes are neither recognisable audio nor a known non-audio type (the decoders
+    then get a try, since raw MPEG/ADTS streams have no fixed magic).
+    """
+    if not head:
+        raise AudioError("The file is empty (0 bytes).", "empty")
+    for magic, offset, name in _AUDIO_SIGNATURES:
+        if head[offset:offset + len(magic)] == magic:
+            return name
+    for magic, what in _NOT_AUDIO_SIGNATURES:
+        if head.startswith(magic):
+            raise AudioError(f"This file is not audio: it looks like {what}.", "not_audio")
+    stripped = head.lstrip()[:64].lower()
+    if stripped.startswith((b"<!doctype", b"<html", b"<?xml", b"<svg")):
+        raise AudioError("This file is not audio: it looks like a web page or XML document.", "not_audio")
+    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0:
+        return "mpeg" if (head[1] & 0x06) else "aac"
+    if _looks_like_text(head):
+        raise AudioError("This file is not audio: it contains plain text.", "not_audio")
+    return "unknown"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    sample = head[:512]
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return printable >= 0.95 * max(len(text), 1)
+
+
+def _to_mono(data: np.ndarray) -> np.ndarray:
+    if data.ndim == 2:
+        data = data.mean(axis=1)
+    return np.ascontiguousarray(data, dtype=np.float32)
+
+
+def _decode_soundfile(payload: Path | bytes, max_seconds: float) -> tuple[np.ndarray, int, int, str, str, bool, float | None]:
+    with sf.SoundFile(_as_file(payload)) as handle:
+        if handle.channels > _MAX_DECODE_CHANNELS:
+            raise AudioError(f"The file has {handle.channels} channels; at most {_MAX_DECODE_CHANNELS} are supported.", "unsupported")
+        rate = int(handle.samplerate)
+        limit = int(max_seconds * rate)
+        declared = handle.frames if handle.frames and handle.frames > 0 else None
+        data = handle.read(frames=limit + 1, dtype="float32", always_2d=True)
+        truncated = len(data) > limit
+        data = data[:limit]
+        # A header may claim hours that are not there; the decoded length is the truth.
+        source = (declared / rate) if (declared and truncated) else len(data) / rate
+        return data, rate, handle.channels, handle.format.lower(), handle.subtype.lower(), truncated, source
+
+
+def _decode_pyav(payload: Path | bytes, max_seconds: float) -> tuple[np.ndarray, int, int, str, str, bool, float | None, int | None]:
+    import av  # imported lazily: only needed for containers libsndfile cannot read
+
+    try:
+        container = av.open(_as_file(payload), mode="r")
+    except Exception as exc:  # PyAV raises many FFmpeg error classes
+        raise AudioError("The file could not be decoded: it is corrupt or not a supported audio format.", "corrupt") from exc
+    with container:
+        streams = [s for s in container.streams if s.type == "audio"]
+        if not streams:
+            kind = "video without sound" if container.streams.video else "no audio stream"
+            raise AudioError(f"The file holds {kind}; there is nothing to analyse.", "not_audio")
+        stream = streams[0]
+        rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+        channels = int(stream.codec_context.channels or 1)
+        if rate <= 0:
+            raise AudioError("The audio stream has no valid sample rate.", "corrupt")
+        limit = int(max_seconds * rate)
+        chunks: list[np.ndarray] = []
+        total = 0
+        truncated = False
+        errors = 0
+        try:
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except Exception:  # a damaged packet: skip it, keep what decodes
+                    errors += 1
+                    if errors > 50:
+                        break
+                    continue
+                for frame in frames:
+                    array = frame.to_ndarray()
+                    array = _planar_to_interleaved(array, frame.format.is_planar, len(frame.layout.channels))
+                    chunks.append(array)
+                    total += len(array)
+                if total > limit:
+                    truncated = True
+                    break
+        except Exception as exc:
+            if not chunks:
+                raise AudioError("The file could not be decoded: it is corrupt or not a supported audio format.", "corrupt") from exc
+        if not chunks:
+            raise AudioError("The file contains no decodable audio.", "corrupt")
+        data = np.concatenate(chunks, axis=0)[:limit]
+        duration = float(container.duration / 1_000_000) if container.duration else len(data) / rate
+        bit_rate = int(stream.codec_context.bit_rate or container.bit_rate or 0) or None
+        return data, rate, channels, container.format.name, stream.codec_context.name, truncated, duration, bit_rate
+
+
+def _planar_to_interleaved(array: np.ndarray, planar: bool, channels: int) -> np.ndarray:
+    """Return (samples, channels) float32 from a PyAV frame array, scaling integers to [-1, 1]."""
+    if planar:
+        array = array.T
+    else:
+        array = array.reshape(-1, channels)
+    if np.issubdtype(array.dtype, np.integer):
+        scale = float(np.iinfo(array.dtype).max) + 1.0
+        array = array.astype(np.float32) / scale
+    return array.astype(np.float32, copy=False)
+
+
+def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """High-quality resampling (soxr VHQ) of a mono float32 signal."""
+    if from_rate == to_rate or len(samples) == 0:
+        return samples.astype(np.float32, copy=False)
+    return soxr.resample(samples, from_rate, to_rate, quality="VHQ").astype(np.float32, copy=False)
+
+
+def load_audio(source: str | Path | bytes, target_sr: int, max_seconds: float = 600.0) -> DecodedAudio:
+    """Decode ``source`` into mono float32 at ``target_sr``.
+
+    Parameters
+    ----------
+    source : str, Path or bytes
+        A file path or the file's bytes.
+    target_sr : int
+        The sample rate of the returned samples.
+    max_seconds : float
+        Decode at most this many seconds; ``truncated`` says whether more existed.
+
+    Returns
+    -------
+    DecodedAudio
+
+    Raises
+    ------
+    AudioError
+        Empty, unreadable, non-audio or undecodable input, or invalid samples.
+    """
+    payload, head = _read_payload(source)
+    container = sniff_format(head)
+    bit_rate: int | None = None
+    try:
+        data, rate, channels, fmt, codec, truncated, source_s = _decode_soundfile(payload, max_seconds)
+    except AudioError:
+        raise
+    except Exception:
+        data, rate, channels, fmt, codec, truncated, source_s, bit_rate = _decode_pyav(payload, max_seconds)
+    if data.size == 0:
+        raise AudioError("The file contains no audio samples.", "empty_audio")
+    if not np.all(np.isfinite(data)):
+        raise AudioError("The audio contains invalid samples (NaN or infinity); the file is damaged.", "non_finite")
+    mono = _to_mono(data)
+    samples = resample(mono, rate, target_sr)
+    return DecodedAudio(
+        samples=samples,
+        sample_rate=target_sr,
+        original_sample_rate=rate,
+        channels=int(channels),
+        container=container if container != "unknown" else fmt,
+        codec=codec,
+        bit_rate=bit_rate,
+        truncated=truncated,
+        source_duration_s=source_s,
+    )
+
+
+def _as_file(payload: Path | bytes) -> io.BufferedIOBase:
+    # Paths are streamed from disk so a one-hour file is never held in memory whole.
+    return open(payload, "rb") if isinstance(payload, Path) else io.BytesIO(payload)
+
+
+def _read_payload(source: str | Path | bytes) -> tuple[Path | bytes, bytes]:
+    """Return something the decoders can open, and the first bytes for sniffing."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        payload = bytes(source)
+        return payload, payload[:4096]
+    path = Path(source)
+    if not path.exists():
+        raise AudioError(f"No such file: {path.name}.", "missing")
+    if path.is_dir():
+        raise AudioError(f"{path.name} is a folder, not an audio file.", "not_audio")
+    try:
+        with open(path, "rb") as handle:
+            return path, handle.read(4096)
+    except OSError as exc:
+        raise AudioError(f"The file could not be read ({exc.strerror or 'I/O error'}).", "unreadable") from exc

@@ -1,0 +1,121 @@
+"""The single feature configuration shared by training and serving.
+
+Every model version saves its ``FeatureConfig`` as ``features.json``; the server
+rebuilds exactly the same features from it. Changing a default here never changes
+how an already-trained model is served.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FEATURE_TYPES = ("logspec", "mel", "lfcc")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How audio becomes model input.
+
+    Attributes
+    ----------
+    sample_rate : int
+        Rate every clip is resampled to, in Hz.
+    window_s, hop_s : float
+        The model sees fixed windows of ``window_s`` seconds taken every ``hop_s``.
+    feature : str
+        ``"logspec"`` (linear log power spectrogram), ``"mel"`` (log mel) or ``"lfcc"``.
+    n_fft, frame_length_s, frame_hop_s : int, float, float
+        STFT size and analysis frame length/step.
+    n_mels, n_lfcc, n_linear_filters : int
+        Sizes for the mel and LFCC front ends.
+    trim_top_db : float
+        Leading/trailing parts quieter than this below the peak are trimmed.
+    target_rms_dbfs : float
+        Loudness every clip is normalised to before features.
+    min_speech_s : float
+        Clips with less sound than this after trimming are refused.
+    max_duration_s : float
+        Only this much of a longer clip is analysed (the user is told).
+    """
+
+    sample_rate: int = 16000
+    window_s: float = 2.0
+    hop_s: float = 1.0
+    feature: str = "logspec"
+    n_fft: int = 512
+    frame_length_s: float = 0.025
+    frame_hop_s: float = 0.010
+    n_mels: int = 80
+    n_lfcc: int = 40
+    n_linear_filters: int = 70
+    trim_top_db: float = 40.0
+    target_rms_dbfs: float = -23.0
+    min_speech_s: float = 1.0
+    max_duration_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.feature not in FEATURE_TYPES:
+            raise ValueError(f"feature must be one of {FEATURE_TYPES}, got {self.feature!r}")
+        if self.sample_rate < 4000 or self.window_s <= 0 or self.hop_s <= 0:
+            raise ValueError("sample_rate must be >= 4000 and window_s, hop_s > 0")
+        if self.frame_length_s * self.sample_rate > self.n_fft:
+            raise ValueError("frame_length_s * sample_rate must not exceed n_fft")
+
+    # Derived sizes -----------------------------------------------------------
+    @property
+    def frame_length(self) -> int:
+        return int(round(self.frame_length_s * self.sample_rate))
+
+    @property
+    def frame_hop(self) -> int:
+        return int(round(self.frame_hop_s * self.sample_rate))
+
+    @property
+    def window_frames(self) -> int:
+        # Frames that fit in exactly one window of samples (no centre padding).
+        return 1 + (self.window_samples - self.frame_length) // self.frame_hop
+
+    @property
+    def hop_frames(self) -> int:
+        return int(round(self.hop_s / self.frame_hop_s))
+
+    @property
+    def window_samples(self) -> int:
+        return int(round(self.window_s * self.sample_rate))
+
+    @property
+    def n_bins(self) -> int:
+        """Number of feature bins per frame (the model's second input axis)."""
+        if self.feature == "logspec":
+            return self.n_fft // 2 + 1
+        if self.feature == "mel":
+            return self.n_mels
+        return self.n_lfcc
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """Model input shape without the batch axis: (frames, bins, 1)."""
+        return (self.window_frames, self.n_bins, 1)
+
+    # Serialisation -----------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FeatureConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown feature settings: {sorted(unknown)}")
+        return cls(**data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "FeatureConfig":
+        return cls.from_dict(json.loads(Path(path).read_text()))

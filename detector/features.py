@@ -1,0 +1,237 @@
+"""Waveform preparation and model features: the one code path for training and serving.
+
+``prepare_waveform`` trims leading/trailing silence and normalises loudness, so
+neither class can be told apart by silence or level. ``clip_features`` turns the
+prepared clip into a (frames, bins) matrix and ``split_windows`` cuts it into the
+fixed windows the model scores. The corpus builder, the trainer and the
+``Detector`` all call these functions with the model's saved ``FeatureConfig``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.fft import dct
+
+from detector.config import FeatureConfig
+from detector.errors import AudioError
+
+SILENCE_DBFS = -60.0  # below this RMS (in every frame) a clip counts as silent
+_EPS = 1e-10
+
+
+@dataclass
+class PreparedClip:
+    """A trimmed, loudness-normalised clip and what preparing it revealed."""
+
+    samples: np.ndarray
+    sample_rate: int
+    speech_s: float          # duration of frames within ``trim_top_db`` of the loudest frame
+    leading_trim_s: float
+    trailing_trim_s: float
+    gain_db: float           # gain applied to reach the target loudness
+    clipped_fraction: float  # share of input samples at or near full scale
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+
+def frame_rms_db(samples: np.ndarray, frame_length: int, hop: int) -> np.ndarray:
+    """RMS level in dBFS of each analysis frame (at least one frame)."""
+    frames = _frame(samples, frame_length, hop)
+    power = np.mean(frames.astype(np.float64) ** 2, axis=1)
+    return 10.0 * np.log10(power + _EPS)
+
+
+def prepare_waveform(samples: np.ndarray, config: FeatureConfig, check_length: bool = True) -> PreparedClip:
+    """Trim silence and normalise loudness exactly as the model was trained.
+
+    Parameters
+    ----------
+    samples : np.ndarray
+        Mono float32 samples at ``config.sample_rate``.
+    config : FeatureConfig
+        The model's feature configuration.
+    check_length : bool
+        Refuse clips with less than ``config.min_speech_s`` of sound.
+
+    Raises
+    ------
+    AudioError
+        Silent clips, and (with ``check_length``) clips too short to judge.
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise AudioError("Internal error: expected mono audio.", "invalid")
+    rate = config.sample_rate
+    if len(samples) < config.frame_length:
+        raise AudioError(
+            f"The clip is only {len(samples) / rate * 1000:.0f} ms long; at least {config.min_speech_s:g} s of speech is needed.",
+            "too_short",
+        )
+    clipped = float(np.mean(np.abs(samples) >= 0.999))
+    levels = frame_rms_db(samples - np.mean(samples), config.frame_length, config.frame_hop)
+    peak = float(levels.max())
+    if peak < SILENCE_DBFS:
+        raise AudioError("The clip is silent: there is no sound to analyse.", "silent")
+    active = levels > peak - config.trim_top_db
+    first = int(np.argmax(active))
+    last = len(active) - int(np.argmax(active[::-1]))
+    start = first * config.frame_hop
+    stop = min(len(samples), (last - 1) * config.frame_hop + config.frame_length)
+    trimmed = samples[start:stop] - np.mean(samples[start:stop])
+    speech_s = float(np.sum(active)) * config.frame_hop / rate
+    if check_length and stop - start < config.min_speech_s * rate:
+        raise AudioError(
+            f"The clip has only {(stop - start) / rate:.2f} s of sound after trimming silence; "
+            f"at least {config.min_speech_s:g} s is needed for a verdict.",
+            "too_short",
+        )
+    # Loudness: RMS over the active frames only, so pauses do not change the gain.
+    active_power = np.mean(10.0 ** (levels[active] / 10.0))
+    gain_db = config.target_rms_dbfs - 10.0 * np.log10(active_power + _EPS)
+    normalised = trimmed * np.float32(10.0 ** (gain_db / 20.0))
+    peak_amp = float(np.max(np.abs(normalised))) if len(normalised) else 0.0
+    if peak_amp > 0.99:  # never create clipping: scale the peak back to just below full scale
+        normalised *= np.float32(0.99 / peak_amp)
+        gain_db += 20.0 * np.log10(0.99 / peak_amp)
+    return PreparedClip(
+        samples=normalised.astype(np.float32, copy=False),
+        sample_rate=rate,
+        speech_s=speech_s,
+        leading_trim_s=start / rate,
+        trailing_trim_s=(len(samples) - stop) / rate,
+        gain_db=float(gain_db),
+        clipped_fraction=clipped,
+    )
+
+
+def _frame(samples: np.ndarray, frame_length: int, hop: int) -> np.ndarray:
+    if len(samples) < frame_length:
+        samples = np.pad(samples, (0, frame_length - len(samples)))
+    count = 1 + (len(samples) - frame_length) // hop
+    return np.lib.stride_tricks.as_strided(
+        samples,
+        shape=(count, frame_length),
+        strides=(samples.strides[0] * hop, samples.strides[0]),
+        writeable=False,
+    )
+
+
+def fit_to_window(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Repeat a clip shorter than one model window until it fills the window.
+
+    Repetition (rather than zero padding) keeps short clips free of artificial
+    silence, which would otherwise be a cue the model could learn.
+    """
+    need = config.window_samples
+    if len(samples) >= need:
+        return samples
+    return np.resize(samples, need).astype(np.float32, copy=False)
+
+
+@lru_cache(maxsize=8)
+def _hann(length: int) -> np.ndarray:
+    return np.hanning(length + 1)[:-1].astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def _mel_filters(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
+    import librosa  # only the mel front end needs it, and only once per config
+
+    return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=20.0, htk=False).astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def _linear_filters(sample_rate: int, n_fft: int, n_filters: int) -> np.ndarray:
+    """Triangular filters equally spaced in Hz (the LFCC front end)."""
+    bins = n_fft // 2 + 1
+    edges = np.linspace(0, bins - 1, n_filters + 2)
+    index = np.arange(bins, dtype=np.float64)
+    filters = np.zeros((n_filters, bins), dtype=np.float32)
+    for k in range(n_filters):
+        left, centre, right = edges[k], edges[k + 1], edges[k + 2]
+        rising = (index - left) / (centre - left)
+        falling = (right - index) / (right - centre)
+        filters[k] = np.clip(np.minimum(rising, falling), 0.0, None)
+    return filters
+
+
+def power_spectrogram(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Power STFT, shape (frames, n_fft // 2 + 1), no centre padding."""
+    frames = _frame(np.ascontiguousarray(samples, dtype=np.float32), config.frame_length, config.frame_hop)
+    spectrum = np.fft.rfft(frames * _hann(config.frame_length), n=config.n_fft, axis=1)
+    return (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
+
+
+def clip_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Model features of a prepared clip, shape (frames, config.n_bins), float32."""
+    power = power_spectrogram(fit_to_window(samples, config), config)
+    if config.feature == "logspec":
+        out = 10.0 * np.log10(power + _EPS)
+    elif config.feature == "mel":
+        out = 10.0 * np.log10(power @ _mel_filters(config.sample_rate, config.n_fft, config.n_mels).T + _EPS)
+    else:
+        energies = power @ _linear_filters(config.sample_rate, config.n_fft, config.n_linear_filters).T
+        out = dct(10.0 * np.log10(energies + _EPS), type=2, norm="ortho", axis=1)[:, : config.n_lfcc]
+    return out.astype(np.float32, copy=False)
+
+
+def feature_axis(config: FeatureConfig) -> tuple[np.ndarray, str]:
+    """Values and unit of the feature axis (Hz for spectra, coefficient index for LFCC)."""
+    if config.feature == "logspec":
+        return np.fft.rfftfreq(config.n_fft, 1.0 / config.sample_rate), "Hz"
+    if config.feature == "mel":
+        import librosa
+
+        return librosa.mel_frequencies(n_mels=config.n_mels + 2, fmin=20.0, fmax=config.sample_rate / 2)[1:-1], "Hz"
+    return np.arange(config.n_lfcc, dtype=np.float64), "coefficient"
+
+
+def window_starts(n_frames: int, config: FeatureConfig) -> np.ndarray:
+    """First frame of each model window; the last window is aligned to the clip's end."""
+    size, hop = config.window_frames, config.hop_frames
+    if n_frames <= size:
+        return np.array([0])
+    starts = list(range(0, n_frames - size + 1, hop))
+    if starts[-1] != n_frames - size:
+        starts.append(n_frames - size)
+    return np.array(starts)
+
+
+def standardise(window: np.ndarray) -> np.ndarray:
+    """Zero mean, unit variance over a whole window (removes any residual level offset)."""
+    return (window - window.mean()) / (window.std() + 1e-5)
+
+
+def split_windows(features: np.ndarray, config: FeatureConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a (frames, bins) matrix into model inputs.
+
+    Returns
+    -------
+    windows : np.ndarray
+        Shape (n_windows, window_frames, n_bins, 1), float32, each standardised.
+    starts_s : np.ndarray
+        Start time of each window in seconds.
+    """
+    size = config.window_frames
+    if len(features) < size:  # only after external truncation; repeat like fit_to_window
+        features = np.resize(features, (size, features.shape[1]))
+    starts = window_starts(len(features), config)
+    windows = np.stack([standardise(features[s:s + size]) for s in starts]).astype(np.float32)
+    return windows[..., np.newaxis], starts * config.frame_hop_s
+
+
+def waveform_to_windows(samples: np.ndarray, config: FeatureConfig, check_length: bool = True) -> tuple[np.ndarray, np.ndarray, PreparedClip, np.ndarray]:
+    """Prepare, featurise and window a mono clip at ``config.sample_rate``.
+
+    Returns ``(windows, starts_s, prepared_clip, features)``; this is the exact
+    function the trainer uses to build model inputs.
+    """
+    prepared = prepare_waveform(samples, config, check_length=check_length)
+    features = clip_features(prepared.samples, config)
+    windows, starts = split_windows(features, config)
+    return windows, starts, prepared, features
