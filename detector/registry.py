@@ -1,0 +1,207 @@
+"""Versioned model store with one atomic pointer to the active version.
+
+Layout::
+
+    model_store/
+        active.json            {"version": "...", "history": ["older", ...]}
+        <version>/model.tflite  the served model (LiteRT)
+        <version>/features.json the FeatureConfig used in training
+        <version>/calibration.json
+        <version>/metrics.json, card.md, model.keras (optional)
+
+Every write goes to a temporary file in the same folder followed by ``os.replace``,
+so a reader sees the old pointer or the new one, never half of either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from detector.config import FeatureConfig
+from detector.errors import ModelError
+
+POINTER_FILE = "active.json"
+REQUIRED_FILES = ("model.tflite", "features.json", "calibration.json")
+DEFAULT_STORE = Path(os.environ.get("DETECTOR_MODEL_STORE", Path(__file__).resolve().parent.parent / "model_store"))
+
+
+@dataclass
+class Calibration:
+    """Maps the model's clip logit to a calibrated probability and a verdict band.
+
+    ``p = sigmoid(scale * logit + bias)`` (Platt scaling; temperature scaling is
+    ``bias = 0``). Bands: ``p < genuine_below`` is likely genuine, ``p >=
+    synthetic_above`` likely synthetic, anything between is uncertain.
+    """
+
+    scale: float = 1.0
+    bias: float = 0.0
+    genuine_below: float = 0.2
+    synthetic_above: float = 0.8
+    method: str = "none"
+    aggregation: str = "mean_logit"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Calibration":
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        calibration = cls(**fields)
+        if not 0.0 < calibration.genuine_below <= calibration.synthetic_above < 1.0:
+            raise ValueError("calibration bands must satisfy 0 < genuine_below <= synthetic_above < 1")
+        if calibration.aggregation not in ("mean_logit", "max_logit"):
+            raise ValueError(f"unknown aggregation {calibration.aggregation!r}")
+        return calibration
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ModelVersion:
+    """One model version on disk, validated."""
+
+    name: str
+    path: Path
+    features: FeatureConfig
+    calibration: Calibration
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tflite_path(self) -> Path:
+        return self.path / "model.tflite"
+
+    @property
+    def card(self) -> str:
+        card = self.path / "card.md"
+        return card.read_text(encoding="utf-8") if card.exists() else "No model card was saved with this version."
+
+    @property
+    def created(self) -> str:
+        return str(self.metrics.get("created", ""))
+
+    @property
+    def test_eer(self) -> float | None:
+        value = self.metrics.get("test", {}).get("eer") if isinstance(self.metrics.get("test"), dict) else None
+        return float(value) if value is not None else None
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers never observe a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+class ModelRegistry:
+    """List, load, promote, roll back and delete model versions in a store folder."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else DEFAULT_STORE
+
+    # Reading ------------------------------------------------------------------
+    def versions(self) -> list[str]:
+        """Names of complete versions (all required files present), oldest first."""
+        if not self.root.is_dir():
+            return []
+        names = [p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                 and all((p / f).is_file() for f in REQUIRED_FILES)]
+        return sorted(names)
+
+    def _pointer(self) -> dict[str, Any]:
+        pointer = self.root / POINTER_FILE
+        if not pointer.exists():
+            return {"version": None, "history": []}
+        try:
+            data = json.loads(pointer.read_text(encoding="utf-8"))
+            return {"version": data.get("version"), "history": list(data.get("history", []))}
+        except (json.JSONDecodeError, AttributeError) as exc:
+            raise ModelError(f"The active-model pointer {pointer} is corrupt; promote a version to repair it.") from exc
+
+    def active_name(self) -> str | None:
+        return self._pointer()["version"]
+
+    def load(self, name: str) -> ModelVersion:
+        """Load and validate one version; raise :class:`ModelError` with a clear reason."""
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise ModelError(f"Invalid model version name {name!r}.")
+        path = self.root / name
+        if not path.is_dir():
+            raise ModelError(f"Model version {name!r} does not exist in {self.root}.")
+        missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
+        if missing:
+            raise ModelError(f"Model version {name!r} is incomplete: missing {', '.join(missing)}.")
+        try:
+            features = FeatureConfig.load(path / "features.json")
+            calibration = Calibration.from_dict(json.loads((path / "calibration.json").read_text()))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ModelError(f"Model version {name!r} has an unreadable configuration: {exc}") from exc
+        metrics: dict[str, Any] = {}
+        if (path / "metrics.json").is_file():
+            try:
+                metrics = json.loads((path / "metrics.json").read_text())
+            except json.JSONDecodeError:
+                metrics = {}
+        if (path / "model.tflite").stat().st_size == 0:
+            raise ModelError(f"Model version {name!r} has an empty model.tflite.")
+        return ModelVersion(name=name, path=path, features=features, calibration=calibration, metrics=metrics)
+
+    def active(self) -> ModelVersion:
+        name = self.active_name()
+        if name is None:
+            raise ModelError(f"No active model in {self.root}. Train one (python -m train.fit) and promote it.")
+        return self.load(name)
+
+    # Changing -----------------------------------------------------------------
+    def promote(self, name: str) -> None:
+        """Make ``name`` active; the previous active version goes on the rollback history."""
+        self.load(name)  # refuse to point at something that cannot be served
+        pointer = self._pointer()
+        history = [v for v in pointer["history"] if v != name]
+        if pointer["version"] and pointer["version"] != name:
+            history.insert(0, pointer["version"])
+        self._write_pointer(name, history)
+
+    def rollback(self) -> str:
+        """Re-activate the most recent previous version that still loads; return its name."""
+        pointer = self._pointer()
+        for index, candidate in enumerate(pointer["history"]):
+            try:
+                self.load(candidate)
+            except ModelError:
+                continue
+            self._write_pointer(candidate, pointer["history"][index + 1:])
+            return candidate
+        raise ModelError("There is no earlier model version to roll back to.")
+
+    def delete(self, name: str) -> None:
+        """Remove a version that is not active."""
+        if name == self.active_name():
+            raise ModelError("The active model cannot be deleted; promote another version first.")
+        target = self.root / name
+        if not name or name.startswith(".") or "/" in name or not target.is_dir():
+            raise ModelError(f"Model version {name!r} does not exist.")
+        # Rename first so a reader never sees a half-deleted version folder.
+        trash = self.root / f".deleted-{name}"
+        os.replace(target, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+        pointer = self._pointer()
+        if name in pointer["history"]:
+            self._write_pointer(pointer["version"], [v for v in pointer["history"] if v != name])
+
+    def _write_pointer(self, name: str | None, history: list[str]) -> None:
+        payload = {"version": name, "history": history[:20]}
+        atomic_write_text(self.root / POINTER_FILE, json.dumps(payload, indent=2) + "\n")
