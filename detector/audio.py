@@ -223,6 +223,10 @@ def load_audio(source: str | Path | bytes, target_sr: int, max_seconds: float = 
         raise AudioError("The file contains no audio samples.", "empty_audio")
     if not np.all(np.isfinite(data)):
         raise AudioError("The audio contains invalid samples (NaN or infinity); the file is damaged.", "non_finite")
+    if bit_rate is None and source_s and not codec.startswith(("pcm", "float", "double", "flac", "ulaw", "alaw")):
+        # libsndfile does not report the bit rate of lossy streams: estimate it from the size.
+        size = payload.stat().st_size if isinstance(payload, Path) else len(payload)
+        bit_rate = int(size * 8 / source_s) if source_s > 0 else None
     mono = _to_mono(data)
     samples = resample(mono, rate, target_sr)
     return DecodedAudio(

@@ -19,6 +19,10 @@ from detector.config import FeatureConfig
 from detector.errors import AudioError
 
 SILENCE_DBFS = -60.0  # below this RMS (in every frame) a clip counts as silent
+# Every spectrum gets the expected power of white noise at this level added. Digital
+# silence (exact zeros, common in TTS output and padding) would otherwise sit at the
+# numeric floor far below any microphone's noise and become a class cue.
+NOISE_FLOOR_DBFS = -75.0
 _EPS = 1e-10
 
 
@@ -163,13 +167,19 @@ def _linear_filters(sample_rate: int, n_fft: int, n_filters: int) -> np.ndarray:
 def power_spectrogram(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Power STFT, shape (frames, n_fft // 2 + 1), no centre padding."""
     frames = _frame(np.ascontiguousarray(samples, dtype=np.float32), config.frame_length, config.frame_hop)
-    spectrum = np.fft.rfft(frames * _hann(config.frame_length), n=config.n_fft, axis=1)
+    window = _hann(config.frame_length)
+    spectrum = np.fft.rfft(frames * window, n=config.n_fft, axis=1)
     return (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
+
+
+def _noise_floor(config: FeatureConfig) -> float:
+    """Expected per-bin power of white noise at ``NOISE_FLOOR_DBFS`` through the Hann window."""
+    return float(10.0 ** (NOISE_FLOOR_DBFS / 10.0) * np.sum(_hann(config.frame_length) ** 2))
 
 
 def clip_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Model features of a prepared clip, shape (frames, config.n_bins), float32."""
-    power = power_spectrogram(fit_to_window(samples, config), config)
+    power = power_spectrogram(fit_to_window(samples, config), config) + _noise_floor(config)
     if config.feature == "logspec":
         out = 10.0 * np.log10(power + _EPS)
     elif config.feature == "mel":

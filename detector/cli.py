@@ -1,0 +1,133 @@
+"""Command line: ``python -m detector score PATH... | models``.
+
+Exit codes: 0 every file scored, 1 some file failed (its row carries the error),
+2 usage error or no model. Bad input never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from detector.errors import AudioError, ModelError
+
+AUDIO_EXTENSIONS = frozenset({
+    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4", ".webm",
+    ".aif", ".aiff", ".au", ".caf", ".wv", ".mka",
+})
+CSV_COLUMNS = ("path", "p_synthetic", "verdict", "duration_s", "error")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with one line, never a traceback
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m detector", description="Deepfake voice detector.")
+    parser.add_argument("--store", help="model store folder (default: model_store/ or $DETECTOR_MODEL_STORE)")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    score = commands.add_parser("score", help="score audio files or folders (recursively)")
+    score.add_argument("paths", nargs="+", help="audio files or folders")
+    score.add_argument("--out", help="write results here instead of standard output")
+    score.add_argument("--format", choices=("csv", "json"), default="csv")
+    score.add_argument("--model", help="model version to use instead of the active one")
+    commands.add_parser("models", help="list model versions (active marked with *)")
+    return parser
+
+
+def iter_audio_files(paths: Sequence[str]) -> Iterator[Path]:
+    """Files named directly (whatever their extension), and audio files inside folders, sorted."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS]
+            yield from sorted(found)
+        else:
+            yield path
+
+
+def score_paths(detector, paths: Sequence[str]) -> list[dict]:
+    """One result row per file; failures keep an empty score and the error sentence."""
+    rows = []
+    for path in iter_audio_files(paths):
+        row = {"path": str(path), "p_synthetic": "", "verdict": "", "duration_s": "", "error": ""}
+        try:
+            analysis = detector.analyse(path)
+        except AudioError as exc:
+            row["error"] = exc.message
+        except MemoryError:
+            row["error"] = "The file is too large to analyse in memory."
+        else:
+            row.update(p_synthetic=f"{analysis.p_synthetic:.6f}", verdict=analysis.verdict,
+                       duration_s=f"{analysis.duration_s:.3f}")
+            row["warnings"] = [w.message for w in analysis.warnings]
+        rows.append(row)
+    return rows
+
+
+def format_rows(rows: list[dict], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from detector.inference import Detector
+
+    detector = Detector.from_store(args.store, args.model)
+    rows = score_paths(detector, args.paths)
+    if not rows:
+        print("error: no audio files found in the given folders", file=sys.stderr)
+        return 2
+    text = format_rows(rows, args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    failed = sum(1 for row in rows if row["error"])
+    print(f"{len(rows) - failed} scored, {failed} failed (model {detector.name})", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from detector.registry import ModelRegistry
+
+    registry = ModelRegistry(args.store)
+    active = registry.active_name()
+    names = registry.versions()
+    if not names:
+        print(f"No model versions in {registry.root}.")
+        return 0
+    for name in names:
+        try:
+            version = registry.load(name)
+            eer = f"test EER {version.test_eer:.2%}" if version.test_eer is not None else "test EER n/a"
+            detail = f"{version.features.feature}, {eer}"
+        except ModelError as exc:
+            detail = f"broken: {exc}"
+        print(f"{'*' if name == active else ' '} {name}  {detail}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _cmd_score(args) if args.command == "score" else _cmd_models(args)
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '')}", file=sys.stderr)
+        return 2

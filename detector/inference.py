@@ -1,0 +1,232 @@
+"""Score clips with a LiteRT model: the only inference path the app and CLI use.
+
+The served model takes standardised feature windows (batch, frames, bins, 1) and
+returns one raw logit per window. A clip's logit aggregates its windows (as the
+model's calibration says), and Platt scaling maps it to a calibrated probability.
+TensorFlow is never imported here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detector.audio import load_audio
+from detector.errors import ModelError
+from detector.features import feature_axis, waveform_to_windows
+from detector.quality import QualityWarning, quality_warnings
+from detector.registry import Calibration, ModelRegistry, ModelVersion
+
+VERDICTS = {
+    "likely_genuine": "Likely genuine",
+    "uncertain": "Uncertain",
+    "likely_synthetic": "Likely synthetic",
+}
+
+
+def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
+
+
+def verdict_for(p_synthetic: float, calibration: Calibration) -> str:
+    """The verdict band of a calibrated probability."""
+    if p_synthetic >= calibration.synthetic_above:
+        return "likely_synthetic"
+    if p_synthetic < calibration.genuine_below:
+        return "likely_genuine"
+    return "uncertain"
+
+
+def explain_probability(p_synthetic: float, verdict: str, calibration: Calibration) -> str:
+    """A plain-language sentence on what the number means (for the verdict card and CLI)."""
+    percent = f"{p_synthetic:.0%}"
+    if verdict == "likely_synthetic":
+        return (f"The model gives {percent} that this clip is machine-generated. Among validation clips "
+                f"scored above {calibration.synthetic_above:.0%}, most were synthetic; it is evidence, not proof.")
+    if verdict == "likely_genuine":
+        return (f"The model gives {percent} that this clip is machine-generated. Clips scored below "
+                f"{calibration.genuine_below:.0%} were mostly genuine recordings; new synthesis methods can still fool it.")
+    return (f"The model gives {percent}: between {calibration.genuine_below:.0%} and "
+            f"{calibration.synthetic_above:.0%} it cannot tell reliably. Treat the clip as unverified.")
+
+
+@dataclass
+class WindowScore:
+    start_s: float
+    end_s: float
+    p_synthetic: float
+
+
+@dataclass
+class Analysis:
+    """Everything the app, CLI and JSON export show about one clip."""
+
+    name: str
+    sha256: str
+    model_version: str
+    p_synthetic: float
+    clip_logit: float
+    verdict: str
+    explanation: str
+    windows: list[WindowScore]
+    warnings: list[QualityWarning]
+    duration_s: float
+    analysed_s: float
+    source_duration_s: float | None
+    original_sample_rate: int
+    container: str
+    codec: str
+    truncated: bool
+    sample_rate: int
+    samples: np.ndarray = field(repr=False)       # the prepared waveform the model saw
+    features: np.ndarray = field(repr=False)      # (frames, bins) model features
+    feature_times: np.ndarray = field(repr=False)
+    feature_axis: np.ndarray = field(repr=False)
+    feature_unit: str = "Hz"
+    model_input: np.ndarray = field(default=None, repr=False)  # the windows as fed to the model
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    @property
+    def verdict_label(self) -> str:
+        return VERDICTS[self.verdict]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no sample arrays)."""
+        return {
+            "file": self.name,
+            "sha256": self.sha256,
+            "model_version": self.model_version,
+            "p_synthetic": round(self.p_synthetic, 6),
+            "verdict": self.verdict,
+            "verdict_label": self.verdict_label,
+            "explanation": self.explanation,
+            "duration_s": round(self.duration_s, 3),
+            "analysed_s": round(self.analysed_s, 3),
+            "source_duration_s": self.source_duration_s,
+            "truncated": self.truncated,
+            "original_sample_rate": self.original_sample_rate,
+            "container": self.container,
+            "codec": self.codec,
+            "windows": [{"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3),
+                         "p_synthetic": round(w.p_synthetic, 6)} for w in self.windows],
+            "warnings": [w.to_dict() for w in self.warnings],
+            "created": self.created,
+        }
+
+
+class Detector:
+    """A loaded model version; thread-safe (one interpreter guarded by a lock)."""
+
+    def __init__(self, version: ModelVersion, num_threads: int = 2) -> None:
+        from ai_edge_litert.interpreter import Interpreter  # light: no TensorFlow
+
+        self.version = version
+        self.config = version.features
+        self.calibration = version.calibration
+        try:
+            self._interpreter = Interpreter(model_path=str(version.tflite_path), num_threads=num_threads)
+            self._interpreter.allocate_tensors()
+        except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad flatbuffer
+            raise ModelError(f"Model version {version.name!r} could not be loaded: model.tflite is corrupt.") from exc
+        self._input = self._interpreter.get_input_details()[0]
+        self._output_index = self._interpreter.get_output_details()[0]["index"]
+        expected = tuple(int(d) for d in self._input["shape"][1:])
+        if expected != tuple(self.config.input_shape):
+            raise ModelError(f"Model version {version.name!r} expects input {expected}, but its "
+                             f"features.json gives {tuple(self.config.input_shape)}: the files do not match.")
+        self._batch = int(self._input["shape"][0])
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_store(cls, store: str | Path | None = None, version: str | None = None) -> "Detector":
+        """Load the active version (or ``version``) from a model store folder."""
+        registry = ModelRegistry(store)
+        return cls(registry.load(version) if version else registry.active())
+
+    @property
+    def name(self) -> str:
+        return self.version.name
+
+    def window_logits(self, windows: np.ndarray) -> np.ndarray:
+        """Raw model logits for a batch of windows, shape (n,)."""
+        windows = np.ascontiguousarray(windows, dtype=np.float32)
+        with self._lock:
+            if windows.shape[0] != self._batch:
+                self._interpreter.resize_tensor_input(self._input["index"], windows.shape)
+                self._interpreter.allocate_tensors()
+                self._batch = windows.shape[0]
+            self._interpreter.set_tensor(self._input["index"], windows)
+            self._interpreter.invoke()
+            return np.array(self._interpreter.get_tensor(self._output_index), dtype=np.float64).reshape(-1)
+
+    def clip_logit(self, logits: np.ndarray) -> float:
+        if self.calibration.aggregation == "max_logit":
+            return float(np.max(logits))
+        return float(np.mean(logits))
+
+    def calibrate(self, logit: np.ndarray | float) -> np.ndarray | float:
+        return sigmoid(self.calibration.scale * np.asarray(logit) + self.calibration.bias)
+
+    def analyse(self, source: str | Path | bytes, name: str | None = None) -> Analysis:
+        """Decode, validate, featurise and score one clip.
+
+        Raises
+        ------
+        AudioError
+            Input that cannot be judged, with a sentence for the user.
+        """
+        payload = source if isinstance(source, (bytes, bytearray)) else Path(source)
+        display_name = name or (Path(source).name if not isinstance(source, (bytes, bytearray)) else "upload")
+        decoded = load_audio(payload, self.config.sample_rate, max_seconds=self.config.max_duration_s)
+        windows, starts, prepared, features = waveform_to_windows(decoded.samples, self.config)
+        logits = self.window_logits(windows)
+        clip_logit = self.clip_logit(logits)
+        p_synthetic = float(self.calibrate(clip_logit))
+        verdict = verdict_for(p_synthetic, self.calibration)
+        window_p = np.atleast_1d(self.calibrate(logits))
+        analysed = prepared.duration_s
+        scores = [WindowScore(float(s), float(min(s + self.config.window_s, analysed)), float(p))
+                  for s, p in zip(starts, window_p)]
+        axis, unit = feature_axis(self.config)
+        return Analysis(
+            name=display_name,
+            sha256=_sha256(payload),
+            model_version=self.version.name,
+            p_synthetic=p_synthetic,
+            clip_logit=clip_logit,
+            verdict=verdict,
+            explanation=explain_probability(p_synthetic, verdict, self.calibration),
+            windows=scores,
+            warnings=quality_warnings(decoded, prepared, self.config),
+            duration_s=decoded.duration_s,
+            analysed_s=analysed,
+            source_duration_s=decoded.source_duration_s,
+            original_sample_rate=decoded.original_sample_rate,
+            container=decoded.container,
+            codec=decoded.codec,
+            truncated=decoded.truncated,
+            sample_rate=self.config.sample_rate,
+            samples=prepared.samples,
+            features=features,
+            feature_times=np.arange(len(features)) * self.config.frame_hop_s,
+            feature_axis=axis,
+            feature_unit=unit,
+            model_input=windows,
+        )
+
+
+def _sha256(payload: Path | bytes) -> str:
+    digest = hashlib.sha256()
+    if isinstance(payload, Path):
+        with open(payload, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    else:
+        digest.update(payload)
+    return digest.hexdigest()

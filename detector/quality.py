@@ -1,0 +1,76 @@
+"""Recording-quality warnings shown next to a verdict.
+
+Each check names a condition under which the model is known to be less reliable,
+so a user can weigh the verdict (a telephone recording, heavy compression, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detector.audio import DecodedAudio
+from detector.config import FeatureConfig
+from detector.features import PreparedClip, power_spectrogram
+
+CLIPPING_FRACTION = 0.001       # share of samples at full scale
+MOSTLY_SILENCE_RATIO = 0.5      # sound / total duration below this
+SHORT_CLIP_S = 3.0              # verdicts below this many seconds are shakier
+NARROW_BAND_HZ = 4000.0         # 99 % of the energy below this looks like a phone line
+LOW_BIT_RATE = 48_000           # lossy audio below this many bits per second
+LOSSY_CODECS = ("mp3", "mpeg", "vorbis", "opus", "aac", "amr", "gsm", "wma")
+
+
+@dataclass(frozen=True)
+class QualityWarning:
+    """One warning: a stable code and a sentence for people."""
+
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+def bandwidth_hz(samples: np.ndarray, config: FeatureConfig, energy: float = 0.99) -> float:
+    """Frequency below which ``energy`` of the clip's spectral energy lies."""
+    spectrum = power_spectrogram(samples, config).sum(axis=0)
+    cumulative = np.cumsum(spectrum)
+    if cumulative[-1] <= 0:
+        return 0.0
+    index = int(np.searchsorted(cumulative, energy * cumulative[-1]))
+    return float(index * config.sample_rate / config.n_fft)
+
+
+def quality_warnings(decoded: DecodedAudio, prepared: PreparedClip, config: FeatureConfig) -> list[QualityWarning]:
+    """Warnings for one decoded and prepared clip, most important first."""
+    warnings: list[QualityWarning] = []
+    if decoded.truncated:
+        total = f" of {decoded.source_duration_s / 60:.0f} min" if decoded.source_duration_s else ""
+        warnings.append(QualityWarning(
+            "truncated", f"Only the first {config.max_duration_s / 60:g} min{total} were analysed."))
+    if prepared.duration_s < SHORT_CLIP_S:
+        warnings.append(QualityWarning(
+            "short", f"Short clip ({prepared.duration_s:.1f} s of sound): verdicts on clips under "
+                     f"{SHORT_CLIP_S:g} s are less reliable."))
+    if prepared.clipped_fraction > CLIPPING_FRACTION:
+        warnings.append(QualityWarning(
+            "clipping", f"The recording is clipped ({prepared.clipped_fraction:.1%} of samples at full scale); "
+                        "distortion can look synthetic."))
+    if decoded.duration_s > 0 and prepared.speech_s / decoded.duration_s < MOSTLY_SILENCE_RATIO:
+        warnings.append(QualityWarning(
+            "mostly_silence", f"Mostly silence: only {prepared.speech_s:.1f} s of {decoded.duration_s:.1f} s "
+                              "contains sound."))
+    band = bandwidth_hz(prepared.samples, config)
+    if decoded.original_sample_rate <= 8000 or band < NARROW_BAND_HZ:
+        limit = min(band, decoded.original_sample_rate / 2)
+        warnings.append(QualityWarning(
+            "narrow_band", f"Narrow bandwidth (sound only up to about {limit / 1000:.1f} kHz, like a phone call): "
+                           "the high frequencies where synthesis artefacts often show are missing."))
+    codec = (decoded.codec or "").lower()
+    if decoded.bit_rate and decoded.bit_rate < LOW_BIT_RATE and any(name in codec for name in LOSSY_CODECS):
+        warnings.append(QualityWarning(
+            "compressed", f"Heavily compressed audio ({decoded.bit_rate / 1000:.0f} kbit/s {codec}): "
+                          "compression can hide or mimic synthesis artefacts."))
+    return warnings

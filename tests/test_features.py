@@ -1,0 +1,97 @@
+"""Waveform preparation, features and window series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from audio_fixtures import voice_like
+from detector.config import FeatureConfig
+from detector.errors import AudioError
+from detector.features import clip_features, prepare_waveform, split_windows, waveform_to_windows
+
+CONFIGS = [FeatureConfig(feature=name) for name in ("logspec", "mel", "lfcc")]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.feature)
+def test_window_shape_matches_config(config):
+    windows, starts, _, features = waveform_to_windows(voice_like(5.0), config)
+    assert windows.shape[1:] == config.input_shape
+    assert features.shape[1] == config.n_bins
+    assert windows.dtype == np.float32
+    assert np.all(np.isfinite(windows))
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.feature)
+def test_features_are_deterministic(config):
+    samples = voice_like(3.0, seed=5)
+    first = waveform_to_windows(samples, config)[0]
+    second = waveform_to_windows(samples.copy(), config)[0]
+    np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("seconds, expected", [(1.2, 1), (2.0, 1), (3.0, 2), (10.0, 9), (10.5, 10)])
+def test_window_series_covers_the_clip(seconds, expected):
+    config = FeatureConfig()
+    windows, starts, prepared, _ = waveform_to_windows(voice_like(seconds), config)
+    assert len(windows) == expected
+    assert starts[0] == 0.0
+    # The last window ends at the end of the clip (aligned), never past it for long clips.
+    if prepared.duration_s >= config.window_s:
+        assert starts[-1] + config.window_s == pytest.approx(prepared.duration_s, abs=0.03)
+
+
+def test_short_clip_is_repeated_to_fill_one_window():
+    config = FeatureConfig()
+    samples = voice_like(1.3)
+    features = clip_features(prepare_waveform(samples, config).samples, config)
+    assert len(features) >= config.window_frames
+    windows, _ = split_windows(features, config)
+    assert windows.shape[0] == 1
+
+
+def test_leading_silence_and_gain_do_not_change_the_model_input():
+    config = FeatureConfig()
+    speech = voice_like(3.0, seed=2)
+    padded = np.concatenate([np.zeros(16000, np.float32), 0.1 * speech, np.zeros(8000, np.float32)])
+    a = waveform_to_windows(speech, config)
+    b = waveform_to_windows(padded, config)
+    assert b[2].leading_trim_s == pytest.approx(1.0, abs=0.03)  # frame-quantised (25 ms frames)
+    assert b[2].duration_s == pytest.approx(a[2].duration_s, abs=0.05)
+    # Trimming is frame-quantised: a few frames of silence may stay. Aligned by that
+    # shift, the model input is the same despite 1 s of silence and -20 dB of gain.
+    shift = int(round((1.0 - b[2].leading_trim_s) / config.frame_hop_s))
+    assert np.mean(np.abs(a[0][0][:150] - b[0][0][shift:150 + shift])) < 0.01
+
+
+def test_loudness_is_normalised():
+    config = FeatureConfig()
+    quiet = prepare_waveform(0.01 * voice_like(3.0), config)
+    loud = prepare_waveform(0.9 * voice_like(3.0), config)
+    rms = [20 * np.log10(np.sqrt(np.mean(c.samples ** 2))) for c in (quiet, loud)]
+    assert rms[0] == pytest.approx(rms[1], abs=0.5)
+    assert max(np.max(np.abs(quiet.samples)), np.max(np.abs(loud.samples))) <= 0.99 + 1e-6
+
+
+def test_silence_and_too_short_are_refused():
+    config = FeatureConfig()
+    with pytest.raises(AudioError) as silent:
+        prepare_waveform(np.zeros(32000, np.float32), config)
+    assert silent.value.code == "silent"
+    with pytest.raises(AudioError) as short:
+        prepare_waveform(voice_like(0.5), config)
+    assert short.value.code == "too_short"
+    assert "1 s" in short.value.message
+    with pytest.raises(AudioError) as one_sample:
+        prepare_waveform(np.ones(1, np.float32), config)
+    assert one_sample.value.code == "too_short"
+
+
+def test_feature_config_round_trips(tmp_path):
+    config = FeatureConfig(feature="lfcc", window_s=3.0)
+    config.save(tmp_path / "features.json")
+    assert FeatureConfig.load(tmp_path / "features.json") == config
+    with pytest.raises(ValueError):
+        FeatureConfig(feature="cqt-nope")
+    with pytest.raises(ValueError):
+        FeatureConfig.from_dict({"sample_rate": 16000, "surprise": 1})

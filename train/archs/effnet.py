@@ -1,0 +1,105 @@
+"""The default architecture: a small residual depthwise-separable CNN with global pooling.
+
+Why this shape: serving scores every 2-s window of a clip on two CPU cores, so
+the network shrinks the 198x257 input early (a strided stem plus a frequency
+max-pool gives a 4x fewer time-frequency cells before any wide layer) and then
+uses cheap depthwise-separable residual stages. Global average + max pooling makes
+the head independent of the input size and keeps parameters far below 1 M
+(about 60 k with the defaults, ~12 M multiply-adds per window).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+DEFAULT_STEM = 24
+DEFAULT_WIDTHS = (32, 48, 64, 96)
+DEFAULT_KERNEL = 3
+DEFAULT_DENSE = 64
+DEFAULT_DROPOUT = 0.3
+# Stage strides (time, frequency); TF depthwise convolutions need equal strides.
+STAGE_STRIDES = ((2, 2), (2, 2), (2, 2), (2, 2))
+
+
+def _separable_block(x, width: int, stride: tuple[int, int], kernel_size: int, name: str):
+    """Two depthwise-separable convolutions with a residual shortcut."""
+    from keras import layers
+
+    shortcut = x
+    if stride != (1, 1) or x.shape[-1] != width:
+        # Cheap projection: average-pool the stride away, then a 1x1 conv.
+        if stride != (1, 1):
+            shortcut = layers.AveragePooling2D(stride, padding="same", name=f"{name}_pool")(shortcut)
+        shortcut = layers.Conv2D(width, 1, use_bias=False, name=f"{name}_proj")(shortcut)
+        shortcut = layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+    y = x
+    for i, step in enumerate((stride, (1, 1))):
+        y = layers.DepthwiseConv2D(kernel_size, strides=step, padding="same", use_bias=False, name=f"{name}_dw{i}")(y)
+        y = layers.BatchNormalization(name=f"{name}_dw{i}_bn")(y)
+        y = layers.ReLU(name=f"{name}_dw{i}_relu")(y)
+        y = layers.Conv2D(width, 1, use_bias=False, name=f"{name}_pw{i}")(y)
+        y = layers.BatchNormalization(name=f"{name}_pw{i}_bn")(y)
+        if i == 0:
+            y = layers.ReLU(name=f"{name}_pw{i}_relu")(y)
+    return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([y, shortcut]))
+
+
+def build(
+    input_shape: tuple[int, int, int],
+    stem_filters: int = DEFAULT_STEM,
+    widths: Sequence[int] = DEFAULT_WIDTHS,
+    kernel_size: int = DEFAULT_KERNEL,
+    dense_units: int = DEFAULT_DENSE,
+    dropout: float = DEFAULT_DROPOUT,
+    freq_pool: int = 2,
+):
+    """Build the efficient CNN.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(frames, bins, 1)``.
+    stem_filters : int
+        Filters of the strided stem convolution.
+    widths : sequence of int
+        Output channels of the residual stages (at most four; see ``STAGE_STRIDES``).
+    kernel_size : int
+        Kernel of the stem and depthwise convolutions.
+    dense_units : int
+        Width of the hidden dense layer (0 = none).
+    dropout : float
+        Dropout before the output layer.
+    freq_pool : int
+        Max-pool factor on the frequency axis after the stem (1 = none); small
+        inputs such as 40 LFCCs need less reduction.
+
+    Returns
+    -------
+    keras.Model
+        Output: one raw logit per window.
+    """
+    import keras
+    from keras import layers
+
+    if len(widths) > len(STAGE_STRIDES):
+        raise ValueError(f"at most {len(STAGE_STRIDES)} stages are supported")
+    inputs = keras.Input(shape=input_shape, name="window")
+    x = layers.Conv2D(int(stem_filters), kernel_size, strides=2, padding="same", use_bias=False, name="stem")(inputs)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.ReLU(name="stem_relu")(x)
+    if freq_pool > 1:
+        x = layers.MaxPooling2D((1, int(freq_pool)), padding="same", name="freq_pool")(x)
+    for index, (width, stride) in enumerate(zip(widths, STAGE_STRIDES)):
+        # Never stride below one cell: small inputs (LFCC) keep their last rows.
+        if min(d for d in x.shape[1:3] if d is not None) <= 1:
+            stride = (1, 1)
+        x = _separable_block(x, int(width), stride, kernel_size, name=f"stage{index + 1}")
+    pooled = layers.Concatenate(name="pool")([
+        layers.GlobalAveragePooling2D(name="avg")(x),
+        layers.GlobalMaxPooling2D(name="max")(x),
+    ])
+    if dense_units:
+        pooled = layers.Dense(int(dense_units), activation="relu", name="dense")(pooled)
+    pooled = layers.Dropout(dropout, name="dropout")(pooled)
+    logit = layers.Dense(1, name="logit")(pooled)  # raw logit: the sigmoid lives in calibration
+    return keras.Model(inputs, logit, name="effnet")

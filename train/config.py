@@ -1,0 +1,101 @@
+"""Training configuration: one dataclass, saved with every run and model version.
+
+Like the AASIST configs, every knob of a training run lives here so a run can be
+reproduced from its ``train_config.json`` alone. The feature settings are the
+core :class:`~detector.config.FeatureConfig`, saved separately as ``features.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from detector.config import FeatureConfig
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ARCH = "effnet"
+DEFAULT_STORE = REPO_ROOT / "model_store"
+DEFAULT_RUNS = REPO_ROOT / "runs"
+DEFAULT_CACHE = REPO_ROOT / ".cache" / "features"
+
+
+@dataclass
+class AugmentConfig:
+    """SpecAugment-style masking and a random spectral gain, applied to training windows only.
+
+    A plain global gain would be a no-op here: every clip is loudness-normalised and
+    every window standardised, so the "random gain" is a smooth random tilt across
+    frequency (an EQ/microphone colouring) of up to ``eq_db`` decibels.
+    """
+
+    prob: float = 0.8               # chance that one training window is augmented at all
+    time_masks: int = 2
+    time_mask_frames: int = 20      # widest time mask, in frames (10 ms each)
+    freq_masks: int = 2
+    freq_mask_fraction: float = 0.08  # widest frequency mask, as a share of the bins
+    eq_db: float = 3.0              # peak-to-peak spectral tilt/ripple in dB (spectra only)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines one training run.
+
+    Attributes
+    ----------
+    arch : str
+        Name in :data:`train.archs.ARCHITECTURES`.
+    arch_params : dict
+        Keyword arguments of the architecture's ``build`` function.
+    feature : str
+        Feature type (``logspec``, ``mel`` or ``lfcc``); the other feature
+        settings are the :class:`FeatureConfig` defaults.
+    epochs, batch, lr : int, int, float
+        Maximum epochs, windows per batch and peak learning rate.
+    optimizer : str
+        ``adam``, ``adamw`` or ``sgd``.
+    patience : int
+        Epochs without a better validation EER before stopping.
+    seed : int
+        Seeds numpy, Python and TensorFlow.
+    windows_per_clip : float
+        Training windows drawn per training clip per epoch (defines an epoch).
+    max_minutes : float or None
+        Wall-clock budget for the fitting loop; the best epoch so far is kept.
+    exclude_families : list of str
+        Synthetic families removed from train and validation (leave-one-family-out).
+    """
+
+    arch: str = DEFAULT_ARCH
+    arch_params: dict[str, Any] = field(default_factory=dict)
+    feature: str = "logspec"
+    epochs: int = 30
+    batch: int = 64
+    lr: float = 2e-3
+    optimizer: str = "adam"
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.05
+    patience: int = 5
+    seed: int = 1234
+    windows_per_clip: float = 1.0
+    max_minutes: float | None = None
+    exclude_families: list[str] = field(default_factory=list)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def feature_config(self) -> FeatureConfig:
+        """The serving feature configuration this run trains with."""
+        return FeatureConfig(feature=self.feature)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        data = dict(data)
+        augment = AugmentConfig(**data.pop("augment", {}))
+        return cls(augment=augment, **data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
