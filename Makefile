@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test install install-dev system-deps corpus train bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Stamps re-run pip only when a requirements file changes.
+$(VENV)/.installed-app: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-app
+
+install: $(VENV)/.installed-app
+install-dev: $(VENV)/.installed-dev
+
+# Debian packages the tests need: Chromium for the real-browser test.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; fi
+
+run: install
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address localhost
+
+test: install-dev system-deps
+	$(PY) -m pytest
+
+corpus: install
+	$(PY) -m train.corpus build --size default --out data/corpus
+
+train: install
+	$(PY) -m train.fit --corpus data/corpus --out model_store
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

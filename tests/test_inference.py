@@ -1,0 +1,108 @@
+"""Detector analysis, verdict bands, thread safety and the last-good-model service."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from audio_fixtures import encode, voice_like
+from detector.errors import AudioError, ModelError
+from detector.explain import occlusion_map
+from detector.inference import Detector, verdict_for
+from detector.registry import Calibration, ModelRegistry
+from detector.service import ModelService
+
+
+def test_analysis_has_everything_the_ui_needs(tiny_detector):
+    clip = encode(voice_like(6.5, 44100), 44100, "mp3")
+    analysis = tiny_detector.analyse(clip, name="call.mp3")
+    assert 0.0 <= analysis.p_synthetic <= 1.0
+    assert analysis.verdict in {"likely_genuine", "uncertain", "likely_synthetic"}
+    assert analysis.model_version == "v1"
+    assert len(analysis.windows) == 6  # 6.5 s, 2 s windows every 1 s, last aligned to the end
+    assert analysis.windows[-1].end_s == pytest.approx(analysis.analysed_s, abs=0.02)
+    assert analysis.features.shape[1] == tiny_detector.config.n_bins
+    assert len(analysis.feature_axis) == tiny_detector.config.n_bins
+    data = json.loads(json.dumps(analysis.to_dict()))
+    assert data["file"] == "call.mp3" and len(data["sha256"]) == 64
+    assert {"p_synthetic", "verdict", "windows", "warnings", "model_version", "created"} <= set(data)
+
+
+def test_clip_probability_is_calibrated_mean_of_window_logits(tiny_detector):
+    analysis = tiny_detector.analyse(encode(voice_like(4.0), 16000, "wav"))
+    logits = tiny_detector.window_logits(analysis.model_input)
+    expected = 1 / (1 + np.exp(-np.mean(logits)))
+    assert analysis.p_synthetic == pytest.approx(expected, rel=1e-6)
+
+
+def test_scores_are_deterministic(tiny_detector):
+    clip = encode(voice_like(3.0, seed=4), 16000, "flac")
+    assert tiny_detector.analyse(clip).p_synthetic == tiny_detector.analyse(clip).p_synthetic
+
+
+def test_verdict_bands():
+    calibration = Calibration(genuine_below=0.25, synthetic_above=0.75)
+    assert verdict_for(0.1, calibration) == "likely_genuine"
+    assert verdict_for(0.25, calibration) == "uncertain"
+    assert verdict_for(0.74, calibration) == "uncertain"
+    assert verdict_for(0.75, calibration) == "likely_synthetic"
+
+
+def test_quality_warnings_for_telephone_and_short_clips(tiny_detector):
+    analysis = tiny_detector.analyse(encode(voice_like(1.5, 8000), 8000, "wav"))
+    codes = {w.code for w in analysis.warnings}
+    assert {"narrow_band", "short"} <= codes
+
+
+def test_bad_input_raises_audio_error(tiny_detector):
+    with pytest.raises(AudioError):
+        tiny_detector.analyse(b"not audio at all, just words\n" * 10)
+    with pytest.raises(AudioError) as info:
+        tiny_detector.analyse(encode(np.zeros(32000, np.float32), 16000, "wav"))
+    assert info.value.code == "silent"
+
+
+def test_concurrent_clients_get_serial_scores(tiny_detector):
+    clips = [encode(voice_like(2.0 + i % 5, seed=i), 16000, "wav") for i in range(20)]
+    serial = [tiny_detector.analyse(c).p_synthetic for c in clips]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        parallel = list(pool.map(lambda c: tiny_detector.analyse(c).p_synthetic, clips))
+    assert parallel == serial
+
+
+def test_occlusion_map_matches_features(tiny_detector):
+    analysis = tiny_detector.analyse(encode(voice_like(3.0), 16000, "wav"))
+    heat = occlusion_map(tiny_detector, analysis, patch_s=0.5, patch_bins=10)
+    assert heat.shape == analysis.features.shape
+    assert np.all(np.isfinite(heat)) and np.any(heat != 0)
+
+
+def test_corrupt_model_is_a_model_error(tiny_store):
+    (tiny_store / "v2" / "model.tflite").write_bytes(b"garbage" * 100)
+    with pytest.raises(ModelError, match="corrupt"):
+        Detector.from_store(tiny_store, "v2")
+
+
+def test_service_keeps_last_good_model(tiny_store):
+    service = ModelService(tiny_store)
+    assert service.get().name == "v1"
+    ModelRegistry(tiny_store).promote("v2")
+    assert service.get().name == "v2"  # follows promotion
+    broken = tiny_store / "v3"
+    shutil.copytree(tiny_store / "v1", broken)
+    ModelRegistry(tiny_store).promote("v3")
+    (broken / "model.tflite").write_bytes(b"\x00" * 64)  # corrupted after promotion
+    assert service.get().name == "v2"
+    assert "corrupt" in service.last_error
+    (tiny_store / "active.json").write_text(json.dumps({"version": "missing"}))
+    assert service.get().name == "v2"
+    assert "does not exist" in service.last_error
+
+
+def test_service_without_any_model(tmp_path):
+    with pytest.raises(ModelError, match="No active model"):
+        ModelService(tmp_path / "nothing").get()

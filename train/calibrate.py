@@ -1,0 +1,145 @@
+"""Calibration on the validation split: Platt scaling and verdict bands.
+
+The model's clip logit becomes ``p = sigmoid(scale * logit + bias)``. Platt's
+method is used as published (targets ``(N+ + 1)/(N+ + 2)`` and ``1/(N- + 2)``),
+which keeps the scale finite even when validation is perfectly separated, with
+class-balanced weights so that ``p = 0.5`` sits at the balanced-error point.
+Bands are chosen so that on validation at most ``max_band_error`` of the
+synthetic clips land in "likely genuine" and of the genuine clips in "likely
+synthetic". The test split is never used here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+
+from detector.metrics import compute_eer
+from detector.registry import Calibration
+
+MAX_BAND_ERROR = 0.01   # share of a class allowed in the band of the other class (validation)
+MIN_BAND = 0.02         # bands never reach 0 or 1 exactly
+MIN_UNCERTAIN = 0.2     # the uncertain band is at least [0.4, 0.6]: validation cannot show unseen voices
+AGGREGATIONS = ("mean_logit", "max_logit")
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Fit ``(scale, bias)`` of Platt scaling by weighted maximum likelihood.
+
+    Parameters
+    ----------
+    logits : np.ndarray
+        Clip logits on the validation split.
+    labels : np.ndarray
+        1 = synthetic, 0 = genuine; both classes must be present.
+
+    Returns
+    -------
+    scale, bias : float
+        ``scale`` is positive for any model better than chance.
+
+    Raises
+    ------
+    ValueError
+        A single class, or a model whose validation scores are inverted.
+    """
+    logits = np.asarray(logits, dtype=np.float64).ravel()
+    labels = np.asarray(labels).astype(int).ravel()
+    positives, negatives = int(labels.sum()), int((1 - labels).sum())
+    if positives == 0 or negatives == 0:
+        raise ValueError("calibration needs both classes in the validation split")
+    targets = np.where(labels == 1, (positives + 1.0) / (positives + 2.0), 1.0 / (negatives + 2.0))
+    weights = np.where(labels == 1, 0.5 / positives, 0.5 / negatives)  # balanced classes
+    spread = float(np.std(logits)) or 1.0  # optimise on a unit scale for conditioning
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        z = params[0] * logits / spread + params[1]
+        log_p, log_q = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
+        value = -np.sum(weights * (targets * log_p + (1 - targets) * log_q))
+        residual = weights * (sigmoid(z) - targets)
+        return float(value), np.array([np.sum(residual * logits / spread), np.sum(residual)])
+
+    result = minimize(loss, x0=np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
+    scale, bias = float(result.x[0]) / spread, float(result.x[1])
+    if scale <= 0:
+        raise ValueError("validation scores are inverted (synthetic clips score lower); refusing to calibrate")
+    return scale, bias
+
+
+def choose_bands(probabilities: np.ndarray, labels: np.ndarray, max_error: float = MAX_BAND_ERROR) -> tuple[float, float]:
+    """Band edges ``(genuine_below, synthetic_above)`` from validation probabilities.
+
+    ``genuine_below`` is the highest edge with at most ``max_error`` of the synthetic
+    clips below it; ``synthetic_above`` the lowest with at most ``max_error`` of the
+    genuine clips at or above it; both are kept outside the central uncertain band.
+    """
+    p = np.asarray(probabilities, dtype=np.float64).ravel()
+    labels = np.asarray(labels).astype(int).ravel()
+    synthetic, genuine = np.sort(p[labels == 1]), np.sort(p[labels == 0])[::-1]
+    allowed_syn = int(np.floor(max_error * len(synthetic)))
+    allowed_gen = int(np.floor(max_error * len(genuine)))
+    genuine_below = float(synthetic[allowed_syn]) if len(synthetic) else 0.5
+    synthetic_above = float(np.nextafter(genuine[allowed_gen], 1.0)) if len(genuine) else 0.5
+    genuine_below = float(np.clip(genuine_below, MIN_BAND, 0.5 - MIN_UNCERTAIN / 2))
+    synthetic_above = float(np.clip(synthetic_above, 0.5 + MIN_UNCERTAIN / 2, 1.0 - MIN_BAND))
+    return genuine_below, synthetic_above
+
+
+def band_report(probabilities: np.ndarray, labels: np.ndarray, calibration: Calibration) -> dict[str, Any]:
+    """Share of clips in each band and the error inside the two confident bands."""
+    p = np.asarray(probabilities, dtype=np.float64).ravel()
+    labels = np.asarray(labels).astype(int).ravel()
+    low, high = p < calibration.genuine_below, p >= calibration.synthetic_above
+    middle = ~(low | high)
+    return {
+        "likely_genuine": {"share": float(low.mean()), "synthetic_inside": int(np.sum(low & (labels == 1))),
+                           "error": float(np.mean(labels[low] == 1)) if low.any() else 0.0},
+        "uncertain": {"share": float(middle.mean()), "count": int(middle.sum())},
+        "likely_synthetic": {"share": float(high.mean()), "genuine_inside": int(np.sum(high & (labels == 0))),
+                             "error": float(np.mean(labels[high] == 0)) if high.any() else 0.0},
+        # Per-class rates do not depend on the class mix of the evaluated split.
+        "synthetic_called_genuine": float(np.mean(low[labels == 1])) if (labels == 1).any() else 0.0,
+        "genuine_called_synthetic": float(np.mean(high[labels == 0])) if (labels == 0).any() else 0.0,
+    }
+
+
+def calibrate(val_scores: dict[str, np.ndarray], labels: np.ndarray, max_error: float = MAX_BAND_ERROR) -> tuple[Calibration, dict[str, Any]]:
+    """Choose the aggregation, fit Platt scaling and the bands, all on validation.
+
+    Parameters
+    ----------
+    val_scores : dict
+        ``{"mean_logit": ..., "max_logit": ...}`` per validation clip.
+    labels : np.ndarray
+        Validation labels.
+
+    Returns
+    -------
+    calibration : Calibration
+    report : dict
+        Validation EER per aggregation, the chosen one, and the band report.
+    """
+    eers = {name: compute_eer(labels, val_scores[name])[0] for name in AGGREGATIONS if name in val_scores}
+    aggregation = min(eers, key=lambda name: (eers[name], name != "mean_logit"))  # ties: the default
+    scale, bias = fit_platt(val_scores[aggregation], labels)
+    probabilities = sigmoid(scale * np.asarray(val_scores[aggregation]) + bias)
+    genuine_below, synthetic_above = choose_bands(probabilities, labels, max_error)
+    calibration = Calibration(scale=scale, bias=bias, genuine_below=genuine_below, synthetic_above=synthetic_above,
+                              method="platt", aggregation=aggregation)
+    report = {"val_eer_by_aggregation": eers, "aggregation": aggregation, "max_band_error": max_error,
+              "val_bands": band_report(probabilities, labels, calibration),
+              "decision_logit": -bias / scale}
+    return calibration, report
+
+
+def apply(calibration: Calibration, clip_logits: np.ndarray) -> np.ndarray:
+    """Calibrated probability of "synthetic" for clip logits."""
+    return sigmoid(calibration.scale * np.asarray(clip_logits, dtype=np.float64) + calibration.bias)

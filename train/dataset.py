@@ -1,0 +1,317 @@
+"""Manifest -> cached features -> training batches (tf.data) and evaluation windows.
+
+Features are computed once per clip with :func:`detector.features.waveform_to_windows`
+(the serving code path) and cached on disk as one ``.npy`` per clip, in a folder
+named by a hash of the :class:`FeatureConfig`, so changing any feature setting
+can never reuse stale features. Evaluation windows come from
+:func:`detector.features.split_windows`, exactly what the server scores; training
+windows are random crops of the same matrices, standardised the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from detector.audio import load_audio
+from detector.config import FeatureConfig
+from detector.errors import AudioError
+from detector.features import split_windows, waveform_to_windows
+from train.augment import augment_batch
+from train.config import AugmentConfig
+
+MANIFEST_COLUMNS = ("file", "label", "source", "speaker", "language", "family", "generator",
+                    "derived_from", "split", "condition", "duration_s")
+LABELS = {"genuine": 0, "synthetic": 1}
+SPLITS = ("train", "val", "test")
+CACHE_DTYPE = np.float16  # halves disk and RAM; rounding (<0.1 dB) is far below any cue
+EVAL_BATCH = 256          # windows per forward pass when scoring
+
+
+class LeakageError(ValueError):
+    """The same speaker or source recording appears in more than one split."""
+
+
+def read_manifest(corpus: str | Path) -> pd.DataFrame:
+    """Read ``corpus/manifest.csv`` and add ``path`` (absolute) and ``y`` (0/1).
+
+    Raises
+    ------
+    ValueError
+        Missing columns, unknown labels or splits.
+    """
+    corpus = Path(corpus)
+    frame = pd.read_csv(corpus / "manifest.csv", dtype=str, keep_default_na=False)
+    missing = [c for c in MANIFEST_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{corpus / 'manifest.csv'} lacks columns {missing}")
+    bad = sorted(set(frame["label"]) - set(LABELS))
+    if bad:
+        raise ValueError(f"unknown labels {bad}; expected {sorted(LABELS)}")
+    bad = sorted(set(frame["split"]) - set(SPLITS))
+    if bad:
+        raise ValueError(f"unknown splits {bad}; expected {SPLITS}")
+    frame["path"] = [str((corpus / f).resolve()) for f in frame["file"]]
+    frame["y"] = frame["label"].map(LABELS).astype(int)
+    frame["duration_s"] = pd.to_numeric(frame["duration_s"], errors="coerce")
+    return frame
+
+
+def find_leakage(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Speakers and source recordings shared between splits.
+
+    A synthetic clip ``derived_from`` a genuine recording must sit in the same split
+    as that recording, otherwise the model could recognise the recording itself.
+
+    Returns
+    -------
+    dict
+        ``{"speaker": [...], "derived_from": [...]}``; empty lists when clean.
+    """
+    found: dict[str, list[str]] = {}
+    for column in ("speaker", "derived_from"):
+        values = frame[frame[column] != ""]
+        splits_per_value = values.groupby(column)["split"].nunique()
+        found[column] = sorted(splits_per_value[splits_per_value > 1].index.astype(str))
+    # A source file used as a derivation origin must be in the split of its derivatives.
+    by_file = dict(zip(frame["file"], frame["split"]))
+    crossed = {d for d, s in zip(frame["derived_from"], frame["split"]) if d in by_file and by_file[d] != s}
+    found["derived_from"] = sorted(set(found["derived_from"]) | crossed)
+    return found
+
+
+def check_no_leakage(frame: pd.DataFrame) -> None:
+    """Raise :class:`LeakageError` if any speaker or source crosses splits."""
+    leaks = find_leakage(frame)
+    if any(leaks.values()):
+        summary = "; ".join(f"{k}: {v[:5]}{'...' if len(v) > 5 else ''}" for k, v in leaks.items() if v)
+        raise LeakageError(f"splits share {summary}")
+
+
+# Feature cache --------------------------------------------------------------------
+def config_hash(config: FeatureConfig) -> str:
+    """Short stable hash of every feature setting (the cache folder name)."""
+    text = json.dumps(config.to_dict(), sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def cache_file(cache_root: Path, config: FeatureConfig, path: str) -> Path:
+    """Where the features of ``path`` live; the key includes size and mtime so edits invalidate it."""
+    stat = os.stat(path)
+    key = hashlib.sha1(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:24]
+    return cache_root / config_hash(config) / key[:2] / f"{key}.npy"
+
+
+def compute_features(path: str, config: FeatureConfig) -> np.ndarray:
+    """Features of one clip through the serving path, shape (frames, bins), float32."""
+    samples = load_audio(path, config.sample_rate).samples
+    _, _, _, features = waveform_to_windows(samples, config, check_length=False)
+    return features
+
+
+def _cached_features(args: tuple[str, str, dict]) -> tuple[str, str | None]:
+    """Worker: make sure the cache holds the features of one clip; return (path, error)."""
+    path, cache_root, config_dict = args
+    config = FeatureConfig.from_dict(config_dict)
+    target = cache_file(Path(cache_root), config, path)
+    if target.exists():
+        return path, None
+    try:
+        features = compute_features(path, config).astype(CACHE_DTYPE)
+    except AudioError as exc:  # silent or broken clip: skipped, and reported
+        return path, exc.message
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(temp, features)
+    os.replace(temp, target)  # atomic: parallel runs never read half a file
+    return path, None
+
+
+def load_features(
+    paths: list[str],
+    config: FeatureConfig,
+    cache_root: str | Path,
+    workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[np.ndarray | None], dict[str, str]]:
+    """Features of many clips, computing only those missing from the cache.
+
+    Returns
+    -------
+    features : list
+        Memory-mapped float16 arrays (frames, bins), ``None`` for clips that failed.
+    errors : dict
+        Path -> reason for each failed clip.
+    """
+    cache_root = Path(cache_root)
+    todo = [p for p in paths if not cache_file(cache_root, config, p).exists()]
+    errors: dict[str, str] = {}
+    jobs = [(p, str(cache_root), config.to_dict()) for p in todo]
+    if jobs:
+        if workers > 1 and len(jobs) > 8:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                results = pool.map(_cached_features, jobs, chunksize=16)
+                for done, (path, error) in enumerate(results, 1):
+                    if error:
+                        errors[path] = error
+                    if progress and (done % 200 == 0 or done == len(jobs)):
+                        progress(done, len(jobs))
+        else:
+            for done, job in enumerate(jobs, 1):
+                path, error = _cached_features(job)
+                if error:
+                    errors[path] = error
+                if progress and (done % 200 == 0 or done == len(jobs)):
+                    progress(done, len(jobs))
+    features: list[np.ndarray | None] = []
+    for path in paths:
+        target = cache_file(cache_root, config, path)
+        features.append(np.load(target, mmap_mode="r") if target.exists() else None)
+    return features, errors
+
+
+@dataclass
+class ClipSet:
+    """The clips of one split with their cached features."""
+
+    frame: pd.DataFrame          # manifest rows (only clips whose features exist)
+    features: list[np.ndarray]   # (frames, bins) per clip, float16
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.frame["y"].to_numpy(dtype=int)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+
+def build_clipset(frame: pd.DataFrame, config: FeatureConfig, cache_root: str | Path, workers: int = 2,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[ClipSet, dict[str, str]]:
+    """Load (computing if needed) features for every row of ``frame``; drop failed clips."""
+    feats, errors = load_features(list(frame["path"]), config, cache_root, workers, progress)
+    keep = [f is not None for f in feats]
+    kept = frame[keep].reset_index(drop=True)
+    return ClipSet(kept, [f for f in feats if f is not None]), errors
+
+
+# Training batches -----------------------------------------------------------------
+def balanced_weights(frame: pd.DataFrame) -> np.ndarray:
+    """Sampling weight per clip: both classes equally likely, and within the synthetic
+    class every family equally likely, so no class or family dominates the gradient."""
+    groups = np.where(frame["y"].to_numpy() == 1, "syn:" + frame["family"].astype(str), "genuine")
+    group_sizes = pd.Series(groups).map(pd.Series(groups).value_counts()).to_numpy(dtype=float)
+    is_syn = frame["y"].to_numpy() == 1
+    families = max(1, len(set(groups[is_syn])))
+    share = np.where(is_syn, 0.5 / families, 0.5)
+    if not is_syn.any() or is_syn.all():
+        share = np.full(len(frame), 1.0)
+    weights = share / group_sizes
+    return weights / weights.sum()
+
+
+def standardise_batch(windows: np.ndarray) -> np.ndarray:
+    """Per-window zero mean and unit variance, the same formula as ``detector.features.standardise``."""
+    mean = windows.mean(axis=(1, 2), keepdims=True)
+    std = windows.std(axis=(1, 2), keepdims=True)
+    return (windows - mean) / (std + 1e-5)
+
+
+def random_crops(clips: ClipSet, indices: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
+    """One window of ``frames`` frames from each chosen clip, at a random start, float32."""
+    out = np.empty((len(indices), frames, clips.features[0].shape[1]), dtype=np.float32)
+    for row, index in enumerate(indices):
+        feats = clips.features[index]
+        start = int(rng.integers(0, len(feats) - frames + 1))
+        out[row] = feats[start:start + frames]
+    return out
+
+
+def train_batches(clips: ClipSet, config: FeatureConfig, batch: int, augment: AugmentConfig | None,
+                  seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless class-balanced batches ``(windows (b, frames, bins, 1), labels (b, 1))``."""
+    rng = np.random.default_rng(seed)
+    weights = balanced_weights(clips.frame)
+    labels = clips.labels.astype(np.float32)
+    while True:
+        chosen = rng.choice(len(clips), size=batch, p=weights)
+        windows = random_crops(clips, chosen, config.window_frames, rng)
+        if augment is not None:
+            windows = augment_batch(windows, augment, config, rng, standardise_batch)
+        else:
+            windows = standardise_batch(windows)
+        yield windows[..., np.newaxis].astype(np.float32), labels[chosen, np.newaxis]
+
+
+def train_dataset(clips: ClipSet, config: FeatureConfig, batch: int, augment: AugmentConfig | None, seed: int):
+    """A prefetching ``tf.data.Dataset`` over :func:`train_batches` (TensorFlow imported lazily)."""
+    import tensorflow as tf
+
+    frames, bins, _ = config.input_shape
+    signature = (tf.TensorSpec((None, frames, bins, 1), tf.float32), tf.TensorSpec((None, 1), tf.float32))
+    dataset = tf.data.Dataset.from_generator(
+        lambda: train_batches(clips, config, batch, augment, seed), output_signature=signature)
+    return dataset.prefetch(2)
+
+
+# Evaluation -----------------------------------------------------------------------
+def clip_windows(features: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """The serving windows of one clip, (n, frames, bins, 1) float32."""
+    windows, _ = split_windows(np.asarray(features, dtype=np.float32), config)
+    return windows
+
+
+def score_clips(predict: Callable[[np.ndarray], np.ndarray], features: list[np.ndarray],
+                config: FeatureConfig, batch: int = EVAL_BATCH) -> dict[str, np.ndarray]:
+    """Clip scores from window logits, many clips per forward pass.
+
+    Returns
+    -------
+    dict
+        ``mean_logit`` and ``max_logit`` per clip (the two serving aggregations).
+    """
+    means, maxes = np.empty(len(features)), np.empty(len(features))
+    pending: list[tuple[int, np.ndarray]] = []
+    pending_count = 0
+
+    def flush() -> None:
+        nonlocal pending, pending_count
+        if not pending:
+            return
+        logits = np.asarray(predict(np.concatenate([w for _, w in pending]))).reshape(-1)
+        offset = 0
+        for index, windows in pending:
+            part = logits[offset:offset + len(windows)]
+            means[index], maxes[index] = part.mean(), part.max()
+            offset += len(windows)
+        pending, pending_count = [], 0
+
+    for index, feats in enumerate(features):
+        windows = clip_windows(feats, config)
+        pending.append((index, windows))
+        pending_count += len(windows)
+        if pending_count >= batch:
+            flush()
+    flush()
+    return {"mean_logit": means, "max_logit": maxes}
+
+
+def keras_predictor(model) -> Callable[[np.ndarray], np.ndarray]:
+    """Inference-mode forward pass of a Keras model (no dropout, frozen BN statistics)."""
+    def predict(windows: np.ndarray) -> np.ndarray:
+        return np.asarray(model(windows, training=False))
+    return predict
+
+
+def warn_errors(errors: dict[str, str], log: Callable[[str], None] = print) -> None:
+    """Report clips skipped because their audio could not be featurised."""
+    if errors:
+        first = next(iter(errors.items()))
+        log(f"skipped {len(errors)} clip(s) that could not be featurised, e.g. {first[0]}: {first[1]}")
