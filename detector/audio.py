@@ -120,11 +120,14 @@ def _decode_soundfile(payload: Path | bytes, max_seconds: float) -> tuple[np.nda
         return data, rate, handle.channels, handle.format.lower(), handle.subtype.lower(), truncated, source
 
 
-def _decode_pyav(payload: Path | bytes, max_seconds: float) -> tuple[np.ndarray, int, int, str, str, bool, float | None, int | None]:
+_PYAV_FORMAT_HINTS = {"mp3": "mp3", "mpeg": "mp3", "aac": "aac"}
+
+
+def _decode_pyav(payload: Path | bytes, max_seconds: float, container_hint: str | None = None) -> tuple[np.ndarray, int, int, str, str, bool, float | None, int | None]:
     import av  # imported lazily: only needed for containers libsndfile cannot read
 
     try:
-        container = av.open(_as_file(payload), mode="r")
+        container = av.open(_as_file(payload), mode="r", format=_PYAV_FORMAT_HINTS.get(container_hint or ""))
     except Exception as exc:  # PyAV raises many FFmpeg error classes
         raise AudioError("The file could not be decoded: it is corrupt or not a supported audio format.", "corrupt") from exc
     with container:
@@ -213,12 +216,17 @@ def load_audio(source: str | Path | bytes, target_sr: int, max_seconds: float = 
     payload, head = _read_payload(source)
     container = sniff_format(head)
     bit_rate: int | None = None
-    try:
-        data, rate, channels, fmt, codec, truncated, source_s = _decode_soundfile(payload, max_seconds)
-    except AudioError:
-        raise
-    except Exception:
-        data, rate, channels, fmt, codec, truncated, source_s, bit_rate = _decode_pyav(payload, max_seconds)
+    if container in _PYAV_FORMAT_HINTS:
+        # MPEG streams: FFmpeg skips damaged frames and resyncs; libsndfile stops at the
+        # first bad frame (and has returned garbage samples before stopping).
+        data, rate, channels, fmt, codec, truncated, source_s, bit_rate = _decode_pyav(payload, max_seconds, container)
+    else:
+        try:
+            data, rate, channels, fmt, codec, truncated, source_s = _decode_soundfile(payload, max_seconds)
+        except AudioError:
+            raise
+        except Exception:
+            data, rate, channels, fmt, codec, truncated, source_s, bit_rate = _decode_pyav(payload, max_seconds)
     if data.size == 0:
         raise AudioError("The file contains no audio samples.", "empty_audio")
     if not np.all(np.isfinite(data)):

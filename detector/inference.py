@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from detector.audio import load_audio
-from detector.errors import ModelError
+from detector.errors import AudioError, ModelError
 from detector.features import feature_axis, waveform_to_windows
 from detector.quality import QualityWarning, quality_warnings
 from detector.registry import Calibration, ModelRegistry, ModelVersion
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
 
 VERDICTS = {
     "likely_genuine": "Likely genuine",
@@ -173,16 +175,30 @@ class Detector:
     def calibrate(self, logit: np.ndarray | float) -> np.ndarray | float:
         return sigmoid(self.calibration.scale * np.asarray(logit) + self.calibration.bias)
 
-    def analyse(self, source: str | Path | bytes, name: str | None = None) -> Analysis:
+    def analyse(self, source: str | Path | bytes, name: str | None = None,
+                max_bytes: int = MAX_UPLOAD_BYTES) -> Analysis:
         """Decode, validate, featurise and score one clip.
+
+        Parameters
+        ----------
+        source : str, Path or bytes
+            A file path, or the bytes of an upload.
+        name : str, optional
+            The name to report (an upload's file name); only its last component is kept.
+        max_bytes : int
+            Uploads (bytes) larger than this are refused; paths are streamed instead.
 
         Raises
         ------
         AudioError
             Input that cannot be judged, with a sentence for the user.
         """
-        payload = source if isinstance(source, (bytes, bytearray)) else Path(source)
-        display_name = name or (Path(source).name if not isinstance(source, (bytes, bytearray)) else "upload")
+        is_bytes = isinstance(source, (bytes, bytearray))
+        if is_bytes and len(source) > max_bytes:
+            raise AudioError(f"The upload is {len(source) / 2**20:.0f} MB; the limit is "
+                             f"{max_bytes / 2**20:.0f} MB. Trim the clip or use the command line.", "too_large")
+        payload = bytes(source) if is_bytes else Path(source)
+        display_name = safe_display_name(name or ("upload" if is_bytes else Path(source).name))
         decoded = load_audio(payload, self.config.sample_rate, max_seconds=self.config.max_duration_s)
         windows, starts, prepared, features = waveform_to_windows(decoded.samples, self.config)
         logits = self.window_logits(windows)
@@ -219,6 +235,16 @@ class Detector:
             feature_unit=unit,
             model_input=windows,
         )
+
+
+def safe_display_name(name: str, limit: int = 200) -> str:
+    """The last path component of an upload name, without control characters, shortened.
+
+    Upload names are user input: ``../../etc/passwd.wav`` must never travel further as a path.
+    """
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip() or "upload"
+    return base if len(base) <= limit else base[: limit - 1] + "…"
 
 
 def _sha256(payload: Path | bytes) -> str:
