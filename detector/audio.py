@@ -186,10 +186,10 @@ def _planar_to_interleaved(array: np.ndarray, planar: bool, channels: int) -> np
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """High-quality resampling (soxr VHQ) of a mono float32 signal."""
+    """High-quality resampling (soxr HQ, 20-bit) of a mono float32 signal."""
     if from_rate == to_rate or len(samples) == 0:
         return samples.astype(np.float32, copy=False)
-    return soxr.resample(samples, from_rate, to_rate, quality="VHQ").astype(np.float32, copy=False)
+    return soxr.resample(samples, from_rate, to_rate, quality="HQ").astype(np.float32, copy=False)
 
 
 def load_audio(source: str | Path | bytes, target_sr: int, max_seconds: float = 600.0) -> DecodedAudio:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.fft import dct
+from scipy.fft import dct, rfft
 
 from detector.config import FeatureConfig
 from detector.errors import AudioError
@@ -23,6 +23,8 @@ SILENCE_DBFS = -60.0  # below this RMS (in every frame) a clip counts as silent
 # silence (exact zeros, common in TTS output and padding) would otherwise sit at the
 # numeric floor far below any microphone's noise and become a class cue.
 NOISE_FLOOR_DBFS = -75.0
+# Bump whenever this module's arithmetic changes, so on-disk feature caches are rebuilt.
+FEATURES_VERSION = 2
 _EPS = 1e-10
 
 
@@ -168,7 +170,8 @@ def power_spectrogram(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Power STFT, shape (frames, n_fft // 2 + 1), no centre padding."""
     frames = _frame(np.ascontiguousarray(samples, dtype=np.float32), config.frame_length, config.frame_hop)
     window = _hann(config.frame_length)
-    spectrum = np.fft.rfft(frames * window, n=config.n_fft, axis=1)
+    # scipy keeps float32 (complex64): ~5x faster than numpy's float64 FFT here.
+    spectrum = rfft(frames * window, n=config.n_fft, axis=1)
     return (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
 
 

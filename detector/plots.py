@@ -1,0 +1,193 @@
+"""Plotly figures for the app: waveform, model spectrogram, timeline, heatmap, histogram.
+
+Pure figure builders (no Streamlit), so they are unit-tested without a browser.
+Long clips are reduced before plotting: a 10-minute clip has 9.6 M samples and
+60 000 feature frames, far more than a screen has pixels and too much to send
+to a browser, so waveforms become min/max envelopes and spectrograms are
+averaged over time to at most ``MAX_COLUMNS`` columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from detector.config import FeatureConfig
+from detector.features import power_spectrogram
+
+MAX_POINTS = 4000     # waveform envelope points
+MAX_COLUMNS = 1200    # spectrogram time columns
+HEIGHT = 280
+GENUINE_COLOUR = "#1a7f37"
+UNCERTAIN_COLOUR = "#b08800"
+SYNTHETIC_COLOUR = "#cf222e"
+VERDICT_COLOURS = {"likely_genuine": GENUINE_COLOUR, "uncertain": UNCERTAIN_COLOUR,
+                   "likely_synthetic": SYNTHETIC_COLOUR}
+_MARGIN = dict(l=60, r=20, t=40, b=45)
+
+
+def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = HEIGHT) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=14)), height=height, margin=_MARGIN,
+                      xaxis_title=x_title, yaxis_title=y_title, template="plotly_white", showlegend=False)
+    return fig
+
+
+def envelope(samples: np.ndarray, sr: int, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Times and per-bucket min/max of ``samples`` (the samples themselves when short)."""
+    samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+    if len(samples) <= max_points:
+        times = np.arange(len(samples)) / sr
+        return times, samples, samples
+    buckets = max_points // 2
+    size = int(np.ceil(len(samples) / buckets))
+    padded = np.pad(samples, (0, size * buckets - len(samples)), mode="edge").reshape(buckets, size)
+    times = (np.arange(buckets) * size + size / 2) / sr
+    return times, padded.min(axis=1), padded.max(axis=1)
+
+
+def waveform_figure(samples: np.ndarray, sr: int, title: str = "Waveform") -> go.Figure:
+    """Amplitude over time in seconds (a filled min/max envelope for long clips)."""
+    times, low, high = envelope(samples, sr)
+    fig = go.Figure()
+    if low is high:
+        fig.add_trace(go.Scatter(x=times, y=high, mode="lines", line=dict(width=1, color="#0969da"),
+                                 name="amplitude"))
+    else:
+        fig.add_trace(go.Scatter(x=times, y=high, mode="lines", line=dict(width=0.5, color="#0969da"),
+                                 name="max"))
+        fig.add_trace(go.Scatter(x=times, y=low, mode="lines", line=dict(width=0.5, color="#0969da"),
+                                 fill="tonexty", name="min"))
+    fig.update_yaxes(range=[-1.05, 1.05])
+    return _layout(fig, title, "Time (s)", "Amplitude", height=200)
+
+
+def reduce_columns(matrix: np.ndarray, times: np.ndarray, max_columns: int = MAX_COLUMNS) -> tuple[np.ndarray, np.ndarray]:
+    """Average consecutive frames so at most ``max_columns`` remain; returns (matrix, times)."""
+    frames = len(matrix)
+    if frames <= max_columns:
+        return matrix, times
+    factor = int(np.ceil(frames / max_columns))
+    usable = (frames // factor) * factor
+    reduced = matrix[:usable].reshape(frames // factor, factor, -1).mean(axis=1)
+    return reduced, times[:usable].reshape(-1, factor).mean(axis=1)
+
+
+def _axis_title(unit: str) -> str:
+    return "Frequency (Hz)" if unit == "Hz" else f"Feature ({unit})"
+
+
+def spectrogram_figure(features: np.ndarray, times: np.ndarray, axis: np.ndarray, unit: str = "Hz",
+                       title: str = "Spectrogram the model sees", colour_title: str = "dB") -> go.Figure:
+    """A (frames, bins) feature matrix as a heatmap: time in seconds across, frequency up.
+
+    ``axis`` gives the centre of each bin (Hz for spectra, so a mel spectrogram is
+    drawn on its true, non-uniform frequency scale).
+    """
+    matrix, columns = reduce_columns(np.asarray(features, dtype=np.float32), np.asarray(times, dtype=np.float64))
+    fig = go.Figure(go.Heatmap(z=matrix.T, x=columns, y=np.asarray(axis, dtype=np.float64), colorscale="Magma",
+                               colorbar=dict(title=colour_title, thickness=12),
+                               hovertemplate="%{x:.2f} s, %{y:.0f} " + unit + "<br>%{z:.1f}<extra></extra>"))
+    return _layout(fig, title, "Time (s)", _axis_title(unit))
+
+
+def occlusion_figure(features: np.ndarray, heat: np.ndarray, times: np.ndarray, axis: np.ndarray,
+                     unit: str = "Hz", title: str = "What moved the score") -> go.Figure:
+    """The heatmap from :func:`detector.explain.occlusion_map` over a grey spectrogram.
+
+    Red regions pushed the clip towards "synthetic", blue ones towards "genuine";
+    the colour scale is symmetric so white means "no effect".
+    """
+    frames = min(len(features), len(heat))
+    base, columns = reduce_columns(np.asarray(features[:frames], np.float32), np.asarray(times[:frames], np.float64))
+    effect, _ = reduce_columns(np.asarray(heat[:frames], np.float32), np.asarray(times[:frames], np.float64))
+    limit = float(np.max(np.abs(effect))) or 1.0
+    y = np.asarray(axis, dtype=np.float64)
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(z=base.T, x=columns, y=y, colorscale="Greys", reversescale=True, showscale=False,
+                             hoverinfo="skip"))
+    fig.add_trace(go.Heatmap(z=effect.T, x=columns, y=y, colorscale="RdBu", reversescale=True, zmid=0.0,
+                             zmin=-limit, zmax=limit, opacity=0.6,
+                             colorbar=dict(title="logit<br>change", thickness=12),
+                             hovertemplate="%{x:.2f} s, %{y:.0f} " + unit + "<br>effect %{z:+.3f}<extra></extra>"))
+    return _layout(fig, title, "Time (s)", _axis_title(unit))
+
+
+def _bands(fig: go.Figure, genuine_below: float, synthetic_above: float, horizontal: bool) -> None:
+    """Shade the verdict bands so a score's meaning is visible at a glance."""
+    spans = ((0.0, genuine_below, GENUINE_COLOUR), (genuine_below, synthetic_above, UNCERTAIN_COLOUR),
+             (synthetic_above, 1.0, SYNTHETIC_COLOUR))
+    for low, high, colour in spans:
+        if horizontal:
+            fig.add_hrect(y0=low, y1=high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
+        else:
+            fig.add_vrect(x0=low, x1=high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
+
+
+def timeline_figure(windows: Sequence, genuine_below: float = 0.2, synthetic_above: float = 0.8,
+                    title: str = "Score per window") -> go.Figure:
+    """p(synthetic) of each model window, drawn across the seconds it covers.
+
+    ``windows`` holds objects with ``start_s``, ``end_s`` and ``p_synthetic``
+    (:class:`detector.inference.WindowScore`). Each window is a horizontal segment,
+    with a marker at its centre, so overlapping windows stay readable.
+    """
+    fig = go.Figure()
+    _bands(fig, genuine_below, synthetic_above, horizontal=True)
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for w in windows:
+        xs += [w.start_s, w.end_s, None]
+        ys += [w.p_synthetic, w.p_synthetic, None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#57606a", width=3), hoverinfo="skip"))
+    centres = [(w.start_s + w.end_s) / 2 for w in windows]
+    scores = [w.p_synthetic for w in windows]
+    colours = [SYNTHETIC_COLOUR if p >= synthetic_above else GENUINE_COLOUR if p < genuine_below
+               else UNCERTAIN_COLOUR for p in scores]
+    labels = [f"{w.start_s:.1f}–{w.end_s:.1f} s: {w.p_synthetic:.0%} synthetic" for w in windows]
+    fig.add_trace(go.Scatter(x=centres, y=scores, mode="markers+lines", marker=dict(size=9, color=colours),
+                             line=dict(color="#57606a", width=1, dash="dot"), text=labels,
+                             hovertemplate="%{text}<extra></extra>"))
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return _layout(fig, title, "Time (s)", "p(synthetic)", height=240)
+
+
+def histogram_figure(scores: Sequence[float], genuine_below: float = 0.2, synthetic_above: float = 0.8,
+                     title: str = "Scores of all files", bins: int = 20) -> go.Figure:
+    """Histogram of p(synthetic) over [0, 1] with the verdict bands shaded."""
+    fig = go.Figure(go.Histogram(x=list(scores), xbins=dict(start=0.0, end=1.0 + 1e-9, size=1.0 / bins),
+                                 marker=dict(color="#0969da", line=dict(color="white", width=1))))
+    _bands(fig, genuine_below, synthetic_above, horizontal=False)
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    return _layout(fig, title, "p(synthetic)", "Files", height=260)
+
+
+def spectrogram_db(samples: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log power spectrogram in dB for teaching plots: (frames, bins) matrix, times (s), frequencies (Hz).
+
+    Uses the detector's own STFT (25 ms Hann frames, 10 ms hop) so the Learn
+    page shows the same kind of picture as the Detect page.
+    """
+    n_fft = int(2 ** np.ceil(np.log2(0.025 * sr)))
+    config = FeatureConfig(sample_rate=int(sr), n_fft=n_fft)
+    power = power_spectrogram(np.asarray(samples, dtype=np.float32), config)
+    db = 10.0 * np.log10(power + 1e-10)
+    db = np.maximum(db, db.max() - 90.0)  # a 90 dB range keeps digital silence from dominating the colours
+    times = np.arange(len(db)) * config.frame_hop_s
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    return db.astype(np.float32), times, freqs
+
+
+def comparison_figures(clips: Sequence[tuple[str, np.ndarray]], sr: int) -> list[go.Figure]:
+    """One spectrogram per (title, samples) with a shared colour range, for side-by-side columns."""
+    spectra = [spectrogram_db(samples, sr) for _, samples in clips]
+    if not spectra:
+        return []
+    top = max(float(db.max()) for db, _, _ in spectra)
+    figures = []
+    for (title, _), (db, times, freqs) in zip(clips, spectra):
+        fig = spectrogram_figure(db, times, freqs, "Hz", title=title)
+        fig.update_traces(zmin=top - 80.0, zmax=top, showscale=False)
+        figures.append(fig)
+    return figures
