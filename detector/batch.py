@@ -9,10 +9,14 @@ import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from detector.errors import AudioError
+
+if TYPE_CHECKING:  # annotations only: the table helpers work without the inference stack
+    from detector.inference import Detector
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,7 @@ class BatchRow:
     model_version: str = ""
 
 
-def score_one(detector, name: str, payload: bytes) -> BatchRow:
+def score_one(detector: "Detector", name: str, payload: bytes) -> BatchRow:
     """Analyse one file; bad input becomes a row with the error sentence instead of an exception."""
     try:
         analysis = detector.analyse(payload, name=name)
@@ -54,7 +58,7 @@ def score_one(detector, name: str, payload: bytes) -> BatchRow:
     )
 
 
-def score_files(detector, files: Iterable[tuple[str, bytes]],
+def score_files(detector: "Detector", files: Iterable[tuple[str, bytes]],
                 progress: Callable[[int, str], None] | None = None) -> list[BatchRow]:
     """Score ``(name, bytes)`` pairs in order; ``progress(done, name)`` is called after each."""
     rows = []

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import hex_to_rgb, sequential
 
 from detector.config import FeatureConfig
 from detector.features import power_spectrogram
@@ -26,6 +27,10 @@ SYNTHETIC_COLOUR = "#cf222e"
 VERDICT_COLOURS = {"likely_genuine": GENUINE_COLOUR, "uncertain": UNCERTAIN_COLOUR,
                    "likely_synthetic": SYNTHETIC_COLOUR}
 _MARGIN = dict(l=60, r=20, t=40, b=45)
+# Magma written as rgb() strings: Streamlit's plotly bundle misreads Magma's first stop "#000004"
+# (near-black) and paints the quietest cells pink, which looked like a signal where there is silence.
+SPECTRUM_SCALE = [[i / (len(sequential.Magma) - 1), "rgb({}, {}, {})".format(*hex_to_rgb(colour))]
+                  for i, colour in enumerate(sequential.Magma)]
 
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = HEIGHT) -> go.Figure:
@@ -63,7 +68,8 @@ def waveform_figure(samples: np.ndarray, sr: int, title: str = "Waveform") -> go
     return _layout(fig, title, "Time (s)", "Amplitude", height=200)
 
 
-def reduce_columns(matrix: np.ndarray, times: np.ndarray, max_columns: int = MAX_COLUMNS) -> tuple[np.ndarray, np.ndarray]:
+def reduce_columns(matrix: np.ndarray, times: np.ndarray,
+                   max_columns: int = MAX_COLUMNS) -> tuple[np.ndarray, np.ndarray]:
     """Average consecutive frames so at most ``max_columns`` remain; returns (matrix, times)."""
     frames = len(matrix)
     if frames <= max_columns:
@@ -86,7 +92,8 @@ def spectrogram_figure(features: np.ndarray, times: np.ndarray, axis: np.ndarray
     drawn on its true, non-uniform frequency scale).
     """
     matrix, columns = reduce_columns(np.asarray(features, dtype=np.float32), np.asarray(times, dtype=np.float64))
-    fig = go.Figure(go.Heatmap(z=matrix.T, x=columns, y=np.asarray(axis, dtype=np.float64), colorscale="Magma",
+    fig = go.Figure(go.Heatmap(z=matrix.T, x=columns, y=np.asarray(axis, dtype=np.float64),
+                               colorscale=SPECTRUM_SCALE,
                                colorbar=dict(title=colour_title, thickness=12),
                                hovertemplate="%{x:.2f} s, %{y:.0f} " + unit + "<br>%{z:.1f}<extra></extra>"))
     return _layout(fig, title, "Time (s)", _axis_title(unit))

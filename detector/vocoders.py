@@ -24,6 +24,7 @@ import numpy as np
 MIN_SAMPLE_RATE = 8000
 PEAK = 0.89  # output peak level (about -1 dBFS) so copies never clip when saved as 16-bit
 N_MELS = 80
+WORLD_MIN_RATE = 16000
 GRIFFIN_LIM_ITERATIONS = 48
 
 
@@ -71,14 +72,22 @@ def world_copy(samples: np.ndarray, sr: int) -> np.ndarray:
     """
     import pyworld
 
+    from detector.audio import resample
+
     data = _check(samples, sr)
+    # D4C's aperiodicity bands assume wideband audio: at 8 kHz it calls almost
+    # everything aperiodic and the copy turns into whisper. Vocode at 16 kHz at least.
+    rate = max(sr, WORLD_MIN_RATE)
+    work = data if rate == sr else resample(data.astype(np.float32), sr, rate).astype(np.float64)
     # DIO + StoneMask is several times faster than Harvest and good enough for
     # a teaching copy; the copy should sound like WORLD, not like a perfect clone.
-    f0, times = pyworld.dio(data, sr, frame_period=5.0)
-    f0 = pyworld.stonemask(data, f0, times, sr)
-    envelope = pyworld.cheaptrick(data, f0, times, sr)
-    aperiodicity = pyworld.d4c(data, f0, times, sr)
-    out = pyworld.synthesize(f0, envelope, aperiodicity, sr, frame_period=5.0)
+    f0, times = pyworld.dio(work, rate, frame_period=5.0)
+    f0 = pyworld.stonemask(work, f0, times, rate)
+    envelope = pyworld.cheaptrick(work, f0, times, rate)
+    aperiodicity = pyworld.d4c(work, f0, times, rate)
+    out = pyworld.synthesize(f0, envelope, aperiodicity, rate, frame_period=5.0)
+    if rate != sr:
+        out = resample(out.astype(np.float32), rate, sr)
     return _fit(out, len(data), float(np.max(np.abs(data))))
 
 
@@ -124,3 +133,23 @@ VOCODERS = {
     "world": ("WORLD vocoder copy", world_copy),
     "griffin_lim": ("Griffin-Lim copy (80-band mel)", griffin_lim_copy),
 }
+
+
+def make_copies(samples: np.ndarray, sr: int) -> list[tuple[str, str, np.ndarray]]:
+    """``(key, label, samples)`` for the input and each vocoder copy, genuine first."""
+    original = np.asarray(samples, dtype=np.float32)
+    copies = [("original", "Your recording", original)]
+    copies += [(key, label, function(original, sr)) for key, (label, function) in VOCODERS.items()]
+    return copies
+
+
+def wav_bytes(samples: np.ndarray, sr: int) -> bytes:
+    """16-bit PCM WAV bytes (for players, downloads and scoring a copy like an upload)."""
+    import io
+
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0), int(sr), format="WAV",
+             subtype="PCM_16")
+    return buffer.getvalue()

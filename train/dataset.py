@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -66,26 +67,36 @@ def read_manifest(corpus: str | Path) -> pd.DataFrame:
 
 
 def find_leakage(frame: pd.DataFrame) -> dict[str, list[str]]:
-    """Speakers and source recordings shared between splits.
+    """Genuine speakers and source recordings shared between splits.
 
-    A synthetic clip ``derived_from`` a genuine recording must sit in the same split
-    as that recording, otherwise the model could recognise the recording itself.
+    The corpus rules: a genuine speaker lies in one split; a synthetic clip made
+    from a speaker's audio (``speaker`` = that speaker) or text (``derived_from`` =
+    ``text:<speaker>`` or the source file) lies in that speaker's split, otherwise
+    the model could recognise the person or recording rather than the synthesis.
+    TTS voice names of synthetic clips may recur across splits by design.
 
     Returns
     -------
     dict
         ``{"speaker": [...], "derived_from": [...]}``; empty lists when clean.
     """
-    found: dict[str, list[str]] = {}
-    for column in ("speaker", "derived_from"):
-        values = frame[frame[column] != ""]
-        splits_per_value = values.groupby(column)["split"].nunique()
-        found[column] = sorted(splits_per_value[splits_per_value > 1].index.astype(str))
-    # A source file used as a derivation origin must be in the split of its derivatives.
+    genuine = frame[frame["y"] == 0]
+    splits_of = genuine.groupby("speaker")["split"].agg(set)
+    speakers = {s for s, v in splits_of.items() if len(v) > 1 and s != ""}
+    home = {s: next(iter(v)) for s, v in splits_of.items() if len(v) == 1}
+    synthetic = frame[frame["y"] == 1]
+    for speaker, split in zip(synthetic["speaker"], synthetic["split"]):
+        if speaker in home and home[speaker] != split:
+            speakers.add(speaker)
     by_file = dict(zip(frame["file"], frame["split"]))
-    crossed = {d for d, s in zip(frame["derived_from"], frame["split"]) if d in by_file and by_file[d] != s}
-    found["derived_from"] = sorted(set(found["derived_from"]) | crossed)
-    return found
+    crossed = set()
+    for origin, split in zip(frame["derived_from"], frame["split"]):
+        owner = origin[5:] if origin.startswith("text:") else None
+        if (origin in by_file and by_file[origin] != split) or (owner in home and home[owner] != split):
+            crossed.add(origin)
+    values = frame[frame["derived_from"] != ""].groupby("derived_from")["split"].nunique()
+    crossed |= set(values[values > 1].index.astype(str))
+    return {"speaker": sorted(speakers), "derived_from": sorted(crossed)}
 
 
 def check_no_leakage(frame: pd.DataFrame) -> None:
@@ -157,7 +168,8 @@ def load_features(
     jobs = [(p, str(cache_root), config.to_dict()) for p in todo]
     if jobs:
         if workers > 1 and len(jobs) > 8:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            # spawn, not fork: the trainer may already hold TensorFlow's thread pools.
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                 results = pool.map(_cached_features, jobs, chunksize=16)
                 for done, (path, error) in enumerate(results, 1):
                     if error:

@@ -1,0 +1,50 @@
+"""Offline training corpus: genuine speech vs many synthesis families.
+
+``python -m train.corpus build --size small|default|full --out DIR`` builds it;
+:func:`build` is the same from Python, :func:`train.corpus.adapters.manifest_from_dataset`
+turns a user's dataset into the same manifest, and
+:func:`train.corpus.splits.lofo_folds` gives leave-one-family-out folds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["build", "lofo_folds", "read_manifest", "manifest_from_dataset", "run_audit"]
+
+
+def build(out_dir: str | Path, size: str = "default", progress: Callable[[int, int, str], None] | None = None,
+          **kwargs) -> dict:
+    """Build or resume a corpus; see :func:`train.corpus.builder.build`."""
+    from train.corpus.builder import build as _build
+
+    return _build(out_dir, size, progress=progress, **kwargs)
+
+
+def lofo_folds(manifest, families=None):
+    """Leave-one-family-out folds; see :func:`train.corpus.splits.lofo_folds`."""
+    from train.corpus.splits import lofo_folds as _lofo
+
+    return _lofo(manifest, families)
+
+
+def read_manifest(path):
+    """Read a corpus ``manifest.csv``; see :func:`train.corpus.manifest.read_manifest`."""
+    from train.corpus.manifest import read_manifest as _read
+
+    return _read(path)
+
+
+def manifest_from_dataset(path, **kwargs):
+    """Manifest of a user's dataset; see :func:`train.corpus.adapters.manifest_from_dataset`."""
+    from train.corpus.adapters import manifest_from_dataset as _adapt
+
+    return _adapt(path, **kwargs)
+
+
+def run_audit(corpus_dir, manifest=None, workers: int = 2) -> dict:
+    """Shortcut audit of a built corpus; see :func:`train.corpus.audit.run_audit`."""
+    from train.corpus.audit import run_audit as _audit
+
+    return _audit(corpus_dir, manifest, workers)

@@ -127,8 +127,10 @@ def ensure_packages(packages: Iterable[str], cache: Path | None = None) -> Path:
 
 def tool_env(root: Path) -> dict[str, str]:
     """Environment for running the unpacked binaries."""
-    libdir = root / "usr" / "lib" / "x86_64-linux-gnu"
-    paths = [str(libdir), str(libdir / "pulseaudio")]
+    root = Path(root).resolve()
+    # Multiarch folder (x86_64-linux-gnu, aarch64-linux-gnu, ...) of the unpacked libraries.
+    libdirs = sorted((root / "usr" / "lib").glob("*-linux-gnu*")) or [root / "usr/lib/x86_64-linux-gnu"]
+    paths = [str(d) for base in libdirs for d in (base, base / "pulseaudio")]
     old = os.environ.get("LD_LIBRARY_PATH")
     if old:
         paths.append(old)

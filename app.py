@@ -1,0 +1,26 @@
+"""Streamlit entry point of the deepfake voice detector: ``streamlit run app.py``.
+
+Lists the pages (Detect is the default) and draws the model sidebar that every
+page shares. The pages are thin; the work happens in ``detector/``. Nothing in
+this process imports TensorFlow: models are served with LiteRT.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages._shared import render_sidebar
+
+st.set_page_config(page_title="Deepfake voice detector", page_icon=":material/graphic_eq:", layout="wide",
+                   menu_items={"About": "Open-source detector of synthetic (deepfake) speech."})
+
+PAGES = [
+    st.Page("pages/detect.py", title="Detect", icon=":material/search:", default=True),
+    st.Page("pages/batch.py", title="Batch", icon=":material/library_music:"),
+    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
+    st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
+]
+
+page = st.navigation(PAGES)
+render_sidebar()
+page.run()

@@ -1,0 +1,115 @@
+"""Training and serving speed of the seed baseline and the default architecture, in one run.
+
+Usage::
+
+    nice -n 10 .venv/bin/python bench/train_speed.py [--corpus data/corpus] [--steps 20] [--out bench/out]
+
+For each architecture: training clips/s through the real input pipeline (one
+random window per clip, class-balanced, augmented -- exactly as ``train.fit``
+draws an epoch), and LiteRT milliseconds to score a 10-s clip (9 windows) on 2
+threads. Without ``--corpus`` random windows stand in for the data (same
+shapes, so the speed is the same). Results go to stdout and ``<out>/train_speed.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from train.config import DEFAULT_CACHE, TrainConfig  # noqa: E402
+
+ARCHS = ("seed-cnn", "effnet")
+WARMUP_STEPS = 2        # the first steps trace the graph; not timed
+SEED_STEP_SHARE = 0.25  # the baseline is slow: time fewer of its steps
+
+
+def random_batches(config: TrainConfig):
+    """Endless random standardised batches with the model's input shape (no corpus needed)."""
+    rng = np.random.default_rng(0)
+    shape = (config.batch, *config.feature_config().input_shape)
+    while True:
+        yield rng.standard_normal(shape).astype(np.float32), (rng.random((config.batch, 1)) > 0.5).astype(np.float32)
+
+
+def training_speed(arch: str, steps: int, clips, batch: int) -> dict[str, float]:
+    """Clips per second of ``model.fit`` over ``steps`` batches (one window per clip)."""
+    import keras
+    import tensorflow as tf
+
+    from train.archs import build_model
+    from train.dataset import train_dataset
+    from train.fit import make_optimizer
+
+    config = TrainConfig(arch=arch, batch=batch)
+    features = config.feature_config()
+    model = build_model(arch, features.input_shape)
+    model.compile(optimizer=make_optimizer(config, 1000),
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=["accuracy"])
+    if clips is not None:
+        data = train_dataset(clips, features, batch, config.augment, config.seed)
+    else:
+        shape = (None, *features.input_shape)
+        data = tf.data.Dataset.from_generator(
+            lambda: random_batches(config),
+            output_signature=(tf.TensorSpec(shape, tf.float32), tf.TensorSpec((None, 1), tf.float32)))
+    model.fit(data, steps_per_epoch=WARMUP_STEPS, epochs=1, verbose=0)
+    started = time.perf_counter()
+    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+    elapsed = time.perf_counter() - started
+    return {"params": int(model.count_params()), "train_clips_per_s": steps * batch / elapsed,
+            "timed_steps": steps, "batch": batch, "model": model}
+
+
+def serving_ms(model) -> tuple[float, int]:
+    """LiteRT ms for a 10-s clip and the .tflite size in bytes."""
+    from train.evaluate import serving_latency_ms
+    from train.export import export_tflite
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = export_tflite(model, Path(folder) / "model.tflite")
+        return serving_latency_ms(path, TrainConfig().feature_config()), os.path.getsize(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", help="use this corpus's train split (features cached)")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps for the default arch")
+    parser.add_argument("--batch", type=int, default=TrainConfig().batch)
+    parser.add_argument("--no-tflite", action="store_true", help="skip export and serving latency")
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"))
+    args = parser.parse_args(argv)
+
+    clips = None
+    if args.corpus:
+        from train.dataset import build_clipset, read_manifest
+
+        frame = read_manifest(args.corpus)
+        clips, _ = build_clipset(frame[frame["split"] == "train"], TrainConfig().feature_config(), DEFAULT_CACHE)
+    results = {"cpu_count": os.cpu_count(), "corpus": args.corpus, "archs": {}}
+    for arch in ARCHS:
+        steps = max(3, int(args.steps * (SEED_STEP_SHARE if arch == "seed-cnn" else 1)))
+        entry = training_speed(arch, steps, clips, args.batch)
+        model = entry.pop("model")
+        if not args.no_tflite:
+            entry["serve_ms_10s_clip"], entry["tflite_bytes"] = serving_ms(model)
+        results["archs"][arch] = entry
+        print(json.dumps({arch: entry}), flush=True)
+    speeds = results["archs"]
+    results["speedup_train"] = speeds["effnet"]["train_clips_per_s"] / speeds["seed-cnn"]["train_clips_per_s"]
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "train_speed.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({"speedup_train": results["speedup_train"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

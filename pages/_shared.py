@@ -1,0 +1,162 @@
+"""Streamlit glue shared by the pages: the one cached model service, the sidebar, caches.
+
+Not a page itself (``app.py`` lists the pages explicitly with ``st.navigation``).
+Everything that is not Streamlit-specific lives in ``detector/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections import OrderedDict
+from typing import Any
+
+import streamlit as st
+
+from detector.errors import ModelError
+from detector.inference import Detector
+from detector.registry import DEFAULT_STORE, ModelVersion
+from detector.service import ModelService
+
+log = logging.getLogger("detector.app")
+
+AUDIO_TYPES = ["wav", "mp3", "flac", "ogg", "opus", "m4a", "aac", "webm"]
+MIME_BY_EXTENSION = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "ogg": "audio/ogg",
+                     "opus": "audio/ogg", "m4a": "audio/mp4", "aac": "audio/aac", "webm": "audio/webm"}
+NO_MODEL_HELP = (
+    "**No model is available yet.** Train one, then make it active (on the Admin page, or in Python):\n\n"
+    "```\npython -m train.fit --corpus <corpus folder>     # prints the new version's name\n"
+    "python -c \"from detector.registry import ModelRegistry; ModelRegistry().promote('<version>')\"\n```\n"
+    "Or set `DETECTOR_MODEL_STORE` to a folder that already holds a trained model store."
+)
+CACHE_SIZE = 3  # analyses kept per session: a 10-minute clip's analysis holds a few hundred MB of arrays
+
+
+def store_path() -> str:
+    """The model store folder, read at call time so tests and admins can point it elsewhere."""
+    return os.environ.get("DETECTOR_MODEL_STORE") or str(DEFAULT_STORE)
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def _service_for(store: str) -> ModelService:
+    # Cached per store path: the process keeps ONE service (and so one loaded
+    # interpreter) per store, shared by every session; the service itself
+    # reloads when active.json changes.
+    return ModelService(store)
+
+
+def get_service() -> ModelService:
+    """The process-wide :class:`ModelService` for the configured store."""
+    return _service_for(store_path())
+
+
+def current_detector(show_errors: bool = True) -> Detector | None:
+    """The served detector, or ``None`` (with a clear message in the page) when there is no model."""
+    service = get_service()
+    try:
+        detector = service.get()
+    except ModelError as exc:
+        if show_errors:
+            st.error(f"{exc}")
+            st.info(NO_MODEL_HELP)
+        return None
+    except Exception:  # an unexpected failure must not show a traceback to users
+        log.exception("loading the model failed")
+        if show_errors:
+            st.error("The model could not be loaded because of an internal error; see the server log.")
+        return None
+    if service.last_error and show_errors:
+        st.warning(f"The newly activated model could not be loaded ({service.last_error}); "
+                   f"still serving **{detector.name}**.")
+    return detector
+
+
+def format_eer(version: ModelVersion) -> str:
+    eer = version.test_eer
+    return f"{eer:.2%}" if eer is not None else "not measured"
+
+
+def render_sidebar() -> None:
+    """Active model version, its test EER and its model card, in the sidebar of every page."""
+    detector = current_detector(show_errors=False)
+    with st.sidebar:
+        st.markdown("### Model")
+        if detector is None:
+            st.warning("No model loaded. See the Detect page for how to train one.")
+            return
+        version = detector.version
+        st.metric("Active version", version.name)
+        st.metric("Test EER", format_eer(version), help="Equal error rate on the held-out test set: "
+                  "the share of clips misjudged when both kinds of error are equally frequent. Lower is better.")
+        if version.created:
+            st.caption(f"Trained {version.created[:10]}")
+        with st.expander("Model card"):
+            st.markdown(version.card)
+
+
+def known_limits(card: str) -> str | None:
+    """The body of the card's section whose heading mentions limits (or ``None``)."""
+    lines = card.splitlines()
+    for index, line in enumerate(lines):
+        match = re.match(r"^(#{1,6})\s+(.*)$", line)
+        if match and re.search(r"limit|caveat|not trained", match.group(2), re.IGNORECASE):
+            level = len(match.group(1))
+            body = []
+            for following in lines[index + 1:]:
+                heading = re.match(r"^(#{1,6})\s", following)
+                if heading and len(heading.group(1)) <= level:
+                    break
+                body.append(following)
+            text = "\n".join(body).strip()
+            return text or None
+    return None
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def session_cache(name: str) -> OrderedDict:
+    """A small per-session LRU dict in ``st.session_state`` (reruns reuse results)."""
+    if name not in st.session_state:
+        st.session_state[name] = OrderedDict()
+    return st.session_state[name]
+
+
+def remember(cache: OrderedDict, key: Any, value: Any, size: int = CACHE_SIZE) -> Any:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > size:
+        cache.popitem(last=False)
+    return value
+
+
+def mime_for(name: str, browser_type: str | None = None) -> str:
+    """MIME type for ``st.audio``: the browser's own guess, else one from the extension."""
+    if browser_type and browser_type.startswith("audio/"):
+        return browser_type
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return MIME_BY_EXTENSION.get(extension, "audio/wav")
+
+
+def latest_source(upload_key: str, record_key: str, state_key: str) -> tuple[str, bytes, str] | None:
+    """(name, bytes, mime) of whichever input the user changed last, or the one that is set.
+
+    Both widgets stay on screen; ``on_change`` callbacks record which one moved last
+    in ``st.session_state[state_key]``, so a new recording replaces an older upload.
+    """
+    upload = st.session_state.get(upload_key)
+    recording = st.session_state.get(record_key)
+    preferred = st.session_state.get(state_key, "upload")
+    order = (recording, upload) if preferred == "record" else (upload, recording)
+    for item in order:
+        if item is not None:
+            name = item.name or "recording.wav"
+            return name, item.getvalue(), mime_for(name, item.type)
+    return None
+
+
+def mark_source(state_key: str, value: str) -> None:
+    st.session_state[state_key] = value

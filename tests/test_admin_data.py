@@ -1,0 +1,91 @@
+"""Data root confinement, dataset discovery and the corpus-build job (with a fake builder)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from train.data_root import (DataPathError, builtin_corpus_dir, data_root, detect_layout, list_datasets,
+                             resolve_inside)
+from train.job_view import progress_of
+from train.jobs import Job, JobStatus, read_events
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch) -> Path:
+    base = tmp_path / "data"
+    (base / "corpus-small").mkdir(parents=True)
+    (base / "corpus-small" / "manifest.csv").write_text("file,label\n")
+    (base / "fakeorreal" / "training" / "real").mkdir(parents=True)
+    (base / "fakeorreal" / "training" / "fake").mkdir(parents=True)
+    (base / "itw").mkdir()
+    (base / "itw" / "meta.csv").write_text("file,speaker,label\n")
+    (base / "asv" / "protocols").mkdir(parents=True)
+    (base / "asv" / "protocols" / "keys.txt").write_text("LA_0079 LA_T_1 - - bonafide\n")
+    (base / "group" / "itw2").mkdir(parents=True)
+    (base / "group" / "itw2" / "meta.csv").write_text("file,speaker,label\n")
+    (base / "empty").mkdir()
+    outside = tmp_path / "outside"
+    (outside / "real").mkdir(parents=True)
+    (outside / "fake").mkdir()
+    os.symlink(outside, base / "escape")
+    monkeypatch.setenv("DETECTOR_DATA_ROOT", str(base))
+    return base
+
+
+def test_paths_are_confined_to_the_data_root(root, tmp_path):
+    assert data_root() == root.resolve()
+    assert resolve_inside("itw") == (root / "itw").resolve()
+    assert resolve_inside(str(root / "itw")) == (root / "itw").resolve()
+    for bad in ("../outside", str(tmp_path / "outside"), "escape", "itw/../../outside", "/etc", ""):
+        with pytest.raises(DataPathError):
+            resolve_inside(bad)
+    with pytest.raises(DataPathError, match="not an existing folder"):
+        resolve_inside("missing")
+
+
+def test_datasets_are_found_with_their_layout(root):
+    found = {d.relative: d.layout for d in list_datasets()}
+    assert found == {"corpus-small": "manifest", "fakeorreal": "real/fake folders", "itw": "In-the-Wild (meta.csv)",
+                     "asv": "ASVspoof protocol", "group/itw2": "In-the-Wild (meta.csv)"}   # no "escape" symlink
+    assert detect_layout(root / "empty") is None
+
+
+def test_builtin_corpus_folders_follow_the_corpus_cli(root):
+    assert builtin_corpus_dir("small") == root.resolve() / "corpus-small"
+    assert builtin_corpus_dir("default") == root.resolve() / "corpus"
+    with pytest.raises(ValueError):
+        builtin_corpus_dir("huge")
+
+
+def test_corpus_job_reports_progress_and_done(tmp_path, monkeypatch):
+    """The corpus job entry point with a stand-in builder (the real one downloads packages)."""
+    import train.corpus
+    from train import job_runner
+
+    def fake_build(out, size, progress=None, **kwargs):
+        for done in range(4):
+            progress(done, 4, f"rendering {size}")
+        Path(out).mkdir(parents=True, exist_ok=True)
+        return {"clips": 4, "hours": 0.01, "build_s": 0.1}
+
+    monkeypatch.setattr(train.corpus, "build", fake_build)
+    monkeypatch.setattr(job_runner, "CORPUS_EVENT_EVERY_S", 0.0)
+    run_dir = tmp_path / "job"
+    run_dir.mkdir()
+    assert job_runner.build_corpus(str(tmp_path / "corpus-small"), "small", run_dir) == 0
+    events = read_events(run_dir / "progress.jsonl")
+    assert events[0]["event"] == "start" and events[-1]["event"] == "done" and events[-1]["clips"] == 4
+    job = Job(id="x", kind="corpus", folder=run_dir, command=[])
+    progress = progress_of(JobStatus(job, "running", events[:-1]))
+    assert progress.fraction == 0.75 and "Building the corpus: 3/4 — rendering small" == progress.text
+
+    def failing_build(out, size, progress=None, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(train.corpus, "build", failing_build)
+    assert job_runner.build_corpus(str(tmp_path / "c2"), "small", run_dir) == 1
+    assert read_events(run_dir / "progress.jsonl")[-1] == {**read_events(run_dir / "progress.jsonl")[-1],
+                                                            "event": "error", "message": "OSError: no network"}

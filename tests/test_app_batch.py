@@ -1,0 +1,142 @@
+"""Batch page (AppTest) and the detector.batch helpers behind it."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit
+from streamlit.testing.v1 import AppTest
+
+from audio_fixtures import encode, voice_like
+from detector.batch import COLUMNS, BatchRow, rows_to_frame, score_files, summary, to_csv
+from detector.inference import Detector
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def batch(tiny_store, monkeypatch) -> AppTest:
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    return at.switch_page("pages/batch.py").run()
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> list[dict]:
+    calls: list[dict] = []
+    original = streamlit.download_button
+
+    def spy(label, data=None, **kwargs):
+        calls.append({"label": label, "data": data, **kwargs})
+        return original(label, data=data, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", spy)
+    return calls
+
+
+def mixed_files() -> list[tuple[str, bytes, str]]:
+    return [
+        ("one.wav", encode(voice_like(3.0, seed=1), 16000, "wav"), "audio/wav"),
+        ("notes.mp3", b"these are not sounds\n" * 50, "audio/mpeg"),
+        ("two.ogg", encode(voice_like(4.0, seed=2), 16000, "ogg"), "audio/ogg"),
+        ("three.m4a", encode(voice_like(5.0, seed=3), 16000, "m4a"), "audio/mp4"),
+    ]
+
+
+def test_batch_without_files_explains_what_to_do(batch):
+    assert not batch.exception
+    assert batch.file_uploader[0].accept_multiple_files
+    assert "Choose or drop files" in batch.info[0].value
+    assert not batch.dataframe
+
+
+def test_batch_builds_the_table_histogram_and_csv(batch, tiny_detector, downloads):
+    files = mixed_files()
+    batch.file_uploader[0].set_value(files).run()
+    assert not batch.exception and not batch.error
+    table = batch.dataframe[0].value
+    assert list(table.columns) == ["file", "verdict", "p_synthetic", "duration_s", "warnings", "error"]
+    assert list(table["file"]) == [name for name, _, _ in files]
+    for (name, data, _), (_, row) in zip(files, table.iterrows()):
+        if name == "notes.mp3":
+            assert row["error"] == "This file is not audio: it contains plain text."
+            assert pd.isna(row["p_synthetic"]) and pd.isna(row["verdict"])
+            continue
+        expected = tiny_detector.analyse(data, name=name)
+        assert row["verdict"] == expected.verdict_label
+        assert row["p_synthetic"] == pytest.approx(expected.p_synthetic, abs=1e-4)
+        assert row["duration_s"] == pytest.approx(expected.duration_s, abs=0.01)
+        assert row["error"] == ""
+    assert "Done: 4 files analysed" in batch.get("progress")[0].proto.text
+    assert {m.label: m.value for m in batch.main.metric}["Failed"] == "1"
+    assert "batch_histogram" in {chart.key for chart in batch.get("plotly_chart")}
+    csv = downloads[-1]
+    assert csv["file_name"] == "detector-results.csv" and csv["mime"] == "text/csv"
+    exported = pd.read_csv(io.BytesIO(csv["data"]))
+    assert list(exported.columns) == COLUMNS
+    assert list(exported["file"]) == list(table["file"])
+    assert set(exported["model_version"]) == {"v1"}
+
+
+def test_unexpected_failure_in_one_file_does_not_stop_the_rest(batch, monkeypatch):
+    original = Detector.analyse
+
+    def flaky(self, source, name=None, **kwargs):
+        if name == "two.ogg":
+            raise MemoryError("simulated")
+        return original(self, source, name=name, **kwargs)
+
+    monkeypatch.setattr(Detector, "analyse", flaky)
+    batch.file_uploader[0].set_value(mixed_files()).run()
+    assert not batch.exception
+    table = batch.dataframe[0].value.set_index("file")
+    assert table.loc["two.ogg", "error"] == "Could not analyse this file (internal error: MemoryError)."
+    assert table.loc["one.wav", "verdict"] and table.loc["three.m4a", "verdict"]
+
+
+def test_adding_a_file_only_scores_the_new_one(batch, monkeypatch):
+    calls: list[str] = []
+    original = Detector.analyse
+
+    def counting(self, source, name=None, **kwargs):
+        calls.append(name)
+        return original(self, source, name=name, **kwargs)
+
+    monkeypatch.setattr(Detector, "analyse", counting)
+    files = mixed_files()
+    batch.file_uploader[0].set_value(files[:2]).run()
+    batch.file_uploader[0].set_value(files).run()
+    assert calls == ["one.wav", "notes.mp3", "two.ogg", "three.m4a"]
+    assert len(batch.dataframe[0].value) == 4
+
+
+def test_batch_without_model_shows_the_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tmp_path / "nothing"))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/batch.py").run()
+    assert not at.exception
+    assert "No active model" in at.error[0].value and not at.file_uploader
+
+
+# detector.batch ---------------------------------------------------------------
+def test_score_files_reports_progress_and_keeps_order(tiny_detector):
+    seen: list[tuple[int, str]] = []
+    rows = score_files(tiny_detector, [(n, d) for n, d, _ in mixed_files()], progress=lambda i, n: seen.append((i, n)))
+    assert [r.file for r in rows] == ["one.wav", "notes.mp3", "two.ogg", "three.m4a"]
+    assert seen == [(1, "one.wav"), (2, "notes.mp3"), (3, "two.ogg"), (4, "three.m4a")]
+    assert rows[1].error and rows[1].verdict is None and rows[1].model_version == "v1"
+    assert rows[0].sha256 and rows[0].p_synthetic is not None
+
+
+def test_frame_csv_and_summary_of_rows():
+    rows = [BatchRow("a.wav", "Uncertain", 0.5, 3.0), BatchRow("b.wav", error="bad"),
+            BatchRow("c.wav", "Uncertain", 0.6, 4.0, warnings="Short clip")]
+    frame = rows_to_frame(rows)
+    assert list(frame.columns) == COLUMNS and frame["p_synthetic"].dtype == float
+    back = pd.read_csv(io.BytesIO(to_csv(frame)), keep_default_na=False)
+    assert list(back["file"]) == ["a.wav", "b.wav", "c.wav"] and back.loc[1, "error"] == "bad"
+    assert summary(rows) == {"Uncertain": 2, "Failed": 1}
+    assert list(rows_to_frame([]).columns) == COLUMNS

@@ -1,0 +1,142 @@
+"""Learn page (AppTest) and its committed example clips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from streamlit.testing.v1 import AppTest
+
+from audio_fixtures import encode, voice_like
+
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "app.py")
+ASSETS = REPO / "assets" / "learn"
+MANIFEST = json.loads((ASSETS / "manifest.json").read_text(encoding="utf-8"))
+N_VERSIONS = sum(len(example["versions"]) for example in MANIFEST["examples"])
+CORPUS_ROOT = REPO / ".cache" / "corpus" / "root"
+
+
+def learn_page(store: Path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(store))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    return at.switch_page("pages/learn.py").run()
+
+
+@pytest.fixture
+def learn(tiny_store, monkeypatch) -> AppTest:
+    return learn_page(tiny_store, monkeypatch)
+
+
+def chart_keys(at: AppTest) -> list[str]:
+    return [chart.key for chart in at.get("plotly_chart")]
+
+
+# Committed assets ---------------------------------------------------------------
+def test_assets_fit_the_budget_and_are_attributed():
+    total = sum(p.stat().st_size for p in ASSETS.rglob("*") if p.is_file())
+    assert total <= 2 * 1024 * 1024
+    attribution = (ASSETS / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    for example in MANIFEST["examples"]:
+        kinds = [v["kind"] for v in example["versions"]]
+        assert kinds[:3] == ["genuine", "world", "griffin_lim"]
+        assert {"espeak", "flite"} & set(kinds), "each example has text-to-speech of the same words"
+        assert f"## {example['id']}/" in attribution and example["license"].split(" ")[0] in attribution
+        for version in example["versions"]:
+            info = sf.info(ASSETS / version["file"])
+            assert info.samplerate == example["sample_rate"] and info.channels == 1
+            assert info.duration == pytest.approx(version["duration_s"], abs=0.01)
+    listed = {v["file"] for e in MANIFEST["examples"] for v in e["versions"]}
+    on_disk = {str(p.relative_to(ASSETS)) for p in ASSETS.rglob("*.flac")}
+    assert listed == on_disk
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS_ROOT.is_dir(), reason="needs the corpus cache of unpacked Debian packages")
+def test_assets_are_reproducible(tmp_path):
+    from train.learn_assets import build
+
+    build(tmp_path / "learn", CORPUS_ROOT)
+    for example in MANIFEST["examples"]:
+        for version in example["versions"]:
+            if version["kind"] not in ("genuine", "world", "griffin_lim"):
+                continue  # TTS output depends on the installed synthesiser's version
+            committed, _ = sf.read(ASSETS / version["file"])
+            rebuilt, _ = sf.read(tmp_path / "learn" / version["file"])
+            np.testing.assert_allclose(rebuilt, committed, atol=2e-4)
+
+
+# The page -----------------------------------------------------------------------------
+def test_examples_show_every_version_with_scores(learn, tiny_detector):
+    assert not learn.exception and not learn.error
+    keys = chart_keys(learn)
+    for example in MANIFEST["examples"]:
+        for version in example["versions"]:
+            assert f"example-{example['id']}-{version['kind']}" in keys
+    assert len(learn.get("audio")) == N_VERSIONS
+    assert [e.value for e in learn.title] == ["Learn: what gives a synthetic voice away"]
+    tables = [df.value for df in learn.dataframe]
+    assert len(tables) == len(MANIFEST["examples"])
+    for example, table in zip(MANIFEST["examples"], tables):
+        assert list(table["Version"]) == [v["label"] for v in example["versions"]]
+        genuine = example["versions"][0]["file"]
+        expected = tiny_detector.analyse((ASSETS / genuine).read_bytes()).p_synthetic
+        assert table["p(synthetic)"].iloc[0] == pytest.approx(expected, abs=1e-4)
+    text = " ".join(m.value for m in learn.markdown)
+    for topic in ("Harmonics", "Noise floor", "Phase and vocoder smearing", "Missing breath"):
+        assert topic in text
+
+
+def test_examples_work_without_a_model(tmp_path, monkeypatch):
+    at = learn_page(tmp_path / "no_store", monkeypatch)
+    assert not at.exception and not at.error
+    assert len(at.get("audio")) == N_VERSIONS and not at.dataframe
+
+
+def test_fake_your_own_voice_from_upload(learn):
+    learn.file_uploader(key="learn_upload").set_value(("me.wav", encode(voice_like(3.0), 16000, "wav"),
+                                                       "audio/wav")).run()
+    assert not learn.exception and not learn.error
+    assert {"own-genuine", "own-world", "own-griffin_lim"} <= set(chart_keys(learn))
+    assert len(learn.get("audio")) == N_VERSIONS + 3
+    scores = learn.dataframe[-1].value
+    assert list(scores["Version"]) == ["Your recording", "WORLD vocoder copy", "Griffin-Lim copy (80-band mel)"]
+    assert scores["p(synthetic)"].between(0, 1).all()
+    assert (scores["Verdict"] != "—").all()
+
+
+def test_fake_your_own_voice_from_recording(learn):
+    wav = encode(voice_like(2.5, rate=48000, seed=9), 48000, "wav")
+    learn.audio_input(key="learn_record").set_value(("recording.wav", wav, "audio/wav")).run()
+    assert not learn.exception and not learn.error
+    assert len(learn.dataframe[-1].value) == 3
+
+
+def test_fake_your_own_voice_without_model_still_vocodes(tmp_path, monkeypatch):
+    at = learn_page(tmp_path / "no_store", monkeypatch)
+    at.file_uploader(key="learn_upload").set_value(("me.flac", encode(voice_like(2.0), 16000, "flac"),
+                                                    "audio/flac")).run()
+    assert not at.exception and not at.error
+    assert {"own-genuine", "own-world", "own-griffin_lim"} <= set(chart_keys(at))
+    assert "Scores appear here once a model is available." in [i.value for i in at.info]
+
+
+def test_long_recording_is_cut_and_said_so(learn):
+    learn.file_uploader(key="learn_upload").set_value(("long.ogg", encode(voice_like(13.0), 16000, "ogg"),
+                                                       "audio/ogg")).run()
+    assert not learn.exception
+    assert any("Only the first 12 s" in i.value for i in learn.info)
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("notes.wav", b"not audio at all\n" * 40, "not audio"),
+    ("blip.wav", encode(voice_like(0.05), 16000, "wav"), "Could not make vocoder copies"),
+])
+def test_bad_own_clip_shows_a_message(learn, name, data, message):
+    learn.file_uploader(key="learn_upload").set_value((name, data, "audio/wav")).run()
+    assert not learn.exception
+    assert message in learn.error[0].value
+

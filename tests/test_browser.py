@@ -1,0 +1,223 @@
+"""Real-browser test: ``streamlit run app.py`` + Debian Chromium driven by Playwright.
+
+Covers what AppTest cannot: the real upload widget (multipart upload to the
+server, XSRF token included), the page rendering in a browser, and the server
+starting from the command line with the committed ``.streamlit/config.toml``.
+Needs ``/usr/bin/chromium`` (``apt-get install -y chromium``); skipped without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from audio_fixtures import encode, voice_like
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "tests" / "artifacts"
+VERDICTS = ("Likely genuine", "Uncertain", "Likely synthetic")
+START_TIMEOUT_S = 90
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium: apt-get install -y chromium"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+def tall_screenshot(page, name: str) -> Path:
+    """Screenshot of the whole page: Streamlit scrolls inside its main container, not the
+    document, so the window is made as tall as the content and scrolled back to the top."""
+    height = page.evaluate("""() => {
+        const main = document.querySelector('[data-testid="stMain"]');
+        return main ? main.scrollHeight : document.body.scrollHeight; }""")
+    page.set_viewport_size({"width": 1400, "height": max(900, min(int(height) + 40, 6000))})
+    page.evaluate("document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
+    page.wait_for_timeout(1500)  # plotly re-lays out to the new size
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / name
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 20_000
+    return shot
+
+
+@pytest.fixture(scope="module")
+def server(tiny_store_template, tmp_path_factory):
+    """A streamlit server on a free local port, serving a copy of the tiny model store."""
+    store = tmp_path_factory.mktemp("browser") / "model_store"
+    shutil.copytree(tiny_store_template, store)
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
+    env = dict(os.environ, DETECTOR_MODEL_STORE=str(store), PYTHONUNBUFFERED="1")
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+             "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, process)
+            yield url, log_path
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+def test_upload_in_browser_shows_verdict(server, browser, tmp_path):
+    url, log_path = server
+    # A real recording (the Learn page's genuine Russian sentence, 4.3 s) so the screenshot
+    # shows speech; any clip longer than one 2 s window also gets the timeline.
+    clip = tmp_path / "speech.flac"
+    shutil.copy(REPO / "assets" / "learn" / "ru-nsh" / "genuine.flac", clip)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_text("Is this voice real?").wait_for(timeout=60_000)
+        # The sidebar names the active model of the store the server was started with.
+        page.get_by_test_id("stSidebar").get_by_text("v1", exact=True).wait_for(timeout=30_000)
+
+        page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(clip))
+        verdict = page.locator("h2").filter(has_text=re.compile("|".join(VERDICTS))).first
+        verdict.wait_for(timeout=90_000)
+        label = verdict.inner_text()
+        assert any(v in label for v in VERDICTS), label
+        # The calibrated probability and its explanation sit in the card.
+        page.get_by_text("Probability that the voice is synthetic").wait_for()
+        page.get_by_text("The model gives").first.wait_for()
+        page.get_by_role("button", name="Download this analysis (JSON)").wait_for()
+        # Waveform, spectrogram and the per-window timeline are drawn by plotly.
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
+        assert page.get_by_text("Which seconds look synthetic").count() == 1
+        assert "Traceback" not in page.inner_text("body")
+        assert page.get_by_test_id("stException").count() == 0
+
+        # The explanation heatmap is computed on demand in the real page too.
+        page.get_by_role("button", name="Explain this verdict").click()
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=90_000)
+        tall_screenshot(page, "detect.png")
+
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Download this analysis (JSON)").click()
+        exported = download_info.value
+        assert exported.suggested_filename == "speech.analysis.json"
+        data = json.loads(Path(exported.path()).read_text())
+        assert data["file"] == "speech.flac" and data["model_version"] == "v1"
+        assert data["verdict_label"] in label and len(data["sha256"]) == 64
+
+    except Exception:
+        print(log_path.read_text(errors="replace")[-4000:])
+        raise
+    finally:
+        page.close()
+
+
+def test_bad_file_in_browser_shows_message(server, browser, tmp_path):
+    url, _ = server
+    bad = tmp_path / "notes.wav"
+    bad.write_text("these are my meeting notes, not a recording\n" * 20)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(bad))
+        alert = page.get_by_test_id("stAlertContentError").first
+        alert.wait_for(timeout=60_000)
+        assert "not audio" in alert.inner_text()
+        assert "Traceback" not in page.inner_text("body")
+    finally:
+        page.close()
+
+
+def test_batch_in_browser_builds_table(server, browser, tmp_path):
+    url, _ = server
+    paths = []
+    for index, fmt in enumerate(("wav", "mp3", "ogg")):
+        path = tmp_path / f"clip{index}.{fmt}"
+        path.write_bytes(encode(voice_like(4.0, seed=index), 16000, fmt))
+        paths.append(str(path))
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 500)
+    paths.append(str(broken))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{url}/batch", wait_until="domcontentloaded")
+        page.get_by_text("Check many files").wait_for(timeout=60_000)
+        page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(paths)
+        page.get_by_text("Done: 4 files analysed").wait_for(timeout=90_000)
+        page.get_by_test_id("stDataFrame").wait_for()
+        page.get_by_role("button", name="Download the results (CSV)").wait_for()
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Download the results (CSV)").click()
+        csv_text = Path(download_info.value.path()).read_text()
+        lines = csv_text.strip().splitlines()
+        assert lines[0].startswith("file,verdict,p_synthetic,duration_s,warnings,error")
+        assert len(lines) == 5
+        assert any(line.startswith("broken.mp3,") and "PNG image" in line for line in lines)
+        tall_screenshot(page, "batch.png")
+    finally:
+        page.close()
+
+
+def test_learn_page_in_browser_shows_examples(server, browser):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{url}/learn", wait_until="domcontentloaded")
+        page.get_by_text("Learn: what gives a synthetic voice away").wait_for(timeout=60_000)
+        page.get_by_text("Fake your own voice").wait_for(timeout=60_000)
+        # Every committed version has a player and a spectrogram.
+        manifest = json.loads((REPO / "assets/learn/manifest.json").read_text(encoding="utf-8"))
+        versions = sum(len(example["versions"]) for example in manifest["examples"])
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {versions}",
+                               timeout=60_000)
+        assert page.locator("audio").count() >= versions
+        tall_screenshot(page, "learn.png")
+    finally:
+        page.close()

@@ -1,0 +1,164 @@
+"""End to end on a tiny generated corpus: fit -> version folder -> evaluate (with LOFO).
+
+One real (short) training run is shared by the tests of this module.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detector.audio import load_audio
+from detector.config import FeatureConfig
+from detector.features import waveform_to_windows
+from detector.metrics import compute_eer
+from detector.registry import REQUIRED_FILES, ModelRegistry
+from train.config import TrainConfig
+from train.dataset import LeakageError, find_leakage, read_manifest
+from train.progress import read_progress
+from train.toy_corpus import make_toy_corpus
+
+ACTIVE = {"version": "someone-elses-model", "history": []}
+STEP_KEYS = ("epoch", "step", "loss", "accuracy", "val_eer", "elapsed_s", "eta_s")
+
+
+def toy_config(**changes) -> TrainConfig:
+    """Small but real: enough steps for BatchNorm statistics to settle on the toy task."""
+    config = TrainConfig(epochs=3, batch=16, windows_per_clip=8, patience=5)
+    for key, value in changes.items():
+        setattr(config, key, value)
+    return config
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from train.fit import fit
+
+    root = tmp_path_factory.mktemp("fit")
+    corpus = make_toy_corpus(root / "corpus")
+    store = root / "store"
+    store.mkdir()
+    (store / "active.json").write_text(json.dumps(ACTIVE))
+    before = (store / "active.json").stat().st_mtime_ns
+    path = fit(corpus, toy_config(), out=store, run_dir=root / "run", cache_root=root / "cache", quiet=True)
+    return {"root": root, "corpus": corpus, "store": store, "path": path, "run": root / "run",
+            "active_mtime": before}
+
+
+def test_toy_corpus_splits_share_no_speaker(trained) -> None:
+    frame = read_manifest(trained["corpus"])
+    assert not any(find_leakage(frame).values())
+    speakers = {split: set(frame.loc[frame["split"] == split, "speaker"]) for split in ("train", "val", "test")}
+    assert not (speakers["train"] & speakers["test"]) and not (speakers["train"] & speakers["val"])
+
+
+def test_fit_publishes_a_complete_loadable_version(trained) -> None:
+    path, store = trained["path"], trained["store"]
+    for name in (*REQUIRED_FILES, "metrics.json", "card.md", "model.keras", "train_config.json"):
+        assert (path / name).is_file(), name
+    assert not [p for p in store.iterdir() if p.name.startswith(".tmp-")]
+    version = ModelRegistry(store).load(path.name)
+    assert version.features == FeatureConfig()
+    assert version.calibration.method == "platt" and version.calibration.scale > 0
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert metrics["created"] and metrics["version"] == path.name
+    # The toy task is learnable: the model must really have learnt it.
+    assert metrics["test"]["eer"] <= 0.2 and metrics["validation"]["eer"] <= 0.2
+    assert version.test_eer == metrics["test"]["eer"]
+    assert set(metrics["breakdown"]["family"]) == {"formant", "vocoder"}
+    assert set(metrics["breakdown"]["condition"]) == {"clean", "noise"}
+    confusion = np.array(metrics["test"]["at_deployed_threshold"]["confusion_matrix"])
+    assert confusion.sum() == metrics["test"]["n_genuine"] + metrics["test"]["n_synthetic"] == 24
+
+
+def test_fit_never_touches_the_active_pointer(trained) -> None:
+    pointer = trained["store"] / "active.json"
+    assert json.loads(pointer.read_text()) == ACTIVE
+    assert pointer.stat().st_mtime_ns == trained["active_mtime"]
+
+
+def test_progress_jsonl_is_well_formed(trained) -> None:
+    lines = (trained["run"] / "progress.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all("event" in r and "time" in r for r in records)
+    epochs = [r for r in records if r["event"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == [1, 2, 3]
+    for record in (r for r in records if r["event"] in ("step", "epoch")):
+        assert all(key in record for key in STEP_KEYS)
+        assert record["loss"] > 0 and 0 <= record["accuracy"] <= 1 and record["eta_s"] >= 0
+    assert all(0 <= r["val_eer"] <= 1 for r in epochs)
+    elapsed = [r["elapsed_s"] for r in records if r["event"] in ("step", "epoch")]
+    assert elapsed == sorted(elapsed)
+    assert records[-1]["event"] == "done" and records[-1]["version"] == trained["path"].name
+    assert read_progress(trained["run"]) == records
+
+
+def test_keras_and_litert_agree_on_real_windows(trained) -> None:
+    import keras
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = trained["path"]
+    config = FeatureConfig.load(path / "features.json")
+    frame = read_manifest(trained["corpus"])
+    clips = frame[frame["split"] == "test"]["path"].tolist()[:4]
+    windows = np.concatenate([waveform_to_windows(load_audio(c, config.sample_rate).samples, config)[0] for c in clips])
+    expected = np.asarray(keras.saving.load_model(path / "model.keras")(windows, training=False))
+    interpreter = Interpreter(model_path=str(path / "model.tflite"), num_threads=2)
+    source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(source["index"], list(windows.shape))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(source["index"], windows)
+    interpreter.invoke()
+    np.testing.assert_allclose(interpreter.get_tensor(target["index"]), expected, atol=1e-4)
+
+
+def test_evaluate_cli_with_lofo_writes_metrics_plots_and_card(trained, capsys) -> None:
+    import plotly.io
+
+    from train.evaluate import main
+
+    path = trained["path"]
+    assert main(["--model", path.name, "--corpus", str(trained["corpus"]), "--store", str(trained["store"]),
+                 "--lofo", "--lofo-epochs", "1", "--cache", str(trained["root"] / "cache"), "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert summary["test_eer"] == metrics["test"]["eer"]
+    lofo = metrics["lofo"]["families"]
+    assert set(lofo) == {"formant", "vocoder"} and all(0 <= v["eer"] <= 1 for v in lofo.values())
+    assert metrics["lofo"]["mean_eer"] == pytest.approx(np.mean([v["eer"] for v in lofo.values()]))
+    # The recorded test EER is reproducible from the saved per-clip scores.
+    scores = pd.read_csv(path / "scores.csv.gz")
+    column = json.loads((path / "calibration.json").read_text())["aggregation"]
+    recomputed = compute_eer((scores["label"] == "synthetic").astype(int), scores[column])[0]
+    assert recomputed == pytest.approx(metrics["test"]["eer"], abs=1e-3)
+    for name in ("roc", "det", "scores", "eer_by_family", "eer_by_condition", "lofo"):
+        entry = metrics["plots"][name]
+        assert (path / entry["png"]).stat().st_size > 1000
+        assert plotly.io.from_json((path / entry["plotly"]).read_text()).data
+    card = (path / "card.md").read_text()
+    assert f"{100 * metrics['test']['eer']:.2f} %" in card and "evidence, not proof" in card
+    assert f"{100 * metrics['lofo']['mean_eer']:.2f} %" in card
+    assert json.loads((trained["store"] / "active.json").read_text()) == ACTIVE
+
+
+def test_fit_refuses_a_leaky_corpus_and_reports_the_error(trained, tmp_path) -> None:
+    from train.fit import fit
+
+    corpus = tmp_path / "leaky"
+    shutil.copytree(trained["corpus"], corpus)
+    manifest = pd.read_csv(corpus / "manifest.csv", dtype=str, keep_default_na=False)
+    manifest.loc[manifest["split"] == "test", "speaker"] = manifest.loc[manifest["split"] == "train", "speaker"].iloc[0]
+    manifest.to_csv(corpus / "manifest.csv", index=False)
+    store = tmp_path / "store"
+    with pytest.raises(LeakageError):
+        fit(corpus, toy_config(epochs=1), out=store, run_dir=tmp_path / "run", cache_root=trained["root"] / "cache",
+            quiet=True)
+    last = read_progress(tmp_path / "run")[-1]
+    assert last["event"] == "error" and "LeakageError" in last["message"]
+    assert not store.exists() or not any(store.iterdir())

@@ -1,0 +1,192 @@
+"""Fast unit tests of the training side (no TensorFlow): EER, calibration, data, augmentation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.interpolate import interp1d
+from scipy.optimize import brentq
+from sklearn.metrics import roc_curve
+
+from detector.config import FeatureConfig
+from detector.features import standardise, waveform_to_windows
+from detector.metrics import compute_eer
+from detector.registry import Calibration
+from train.augment import augment_batch
+from train.calibrate import apply, calibrate, choose_bands, fit_platt
+from train.config import AugmentConfig
+from train.dataset import (LeakageError, balanced_weights, check_no_leakage, clip_windows, find_leakage,
+                           standardise_batch)
+from train.evaluate import breakdown, condition_ratios, group_eer
+
+
+def sklearn_eer(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The classic recipe: sklearn ROC, interpolate, root of 1 - x - tpr(x)."""
+    fpr, tpr, _ = roc_curve(labels, scores, pos_label=1)
+    return brentq(lambda x: 1.0 - x - interp1d(fpr, tpr)(x), 0.0, 1.0)
+
+
+# EER ----------------------------------------------------------------------------------
+def test_eer_perfect_inverted_and_constant() -> None:
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    assert compute_eer(labels, np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9]))[0] == 0.0
+    assert compute_eer(labels, -np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9]))[0] == 1.0
+    assert compute_eer(labels, np.zeros(6))[0] == pytest.approx(0.5)  # all tied: chance, not 0
+
+
+def test_eer_threshold_separates_perfect_scores() -> None:
+    labels = np.array([0, 0, 1, 1])
+    eer, threshold = compute_eer(labels, np.array([-2.0, -1.0, 1.0, 2.0]))
+    assert eer == 0.0 and -1.0 < threshold <= 1.0
+
+
+def test_eer_random_scores_near_half() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 20000)
+    assert compute_eer(labels, rng.random(20000))[0] == pytest.approx(0.5, abs=0.02)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_eer_matches_sklearn_recipe(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    labels = np.r_[np.zeros(400, int), np.ones(300, int)]
+    scores = np.r_[rng.normal(0, 1, 400), rng.normal(1.5, 1, 300)]
+    assert compute_eer(labels, scores)[0] == pytest.approx(sklearn_eer(labels, scores), abs=2e-3)
+
+
+def test_eer_with_ties_matches_sklearn() -> None:
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 2, 500)
+    scores = np.round(labels + rng.normal(0, 1.2, 500))  # heavy ties
+    assert compute_eer(labels, scores)[0] == pytest.approx(sklearn_eer(labels, scores), abs=1e-3)
+
+
+# Calibration --------------------------------------------------------------------------
+def test_platt_is_monotonic_and_orders_classes() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(300, int), np.ones(300, int)]
+    logits = np.r_[rng.normal(-2, 1, 300), rng.normal(2, 1, 300)]
+    scale, bias = fit_platt(logits, labels)
+    assert scale > 0
+    grid = np.linspace(-10, 10, 201)
+    p = apply(Calibration(scale=scale, bias=bias), grid)
+    assert np.all(np.diff(p) > 0) and np.all((p > 0) & (p < 1))
+    # Symmetric classes: p(0) is close to one half.
+    assert apply(Calibration(scale=scale, bias=bias), [0.0])[0] == pytest.approx(0.5, abs=0.1)
+
+
+def test_platt_stays_finite_when_separable() -> None:
+    labels = np.array([0] * 50 + [1] * 50)
+    logits = np.r_[np.linspace(-5, -1, 50), np.linspace(1, 5, 50)]
+    scale, bias = fit_platt(logits, labels)
+    assert 0 < scale < 50 and abs(bias) < 5
+
+
+def test_platt_refuses_inverted_scores() -> None:
+    labels = np.array([0] * 20 + [1] * 20)
+    with pytest.raises(ValueError, match="inverted"):
+        fit_platt(np.r_[np.ones(20), -np.ones(20)] + np.linspace(0, 0.1, 40), labels)
+
+
+def test_bands_bound_validation_errors() -> None:
+    rng = np.random.default_rng(1)
+    labels = np.r_[np.zeros(500, int), np.ones(500, int)]
+    logits = np.r_[rng.normal(-1.5, 1, 500), rng.normal(1.5, 1, 500)]
+    calibration, report = calibrate({"mean_logit": logits, "max_logit": logits + 0.3}, labels)
+    assert 0 < calibration.genuine_below <= 0.4 and 0.6 <= calibration.synthetic_above < 1
+    p = apply(calibration, logits)
+    assert np.mean(p[labels == 1] < calibration.genuine_below) <= 0.01
+    assert np.mean(p[labels == 0] >= calibration.synthetic_above) <= 0.01
+    assert report["aggregation"] == "mean_logit"  # ties go to the default aggregation
+    Calibration.from_dict(calibration.to_dict())  # the registry accepts it
+
+
+def test_choose_bands_keeps_uncertain_zone_when_separable() -> None:
+    labels = np.r_[np.zeros(100, int), np.ones(100, int)]
+    p = np.r_[np.full(100, 0.01), np.full(100, 0.99)]
+    low, high = choose_bands(p, labels)
+    assert low <= 0.4 and high >= 0.6
+
+
+# Data ---------------------------------------------------------------------------------
+def _frame(rows: list[tuple[str, str, str, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["file", "y", "speaker", "derived_from", "split"]).assign(
+        y=lambda f: f["y"].astype(int), family=lambda f: np.where(f["y"] == 1, "neural", "genuine"))
+
+
+def test_leakage_detects_shared_speakers_and_sources() -> None:
+    clean = _frame([("a.wav", "0", "s1", "", "train"), ("b.wav", "1", "s1", "a.wav", "train"),
+                    ("c.wav", "0", "s2", "", "test"), ("d.wav", "1", "s2", "c.wav", "test")])
+    check_no_leakage(clean)
+    shared_speaker = clean.assign(split=["train", "train", "test", "val"])
+    assert find_leakage(shared_speaker)["speaker"] == ["s2"]
+    crossed = clean.assign(speaker=["s1", "s9", "s2", "s8"], split=["train", "test", "test", "test"])
+    assert find_leakage(crossed)["derived_from"] == ["a.wav"]
+    # A vocoder copy keeps its speaker's name: it must stay in that speaker's split.
+    vocoded = clean.assign(split=["train", "test", "test", "test"])
+    assert find_leakage(vocoded)["speaker"] == ["s1"]
+    # TTS voices may recur across splits; texts of a speaker may not leave the speaker's split.
+    tts = pd.concat([clean, _frame([("e.wav", "1", "voiceA", "text:s1", "train"),
+                                    ("f.wav", "1", "voiceA", "text:s2", "test")])], ignore_index=True)
+    check_no_leakage(tts)
+    assert find_leakage(tts.assign(split=[*tts["split"][:-1], "val"]))["derived_from"] == ["text:s2"]
+    with pytest.raises(LeakageError):
+        check_no_leakage(crossed)
+
+
+def test_balanced_weights_equalise_classes_and_families() -> None:
+    frame = pd.DataFrame({"y": [0] * 6 + [1] * 3 + [1], "family": ["genuine"] * 6 + ["neural"] * 3 + ["formant"]})
+    weights = balanced_weights(frame)
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[frame["y"] == 0].sum() == pytest.approx(0.5)
+    assert weights[frame["family"] == "neural"].sum() == pytest.approx(weights[frame["family"] == "formant"].sum())
+
+
+def test_training_windows_match_serving_windows() -> None:
+    config = FeatureConfig()
+    rng = np.random.default_rng(0)
+    samples = (0.1 * rng.standard_normal(16000 * 4)).astype(np.float32)
+    windows, _, _, features = waveform_to_windows(samples, config)
+    np.testing.assert_allclose(clip_windows(features, config), windows, atol=1e-6)
+    batch = features[np.newaxis, : config.window_frames]
+    np.testing.assert_allclose(standardise_batch(batch)[0], standardise(features[: config.window_frames]), atol=1e-5)
+
+
+def test_augmentation_masks_and_keeps_standardised_shape() -> None:
+    config = FeatureConfig()
+    rng = np.random.default_rng(0)
+    raw = rng.normal(-40, 10, (8, config.window_frames, config.n_bins)).astype(np.float32)
+    augment = AugmentConfig(prob=1.0, time_masks=1, time_mask_frames=30, freq_masks=1, freq_mask_fraction=0.2)
+    out = augment_batch(raw.copy(), augment, config, rng, standardise_batch)
+    assert out.shape == raw.shape and np.isfinite(out).all()
+    assert np.mean(out == 0.0) > 0.01  # masked cells are exactly zero
+    untouched = augment_batch(raw.copy(), AugmentConfig(prob=0.0), config, rng, standardise_batch)
+    np.testing.assert_allclose(untouched, standardise_batch(raw), atol=1e-6)
+
+
+# Evaluation breakdowns ----------------------------------------------------------------
+def test_breakdown_scores_each_family_against_all_genuine() -> None:
+    scored = pd.DataFrame({
+        "y": [0] * 10 + [1] * 10,
+        "family": ["genuine"] * 10 + ["neural"] * 5 + ["formant"] * 5,
+        "condition": ["clean", "mp3"] * 10,
+        "logit": np.r_[np.linspace(-2, 0, 10), np.linspace(1, 2, 5), np.linspace(-2, 0, 5)],
+    })
+    families = breakdown(scored, "family")
+    assert set(families) == {"neural", "formant"}
+    assert families["neural"]["eer"] == 0.0 and families["neural"]["n_genuine"] == 10
+    assert families["formant"]["eer"] > 0.3
+    assert group_eer(np.array([0, 1, 1]), np.array([0.0, 1.0, 2.0]))["eer"] is None  # too few to report
+    ratios = condition_ratios({"clean": {"eer": 0.02}, "mp3": {"eer": 0.03}, "tel": {"eer": None}})
+    assert ratios == {"clean": 1.0, "mp3": pytest.approx(1.5)}
+
+
+def test_importing_training_modules_does_not_import_tensorflow() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, train.fit, train.evaluate, train.tune, train.calibrate, train.dataset, train.card, "
+            "train.plots, train.archs, train.export, detector.registry; "
+            "sys.exit(1 if {'tensorflow', 'keras', 'keras_tuner'} & set(sys.modules) else 0)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

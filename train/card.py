@@ -1,0 +1,123 @@
+"""The model card (``card.md``): what the model was trained on and how well it did, in plain words.
+
+Every number comes from ``metrics.json`` (written by ``train.fit`` and
+``train.evaluate``) or from the corpus manifest; nothing is typed in by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from detector.registry import atomic_write_text
+
+NOT_MEASURED = "not measured"
+
+
+def pct(value: float | None) -> str:
+    """A rate as a percentage with two decimals, or "not measured"."""
+    return NOT_MEASURED if value is None else f"{100 * value:.2f} %"
+
+
+def data_section(frame: pd.DataFrame) -> list[str]:
+    """Sources, speakers, languages, families and hours of the corpus."""
+    hours = frame.groupby("label")["duration_s"].sum() / 3600.0
+    genuine = frame[frame["label"] == "genuine"]
+    synthetic = frame[frame["label"] == "synthetic"]
+    splits = frame.groupby(["split", "label"]).size().unstack(fill_value=0)
+    lines = [
+        "## Data",
+        f"- Genuine speech: {len(genuine)} clips, {hours.get('genuine', 0):.1f} h, "
+        f"{genuine['speaker'].nunique()} speakers, sources: {', '.join(sorted(set(genuine['source'])))}.",
+        f"- Synthetic speech: {len(synthetic)} clips, {hours.get('synthetic', 0):.1f} h, families: "
+        f"{', '.join(sorted(set(synthetic['family'])))}; generators: {', '.join(sorted(set(synthetic['generator'])))}.",
+        f"- Languages: {', '.join(sorted(set(frame['language'])))}.",
+        f"- Channel conditions (applied to both classes): {', '.join(sorted(set(frame['condition'])))}.",
+        "- Splits are speaker-disjoint (checked before training): "
+        + "; ".join(f"{split} {row.get('genuine', 0)} genuine / {row.get('synthetic', 0)} synthetic"
+                    for split, row in splits.iterrows()) + ".",
+    ]
+    return lines
+
+
+def breakdown_lines(entries: dict[str, Any], what: str) -> list[str]:
+    rows = [f"| {what} | EER | genuine clips | synthetic clips |", "|---|---|---|---|"]
+    for name, entry in entries.items():
+        rows.append(f"| {name} | {pct(entry.get('eer'))} | {entry.get('n_genuine', '')} | {entry.get('n_synthetic', '')} |")
+    return rows
+
+
+def card_text(metrics: dict[str, Any], frame: pd.DataFrame) -> str:
+    """Markdown of the model card."""
+    test, calibration = metrics.get("test", {}), metrics.get("calibration", {})
+    training = metrics.get("training", {})
+    at = test.get("at_deployed_threshold", {})
+    lofo = metrics.get("lofo") or {}
+    audit = metrics.get("audit") or {}
+    bands = test.get("bands", {})
+    lines = [
+        f"# Model card: {metrics.get('version', 'unnamed')}",
+        "",
+        f"Created {metrics.get('created', '?')}. Architecture `{metrics.get('arch')}` "
+        f"({metrics.get('params', '?')} parameters) on `{metrics.get('feature')}` features of 2-second windows; "
+        f"a clip's score is the {calibration.get('aggregation', 'mean_logit').replace('_', ' ')} of its windows. "
+        f"Model file {metrics.get('tflite_bytes', 0) / 1e6:.2f} MB; scoring a 10-second clip takes about "
+        f"{metrics.get('latency_ms_10s_clip', float('nan')):.1f} ms of model time on 2 CPU threads.",
+        "",
+        *data_section(frame),
+        "",
+        "## How well it works",
+        f"- Test equal error rate (EER): **{pct(test.get('eer'))}** on {test.get('n_genuine')} genuine and "
+        f"{test.get('n_synthetic')} synthetic clips the model never saw (validation EER {pct(metrics.get('validation', {}).get('eer'))}).",
+        f"- At the deployed threshold (calibrated probability 0.5): accuracy {pct(at.get('accuracy'))}, "
+        f"precision {pct(at.get('precision'))}, recall {pct(at.get('recall'))}, F1 {pct(at.get('f1'))}; "
+        f"confusion matrix (rows true genuine/synthetic, columns called genuine/synthetic): {at.get('confusion_matrix')}.",
+        f"- Shortcut audit of the corpus (the corpus builder's check that trivial cues such as level, duration or "
+        f"silence cannot tell the classes apart): EER {pct(audit.get('eer'))}. The nearer this is to 50 %, the less "
+        "the model's result can come from such shortcuts.",
+        f"- Leave-one-family-out (each synthetic family removed from training, then tested): mean EER "
+        f"{pct(lofo.get('mean_eer')) if lofo else NOT_MEASURED}. This is the honest figure for a kind of "
+        "generator the model has never heard.",
+    ]
+    if lofo.get("families"):
+        lines += ["", *breakdown_lines(lofo["families"], "held-out family")]
+    breakdown = metrics.get("breakdown", {})
+    for column, title in (("family", "synthetic family (vs all genuine)"), ("condition", "channel condition"),
+                          ("language", "language")):
+        if breakdown.get(column):
+            lines += ["", f"Test EER by {title}:", "", *breakdown_lines(breakdown[column], column)]
+    lines += [
+        "",
+        "## Calibration",
+        f"- {calibration.get('method', '?')} scaling fitted on the validation split: p(synthetic) = "
+        f"sigmoid({calibration.get('scale', 0):.3f} x clip logit + {calibration.get('bias', 0):.3f}).",
+        f"- Verdict bands: likely genuine below {calibration.get('genuine_below', 0):.2f}, likely synthetic at or above "
+        f"{calibration.get('synthetic_above', 0):.2f}, uncertain in between. On test, "
+        f"{pct(bands.get('uncertain', {}).get('share'))} of clips were uncertain, "
+        f"{pct(bands.get('synthetic_called_genuine'))} of synthetic clips were called likely genuine and "
+        f"{pct(bands.get('genuine_called_synthetic'))} of genuine clips likely synthetic.",
+        "",
+        "## Training",
+        f"- {training.get('epochs_run', '?')} epochs (best {training.get('best_epoch', '?')}, chosen on validation EER), "
+        f"{training.get('fit_s', '?')} s of fitting plus {training.get('features_s', '?')} s of feature extraction; "
+        "the test split was used for none of stopping, calibration or model choice.",
+        "",
+        "## Known limits",
+        "- The model only knows the synthetic families listed above. Voices from other systems (commercial voice "
+        "cloning, newer neural TTS, voice conversion) may be missed; the leave-one-family-out figure shows how much "
+        "worse it gets on an unseen family.",
+        "- Genuine speech comes only from the sources listed above; unusual recording chains, music, singing, "
+        "heavy noise or several speakers at once were not in training.",
+        "- A verdict is evidence, not proof. Use it together with other checks and never as the sole basis for "
+        "an accusation; treat \"uncertain\" as no verdict.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_card(folder: str | Path, metrics: dict[str, Any], frame: pd.DataFrame) -> Path:
+    """Write ``folder/card.md`` atomically and return its path."""
+    path = Path(folder) / "card.md"
+    atomic_write_text(path, card_text(metrics, frame))
+    return path

@@ -1,0 +1,324 @@
+"""Train a detector and export it as a new, unpromoted model version.
+
+Usage::
+
+    python -m train.fit --corpus data/corpus [--arch effnet|seed-cnn] [--epochs N]
+        [--batch N] [--lr X] [--features logspec|mel|lfcc] [--out model_store] [--run-dir DIR]
+
+Flow: manifest -> leakage check -> cached features -> class-balanced, augmented
+windows -> Keras fit with early stopping on the validation clip EER -> Platt
+calibration and bands on validation -> LiteRT export into a temporary folder ->
+test evaluation, plots and model card -> one atomic rename to
+``model_store/<version>/``. The active pointer (``active.json``) is never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from detector.config import FEATURE_TYPES, FeatureConfig
+from detector.metrics import compute_eer
+from detector.registry import Calibration
+from train.archs import available, build_model
+from train.calibrate import calibrate
+from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
+from train.dataset import (ClipSet, build_clipset, check_no_leakage, keras_predictor, read_manifest,
+                           score_clips, train_dataset, warn_errors)
+from train.progress import ProgressLog, make_callback
+
+KERAS_MAX_BYTES = 3_000_000   # model.keras is optional; large ones would blow the 10 MB store budget
+WARMUP_FRACTION = 0.05        # share of the steps spent warming the learning rate up
+
+
+@dataclass
+class TrainedModel:
+    """A trained, calibrated Keras model and everything measured on the way."""
+
+    model: Any
+    config: TrainConfig
+    features: FeatureConfig
+    calibration: Calibration
+    calibration_report: dict[str, Any]
+    history: list[dict[str, Any]]
+    best_epoch: int
+    val_eer: float
+    timings: dict[str, float]
+    counts: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def params(self) -> int:
+        return int(self.model.count_params())
+
+
+def seed_everything(seed: int) -> None:
+    """Fix Python, numpy and TensorFlow seeds (data order uses its own seeded generator)."""
+    import keras
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def make_optimizer(config: TrainConfig, total_steps: int):
+    """Optimizer with linear warm-up then cosine decay of the learning rate."""
+    import keras
+
+    warmup = max(1, int(WARMUP_FRACTION * total_steps))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.lr * 0.1, decay_steps=max(1, total_steps - warmup), alpha=0.02,
+        warmup_target=config.lr, warmup_steps=warmup)
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(schedule)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}")
+
+
+def load_splits(frame: pd.DataFrame, config: TrainConfig, cache_root: Path, log: ProgressLog,
+                workers: int = 2) -> tuple[ClipSet, ClipSet, dict[str, str]]:
+    """Cached features of the train and validation splits (held-out families removed)."""
+    features = config.feature_config()
+    keep = ~frame["family"].isin(config.exclude_families)
+    started = time.monotonic()
+
+    def report(done: int, total: int) -> None:
+        log.event("features", done=done, total=total, elapsed_s=round(time.monotonic() - started, 1))
+
+    train_set, errors = build_clipset(frame[keep & (frame["split"] == "train")], features, cache_root, workers, report)
+    val_set, val_errors = build_clipset(frame[keep & (frame["split"] == "val")], features, cache_root, workers, report)
+    errors.update(val_errors)
+    for name, clips in (("train", train_set), ("val", val_set)):
+        if len(set(clips.labels)) < 2:
+            raise ValueError(f"the {name} split needs genuine and synthetic clips")
+    return train_set, val_set, errors
+
+
+def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path, log: ProgressLog,
+                workers: int = 2, splits: tuple[ClipSet, ClipSet] | None = None,
+                calibrated: bool = True) -> TrainedModel:
+    """Fit one model on the train split, choosing the epoch and calibration on validation.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        The manifest (see :func:`train.dataset.read_manifest`); the test split is ignored.
+    config : TrainConfig
+        The run's settings.
+    cache_root : path
+        Feature cache root.
+    log : ProgressLog
+        Progress sink.
+    workers : int
+        Feature extraction processes.
+    splits : (ClipSet, ClipSet), optional
+        Already loaded train and validation clips (the tuner reuses them across trials).
+    calibrated : bool
+        Fit the calibration (the tuner only needs the validation EER).
+
+    Returns
+    -------
+    TrainedModel
+    """
+    import keras
+
+    seed_everything(config.seed)
+    features = config.feature_config()
+    started = time.monotonic()
+    if splits is None:
+        train_set, val_set, skipped = load_splits(frame, config, Path(cache_root), log, workers)
+    else:
+        (train_set, val_set), skipped = splits, {}
+    warn_errors(skipped, lambda message: log.event("warning", message=message))
+    feature_s = time.monotonic() - started
+
+    model = build_model(config.arch, features.input_shape, **config.arch_params)
+    steps = max(1, math.ceil(config.windows_per_clip * len(train_set) / config.batch))
+    model.compile(optimizer=make_optimizer(config, steps * config.epochs),
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
+                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)])
+    predict = keras_predictor(model)
+
+    def validate() -> float:
+        return compute_eer(val_set.labels, score_clips(predict, val_set.features, features)["mean_logit"])[0]
+
+    log.event("start", arch=config.arch, feature=config.feature, params=model.count_params(),
+              train_clips=len(train_set), val_clips=len(val_set), steps_per_epoch=steps, epochs=config.epochs,
+              feature_s=round(feature_s, 1), excluded=config.exclude_families)
+    max_seconds = None if config.max_minutes is None else 60.0 * config.max_minutes
+    callback = make_callback(log, config.epochs, steps, validate, config.patience, max_seconds)
+    fit_started = time.monotonic()
+    model.fit(train_dataset(train_set, features, config.batch, config.augment, config.seed),
+              epochs=config.epochs, steps_per_epoch=steps, callbacks=[callback], verbose=0, shuffle=False)
+    fit_s = time.monotonic() - fit_started
+
+    if calibrated:
+        calibration, report = calibrate(score_clips(predict, val_set.features, features), val_set.labels)
+        val_eer = float(report["val_eer_by_aggregation"][calibration.aggregation])
+    else:
+        calibration, report, val_eer = Calibration(), {}, float(callback.best_eer)
+    return TrainedModel(
+        model=model, config=config, features=features, calibration=calibration, calibration_report=report,
+        history=callback.history, best_epoch=callback.best_epoch, val_eer=val_eer,
+        timings={"features_s": round(feature_s, 1), "fit_s": round(fit_s, 1),
+                 "train_windows_per_s": round(callback.steps_done * config.batch / max(fit_s, 1e-9), 1)},
+        counts={"train_clips": len(train_set), "val_clips": len(val_set), "epochs_run": len(callback.history),
+                "steps_per_epoch": steps},
+        skipped=skipped)
+
+
+def version_name(config: TrainConfig, out: Path, now: datetime | None = None) -> str:
+    """Folder-safe, sortable version name such as ``20261122-0512-effnet-logspec``."""
+    now = now or datetime.now()
+    base = f"{now:%Y%m%d-%H%M}-{config.arch}-{config.feature}"
+    name, counter = base, 2
+    while (out / name).exists() or (out / f".tmp-{name}").exists():
+        name, counter = f"{base}-{counter}", counter + 1
+    return name
+
+
+def training_metrics(trained: TrainedModel, corpus: Path, name: str) -> dict[str, Any]:
+    """The training and validation part of ``metrics.json``."""
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "version": name,
+        "corpus": str(corpus),
+        "arch": trained.config.arch,
+        "feature": trained.config.feature,
+        "params": trained.params,
+        "training": {**trained.timings, **trained.counts, "best_epoch": trained.best_epoch,
+                     "history": trained.history, "skipped_clips": len(trained.skipped)},
+        "validation": {"eer": trained.val_eer, **trained.calibration_report},
+    }
+
+
+def save_keras(trained: TrainedModel, path: Path) -> None:
+    """Save the weights as ``model.keras`` without optimizer state (3x smaller), if small enough."""
+    bare = build_model(trained.config.arch, trained.features.input_shape, **trained.config.arch_params)
+    bare.set_weights(trained.model.get_weights())
+    bare.save(path)
+    if path.stat().st_size > KERAS_MAX_BYTES:
+        path.unlink()  # the .tflite is what serves; keep the store within its 10 MB budget
+
+
+def write_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, out: Path, log: ProgressLog,
+                  evaluate: bool = True) -> Path:
+    """Export, evaluate on test and publish ``out/<version>/`` with one atomic rename.
+
+    Never writes ``out/active.json``: promotion is a separate, deliberate step.
+    """
+    from train.export import export_tflite
+
+    out.mkdir(parents=True, exist_ok=True)
+    name = version_name(trained.config, out)
+    temp = out / f".tmp-{name}"
+    temp.mkdir()
+    try:
+        export_tflite(trained.model, temp / "model.tflite")
+        trained.features.save(temp / "features.json")
+        (temp / "calibration.json").write_text(json.dumps(trained.calibration.to_dict(), indent=2) + "\n")
+        trained.config.save(temp / "train_config.json")
+        save_keras(trained, temp / "model.keras")
+        metrics = training_metrics(trained, corpus, name)
+        (temp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        if evaluate:
+            from train.evaluate import evaluate_folder
+
+            log.event("evaluate", version=name, split="test")
+            evaluate_folder(temp, frame, corpus)
+        for path in temp.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)  # temp files are created private
+        temp.chmod(0o755)
+        os.rename(temp, out / name)  # atomic publish on one filesystem
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return out / name
+
+
+def fit(corpus: str | Path, config: TrainConfig, out: str | Path = DEFAULT_STORE, run_dir: str | Path | None = None,
+        cache_root: str | Path = DEFAULT_CACHE, workers: int = 2, quiet: bool = False) -> Path:
+    """Train, calibrate, export and evaluate one model; return the new version folder.
+
+    Progress goes to ``run_dir/progress.jsonl``, ending with a ``done`` line (with
+    the version name) or an ``error`` line (with the message).
+    """
+    corpus, out = Path(corpus), Path(out)
+    run_dir = Path(run_dir) if run_dir else DEFAULT_RUNS / f"{datetime.now():%Y%m%d-%H%M%S}-{config.arch}-{config.feature}"
+    log = ProgressLog(run_dir, quiet=quiet)
+    try:
+        config.save(Path(run_dir) / "train_config.json")
+        frame = read_manifest(corpus)
+        check_no_leakage(frame)
+        started = time.monotonic()
+        trained = train_model(frame, config, cache_root, log, workers)
+        path = write_version(trained, corpus, frame, out, log)
+        metrics = json.loads((path / "metrics.json").read_text())
+        log.event("done", version=path.name, path=str(path), val_eer=trained.val_eer,
+                  test_eer=metrics.get("test", {}).get("eer"), total_s=round(time.monotonic() - started, 1))
+        return path
+    except BaseException as exc:
+        log.event("error", message=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """A :class:`TrainConfig` from command-line options (a JSON config file first, flags override)."""
+    config = TrainConfig.from_dict(json.loads(Path(args.config).read_text())) if args.config else TrainConfig()
+    for option in ("arch", "epochs", "batch", "lr", "optimizer", "patience", "seed", "max_minutes"):
+        value = getattr(args, option)
+        if value is not None:
+            setattr(config, option, value)
+    if args.features:
+        config.feature = args.features
+    if args.arch_params:
+        config.arch_params.update(json.loads(args.arch_params))
+    return config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m train.fit", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", required=True, help="folder with manifest.csv")
+    parser.add_argument("--arch", choices=available())
+    parser.add_argument("--features", choices=FEATURE_TYPES)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--optimizer", choices=("adam", "adamw", "sgd"))
+    parser.add_argument("--patience", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--max-minutes", type=float, help="wall-clock budget of the fitting loop")
+    parser.add_argument("--arch-params", help='JSON, e.g. \'{"widths": [32, 64, 96, 128]}\'')
+    parser.add_argument("--config", help="TrainConfig JSON (e.g. a run's train_config.json)")
+    parser.add_argument("--out", default=str(DEFAULT_STORE), help="model store folder")
+    parser.add_argument("--run-dir", help="where progress.jsonl goes (default runs/<time>-<arch>-<feature>)")
+    parser.add_argument("--cache", default=str(DEFAULT_CACHE), help="feature cache folder")
+    parser.add_argument("--workers", type=int, default=2, help="processes for feature extraction")
+    parser.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    path = fit(args.corpus, config_from_args(args), args.out, args.run_dir, args.cache, args.workers, args.quiet)
+    print(path.name)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""Turn a job's progress events and a version's evaluation outputs into plain data for the admin page.
+
+Nothing here draws: the page builds the plotly figures. Keeping the arithmetic
+(progress fraction, ETA, curves, tables) out of the page makes it testable and
+keeps the page thin. No TensorFlow import.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from train.jobs import Job, JobStatus, read_events
+
+PHASES = {"start": "training", "features": "computing features", "step": "training", "epoch": "training",
+          "early_stop": "stopping early", "evaluate": "evaluating on the test split", "prepare": "preparing the dataset",
+          "corpus": "building the corpus", "warning": "training"}
+
+
+@dataclass
+class Progress:
+    """Where a job is: a fraction for the progress bar, an ETA and a one-line description."""
+
+    fraction: float
+    text: str
+    eta_s: float | None = None
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    seconds = int(round(seconds))
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else (f"{minutes} min {secs:02d} s" if minutes else f"{secs} s")
+
+
+def progress_of(status: JobStatus) -> Progress:
+    """Progress-bar fraction, ETA and phase text of a job from its latest events."""
+    if status.state == "done":
+        return Progress(1.0, "Finished" + (f": version {status.version}" if status.version else "."), 0.0)
+    if status.finished:
+        return Progress(0.0, f"{status.state.capitalize()}.")
+    if status.job.kind == "tune" and status.job.params.get("budget_minutes"):
+        return _tune_progress(status)
+    events = status.events
+    if not events:
+        return Progress(0.0, "Starting (loading libraries)…")
+    last = events[-1]
+    kind = last.get("event", "")
+    phase = PHASES.get(kind, kind or "working")
+    training = next((e for e in reversed(events) if e.get("event") in ("step", "epoch")), None)
+    if kind in ("features", "corpus", "prepare") and last.get("total"):
+        fraction = min(1.0, float(last.get("done", 0)) / max(1.0, float(last["total"])))
+        message = f" — {last['message']}" if last.get("message") else ""
+        return Progress(fraction, f"{phase.capitalize()}: {last.get('done', 0)}/{last['total']}{message}")
+    if training is not None:
+        planned = max(1, int(training.get("epochs") or 1) * int(training.get("steps_per_epoch") or 1))
+        fraction = min(1.0, float(training.get("step", 0)) / planned)
+        text = f"{phase.capitalize()}: epoch {training.get('epoch')}/{training.get('epochs')}"
+        if training.get("val_eer") is not None:
+            text += f", validation EER {float(training['val_eer']):.2%}"
+        eta = training.get("eta_s") if kind in ("step", "epoch") else None
+        return Progress(0.99 if kind == "evaluate" else fraction, text, eta)
+    return Progress(0.0, f"{phase.capitalize()}…")
+
+
+def _elapsed_s(job: Job, now: float | None = None) -> float:
+    try:
+        started = datetime.fromisoformat(job.created).timestamp()
+    except ValueError:
+        return 0.0
+    return max(0.0, (now or time.time()) - started)
+
+
+def _tune_progress(status: JobStatus) -> Progress:
+    """A search is bounded by its time budget, so its progress is time-based."""
+    budget_s = 60.0 * float(status.job.params["budget_minutes"])
+    elapsed = _elapsed_s(status.job)
+    trials = tune_trials(status.job.folder)
+    finished = [t["val_eer"] for t in trials if t["val_eer"] is not None and t["state"] == "done"]
+    text = f"Searching: trial {len(trials)}" if trials else "Searching: computing features"
+    if finished:
+        text += f", best validation EER so far {min(finished):.2%}"
+    return Progress(min(1.0, elapsed / budget_s), text, max(0.0, budget_s - elapsed))
+
+
+def tune_trials(folder: str | Path) -> list[dict[str, Any]]:
+    """One row per trial of a search (``trial-*/progress.jsonl``): state, epochs and validation EER."""
+    rows = []
+    for trial in sorted(Path(folder).glob("trial-*"), key=lambda p: p.stat().st_mtime):
+        events = read_events(trial / "progress.jsonl")
+        done = next((e for e in events if e.get("event") == "done"), None)
+        epochs = [e for e in events if e.get("event") == "epoch"]
+        best = done.get("val_eer") if done else min((e["val_eer"] for e in epochs if e.get("val_eer") is not None),
+                                                     default=None)
+        rows.append({"trial": trial.name.removeprefix("trial-"), "state": "done" if done else "running",
+                     "epochs": len(epochs), "val_eer": best, "params": done.get("params") if done else None})
+    return rows
+
+
+def latest_trial_events(folder: str | Path) -> list[dict[str, Any]]:
+    """Events of the most recent trial of a search (for its live curves)."""
+    trials = sorted(Path(folder).glob("trial-*"), key=lambda p: p.stat().st_mtime)
+    return read_events(trials[-1] / "progress.jsonl") if trials else []
+
+
+def curves(events: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Per-epoch loss, accuracy and validation EER, plus the finer per-step loss, from progress events."""
+    per_epoch = [e for e in events if e.get("event") == "epoch"]
+    steps = [e for e in events if e.get("event") in ("step", "epoch") and e.get("loss") is not None]
+    return {
+        "epoch": [e.get("epoch") for e in per_epoch],
+        "loss": [e.get("loss") for e in per_epoch],
+        "accuracy": [e.get("accuracy") for e in per_epoch],
+        "val_eer": [e.get("val_eer") for e in per_epoch],
+        "step": [e.get("step") for e in steps],
+        "step_loss": [e.get("loss") for e in steps],
+    }
+
+
+@dataclass
+class VersionResults:
+    """What the evaluation wrote for one model version, ready to display."""
+
+    name: str
+    metrics: dict[str, Any]
+    figures: dict[str, str] = field(default_factory=dict)   # plot name -> plotly JSON text
+
+    @property
+    def test(self) -> dict[str, Any]:
+        return self.metrics.get("test") or {}
+
+    @property
+    def confusion(self) -> list[list[int]] | None:
+        return (self.test.get("at_deployed_threshold") or {}).get("confusion_matrix")
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return (self.metrics.get("training") or {}).get("history") or []
+
+    @property
+    def audit_eer(self) -> float | None:
+        audit = self.metrics.get("audit") or {}
+        return audit.get("eer") if isinstance(audit, dict) else None
+
+    @property
+    def lofo(self) -> dict[str, Any]:
+        return (self.metrics.get("lofo") or {}).get("families") or {}
+
+    def breakdown_rows(self) -> list[dict[str, Any]]:
+        """One row per (breakdown, group): EER and counts, e.g. per family and per condition."""
+        rows = []
+        for column, groups in (self.metrics.get("breakdown") or {}).items():
+            for group, entry in (groups or {}).items():
+                rows.append({"by": column, "group": group, "EER": entry.get("eer"),
+                             "genuine clips": entry.get("n_genuine"), "synthetic clips": entry.get("n_synthetic"),
+                             "note": entry.get("note", "")})
+        return rows
+
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers for the side-by-side comparison."""
+        deployed = self.test.get("at_deployed_threshold") or {}
+        return {"version": self.name, "test EER": self.test.get("eer"),
+                "EER threshold (p)": self.test.get("eer_threshold_p"), "AUC": self.test.get("auc"),
+                "accuracy @0.5": deployed.get("accuracy"), "precision @0.5": deployed.get("precision"),
+                "recall @0.5": deployed.get("recall"), "F1 @0.5": deployed.get("f1"),
+                "validation EER": (self.metrics.get("validation") or {}).get("eer"),
+                "LOFO mean EER": (self.metrics.get("lofo") or {}).get("mean_eer"),
+                "shortcut-audit EER": self.audit_eer, "arch": self.metrics.get("arch"),
+                "feature": self.metrics.get("feature"), "params": self.metrics.get("params")}
+
+
+def load_results(version_dir: str | Path) -> VersionResults | None:
+    """Read ``metrics.json`` and the plotly JSON figures it lists (``None`` without metrics)."""
+    folder = Path(version_dir)
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    figures: dict[str, str] = {}
+    for name, paths in (metrics.get("plots") or {}).items():
+        relative = (paths or {}).get("plotly") if isinstance(paths, dict) else None
+        target = (folder / relative).resolve() if relative else None
+        # Only files inside the version folder: metrics.json is data, not a licence to read anywhere.
+        if target is not None and folder.resolve() in target.parents and target.is_file():
+            figures[name] = target.read_text()
+    return VersionResults(folder.name, metrics, figures)

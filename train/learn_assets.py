@@ -1,0 +1,202 @@
+"""Regenerate the Learn page's example clips: ``python -m train.learn_assets``.
+
+For each example a permissively licensed genuine recording (from Debian packages,
+fetched with the corpus tools) is copied together with synthetic versions of the
+same words: WORLD and Griffin-Lim vocoder copies (``detector.vocoders``) and
+classic text-to-speech (espeak-ng, flite) reading the same sentence. The clips,
+``manifest.json`` and ``ATTRIBUTION.md`` go to ``assets/learn/`` and are committed,
+so the app never needs the synthesisers at runtime. Output is deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from detector.audio import resample
+from detector.vocoders import griffin_lim_copy, world_copy
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OUT_DIR = REPO_ROOT / "assets" / "learn"
+MAX_TOTAL_BYTES = 2 * 1024 * 1024
+PEAK = 0.7
+
+
+@dataclass(frozen=True)
+class Example:
+    """One genuine recording and how to say its words with TTS."""
+
+    id: str
+    title: str
+    language: str
+    package: str
+    member: str          # path of the recording inside the unpacked package
+    text: str
+    translation: str
+    espeak_voice: str
+    flite_voice: str | None
+    speaker: str
+    license: str
+    copyright: str
+    note: str
+
+
+EXAMPLES = (
+    Example(
+        id="en-allison", title="An English phone prompt", language="English",
+        package="asterisk-core-sounds-en-wav",
+        member="usr/share/asterisk/sounds/en_US_f_Allison/conf-onlyperson.wav",
+        text="You are currently the only person in this conference.", translation="",
+        espeak_voice="en-us", flite_voice="slt",
+        speaker="Allison Smith", license="CC-BY-SA-3.0",
+        copyright="2003-2010 Allison Smith; Asterisk core sounds (Digium, Inc.), Debian package "
+                  "asterisk-core-sounds-en-wav 1.6.1",
+        note="A telephone prompt recorded at 8 kHz, so nothing above 4 kHz exists in any version.",
+    ),
+    Example(
+        id="ru-nsh", title="A Russian read sentence", language="Russian",
+        package="festvox-ru",
+        member="usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav/ru_0063.wav",
+        text="Семь лет меня ни пуля, ни штык, не могли истребить.",
+        translation="For seven years neither bullet nor bayonet could destroy me.",
+        espeak_voice="ru", flite_voice=None,
+        speaker="Nickolay V. Shmyrev (festvox-ru recordings)", license="BSD-like (festvox-ru licence)",
+        copyright="2005 Nickolay V. Shmyrev; Debian package festvox-ru 0.5+dfsg",
+        note="A studio recording at 16 kHz: the full speech band up to 8 kHz.",
+    ),
+)
+
+VERSION_LABELS = {
+    "genuine": "Genuine recording",
+    "world": "WORLD vocoder copy",
+    "griffin_lim": "Griffin-Lim copy (80-band mel)",
+    "espeak": "Text-to-speech: espeak-ng",
+    "flite": "Text-to-speech: flite",
+}
+
+
+def source_root() -> Path:
+    """Unpack the genuine-source packages with the corpus tools (cached after the first run)."""
+    from train.corpus.debs import ensure_packages
+
+    return ensure_packages(sorted({e.package for e in EXAMPLES}))
+
+
+def _tts_command(tool: str, example: Example, out: Path) -> list[str] | None:
+    if tool == "espeak":
+        return ["espeak-ng", "-v", example.espeak_voice, "-s", "150", "-w", str(out), example.text]
+    if tool == "flite" and example.flite_voice:
+        return ["flite", "-voice", example.flite_voice, "-t", example.text, "-o", str(out)]
+    return None
+
+
+def tts(tool: str, example: Example, rate: int, workdir: Path) -> np.ndarray | None:
+    """The sentence spoken by ``tool`` at ``rate``, or ``None`` when the tool is not installed."""
+    out = workdir / f"{example.id}-{tool}.wav"
+    command = _tts_command(tool, example, out)
+    if command is None or shutil.which(command[0]) is None:
+        return None
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    samples, native = sf.read(out, dtype="float32", always_2d=True)
+    mono = samples.mean(axis=1)
+    # Band-limit to the genuine clip's rate, so bandwidth is not the difference a pupil sees.
+    return resample(mono, native, rate)
+
+
+def _level(samples: np.ndarray) -> np.ndarray:
+    peak = float(np.max(np.abs(samples))) or 1.0
+    return (samples * (PEAK / peak)).astype(np.float32)
+
+
+def build_example(example: Example, root: Path, out_dir: Path, workdir: Path) -> dict:
+    """Write one example's clips; return its manifest entry."""
+    genuine, rate = sf.read(root / example.member, dtype="float32", always_2d=True)
+    genuine = _level(genuine.mean(axis=1))
+    versions = {"genuine": genuine, "world": world_copy(genuine, rate), "griffin_lim": griffin_lim_copy(genuine, rate)}
+    for tool in ("espeak", "flite"):
+        spoken = tts(tool, example, rate, workdir)
+        if spoken is not None:
+            versions[tool] = _level(spoken)
+    folder = out_dir / example.id
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for kind, samples in versions.items():
+        name = f"{example.id}/{kind}.flac"
+        sf.write(out_dir / name, _level(samples), rate, format="FLAC", subtype="PCM_16")
+        entries.append({"kind": kind, "label": VERSION_LABELS[kind], "file": name,
+                        "duration_s": round(len(samples) / rate, 2)})
+    return {"id": example.id, "title": example.title, "language": example.language, "text": example.text,
+            "translation": example.translation, "sample_rate": rate, "speaker": example.speaker,
+            "license": example.license, "note": example.note, "versions": entries}
+
+
+def _synthetic_sources(entry: dict) -> str:
+    kinds = {v["kind"] for v in entry["versions"]}
+    parts = ["WORLD (pyworld) and Griffin-Lim (librosa) copies of the recording"]
+    tools = [name for kind, name in (("espeak", "espeak-ng (GPL-3.0+)"), ("flite", "flite (BSD-like)"))
+             if kind in kinds]
+    if tools:
+        parts.append(" and ".join(tools) + " reading the same words (synthesiser output carries no "
+                     "licence restriction of its own)")
+    return "; ".join(parts)
+
+
+def attribution(examples: list[dict]) -> str:
+    """ATTRIBUTION.md text for the committed clips."""
+    lines = ["# Attribution of the Learn page's example clips", "",
+             "Generated by `python -m train.learn_assets`. Synthetic versions are derivatives of the genuine",
+             "recordings (vocoder copies) or new text-to-speech of the same words; modifications are marked",
+             "by the file names (`world`, `griffin_lim`, `espeak`, `flite`).", ""]
+    for entry, example in zip(examples, EXAMPLES):
+        lines += [f"## {entry['id']}/", "",
+                  f"- Genuine recording: `{example.member.rsplit('/', 1)[-1]}` from Debian package "
+                  f"`{example.package}`, speaker {example.speaker}.",
+                  f"- Copyright: {example.copyright}.",
+                  f"- Licence: {example.license}. The derived clips in this folder are shared under the same licence.",
+                  f"- Words: \"{example.text}\"" + (f" ({example.translation})" if example.translation else ""),
+                  f"- Synthetic versions: {_synthetic_sources(entry)}.", ""]
+    lines += ["CC-BY-SA-3.0: https://creativecommons.org/licenses/by-sa/3.0/ . The festvox-ru licence permits use,",
+              "modification and redistribution provided the copyright notice is kept, modifications are marked",
+              "and the authors' names are not used to endorse derived products.", ""]
+    return "\n".join(lines)
+
+
+def build(out_dir: Path = OUT_DIR, root: Path | None = None) -> Path:
+    """Regenerate every example under ``out_dir``; return the manifest path."""
+    root = Path(root) if root else source_root()
+    if out_dir.exists():
+        for child in out_dir.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as workdir:
+        examples = [build_example(e, root, out_dir, Path(workdir)) for e in EXAMPLES]
+    manifest = out_dir / "manifest.json"
+    manifest.write_text(json.dumps({"examples": examples}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "ATTRIBUTION.md").write_text(attribution(examples), encoding="utf-8")
+    total = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
+    if total > MAX_TOTAL_BYTES:
+        raise SystemExit(f"assets/learn is {total / 1e6:.2f} MB; the limit is {MAX_TOTAL_BYTES / 1e6:.1f} MB")
+    print(f"wrote {sum(len(e['versions']) for e in examples)} clips, {total / 1024:.0f} KiB, to {out_dir}")
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.learn_assets", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(OUT_DIR), help="output folder (default assets/learn)")
+    parser.add_argument("--root", help="folder where the source packages are already unpacked")
+    args = parser.parse_args(argv)
+    build(Path(args.out), Path(args.root) if args.root else None)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
