@@ -1,4 +1,4 @@
-"""Command line: ``python -m detector score PATH... | models``.
+"""Command line: ``python -m detector score PATH... | models | promote VERSION | rollback``.
 
 Exit codes: 0 every file scored, 1 some file failed (its row carries the error),
 2 usage error or no model. Bad input never prints a traceback.
@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--format", choices=("csv", "json"), default="csv")
     score.add_argument("--model", help="model version to use instead of the active one")
     commands.add_parser("models", help="list model versions (active marked with *)")
+    promote = commands.add_parser("promote", help="make a model version the active one (atomic)")
+    promote.add_argument("version")
+    commands.add_parser("rollback", help="re-activate the previously active version")
     return parser
 
 
@@ -121,10 +124,28 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_promote(args: argparse.Namespace) -> int:
+    from detector.registry import ModelRegistry
+
+    ModelRegistry(args.store).promote(args.version)
+    print(f"Active model: {args.version}")
+    return 0
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from detector.registry import ModelRegistry
+
+    print(f"Active model: {ModelRegistry(args.store).rollback()}")
+    return 0
+
+
+COMMANDS = {"score": _cmd_score, "models": _cmd_models, "promote": _cmd_promote, "rollback": _cmd_rollback}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _cmd_score(args) if args.command == "score" else _cmd_models(args)
+        return COMMANDS[args.command](args)
     except ModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

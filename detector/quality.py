@@ -52,7 +52,7 @@ def quality_warnings(decoded: DecodedAudio, prepared: PreparedClip, config: Feat
             "truncated", f"Only the first {config.max_duration_s / 60:g} min{total} were analysed."))
     if prepared.duration_s < SHORT_CLIP_S:
         warnings.append(QualityWarning(
-            "short", f"Short clip ({prepared.duration_s:.1f} s of sound): verdicts on clips under "
+            "short", f"Short clip ({int(prepared.duration_s * 10) / 10:.1f} s of sound): verdicts on clips under "
                      f"{SHORT_CLIP_S:g} s are less reliable."))
     if prepared.clipped_fraction > CLIPPING_FRACTION:
         warnings.append(QualityWarning(

@@ -17,7 +17,6 @@ APP = str(REPO / "app.py")
 ASSETS = REPO / "assets" / "learn"
 MANIFEST = json.loads((ASSETS / "manifest.json").read_text(encoding="utf-8"))
 N_VERSIONS = sum(len(example["versions"]) for example in MANIFEST["examples"])
-CORPUS_ROOT = REPO / ".cache" / "corpus" / "root"
 
 
 def learn_page(store: Path, monkeypatch) -> AppTest:
@@ -55,11 +54,11 @@ def test_assets_fit_the_budget_and_are_attributed():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CORPUS_ROOT.is_dir(), reason="needs the corpus cache of unpacked Debian packages")
 def test_assets_are_reproducible(tmp_path):
-    from train.learn_assets import build
+    from train.learn_assets import build, source_root
 
-    build(tmp_path / "learn", CORPUS_ROOT)
+    # Fetches and unpacks the two source packages with the corpus tools (cached after once).
+    build(tmp_path / "learn", source_root())
     for example in MANIFEST["examples"]:
         for version in example["versions"]:
             if version["kind"] not in ("genuine", "world", "griffin_lim"):

@@ -104,3 +104,13 @@ def test_serving_never_imports_tensorflow(tiny_store, tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert "LOADED []" in result.stdout, result.stdout + result.stderr
+
+
+def test_promote_and_rollback_commands(tiny_store):
+    code, out, _ = run_cli("promote", "v2", store=tiny_store)
+    assert code == 0 and "v2" in out
+    assert run_cli("models", store=tiny_store)[1].splitlines()[1].startswith("* v2")
+    code, out, _ = run_cli("rollback", store=tiny_store)
+    assert code == 0 and "v1" in out
+    code, _, err = run_cli("promote", "nope", store=tiny_store)
+    assert code == 2 and "does not exist" in err

@@ -102,6 +102,12 @@ def test_bands_bound_validation_errors() -> None:
     Calibration.from_dict(calibration.to_dict())  # the registry accepts it
 
 
+def test_calibrate_refuses_a_model_no_better_than_chance() -> None:
+    labels = np.array([0, 1] * 50)
+    with pytest.raises(ValueError, match="no better than chance"):
+        calibrate({"mean_logit": -labels + 0.0, "max_logit": -labels + 0.0}, labels)
+
+
 def test_choose_bands_keeps_uncertain_zone_when_separable() -> None:
     labels = np.r_[np.zeros(100, int), np.ones(100, int)]
     p = np.r_[np.full(100, 0.01), np.full(100, 0.99)]

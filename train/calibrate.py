@@ -126,9 +126,17 @@ def calibrate(val_scores: dict[str, np.ndarray], labels: np.ndarray, max_error: 
     calibration : Calibration
     report : dict
         Validation EER per aggregation, the chosen one, and the band report.
+
+    Raises
+    ------
+    ValueError
+        A model no better than chance on validation (it must not be shipped).
     """
     eers = {name: compute_eer(labels, val_scores[name])[0] for name in AGGREGATIONS if name in val_scores}
     aggregation = min(eers, key=lambda name: (eers[name], name != "mean_logit"))  # ties: the default
+    if eers[aggregation] >= 0.5:
+        raise ValueError(f"the model is no better than chance on the validation split (EER {eers[aggregation]:.1%}); "
+                         "nothing was exported: train longer or on more data")
     scale, bias = fit_platt(val_scores[aggregation], labels)
     probabilities = sigmoid(scale * np.asarray(val_scores[aggregation]) + bias)
     genuine_below, synthetic_above = choose_bands(probabilities, labels, max_error)
