@@ -26,9 +26,9 @@ AUDIO_TYPES = ["wav", "mp3", "flac", "ogg", "opus", "m4a", "aac", "webm"]
 MIME_BY_EXTENSION = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "ogg": "audio/ogg",
                      "opus": "audio/ogg", "m4a": "audio/mp4", "aac": "audio/aac", "webm": "audio/webm"}
 NO_MODEL_HELP = (
-    "**No model is available yet.** Train one, then make it active (on the Admin page, or in Python):\n\n"
+    "**No model is available yet.** Train one, then make it active (on the Admin page, or from a terminal):\n\n"
     "```\npython -m train.fit --corpus <corpus folder>     # prints the new version's name\n"
-    "python -c \"from detector.registry import ModelRegistry; ModelRegistry().promote('<version>')\"\n```\n"
+    "python -m detector promote <version>\n```\n"
     "Or set `DETECTOR_MODEL_STORE` to a folder that already holds a trained model store."
 )
 CACHE_SIZE = 3  # analyses kept per session: a 10-minute clip's analysis holds a few hundred MB of arrays
