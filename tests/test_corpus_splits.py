@@ -66,3 +66,16 @@ def test_lofo_folds_hold_out_one_family_each() -> None:
         assert set(test["family"]) == {"genuine", family}
     only = lofo_folds(manifest, ["neural"])
     assert len(only) == 1 and only[0][0] == "neural"
+
+
+def test_balance_weights_equalise_labels_within_each_language() -> None:
+    from train.corpus.splits import balance_weights
+
+    manifest = pd.DataFrame({"language": ["en"] * 10 + ["fr"] * 4 + ["zh"] * 3,
+                             "label": ["genuine"] + ["synthetic"] * 9 + ["genuine"] * 2 + ["synthetic"] * 2 + ["genuine"] * 3})
+    weights = balance_weights(manifest)
+    assert weights.mean() == pytest.approx(1.0)
+    totals = weights.groupby([manifest["language"], manifest["label"]]).sum()
+    assert totals[("en", "genuine")] == pytest.approx(totals[("en", "synthetic")])
+    assert totals[("fr", "genuine")] == pytest.approx(totals[("fr", "synthetic")])
+    assert weights[manifest["language"] == "zh"].nunique() == 1

@@ -32,7 +32,8 @@ def data_section(frame: pd.DataFrame) -> list[str]:
         f"- Genuine speech: {len(genuine)} clips, {hours.get('genuine', 0):.1f} h, "
         f"{genuine['speaker'].nunique()} speakers, sources: {', '.join(sorted(set(genuine['source'])))}.",
         f"- Synthetic speech: {len(synthetic)} clips, {hours.get('synthetic', 0):.1f} h, families: "
-        f"{', '.join(sorted(set(synthetic['family'])))}; generators: {', '.join(sorted(set(synthetic['generator'])))}.",
+        f"{', '.join(sorted(set(synthetic['family'])))}; {synthetic['generator'].nunique()} generator voices from "
+        f"{', '.join(sorted({g.split(':')[0] for g in synthetic['generator']}))}.",
         f"- Languages: {', '.join(sorted(set(frame['language'])))}.",
         f"- Channel conditions (applied to both classes): {', '.join(sorted(set(frame['condition'])))}.",
         "- Splits are speaker-disjoint (checked before training): "
@@ -42,10 +43,19 @@ def data_section(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def breakdown_lines(entries: dict[str, Any], what: str) -> list[str]:
+def breakdown_lines(entries: dict[str, Any], what: str, measured_only: bool = False) -> list[str]:
+    """A markdown table of EER per group; ``measured_only`` folds groups without an EER into one sentence."""
     rows = [f"| {what} | EER | genuine clips | synthetic clips |", "|---|---|---|---|"]
+    skipped = []
     for name, entry in entries.items():
+        if measured_only and entry.get("eer") is None:
+            skipped.append(name)
+            continue
         rows.append(f"| {name} | {pct(entry.get('eer'))} | {entry.get('n_genuine', '')} | {entry.get('n_synthetic', '')} |")
+    if len(rows) == 2:
+        rows = []
+    if skipped:
+        rows += ["", f"Too few test clips of one class for an EER: {', '.join(skipped)}."]
     return rows
 
 
@@ -87,12 +97,14 @@ def card_text(metrics: dict[str, Any], frame: pd.DataFrame) -> str:
     for column, title in (("family", "synthetic family (vs all genuine)"), ("condition", "channel condition"),
                           ("language", "language")):
         if breakdown.get(column):
-            lines += ["", f"Test EER by {title}:", "", *breakdown_lines(breakdown[column], column)]
+            lines += ["", f"Test EER by {title}:", "",
+                      *breakdown_lines(breakdown[column], column, measured_only=column == "language")]
     lines += [
         "",
         "## Calibration",
-        f"- {calibration.get('method', '?')} scaling fitted on the validation split: p(synthetic) = "
-        f"sigmoid({calibration.get('scale', 0):.3f} x clip logit + {calibration.get('bias', 0):.3f}).",
+        f"- {str(calibration.get('method', '?')).title()} scaling fitted on the validation split: p(synthetic) = "
+        f"sigmoid({calibration.get('scale', 0):.3f} x clip logit {'-' if calibration.get('bias', 0) < 0 else '+'} "
+        f"{abs(calibration.get('bias', 0)):.3f}).",
         f"- Verdict bands: likely genuine below {calibration.get('genuine_below', 0):.2f}, likely synthetic at or above "
         f"{calibration.get('synthetic_above', 0):.2f}, uncertain in between. On test, "
         f"{pct(bands.get('uncertain', {}).get('share'))} of clips were uncertain, "

@@ -247,11 +247,14 @@ def lofo_test_sets(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 
 def run_lofo(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path, run_dir: str | Path,
-             epochs: int | None = None, max_minutes: float | None = None, quiet: bool = False) -> dict[str, Any]:
+             epochs: int | None = None, max_minutes: float | None = None, quiet: bool = False,
+             aggregation: str = "mean_logit") -> dict[str, Any]:
     """Leave-one-family-out: retrain without each synthetic family and score it on test.
 
     The held-out family is removed from train and validation (so neither stopping
-    nor calibration sees it); its test clips are scored against all genuine test clips.
+    nor model choice sees it); its test clips are scored against all genuine test
+    clips with the deployed ``aggregation``. EER needs no calibration, so a fold
+    is reported even when it generalises worse than chance.
     """
     from train.fit import train_model
     from train.progress import ProgressLog
@@ -262,17 +265,18 @@ def run_lofo(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path, r
                        max_minutes=max_minutes if max_minutes is not None else config.max_minutes)
         log = ProgressLog(Path(run_dir) / f"lofo-{family}", quiet=quiet)
         started = time.monotonic()
-        trained = train_model(frame, fold, cache_root, log)
+        trained = train_model(frame, fold, cache_root, log, calibrated=False)
         clips, _ = build_clipset(test, trained.features, cache_root)
         scores = score_clips(keras_predictor(trained.model), clips.features, trained.features)
-        entry = group_eer(clips.labels, scores[trained.calibration.aggregation])
+        entry = group_eer(clips.labels, scores[aggregation])
         entry.update(val_eer_seen_families=trained.val_eer, epochs_run=trained.counts["epochs_run"],
                      train_s=round(time.monotonic() - started, 1))
         results[family] = entry
         log.event("done", family=family, eer=entry["eer"])
     eers = [v["eer"] for v in results.values() if v["eer"] is not None]
     return {"families": results, "mean_eer": float(np.mean(eers)) if eers else None,
-            "epochs": epochs or config.epochs, "arch": config.arch, "feature": config.feature}
+            "epochs": epochs or config.epochs, "max_minutes": max_minutes, "arch": config.arch,
+            "feature": config.feature, "aggregation": aggregation}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.lofo:
         config = TrainConfig.from_dict(json.loads((folder / "train_config.json").read_text()))
         run_dir = DEFAULT_RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-lofo-{args.model}"
-        lofo = run_lofo(frame, config, args.cache, run_dir, args.lofo_epochs, args.lofo_minutes, args.quiet)
+        aggregation = json.loads((folder / "calibration.json").read_text())["aggregation"]
+        lofo = run_lofo(frame, config, args.cache, run_dir, args.lofo_epochs, args.lofo_minutes, args.quiet,
+                        aggregation)
     metrics = evaluate_folder(folder, frame, args.corpus, lofo)
     summary = {"version": args.model, "test_eer": metrics["test"]["eer"],
                "lofo_mean_eer": (metrics.get("lofo") or {}).get("mean_eer")}

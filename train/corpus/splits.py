@@ -138,3 +138,20 @@ def lofo_folds(manifest: pd.DataFrame, families: Iterable[str] | None = None) ->
         test = test_split[(test_split["family"] == "genuine") | (test_split["family"] == family)]
         folds.append((family, train.reset_index(drop=True), test.reset_index(drop=True)))
     return folds
+
+
+def balance_weights(manifest: pd.DataFrame, by: str = "language", cap: float = 10.0) -> pd.Series:
+    """Per-clip training weights that make each ``by`` group label-balanced.
+
+    English-only synthesisers (flite, piper, hibari, festival English voices)
+    make English mostly synthetic while the genuine sets are mostly other
+    languages; weighting each (group, label) cell to the same total keeps
+    "language" from acting as a label shortcut. Groups holding one label only
+    keep weight 1. Weights are clipped at ``cap`` (a handful of clips must not
+    dominate) and scaled to a mean of 1.
+    """
+    counts = manifest.groupby([by, "label"])["label"].transform("size").astype(float)
+    labels_in_group = manifest.groupby(by)["label"].transform("nunique")
+    group_size = manifest.groupby(by)["label"].transform("size").astype(float)
+    weights = (group_size / (labels_in_group * counts)).where(labels_in_group > 1, 1.0).clip(upper=cap)
+    return weights / weights.mean()
