@@ -72,7 +72,7 @@ def seed_model():
     return model
 
 
-def compare(corpus: Path, store: Path | None, train_clips: int = 400, test_clips: int = 200, seed: int = 0) -> dict:
+def compare(corpus: Path, store: Path | None, train_clips: int = 800, test_clips: int = 300, seed: int = 0) -> dict:
     """Train the seed pipeline on a sample of the train split, then score the same test clips with both."""
     import keras
 
