@@ -144,11 +144,41 @@ def _hann(length: int) -> np.ndarray:
     return np.hanning(length + 1)[:-1].astype(np.float32)
 
 
-@lru_cache(maxsize=8)
-def _mel_filters(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
-    import librosa  # only the mel front end needs it, and only once per config
+def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
+    """Slaney's mel scale (linear below 1 kHz, logarithmic above), as librosa's default."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / (200.0 / 3)
+    log_part = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, log_part, linear)
 
-    return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=20.0, htk=False).astype(np.float32)
+
+def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    linear = mel * (200.0 / 3)
+    log_part = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))
+    return np.where(mel >= 15.0, log_part, linear)
+
+
+def mel_frequencies(n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    return mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels))
+
+
+@lru_cache(maxsize=8)
+def _mel_filters(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 20.0) -> np.ndarray:
+    """Slaney-normalised triangular mel filters, shape (n_mels, n_fft // 2 + 1).
+
+    The same numbers as ``librosa.filters.mel(htk=False, norm="slaney")`` (a test
+    checks this), computed here so serving never pays librosa's import time.
+    """
+    fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    edges = mel_frequencies(n_mels + 2, fmin, sample_rate / 2.0)
+    widths = np.diff(edges)
+    ramps = edges[:, np.newaxis] - fft_hz[np.newaxis, :]
+    rising = -ramps[:-2] / widths[:-1, np.newaxis]
+    falling = ramps[2:] / widths[1:, np.newaxis]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, np.newaxis]
+    return weights.astype(np.float32)
 
 
 @lru_cache(maxsize=8)
@@ -180,9 +210,14 @@ def _noise_floor(config: FeatureConfig) -> float:
     return float(10.0 ** (NOISE_FLOOR_DBFS / 10.0) * np.sum(_hann(config.frame_length) ** 2))
 
 
-def clip_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Model features of a prepared clip, shape (frames, config.n_bins), float32."""
-    power = power_spectrogram(fit_to_window(samples, config), config) + _noise_floor(config)
+def clip_power(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Power spectrogram of a prepared clip (repeated to fill a window if short)."""
+    return power_spectrogram(fit_to_window(samples, config), config)
+
+
+def features_from_power(power: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Model features from a power spectrogram, shape (frames, config.n_bins), float32."""
+    power = power + _noise_floor(config)
     if config.feature == "logspec":
         out = 10.0 * np.log10(power + _EPS)
     elif config.feature == "mel":
@@ -193,14 +228,17 @@ def clip_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     return out.astype(np.float32, copy=False)
 
 
+def clip_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Model features of a prepared clip, shape (frames, config.n_bins), float32."""
+    return features_from_power(clip_power(samples, config), config)
+
+
 def feature_axis(config: FeatureConfig) -> tuple[np.ndarray, str]:
     """Values and unit of the feature axis (Hz for spectra, coefficient index for LFCC)."""
     if config.feature == "logspec":
         return np.fft.rfftfreq(config.n_fft, 1.0 / config.sample_rate), "Hz"
     if config.feature == "mel":
-        import librosa
-
-        return librosa.mel_frequencies(n_mels=config.n_mels + 2, fmin=20.0, fmax=config.sample_rate / 2)[1:-1], "Hz"
+        return mel_frequencies(config.n_mels + 2, 20.0, config.sample_rate / 2)[1:-1], "Hz"
     return np.arange(config.n_lfcc, dtype=np.float64), "coefficient"
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from detector.audio import load_audio
 from detector.errors import AudioError, ModelError
-from detector.features import feature_axis, waveform_to_windows
+from detector.features import clip_power, feature_axis, features_from_power, prepare_waveform, split_windows
 from detector.quality import QualityWarning, quality_warnings
 from detector.registry import Calibration, ModelRegistry, ModelVersion
 
@@ -200,7 +200,12 @@ class Detector:
         payload = bytes(source) if is_bytes else Path(source)
         display_name = safe_display_name(name or ("upload" if is_bytes else Path(source).name))
         decoded = load_audio(payload, self.config.sample_rate, max_seconds=self.config.max_duration_s)
-        windows, starts, prepared, features = waveform_to_windows(decoded.samples, self.config)
+        # The same steps as features.waveform_to_windows, keeping the power spectrogram
+        # so the quality checks need no second STFT.
+        prepared = prepare_waveform(decoded.samples, self.config)
+        power = clip_power(prepared.samples, self.config)
+        features = features_from_power(power, self.config)
+        windows, starts = split_windows(features, self.config)
         logits = self.window_logits(windows)
         clip_logit = self.clip_logit(logits)
         p_synthetic = float(self.calibrate(clip_logit))
@@ -219,7 +224,7 @@ class Detector:
             verdict=verdict,
             explanation=explain_probability(p_synthetic, verdict, self.calibration),
             windows=scores,
-            warnings=quality_warnings(decoded, prepared, self.config),
+            warnings=quality_warnings(decoded, prepared, power, self.config),
             duration_s=decoded.duration_s,
             analysed_s=analysed,
             source_duration_s=decoded.source_duration_s,

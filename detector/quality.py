@@ -12,7 +12,7 @@ import numpy as np
 
 from detector.audio import DecodedAudio
 from detector.config import FeatureConfig
-from detector.features import PreparedClip, power_spectrogram
+from detector.features import PreparedClip
 
 CLIPPING_FRACTION = 0.001       # share of samples at full scale
 MOSTLY_SILENCE_RATIO = 0.5      # sound / total duration below this
@@ -33,9 +33,9 @@ class QualityWarning:
         return {"code": self.code, "message": self.message}
 
 
-def bandwidth_hz(samples: np.ndarray, config: FeatureConfig, energy: float = 0.99) -> float:
-    """Frequency below which ``energy`` of the clip's spectral energy lies."""
-    spectrum = power_spectrogram(samples, config).sum(axis=0)
+def bandwidth_hz(power: np.ndarray, config: FeatureConfig, energy: float = 0.99) -> float:
+    """Frequency below which ``energy`` of the spectral energy in ``power`` (frames, bins) lies."""
+    spectrum = power.sum(axis=0)
     cumulative = np.cumsum(spectrum)
     if cumulative[-1] <= 0:
         return 0.0
@@ -43,8 +43,12 @@ def bandwidth_hz(samples: np.ndarray, config: FeatureConfig, energy: float = 0.9
     return float(index * config.sample_rate / config.n_fft)
 
 
-def quality_warnings(decoded: DecodedAudio, prepared: PreparedClip, config: FeatureConfig) -> list[QualityWarning]:
-    """Warnings for one decoded and prepared clip, most important first."""
+def quality_warnings(decoded: DecodedAudio, prepared: PreparedClip, power: np.ndarray,
+                     config: FeatureConfig) -> list[QualityWarning]:
+    """Warnings for one decoded and prepared clip, most important first.
+
+    ``power`` is the clip's power spectrogram, already computed for the features.
+    """
     warnings: list[QualityWarning] = []
     if decoded.truncated:
         total = f" of {decoded.source_duration_s / 60:.0f} min" if decoded.source_duration_s else ""
@@ -62,7 +66,7 @@ def quality_warnings(decoded: DecodedAudio, prepared: PreparedClip, config: Feat
         warnings.append(QualityWarning(
             "mostly_silence", f"Mostly silence: only {prepared.speech_s:.1f} s of {decoded.duration_s:.1f} s "
                               "contains sound."))
-    band = bandwidth_hz(prepared.samples, config)
+    band = bandwidth_hz(power, config)
     if decoded.original_sample_rate <= 8000 or band < NARROW_BAND_HZ:
         limit = min(band, decoded.original_sample_rate / 2)
         warnings.append(QualityWarning(

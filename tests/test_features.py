@@ -95,3 +95,16 @@ def test_feature_config_round_trips(tmp_path):
         FeatureConfig(feature="cqt-nope")
     with pytest.raises(ValueError):
         FeatureConfig.from_dict({"sample_rate": 16000, "surprise": 1})
+
+
+def test_mel_filters_match_librosa():
+    import librosa
+
+    from detector.features import _mel_filters, feature_axis
+
+    ours = _mel_filters(16000, 512, 80)
+    reference = librosa.filters.mel(sr=16000, n_fft=512, n_mels=80, fmin=20.0, htk=False)
+    np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-7)
+    centres, unit = feature_axis(FeatureConfig(feature="mel"))
+    np.testing.assert_allclose(centres, librosa.mel_frequencies(n_mels=82, fmin=20.0, fmax=8000)[1:-1], rtol=1e-6)
+    assert unit == "Hz"

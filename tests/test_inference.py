@@ -106,3 +106,17 @@ def test_service_keeps_last_good_model(tiny_store):
 def test_service_without_any_model(tmp_path):
     with pytest.raises(ModelError, match="No active model"):
         ModelService(tmp_path / "nothing").get()
+
+
+def test_served_model_input_is_exactly_the_training_input(tiny_detector):
+    # Train/serve skew guard: the Detector's inputs equal what the trainer builds.
+    from detector.audio import load_audio
+    from detector.features import waveform_to_windows
+
+    clip = encode(voice_like(5.5, 22050, seed=9), 22050, "ogg")
+    analysis = tiny_detector.analyse(clip)
+    decoded = load_audio(clip, tiny_detector.config.sample_rate)
+    windows, starts, _, features = waveform_to_windows(decoded.samples, tiny_detector.config)
+    np.testing.assert_array_equal(analysis.model_input, windows)
+    np.testing.assert_array_equal(analysis.features, features)
+    assert [w.start_s for w in analysis.windows] == list(starts)
