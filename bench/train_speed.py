@@ -40,7 +40,7 @@ def random_batches(config: TrainConfig):
         yield rng.standard_normal(shape).astype(np.float32), (rng.random((config.batch, 1)) > 0.5).astype(np.float32)
 
 
-def training_speed(arch: str, steps: int, clips, batch: int) -> dict[str, float]:
+def training_speed(arch: str, steps: int, clips, batch: int, feature: str) -> dict[str, float]:
     """Clips per second of ``model.fit`` over ``steps`` batches (one window per clip)."""
     import keras
     import tensorflow as tf
@@ -49,7 +49,7 @@ def training_speed(arch: str, steps: int, clips, batch: int) -> dict[str, float]
     from train.dataset import train_dataset
     from train.fit import make_optimizer
 
-    config = TrainConfig(arch=arch, batch=batch)
+    config = TrainConfig(arch=arch, batch=batch, feature=feature)
     features = config.feature_config()
     model = build_model(arch, features.input_shape)
     model.compile(optimizer=make_optimizer(config, 1000),
@@ -69,14 +69,14 @@ def training_speed(arch: str, steps: int, clips, batch: int) -> dict[str, float]
             "timed_steps": steps, "batch": batch, "model": model}
 
 
-def serving_ms(model) -> tuple[float, int]:
+def serving_ms(model, feature: str) -> tuple[float, int]:
     """LiteRT ms for a 10-s clip and the .tflite size in bytes."""
     from train.evaluate import serving_latency_ms
     from train.export import export_tflite
 
     with tempfile.TemporaryDirectory() as folder:
         path = export_tflite(model, Path(folder) / "model.tflite")
-        return serving_latency_ms(path, TrainConfig().feature_config()), os.path.getsize(path)
+        return serving_latency_ms(path, TrainConfig(feature=feature).feature_config()), os.path.getsize(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", help="use this corpus's train split (features cached)")
     parser.add_argument("--steps", type=int, default=20, help="timed steps for the default arch")
     parser.add_argument("--batch", type=int, default=TrainConfig().batch)
+    parser.add_argument("--features", default=TrainConfig().feature, help="feature type (default: the shipped one)")
     parser.add_argument("--no-tflite", action="store_true", help="skip export and serving latency")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"))
     args = parser.parse_args(argv)
@@ -93,14 +94,15 @@ def main(argv: list[str] | None = None) -> int:
         from train.dataset import build_clipset, read_manifest
 
         frame = read_manifest(args.corpus)
-        clips, _ = build_clipset(frame[frame["split"] == "train"], TrainConfig().feature_config(), DEFAULT_CACHE)
-    results = {"cpu_count": os.cpu_count(), "corpus": args.corpus, "archs": {}}
+        clips, _ = build_clipset(frame[frame["split"] == "train"], TrainConfig(feature=args.features).feature_config(),
+                                 DEFAULT_CACHE)
+    results = {"cpu_count": os.cpu_count(), "corpus": args.corpus, "feature": args.features, "archs": {}}
     for arch in ARCHS:
         steps = max(3, int(args.steps * (SEED_STEP_SHARE if arch == "seed-cnn" else 1)))
-        entry = training_speed(arch, steps, clips, args.batch)
+        entry = training_speed(arch, steps, clips, args.batch, args.features)
         model = entry.pop("model")
         if not args.no_tflite:
-            entry["serve_ms_10s_clip"], entry["tflite_bytes"] = serving_ms(model)
+            entry["serve_ms_10s_clip"], entry["tflite_bytes"] = serving_ms(model, args.features)
         results["archs"][arch] = entry
         print(json.dumps({arch: entry}), flush=True)
     speeds = results["archs"]

@@ -63,7 +63,7 @@ def test_fit_publishes_a_complete_loadable_version(trained) -> None:
         assert (path / name).is_file(), name
     assert not [p for p in store.iterdir() if p.name.startswith(".tmp-")]
     version = ModelRegistry(store).load(path.name)
-    assert version.features == FeatureConfig()
+    assert version.features == FeatureConfig(feature=toy_config().feature)
     assert version.calibration.method == "platt" and version.calibration.scale > 0
     metrics = json.loads((path / "metrics.json").read_text())
     assert metrics["created"] and metrics["version"] == path.name

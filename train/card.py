@@ -59,6 +59,16 @@ def breakdown_lines(entries: dict[str, Any], what: str, measured_only: bool = Fa
     return rows
 
 
+def weakest_lines(breakdown: dict[str, Any], count: int = 4) -> list[str]:
+    """One sentence naming the test groups (family, condition, source) with the highest EER."""
+    groups = [(entry["eer"], f"{column} {name}") for column in ("family", "condition", "source")
+              for name, entry in breakdown.get(column, {}).items() if entry.get("eer") is not None]
+    if not groups:
+        return []
+    worst = sorted(groups, reverse=True)[:count]
+    return ["- Weakest on test: " + "; ".join(f"{name} ({pct(eer)} EER)" for eer, name in worst) + "."]
+
+
 def card_text(metrics: dict[str, Any], frame: pd.DataFrame) -> str:
     """Markdown of the model card."""
     test, calibration = metrics.get("test", {}), metrics.get("calibration", {})
@@ -112,11 +122,13 @@ def card_text(metrics: dict[str, Any], frame: pd.DataFrame) -> str:
         f"{pct(bands.get('genuine_called_synthetic'))} of genuine clips likely synthetic.",
         "",
         "## Training",
-        f"- {training.get('epochs_run', '?')} epochs (best {training.get('best_epoch', '?')}, chosen on validation EER), "
+        f"- {training.get('epochs_run', '?')} epochs (best {training.get('best_epoch', '?')}, chosen on validation EER; "
+        f"stopped because: {training.get('stop_reason', 'not recorded')}), "
         f"{training.get('fit_s', '?')} s of fitting plus {training.get('features_s', '?')} s of feature extraction; "
         "the test split was used for none of stopping, calibration or model choice.",
         "",
         "## Known limits",
+        *weakest_lines(breakdown),
         "- The model only knows the synthetic families listed above. Voices from other systems (commercial voice "
         "cloning, newer neural TTS, voice conversion) may be missed; the leave-one-family-out figure shows how much "
         "worse it gets on an unseen family.",

@@ -158,7 +158,7 @@ def load_features(
     Returns
     -------
     features : list
-        Memory-mapped float16 arrays (frames, bins), ``None`` for clips that failed.
+        Float16 arrays (frames, bins) in memory, ``None`` for clips that failed.
     errors : dict
         Path -> reason for each failed clip.
     """
@@ -186,7 +186,10 @@ def load_features(
     features: list[np.ndarray | None] = []
     for path in paths:
         target = cache_file(cache_root, config, path)
-        features.append(np.load(target, mmap_mode="r") if target.exists() else None)
+        # Read into memory, not memory-mapped: every mapping holds a file descriptor
+        # (thousands of clips hit the open-file limit) and page faults on random crops
+        # cost as much system time as the training itself.
+        features.append(np.load(target) if target.exists() else None)
     return features, errors
 
 

@@ -56,7 +56,7 @@ class TrainedModel:
     best_epoch: int
     val_eer: float
     timings: dict[str, float]
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -178,7 +178,7 @@ def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
         timings={"features_s": round(feature_s, 1), "fit_s": round(fit_s, 1),
                  "train_windows_per_s": round(callback.steps_done * config.batch / max(fit_s, 1e-9), 1)},
         counts={"train_clips": len(train_set), "val_clips": len(val_set), "epochs_run": len(callback.history),
-                "steps_per_epoch": steps},
+                "steps_per_epoch": steps, "stop_reason": callback.stop_reason},
         skipped=skipped)
 
 

@@ -118,6 +118,7 @@ def make_callback(log: ProgressLog, epochs: int, steps_per_epoch: int, validate:
             self.best_eer, self.best_epoch, self.best_weights = math.inf, 0, None
             self.history: list[dict[str, Any]] = []
             self.steps_done, self.last_line, self.epoch = 0, 0.0, 0
+            self.stop_reason = "maximum epochs reached"
             self.started = time.monotonic()
 
         def _eta(self) -> float | None:
@@ -157,11 +158,13 @@ def make_callback(log: ProgressLog, epochs: int, steps_per_epoch: int, validate:
             self.history.append(fields)
             log.event("epoch", **fields)
             if epoch + 1 - self.best_epoch >= patience:
-                log.event("early_stop", epoch=epoch + 1, reason=f"no better validation EER for {patience} epochs")
-                self.model.stop_training = True
+                self.stop_reason = f"no better validation EER for {patience} epochs"
             elif max_seconds is not None and time.monotonic() - self.started >= max_seconds:
-                log.event("early_stop", epoch=epoch + 1, reason="time budget reached")
-                self.model.stop_training = True
+                self.stop_reason = "time budget reached"
+            else:
+                return
+            log.event("early_stop", epoch=epoch + 1, reason=self.stop_reason)
+            self.model.stop_training = True
 
         def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
             if self.best_weights is not None:

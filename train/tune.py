@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-minutes", type=float, required=True)
     parser.add_argument("--max-trials", type=int, default=20)
     parser.add_argument("--arch", choices=available(), default="effnet")
-    parser.add_argument("--features", default="logspec")
+    parser.add_argument("--features", default=TrainConfig().feature)
     parser.add_argument("--epochs", type=int, help="maximum epochs per trial")
     parser.add_argument("--trial-minutes", type=float, help="time budget per trial")
     parser.add_argument("--run-dir")

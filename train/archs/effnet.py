@@ -57,6 +57,7 @@ def build(
     dense_units: int = DEFAULT_DENSE,
     dropout: float = DEFAULT_DROPOUT,
     freq_stride: int | None = None,
+    head: str = "global",
 ):
     """Build the efficient CNN.
 
@@ -77,6 +78,9 @@ def build(
     freq_stride : int, optional
         Frequency stride of the stem; by default 4 for spectrograms of more
         than 128 bins, 2 for mel-sized inputs and 1 for 48 bins or fewer (LFCC).
+    head : {"global", "freq"}
+        ``global`` averages and max-pools over time and frequency; ``freq`` pools
+        over time only and keeps the (few) remaining frequency rows.
 
     Returns
     -------
@@ -86,6 +90,8 @@ def build(
     import keras
     from keras import layers
 
+    if head not in ("global", "freq"):
+        raise ValueError(f"head must be 'global' or 'freq', got {head!r}")
     if len(widths) > len(STAGE_STRIDES):
         raise ValueError(f"at most {len(STAGE_STRIDES)} stages are supported")
     if freq_stride is None:
@@ -101,10 +107,18 @@ def build(
         if min(d for d in x.shape[1:3] if d is not None) <= 1:
             stride = (1, 1)
         x = _separable_block(x, int(width), stride, kernel_size, name=f"stage{index + 1}")
-    pooled = layers.Concatenate(name="pool")([
-        layers.GlobalAveragePooling2D(name="avg")(x),
-        layers.GlobalMaxPooling2D(name="max")(x),
-    ])
+    if head == "freq":
+        # Pool over time only: where in the spectrum a cue sits stays visible to the classifier.
+        frames = int(x.shape[1])
+        pooled = layers.Concatenate(name="pool")([
+            layers.Flatten(name="avg_flat")(layers.AveragePooling2D((frames, 1), name="avg")(x)),
+            layers.Flatten(name="max_flat")(layers.MaxPooling2D((frames, 1), name="max")(x)),
+        ])
+    else:
+        pooled = layers.Concatenate(name="pool")([
+            layers.GlobalAveragePooling2D(name="avg")(x),
+            layers.GlobalMaxPooling2D(name="max")(x),
+        ])
     if dense_units:
         pooled = layers.Dense(int(dense_units), activation="relu", name="dense")(pooled)
     pooled = layers.Dropout(dropout, name="dropout")(pooled)
