@@ -25,7 +25,7 @@ import pandas as pd
 from detector.audio import load_audio
 from detector.config import FeatureConfig
 from detector.errors import AudioError
-from detector.features import split_windows, waveform_to_windows
+from detector.features import FEATURES_VERSION, split_windows, waveform_to_windows
 from train.augment import augment_batch
 from train.config import AugmentConfig
 
@@ -110,7 +110,8 @@ def check_no_leakage(frame: pd.DataFrame) -> None:
 # Feature cache --------------------------------------------------------------------
 def config_hash(config: FeatureConfig) -> str:
     """Short stable hash of every feature setting (the cache folder name)."""
-    text = json.dumps(config.to_dict(), sort_keys=True)
+    # FEATURES_VERSION changes with the feature arithmetic itself, not just its settings.
+    text = json.dumps({**config.to_dict(), "features_version": FEATURES_VERSION}, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
