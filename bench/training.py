@@ -25,7 +25,7 @@ def run(corpus: Path, store: Path | None) -> dict[str, dict]:
     figures: dict[str, dict] = {"training_clips_per_s": {}}
     for arch in ARCHS:
         steps = max(3, int(SPEED_STEPS * (SEED_STEP_SHARE if arch == "seed-cnn" else 1)))
-        entry = training_speed(arch, steps, clips, config.batch)
+        entry = training_speed(arch, steps, clips, config.batch, config.feature)
         entry.pop("model")
         figures["training_clips_per_s"][arch] = round(entry["train_clips_per_s"], 1)
     print("training clips/s:", json.dumps(figures["training_clips_per_s"]), flush=True)
