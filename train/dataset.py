@@ -190,7 +190,12 @@ def load_features(
         # Read into memory, not memory-mapped: every mapping holds a file descriptor
         # (thousands of clips hit the open-file limit) and page faults on random crops
         # cost as much system time as the training itself.
-        features.append(np.load(target) if target.exists() else None)
+        if target.exists():
+            features.append(np.load(target))
+        else:
+            features.append(None)
+            # Never drop a clip silently (e.g. a worker running newer code wrote another cache key).
+            errors.setdefault(path, "features missing from the cache after computing them")
     return features, errors
 
 

@@ -248,32 +248,39 @@ def lofo_test_sets(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 def run_lofo(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path, run_dir: str | Path,
              epochs: int | None = None, max_minutes: float | None = None, quiet: bool = False,
-             aggregation: str = "mean_logit") -> dict[str, Any]:
+             aggregation: str = "mean_logit", families: list[str] | None = None,
+             previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """Leave-one-family-out: retrain without each synthetic family and score it on test.
 
     The held-out family is removed from train and validation (so neither stopping
     nor model choice sees it); its test clips are scored against all genuine test
     clips with the deployed ``aggregation``. EER needs no calibration, so a fold
-    is reported even when it generalises worse than chance.
+    is reported even when it generalises worse than chance. ``families`` limits
+    the folds run; their results replace those of the same families in
+    ``previous`` (an earlier ``lofo`` entry), the others are kept.
     """
     from train.fit import train_model
     from train.progress import ProgressLog
 
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = dict((previous or {}).get("families", {})) if families else {}
     for family, test in lofo_test_sets(frame):
+        if families and family not in families:
+            continue
         fold = replace(config, exclude_families=[family], epochs=epochs or config.epochs,
                        max_minutes=max_minutes if max_minutes is not None else config.max_minutes)
         log = ProgressLog(Path(run_dir) / f"lofo-{family}", quiet=quiet)
         started = time.monotonic()
         trained = train_model(frame, fold, cache_root, log, calibrated=False)
-        clips, _ = build_clipset(test, trained.features, cache_root)
+        clips, errors = build_clipset(test, trained.features, cache_root)
         scores = score_clips(keras_predictor(trained.model), clips.features, trained.features)
         entry = group_eer(clips.labels, scores[aggregation])
+        entry["skipped_clips"] = len(errors)
         entry.update(val_eer_seen_families=trained.val_eer, epochs_run=trained.counts["epochs_run"],
                      train_s=round(time.monotonic() - started, 1))
         results[family] = entry
         log.event("done", family=family, eer=entry["eer"])
     eers = [v["eer"] for v in results.values() if v["eer"] is not None]
+    results = dict(sorted(results.items()))
     return {"families": results, "mean_eer": float(np.mean(eers)) if eers else None,
             "epochs": epochs or config.epochs, "max_minutes": max_minutes, "arch": config.arch,
             "feature": config.feature, "aggregation": aggregation}
@@ -287,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lofo", action="store_true", help="also run leave-one-family-out retraining")
     parser.add_argument("--lofo-epochs", type=int, help="epochs per LOFO fold (default: the version's)")
     parser.add_argument("--lofo-minutes", type=float, help="time budget per LOFO fold")
+    parser.add_argument("--lofo-families", nargs="+", help="run only these folds; keep the stored others")
     parser.add_argument("--cache", default=str(DEFAULT_CACHE))
     parser.add_argument("--quiet", action="store_true")
     return parser
@@ -303,8 +311,9 @@ def main(argv: list[str] | None = None) -> int:
         config = TrainConfig.from_dict(json.loads((folder / "train_config.json").read_text()))
         run_dir = DEFAULT_RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-lofo-{args.model}"
         aggregation = json.loads((folder / "calibration.json").read_text())["aggregation"]
+        previous = json.loads((folder / "metrics.json").read_text()).get("lofo") if args.lofo_families else None
         lofo = run_lofo(frame, config, args.cache, run_dir, args.lofo_epochs, args.lofo_minutes, args.quiet,
-                        aggregation)
+                        aggregation, args.lofo_families, previous)
     metrics = evaluate_folder(folder, frame, args.corpus, lofo)
     summary = {"version": args.model, "test_eer": metrics["test"]["eer"],
                "lofo_mean_eer": (metrics.get("lofo") or {}).get("mean_eer")}
