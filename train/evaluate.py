@@ -228,7 +228,9 @@ def evaluate_folder(folder: str | Path, frame: pd.DataFrame, corpus: str | Path,
     scored[["file", "label", "family", "generator", "language", "condition", "mean_logit", "max_logit",
             "p_synthetic"]].to_csv(folder / "scores.csv.gz", index=False, float_format="%.5g")
     atomic_write_text(metrics_path, json.dumps(metrics, indent=2, default=float) + "\n")
-    write_card(folder, metrics, frame)
+    card = write_card(folder, metrics, frame)
+    for path in (metrics_path, card):
+        path.chmod(0o644)  # atomic writes create private temp files; the app must read them
     return metrics
 
 
