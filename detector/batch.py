@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from detector.errors import AudioError
+from detector.spreadsheet import spreadsheet_safe
 
 if TYPE_CHECKING:  # annotations only: the table helpers work without the inference stack
     from detector.inference import Detector
@@ -78,9 +79,11 @@ def rows_to_frame(rows: Iterable[BatchRow]) -> pd.DataFrame:
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV bytes for the download button."""
+    """UTF-8 CSV bytes for the download button; text cells are made spreadsheet-safe."""
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
+    text_columns = frame.select_dtypes(include="object").columns
+    safe = frame.assign(**{column: frame[column].map(spreadsheet_safe) for column in text_columns})
+    safe.to_csv(buffer, index=False)
     return buffer.getvalue().encode("utf-8")
 
 

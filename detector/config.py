@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FEATURE_TYPES = ("logspec", "mel", "lfcc")
+FEATURE_TYPES = ("logspec", "mel", "lfcc", "melfine")
+# ``melfine``: log mel plus this many bands summarising the harmonic fine structure
+# above FINE_MIN_HZ (see detector.features.fine_structure); fixed here, not a config
+# field, so adding the feature type did not change the cache key of the others.
+FINE_BANDS = 28
+FINE_MIN_HZ = 1000.0
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,8 @@ class FeatureConfig:
     window_s, hop_s : float
         The model sees fixed windows of ``window_s`` seconds taken every ``hop_s``.
     feature : str
-        ``"logspec"`` (linear log power spectrogram), ``"mel"`` (log mel) or ``"lfcc"``.
+        ``"logspec"`` (linear log power spectrogram), ``"mel"`` (log mel), ``"lfcc"``
+        or ``"melfine"`` (log mel followed by ``FINE_BANDS`` fine-structure bands).
     n_fft, frame_length_s, frame_hop_s : int, float, float
         STFT size and analysis frame length/step.
     n_mels, n_lfcc, n_linear_filters : int
@@ -94,6 +100,8 @@ class FeatureConfig:
             return self.n_fft // 2 + 1
         if self.feature == "mel":
             return self.n_mels
+        if self.feature == "melfine":
+            return self.n_mels + FINE_BANDS
         return self.n_lfcc
 
     @property

@@ -91,7 +91,9 @@ def spectrogram_figure(features: np.ndarray, times: np.ndarray, axis: np.ndarray
     ``axis`` gives the centre of each bin (Hz for spectra, so a mel spectrogram is
     drawn on its true, non-uniform frequency scale).
     """
-    matrix, columns = reduce_columns(np.asarray(features, dtype=np.float32), np.asarray(times, dtype=np.float64))
+    # Bins past the axis (melfine's fine-structure summaries) are not spectrum: not drawn.
+    features = np.asarray(features, dtype=np.float32)[:, :len(axis)]
+    matrix, columns = reduce_columns(features, np.asarray(times, dtype=np.float64))
     fig = go.Figure(go.Heatmap(z=matrix.T, x=columns, y=np.asarray(axis, dtype=np.float64),
                                colorscale=SPECTRUM_SCALE,
                                colorbar=dict(title=colour_title, thickness=12),
@@ -107,6 +109,7 @@ def occlusion_figure(features: np.ndarray, heat: np.ndarray, times: np.ndarray, 
     the colour scale is symmetric so white means "no effect".
     """
     frames = min(len(features), len(heat))
+    features, heat = np.asarray(features)[:, :len(axis)], np.asarray(heat)[:, :len(axis)]
     base, columns = reduce_columns(np.asarray(features[:frames], np.float32), np.asarray(times[:frames], np.float64))
     effect, _ = reduce_columns(np.asarray(heat[:frames], np.float32), np.asarray(times[:frames], np.float64))
     limit = float(np.max(np.abs(effect))) or 1.0

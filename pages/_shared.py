@@ -87,7 +87,9 @@ def render_sidebar() -> None:
             st.warning("No model loaded. See the Detect page for how to train one.")
             return
         version = detector.version
-        st.metric("Active version", version.name)
+        # A caption, not st.metric: a metric's large font cuts long version names off in the sidebar.
+        st.caption("Active version")
+        st.markdown(f"`{version.name}`")
         st.metric("Test EER", format_eer(version), help="Equal error rate on the held-out test set: "
                   "the share of clips misjudged when both kinds of error are equally frequent. Lower is better.")
         if version.created:

@@ -68,3 +68,19 @@ def tiny_detector(tiny_store_template):
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> list[dict]:
+    """Record what every st.download_button would hand the browser (AppTest does not expose the data)."""
+    import streamlit
+
+    calls: list[dict] = []
+    original = streamlit.download_button
+
+    def spy(label, data=None, **kwargs):
+        calls.append({"label": label, "data": data, **kwargs})
+        return original(label, data=data, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", spy)
+    return calls

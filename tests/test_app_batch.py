@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit
 from streamlit.testing.v1 import AppTest
 
 from audio_fixtures import encode, voice_like
@@ -22,19 +21,6 @@ def batch(tiny_store, monkeypatch) -> AppTest:
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
     at = AppTest.from_file(APP, default_timeout=120).run()
     return at.switch_page("pages/batch.py").run()
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> list[dict]:
-    calls: list[dict] = []
-    original = streamlit.download_button
-
-    def spy(label, data=None, **kwargs):
-        calls.append({"label": label, "data": data, **kwargs})
-        return original(label, data=data, **kwargs)
-
-    monkeypatch.setattr(streamlit, "download_button", spy)
-    return calls
 
 
 def mixed_files() -> list[tuple[str, bytes, str]]:
@@ -140,3 +126,11 @@ def test_frame_csv_and_summary_of_rows():
     assert list(back["file"]) == ["a.wav", "b.wav", "c.wav"] and back.loc[1, "error"] == "bad"
     assert summary(rows) == {"Uncertain": 2, "Failed": 1}
     assert list(rows_to_frame([]).columns) == COLUMNS
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\").wav", "+1.wav", "-2.wav", "@SUM(A1).wav", "\tx.wav"])
+def test_csv_never_hands_a_spreadsheet_a_formula(name):
+    frame = rows_to_frame([BatchRow(name, error="This file is not audio."), BatchRow("plain.wav", "Uncertain", 0.5)])
+    back = pd.read_csv(io.BytesIO(to_csv(frame)))
+    assert list(back["file"]) == ["'" + name, "plain.wav"]   # text, not a formula
+    assert back["p_synthetic"].tolist()[1] == 0.5             # numbers stay numbers

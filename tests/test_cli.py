@@ -61,6 +61,16 @@ def test_failed_file_gives_row_and_exit_one(clips, tiny_store, tmp_path):
     assert "2 scored, 1 failed" in err
 
 
+def test_csv_rows_are_spreadsheet_safe(tiny_store, tmp_path, monkeypatch):
+    """A file named like a formula reaches the CSV as text (a leading '), so a spreadsheet never runs it."""
+    monkeypatch.chdir(tmp_path)   # a relative path: the CSV's path cell starts with the name itself
+    Path("=HYPERLINK(1).wav").write_bytes(b"not audio at all")
+    code, out, _ = run_cli("score", "=HYPERLINK(1).wav", store=tiny_store)
+    assert code == 1
+    row = next(csv.DictReader(io.StringIO(out)))
+    assert row["path"] == "'=HYPERLINK(1).wav" and row["error"]
+
+
 def test_usage_errors_exit_two(tiny_store, tmp_path):
     with pytest.raises(SystemExit) as info:
         main(["score"])

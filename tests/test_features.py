@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from audio_fixtures import voice_like
-from detector.config import FeatureConfig
+from detector.config import FEATURE_TYPES, FINE_BANDS, FeatureConfig
 from detector.errors import AudioError
-from detector.features import clip_features, prepare_waveform, split_windows, waveform_to_windows
+from detector.features import (clip_features, feature_axis, fine_structure, power_spectrogram, prepare_waveform,
+                               split_windows, waveform_to_windows)
 
-CONFIGS = [FeatureConfig(feature=name) for name in ("logspec", "mel", "lfcc")]
+CONFIGS = [FeatureConfig(feature=name) for name in FEATURE_TYPES]
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.feature)
@@ -108,3 +109,38 @@ def test_mel_filters_match_librosa():
     centres, unit = feature_axis(FeatureConfig(feature="mel"))
     np.testing.assert_allclose(centres, librosa.mel_frequencies(n_mels=82, fmin=20.0, fmax=8000)[1:-1], rtol=1e-6)
     assert unit == "Hz"
+
+
+def _harmonics(f0: float, seconds: float = 1.0, rate: int = 16000) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return sum(np.sin(2 * np.pi * f0 * k * t) for k in range(1, int(7900 // f0))).astype(np.float32) * 0.02
+
+
+def test_fine_structure_sees_harmonics_that_mel_bands_blur():
+    """Sharp harmonics ripple far more around the envelope than noise of the same spectrum shape."""
+    config = FeatureConfig(feature="melfine")
+    rng = np.random.default_rng(3)
+    noise = (0.05 * rng.standard_normal(16000)).astype(np.float32)
+    for f0 in (150.0, 220.0):   # 25-ms frames resolve harmonics from ~140 Hz up (see fine_structure)
+        voiced = fine_structure(10 * np.log10(power_spectrogram(_harmonics(f0), config) + 1e-10), config)
+        unvoiced = fine_structure(10 * np.log10(power_spectrogram(noise, config) + 1e-10), config)
+        assert voiced.shape == (len(voiced), FINE_BANDS)
+        # In every band from 1 kHz up to the last harmonic (7.9 kHz) harmonics stand out from noise.
+        assert (np.median(voiced, axis=0)[:-1] > np.median(unvoiced, axis=0)[:-1] + 2.0).all(), f0
+
+
+def test_fine_structure_ignores_a_smooth_equaliser():
+    """An EQ/microphone tilt changes the envelope, not the ripple: fine structure stays (nearly) put."""
+    config = FeatureConfig(feature="melfine")
+    log_power = 10 * np.log10(power_spectrogram(_harmonics(150.0), config) + 1e-10)
+    tilt = np.linspace(-6.0, 6.0, log_power.shape[1])[np.newaxis, :]
+    np.testing.assert_allclose(fine_structure(log_power + tilt, config), fine_structure(log_power, config), atol=0.05)
+
+
+def test_melfine_is_mel_followed_by_fine_bands_and_draws_mel_only():
+    mel, melfine = FeatureConfig(feature="mel"), FeatureConfig(feature="melfine")
+    clip = prepare_waveform(voice_like(3.0), melfine).samples
+    both = clip_features(clip, melfine)
+    assert both.shape[1] == melfine.n_bins == mel.n_mels + FINE_BANDS
+    np.testing.assert_array_equal(both[:, : mel.n_mels], clip_features(clip, mel))
+    np.testing.assert_array_equal(feature_axis(melfine)[0], feature_axis(mel)[0])

@@ -9,10 +9,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
-from admin_helpers import FAKE_JOB
+from admin_helpers import FAKE_JOB, wait_for
 from train.job_view import curves, progress_of
 from train.jobs import LOCK_FILE, JobBusy, JobManager, pid_alive, process_start_time
 
@@ -41,18 +42,13 @@ def wrapped(fake: Path, mode: str, steps: int = 3) -> list[str]:
             "--run-dir", "{job}", "--mode", mode, "--steps", str(steps)]
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("timed out waiting")
+def poll(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """The shared ``wait_for``, polling faster: these fake jobs live for a fraction of a second."""
+    return wait_for(predicate, timeout, interval=0.05)
 
 
 def wait_finished(manager: JobManager, job, timeout: float = 30.0):
-    return wait_for(lambda: (s := manager.status(job)).finished and not pid_alive(job.pid) and s, timeout)
+    return poll(lambda: (s := manager.status(job)).finished and not pid_alive(job.pid) and s, timeout)
 
 
 def test_finished_job_is_done_and_releases_the_lock(manager, fake):
@@ -69,7 +65,7 @@ def test_finished_job_is_done_and_releases_the_lock(manager, fake):
 
 def test_one_job_at_a_time_then_cancel_frees_the_slot(manager, fake):
     job = manager.start("fit", raw(fake, "sleep"))
-    wait_for(lambda: any(e["event"] == "epoch" for e in manager.status(job).events))
+    poll(lambda: any(e["event"] == "epoch" for e in manager.status(job).events))
     status = manager.status(job)
     assert status.state == "running"
     progress = progress_of(status)
@@ -100,7 +96,7 @@ def test_stale_lock_from_a_dead_or_reused_pid_is_cleared(manager, fake):
 
 def test_cancel_escalates_to_sigkill_when_sigterm_is_ignored(manager, fake):
     job = manager.start("fit", raw(fake, "ignore-term"))
-    wait_for(lambda: any(e["event"] == "epoch" for e in manager.status(job).events))
+    poll(lambda: any(e["event"] == "epoch" for e in manager.status(job).events))
     started = time.monotonic()
     assert manager.cancel(job, grace_s=1.0)
     assert 0.9 <= time.monotonic() - started < 10
@@ -111,9 +107,9 @@ def test_cancel_escalates_to_sigkill_when_sigterm_is_ignored(manager, fake):
 
 def test_sigkill_without_done_line_is_failed(manager, fake):
     job = manager.start("fit", raw(fake, "sleep"))
-    wait_for(lambda: any(e["event"] == "epoch" for e in manager.status(job).events))
+    poll(lambda: any(e["event"] == "epoch" for e in manager.status(job).events))
     os.killpg(job.pid, signal.SIGKILL)
-    status = wait_for(lambda: (s := manager.status(job)).finished and s)
+    status = poll(lambda: (s := manager.status(job)).finished and s)
     assert status.state == "failed"
     assert "ended without finishing" in status.message
     assert manager.current() is None
@@ -121,7 +117,7 @@ def test_sigkill_without_done_line_is_failed(manager, fake):
 
 def test_wrapper_turns_sigterm_into_clean_cancel(manager, fake):
     job = manager.start("fit", wrapped(fake, "sleep"), env={"PYTHONPATH": str(fake)})
-    wait_for(lambda: any(e["event"] == "epoch" for e in manager.status(job).events))
+    poll(lambda: any(e["event"] == "epoch" for e in manager.status(job).events))
     assert (job.folder / "half-written").exists()
     assert manager.cancel(job, grace_s=10)
     status = manager.status(job)
@@ -150,7 +146,7 @@ def test_admin_password_is_not_passed_to_jobs(manager, monkeypatch):
     monkeypatch.setenv("DETECTOR_ADMIN_PASSWORD", "secret")
     job = manager.start("probe", [sys.executable, "-c",
                                   "import os; print(os.environ.get('DETECTOR_ADMIN_PASSWORD', 'absent'))"])
-    wait_for(lambda: not pid_alive(job.pid))
+    poll(lambda: not pid_alive(job.pid))
     assert (job.folder / "stdout.log").read_text().strip() == "absent"
 
 
@@ -220,8 +216,8 @@ def test_killed_fit_leaves_no_half_written_version(manager, fake, tmp_path):
     (store / ".tmp-v9").mkdir(parents=True)      # what train.fit was exporting when killed
     (store / ".tmp-other").mkdir()               # someone else's export: left alone
     job = manager.start("fit", raw(fake, "sleep"), {"store": str(store)})
-    wait_for(lambda: any(e["event"] == "epoch" for e in manager.status(job).events))
+    poll(lambda: any(e["event"] == "epoch" for e in manager.status(job).events))
     append_event(job.folder, "evaluate", version="v9", split="test")
     os.killpg(job.pid, signal.SIGKILL)
-    assert wait_for(lambda: (s := manager.status(job)).finished and s).state == "failed"
+    assert poll(lambda: (s := manager.status(job)).finished and s).state == "failed"
     assert sorted(p.name for p in store.iterdir()) == [".tmp-other"]

@@ -52,6 +52,16 @@ def test_spectrogram_of_lfcc_names_its_unit():
     assert fig.layout.yaxis.title.text == "Feature (coefficient)"
 
 
+def test_feature_bins_beyond_the_axis_are_not_drawn():
+    """melfine: mel bins, then fine-structure bands that are not spectrum; only the first are drawn."""
+    features = np.random.default_rng(2).normal(size=(50, 108)).astype(np.float32)
+    axis = np.geomspace(50, 7800, 80)
+    times = np.arange(50) * 0.01
+    assert np.asarray(plots.spectrogram_figure(features, times, axis).data[0].z).shape == (80, 50)
+    heat = plots.occlusion_figure(features, np.ones_like(features), times, axis)
+    assert [np.asarray(trace.z).shape for trace in heat.data] == [(80, 50), (80, 50)]
+
+
 def test_long_spectrogram_is_averaged_down():
     frames = 60_000  # ten minutes at a 10 ms hop
     features = np.tile(np.arange(frames, dtype=np.float32)[:, None], (1, 8))

@@ -171,6 +171,17 @@ def test_augmentation_masks_and_keeps_standardised_shape() -> None:
     np.testing.assert_allclose(untouched, standardise_batch(raw), atol=1e-6)
 
 
+def test_equaliser_augmentation_leaves_melfine_fine_bands_alone() -> None:
+    config = FeatureConfig(feature="melfine")
+    rng = np.random.default_rng(1)
+    raw = rng.normal(-40, 10, (4, config.window_frames, config.n_bins)).astype(np.float32)
+    eq_only = AugmentConfig(prob=1.0, time_masks=0, freq_masks=0, eq_db=6.0)
+    out = augment_batch(raw.copy(), eq_only, config, rng, lambda w: w)   # identity: see the gain itself
+    change = out - raw
+    assert np.abs(change[:, :, : config.n_mels]).max() > 0.5   # the spectrum part was equalised
+    assert not change[:, :, config.n_mels:].any()              # the fine-structure part was not
+
+
 # Evaluation breakdowns ----------------------------------------------------------------
 def test_breakdown_scores_each_family_against_all_genuine() -> None:
     scored = pd.DataFrame({

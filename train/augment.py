@@ -20,7 +20,7 @@ import numpy as np
 from detector.config import FeatureConfig
 from train.config import AugmentConfig
 
-SPECTRAL_FEATURES = ("logspec", "mel")  # LFCC coefficients are not a frequency axis
+SPECTRAL_FEATURES = ("logspec", "mel", "melfine")  # LFCC coefficients are not a frequency axis
 
 
 def spectral_gain(batch: int, bins: int, max_db: float, rng: np.random.Generator) -> np.ndarray:
@@ -77,8 +77,11 @@ def augment_batch(
     """
     chosen = rng.random(len(windows)) < augment.prob
     if augment.eq_db > 0 and config.feature in SPECTRAL_FEATURES and chosen.any():
-        gain = spectral_gain(len(windows), windows.shape[2], augment.eq_db, rng)
-        windows = windows + gain * chosen[:, np.newaxis, np.newaxis]
+        # Only spectrum bins take the EQ; a smooth EQ leaves fine structure (melfine's tail) unchanged.
+        spectrum_bins = config.n_mels if config.feature == "melfine" else windows.shape[2]
+        gain = spectral_gain(len(windows), spectrum_bins, augment.eq_db, rng)
+        windows = windows.copy()
+        windows[:, :, :spectrum_bins] += gain * chosen[:, np.newaxis, np.newaxis]
     windows = standardise(windows)
     apply_masks(windows, augment, rng, chosen)
     return windows

@@ -227,6 +227,8 @@ def write_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, out:
     out.mkdir(parents=True, exist_ok=True)
     name = version_name(trained.config, out)
     temp = out / f".tmp-{name}"
+    # Named before the folder exists, so a job manager can remove it after a SIGKILL.
+    log.event("export", version=name)
     temp.mkdir()
     try:
         export_tflite(trained.model, temp / "model.tflite")

@@ -17,7 +17,7 @@ from typing import Any
 from train.jobs import Job, JobStatus, read_events
 
 PHASES = {"start": "training", "features": "computing features", "step": "training", "epoch": "training",
-          "early_stop": "stopping early", "evaluate": "evaluating on the test split", "prepare": "preparing the dataset",
+          "early_stop": "stopping early", "export": "exporting the model", "evaluate": "evaluating on the test split", "prepare": "preparing the dataset",
           "corpus": "building the corpus", "warning": "training"}
 
 
@@ -65,7 +65,7 @@ def progress_of(status: JobStatus) -> Progress:
         if training.get("val_eer") is not None:
             text += f", validation EER {float(training['val_eer']):.2%}"
         eta = training.get("eta_s") if kind in ("step", "epoch") else None
-        return Progress(0.99 if kind == "evaluate" else fraction, text, eta)
+        return Progress(0.99 if kind in ("export", "evaluate") else fraction, text, eta)
     return Progress(0.0, f"{phase.capitalize()}…")
 
 

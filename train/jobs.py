@@ -357,7 +357,7 @@ class JobManager:
     def _discard_partial_version(job: Job, events: list[dict[str, Any]]) -> None:
         """Remove the ``.tmp-<version>`` folder a killed fit left while exporting (train.fit cleans it up
         itself on any exception, but SIGKILL gives it no chance). The store ignores dot-folders anyway."""
-        name = next((e.get("version") for e in reversed(events) if e.get("event") == "evaluate"), None)
+        name = next((e.get("version") for e in reversed(events) if e.get("event") in ("export", "evaluate")), None)
         store = job.params.get("store")
         if job.kind == "fit" and store and isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_.-]+", name):
             shutil.rmtree(Path(store) / f".tmp-{name}", ignore_errors=True)

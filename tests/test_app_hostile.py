@@ -1,0 +1,135 @@
+"""The whole hostile-input table (``hostile_inputs.CASES``) through the Detect and Batch pages.
+
+Issue #7: each refused input must produce a clear sentence in an error box (never a
+traceback), each accepted one a verdict with its quality warnings, and in a batch
+the bad files must not stop the good ones being scored. The expected sentence and
+score come from the detector core itself (``tiny_detector``: the same model as the
+app's store), so the pages are checked against what the core really says.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from audio_fixtures import encode, voice_like
+from detector.errors import AudioError
+from detector.inference import Detector
+from hostile_inputs import CASES, Case
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+VERDICTS = ("Likely genuine", "Uncertain", "Likely synthetic")
+# What a leaked traceback or exception repr would contain: a class name such as
+# ``LibsndfileError``/``InvalidDataError``/``ValueError``, a Python frame, or a repr.
+LEAK = re.compile(r"Traceback|File \"|\.py\b|\b\w*(Error|Exception)\b|<\w+ object at|\bErrno\b")
+
+
+def is_sentence(text: str) -> bool:
+    """One short human sentence (or two): a capital first, a full stop last, nothing internal."""
+    return bool(text) and text[0].isupper() and text.endswith(".") and len(text) < 200 and not LEAK.search(text)
+
+
+def expected_outcome(case: Case, detector: Detector) -> tuple[str, object]:
+    """What the core says about this case: ("error", AudioError) or ("score", Analysis)."""
+    name, data = case.make()
+    try:
+        return "score", detector.analyse(data, name=name)
+    except AudioError as exc:
+        return "error", exc
+
+
+def page_texts(at: AppTest) -> list[str]:
+    """Every piece of text the page shows, for the no-traceback check."""
+    kinds = ("markdown", "caption", "error", "warning", "info", "success", "metric", "title", "text", "code")
+    return [str(element.value) for kind in kinds for element in getattr(at, kind)]
+
+
+def verdict_text(at: AppTest) -> str | None:
+    for block in at.markdown:
+        if block.value.startswith("## ") and any(v in block.value for v in VERDICTS):
+            return next(v for v in VERDICTS if v in block.value)
+    return None
+
+
+@pytest.fixture
+def detect(tiny_store, monkeypatch) -> AppTest:
+    """The app on its default (Detect) page, serving a fresh copy of the tiny store."""
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
+    return AppTest.from_file(APP, default_timeout=120).run()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_detect_page_answers_every_hostile_input(case, detect, tiny_detector, downloads):
+    kind, expected = expected_outcome(case, tiny_detector)
+    assert kind == case.outcome, f"the core no longer gives {case.outcome!r} for {case.id}"
+    name, data = case.make()
+    detect.file_uploader[0].set_value((name, data, "application/octet-stream")).run()
+
+    assert not detect.exception, [e.value for e in detect.exception]
+    assert not any("Traceback" in text for text in page_texts(detect))
+    if case.outcome == "error":
+        assert expected.code in case.codes
+        errors = [e.value for e in detect.main.error]
+        assert errors == [expected.message], errors  # exactly the core's sentence, in one error box
+        assert is_sentence(errors[0]), errors[0]
+        assert verdict_text(detect) is None and not detect.main.metric
+        assert not downloads  # nothing to download for a refused file
+        return
+    assert not detect.main.error
+    assert verdict_text(detect) == expected.verdict_label
+    assert detect.main.metric[0].value == f"{expected.p_synthetic:.0%}"
+    shown = [w.value for w in detect.main.warning]
+    assert shown == [w.message for w in expected.warnings]
+    assert case.codes <= {w.code for w in expected.warnings}  # the table's expected warnings are among them
+    # The JSON download is named after the upload: never a path, never absurdly long.
+    file_name = downloads[-1]["file_name"]
+    assert file_name.endswith(".analysis.json") and "/" not in file_name and "\\" not in file_name
+    assert len(file_name) <= 220 and ".." not in file_name.removesuffix(".analysis.json")
+
+
+def good_clips() -> list[tuple[str, bytes, str]]:
+    return [("good-one.wav", encode(voice_like(3.5, seed=11), 16000, "wav"), "audio/wav"),
+            ("good-two.flac", encode(voice_like(4.5, seed=12), 16000, "flac"), "audio/flac")]
+
+
+def test_batch_page_scores_the_good_and_explains_the_bad(tiny_store, tiny_detector, monkeypatch, downloads):
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
+    at = AppTest.from_file(APP, default_timeout=300).run()
+    at.switch_page("pages/batch.py").run()
+    made = [case.make() for case in CASES]
+    # Good clips first, in the middle and last: bad files around them must not stop them.
+    uploads = ([good_clips()[0]] + [(n, d, "application/octet-stream") for n, d in made[:16]] + [good_clips()[1]]
+               + [(n, d, "application/octet-stream") for n, d in made[16:]] + [good_clips()[0]])
+    assert len({name for name, _, _ in uploads}) == len(CASES) + 2  # names are unique except the repeat
+    at.file_uploader[0].set_value(uploads).run()
+
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.main.error  # per-file problems go into the table, not error boxes
+    table = at.dataframe[0].value
+    assert list(table["file"]) == [name for name, _, _ in uploads]
+    failed = 0
+    for (name, data, _), (_, row) in zip(uploads, table.iterrows()):
+        try:
+            expected = tiny_detector.analyse(data, name=name)
+        except AudioError as exc:
+            failed += 1
+            assert row["error"] == exc.message and is_sentence(row["error"]), (name, row["error"])
+            assert pd.isna(row["p_synthetic"]) and pd.isna(row["verdict"]), name
+            continue
+        assert row["error"] == "", (name, row["error"])
+        assert row["verdict"] == expected.verdict_label, name
+        assert row["p_synthetic"] == pytest.approx(expected.p_synthetic, abs=1e-4), name
+        assert row["warnings"] == "; ".join(w.message for w in expected.warnings), name
+    assert failed == sum(case.outcome == "error" for case in CASES)
+    assert {m.label: m.value for m in at.main.metric}["Failed"] == str(failed)
+    assert f"Done: {len(uploads)} files analysed" in at.get("progress")[0].proto.text
+
+    exported = pd.read_csv(io.BytesIO(downloads[-1]["data"]), keep_default_na=False)
+    assert list(exported["file"]) == list(table["file"])
+    scored = exported[exported["error"] == ""]
+    assert len(scored) == len(uploads) - failed and all(0.0 <= float(p) <= 1.0 for p in scored["p_synthetic"])
