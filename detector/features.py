@@ -220,6 +220,15 @@ def clip_power(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
+def _lifter_bases(bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """(bins, FINE_LIFTER) orthonormal DCT-II analysis matrix and its (FINE_LIFTER, bins) inverse."""
+    identity = np.eye(bins, dtype=np.float64)
+    analysis = dct(identity, type=2, norm="ortho", axis=1)[:, :FINE_LIFTER]
+    synthesis = idct(identity, type=2, norm="ortho", axis=1)[:FINE_LIFTER]
+    return analysis.astype(np.float32), synthesis.astype(np.float32)
+
+
+@lru_cache(maxsize=8)
 def _fine_bands(sample_rate: int, n_fft: int) -> tuple[tuple[int, int], ...]:
     """(first, stop) FFT bins of the ``FINE_BANDS`` equal-width bands above ``FINE_MIN_HZ``."""
     first = int(np.ceil(FINE_MIN_HZ * n_fft / sample_rate))
@@ -253,9 +262,10 @@ def fine_structure(log_power: np.ndarray, config: FeatureConfig) -> np.ndarray:
     np.ndarray
         (frames, FINE_BANDS), float32.
     """
-    cepstrum = dct(log_power, type=2, norm="ortho", axis=1)
-    cepstrum[:, FINE_LIFTER:] = 0.0
-    residual = log_power - idct(cepstrum, type=2, norm="ortho", axis=1)
+    analysis, synthesis = _lifter_bases(log_power.shape[1])
+    log_power = np.asarray(log_power, dtype=np.float32)
+    # Only FINE_LIFTER coefficients survive, so two thin matrix products beat full DCT + inverse DCT.
+    residual = log_power - (log_power @ analysis) @ synthesis
     bands = _fine_bands(config.sample_rate, config.n_fft)
     return np.stack([residual[:, a:b].std(axis=1) for a, b in bands], axis=1).astype(np.float32)
 

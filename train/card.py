@@ -15,6 +15,15 @@ from detector.registry import atomic_write_text
 
 NOT_MEASURED = "not measured"
 
+# What each feature type is, in words a card reader understands.
+FEATURE_WORDS = {
+    "logspec": "a 257-bin linear log power spectrogram",
+    "mel": "an 80-band log-mel spectrogram",
+    "lfcc": "40 linear-frequency cepstral coefficients",
+    "melfine": "an 80-band log-mel spectrogram plus 28 bands measuring how sharp the voice's harmonics are "
+               "between 1 and 8 kHz",
+}
+
 
 def pct(value: float | None) -> str:
     """A rate as a percentage with two decimals, or "not measured"."""
@@ -81,7 +90,8 @@ def card_text(metrics: dict[str, Any], frame: pd.DataFrame) -> str:
         f"# Model card: {metrics.get('version', 'unnamed')}",
         "",
         f"Created {metrics.get('created', '?')}. Architecture `{metrics.get('arch')}` "
-        f"({metrics.get('params', '?')} parameters) on `{metrics.get('feature')}` features of 2-second windows; "
+        f"({metrics.get('params', '?')} parameters) on `{metrics.get('feature')}` features "
+        f"({FEATURE_WORDS.get(str(metrics.get('feature')), 'see features.json')}) of 2-second windows; "
         f"a clip's score is the {calibration.get('aggregation', 'mean_logit').replace('_', ' ')} of its windows. "
         f"Model file {metrics.get('tflite_bytes', 0) / 1e6:.2f} MB; scoring a 10-second clip takes about "
         f"{metrics.get('latency_ms_10s_clip', float('nan')):.1f} ms of model time on 2 CPU threads.",
