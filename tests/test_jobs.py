@@ -209,7 +209,8 @@ def test_job_outlives_the_process_that_started_it(tmp_path, fake):
     assert manager.current() is None
 
 
-def test_killed_fit_leaves_no_half_written_version(manager, fake, tmp_path):
+@pytest.mark.parametrize("last_event", ["export", "evaluate"])
+def test_killed_fit_leaves_no_half_written_version(manager, fake, tmp_path, last_event):
     from train.jobs import append_event
 
     store = tmp_path / "store"
@@ -217,7 +218,8 @@ def test_killed_fit_leaves_no_half_written_version(manager, fake, tmp_path):
     (store / ".tmp-other").mkdir()               # someone else's export: left alone
     job = manager.start("fit", raw(fake, "sleep"), {"store": str(store)})
     poll(lambda: any(e["event"] == "epoch" for e in manager.status(job).events))
-    append_event(job.folder, "evaluate", version="v9", split="test")
+    append_event(job.folder, last_event, version="v9")
+    assert progress_of(manager.status(job)).fraction == 0.99   # export and evaluation: the last stretch
     os.killpg(job.pid, signal.SIGKILL)
     assert poll(lambda: (s := manager.status(job)).finished and s).state == "failed"
     assert sorted(p.name for p in store.iterdir()) == [".tmp-other"]

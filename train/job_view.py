@@ -17,8 +17,8 @@ from typing import Any
 from train.jobs import Job, JobStatus, read_events
 
 PHASES = {"start": "training", "features": "computing features", "step": "training", "epoch": "training",
-          "early_stop": "stopping early", "export": "exporting the model", "evaluate": "evaluating on the test split", "prepare": "preparing the dataset",
-          "corpus": "building the corpus", "warning": "training"}
+          "early_stop": "stopping early", "export": "exporting the model", "evaluate": "evaluating on the test split",
+          "prepare": "preparing the dataset", "corpus": "building the corpus", "warning": "training"}
 
 
 @dataclass
