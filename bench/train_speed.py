@@ -79,6 +79,23 @@ def serving_ms(model, feature: str) -> tuple[float, int]:
         return serving_latency_ms(path, TrainConfig(feature=feature).feature_config()), os.path.getsize(path)
 
 
+def train_split_clips(corpus: str | Path, feature: str):
+    """The cached features of a corpus's train split."""
+    from train.dataset import build_clipset, read_manifest
+
+    frame = read_manifest(corpus)
+    clips, _ = build_clipset(frame[frame["split"] == "train"], TrainConfig(feature=feature).feature_config(),
+                             DEFAULT_CACHE)
+    return clips
+
+
+def speed_of_each_arch(clips, steps: int, batch: int, feature: str):
+    """``(arch, figures)`` for seed-cnn and the default arch in one run; ``figures["model"]`` is the trained model."""
+    for arch in ARCHS:
+        arch_steps = max(3, int(steps * (SEED_STEP_SHARE if arch == "seed-cnn" else 1)))
+        yield arch, training_speed(arch, arch_steps, clips, batch, feature)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", help="use this corpus's train split (features cached)")
@@ -89,17 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"))
     args = parser.parse_args(argv)
 
-    clips = None
-    if args.corpus:
-        from train.dataset import build_clipset, read_manifest
-
-        frame = read_manifest(args.corpus)
-        clips, _ = build_clipset(frame[frame["split"] == "train"], TrainConfig(feature=args.features).feature_config(),
-                                 DEFAULT_CACHE)
+    clips = train_split_clips(args.corpus, args.features) if args.corpus else None
     results = {"cpu_count": os.cpu_count(), "corpus": args.corpus, "feature": args.features, "archs": {}}
-    for arch in ARCHS:
-        steps = max(3, int(args.steps * (SEED_STEP_SHARE if arch == "seed-cnn" else 1)))
-        entry = training_speed(arch, steps, clips, args.batch, args.features)
+    for arch, entry in speed_of_each_arch(clips, args.steps, args.batch, args.features):
         model = entry.pop("model")
         if not args.no_tflite:
             entry["serve_ms_10s_clip"], entry["tflite_bytes"] = serving_ms(model, args.features)

@@ -105,6 +105,16 @@ class FeatureConfig:
         return self.n_lfcc
 
     @property
+    def spectrum_bins(self) -> int:
+        """How many leading feature bins are spectrum (a frequency axis): EQ-able and drawable.
+
+        LFCC coefficients are not; ``melfine``'s fine-structure bands follow its mel bins.
+        """
+        if self.feature == "lfcc":
+            return 0
+        return self.n_mels if self.feature == "melfine" else self.n_bins
+
+    @property
     def input_shape(self) -> tuple[int, int, int]:
         """Model input shape without the batch axis: (frames, bins, 1)."""
         return (self.window_frames, self.n_bins, 1)

@@ -275,11 +275,10 @@ def features_from_power(power: np.ndarray, config: FeatureConfig) -> np.ndarray:
     power = power + _noise_floor(config)
     if config.feature == "logspec":
         out = 10.0 * np.log10(power + _EPS)
-    elif config.feature == "mel":
+    elif config.feature in ("mel", "melfine"):
         out = 10.0 * np.log10(power @ _mel_filters(config.sample_rate, config.n_fft, config.n_mels).T + _EPS)
-    elif config.feature == "melfine":
-        mel = 10.0 * np.log10(power @ _mel_filters(config.sample_rate, config.n_fft, config.n_mels).T + _EPS)
-        out = np.concatenate([mel, fine_structure(10.0 * np.log10(power + _EPS), config)], axis=1)
+        if config.feature == "melfine":
+            out = np.concatenate([out, fine_structure(10.0 * np.log10(power + _EPS), config)], axis=1)
     else:
         energies = power @ _linear_filters(config.sample_rate, config.n_fft, config.n_linear_filters).T
         out = dct(10.0 * np.log10(energies + _EPS), type=2, norm="ortho", axis=1)[:, : config.n_lfcc]
@@ -338,13 +337,31 @@ def split_windows(features: np.ndarray, config: FeatureConfig) -> tuple[np.ndarr
     return windows[..., np.newaxis], starts * config.frame_hop_s
 
 
-def waveform_to_windows(samples: np.ndarray, config: FeatureConfig, check_length: bool = True) -> tuple[np.ndarray, np.ndarray, PreparedClip, np.ndarray]:
+@dataclass
+class ModelInput:
+    """One clip on its way to the model: every intermediate the server or trainer may need."""
+
+    prepared: PreparedClip
+    power: np.ndarray     # (frames, bins) power spectrogram, before the noise floor (quality checks use it)
+    features: np.ndarray  # (frames, config.n_bins)
+    windows: np.ndarray   # (n_windows, window_frames, n_bins, 1), standardised
+    starts_s: np.ndarray  # start of each window in seconds
+
+
+def model_input(samples: np.ndarray, config: FeatureConfig, check_length: bool = True) -> ModelInput:
     """Prepare, featurise and window a mono clip at ``config.sample_rate``.
 
-    Returns ``(windows, starts_s, prepared_clip, features)``; this is the exact
-    function the trainer uses to build model inputs.
+    The one path from samples to model windows: the ``Detector`` and the trainer's
+    feature cache (through :func:`waveform_to_windows`) both call it.
     """
     prepared = prepare_waveform(samples, config, check_length=check_length)
-    features = clip_features(prepared.samples, config)
+    power = clip_power(prepared.samples, config)
+    features = features_from_power(power, config)
     windows, starts = split_windows(features, config)
-    return windows, starts, prepared, features
+    return ModelInput(prepared, power, features, windows, starts)
+
+
+def waveform_to_windows(samples: np.ndarray, config: FeatureConfig, check_length: bool = True) -> tuple[np.ndarray, np.ndarray, PreparedClip, np.ndarray]:
+    """:func:`model_input` as a tuple ``(windows, starts_s, prepared_clip, features)``."""
+    clip = model_input(samples, config, check_length)
+    return clip.windows, clip.starts_s, clip.prepared, clip.features

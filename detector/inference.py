@@ -19,7 +19,7 @@ import numpy as np
 
 from detector.audio import load_audio
 from detector.errors import AudioError, ModelError
-from detector.features import clip_power, feature_axis, features_from_power, prepare_waveform, split_windows
+from detector.features import feature_axis, model_input
 from detector.quality import QualityWarning, quality_warnings
 from detector.registry import Calibration, ModelRegistry, ModelVersion
 
@@ -200,20 +200,16 @@ class Detector:
         payload = bytes(source) if is_bytes else Path(source)
         display_name = safe_display_name(name or ("upload" if is_bytes else Path(source).name))
         decoded = load_audio(payload, self.config.sample_rate, max_seconds=self.config.max_duration_s)
-        # The same steps as features.waveform_to_windows, keeping the power spectrogram
-        # so the quality checks need no second STFT.
-        prepared = prepare_waveform(decoded.samples, self.config)
-        power = clip_power(prepared.samples, self.config)
-        features = features_from_power(power, self.config)
-        windows, starts = split_windows(features, self.config)
-        logits = self.window_logits(windows)
+        # The trainer's path too; its power spectrogram spares the quality checks a second STFT.
+        clip = model_input(decoded.samples, self.config)
+        logits = self.window_logits(clip.windows)
         clip_logit = self.clip_logit(logits)
         p_synthetic = float(self.calibrate(clip_logit))
         verdict = verdict_for(p_synthetic, self.calibration)
         window_p = np.atleast_1d(self.calibrate(logits))
-        analysed = prepared.duration_s
+        analysed = clip.prepared.duration_s
         scores = [WindowScore(float(s), float(min(s + self.config.window_s, analysed)), float(p))
-                  for s, p in zip(starts, window_p)]
+                  for s, p in zip(clip.starts_s, window_p)]
         axis, unit = feature_axis(self.config)
         return Analysis(
             name=display_name,
@@ -224,7 +220,7 @@ class Detector:
             verdict=verdict,
             explanation=explain_probability(p_synthetic, verdict, self.calibration),
             windows=scores,
-            warnings=quality_warnings(decoded, prepared, power, self.config),
+            warnings=quality_warnings(decoded, clip.prepared, clip.power, self.config),
             duration_s=decoded.duration_s,
             analysed_s=analysed,
             source_duration_s=decoded.source_duration_s,
@@ -233,12 +229,12 @@ class Detector:
             codec=decoded.codec,
             truncated=decoded.truncated,
             sample_rate=self.config.sample_rate,
-            samples=prepared.samples,
-            features=features,
-            feature_times=np.arange(len(features)) * self.config.frame_hop_s,
+            samples=clip.prepared.samples,
+            features=clip.features,
+            feature_times=np.arange(len(clip.features)) * self.config.frame_hop_s,
             feature_axis=axis,
             feature_unit=unit,
-            model_input=windows,
+            model_input=clip.windows,
         )
 
 

@@ -20,9 +20,6 @@ import numpy as np
 from detector.config import FeatureConfig
 from train.config import AugmentConfig
 
-SPECTRAL_FEATURES = ("logspec", "mel", "melfine")  # LFCC coefficients are not a frequency axis
-
-
 def spectral_gain(batch: int, bins: int, max_db: float, rng: np.random.Generator) -> np.ndarray:
     """Random smooth gain curves in dB, shape (batch, 1, bins): a tilt plus a half-to-two-cycle ripple."""
     axis = np.linspace(-1.0, 1.0, bins, dtype=np.float32)
@@ -76,9 +73,9 @@ def augment_batch(
         Standardised, augmented windows.
     """
     chosen = rng.random(len(windows)) < augment.prob
-    if augment.eq_db > 0 and config.feature in SPECTRAL_FEATURES and chosen.any():
+    spectrum_bins = config.spectrum_bins
+    if augment.eq_db > 0 and spectrum_bins and chosen.any():
         # Only spectrum bins take the EQ; a smooth EQ leaves fine structure (melfine's tail) unchanged.
-        spectrum_bins = config.n_mels if config.feature == "melfine" else windows.shape[2]
         gain = spectral_gain(len(windows), spectrum_bins, augment.eq_db, rng)
         windows = windows.copy()
         windows[:, :, :spectrum_bins] += gain * chosen[:, np.newaxis, np.newaxis]
