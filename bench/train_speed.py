@@ -4,9 +4,10 @@ Usage::
 
     nice -n 10 .venv/bin/python bench/train_speed.py [--corpus data/corpus] [--steps 20] [--out bench/out]
 
-For each architecture: training clips/s through the real input pipeline (one
-random window per clip, class-balanced, augmented -- exactly as ``train.fit``
-draws an epoch), and LiteRT milliseconds to score a 10-s clip (9 windows) on 2
+For each architecture: training clips/s through the real input pipeline and
+training loop (one random window per clip, class-balanced, augmented -- exactly
+as ``train.fit`` draws an epoch; for the default arch also through ``model.fit``
+over ``tf.data``, which ``train.fit`` no longer uses), and LiteRT milliseconds to score a 10-s clip (9 windows) on 2
 threads. Without ``--corpus`` random windows stand in for the data (same
 shapes, so the speed is the same). Results go to stdout and ``<out>/train_speed.json``.
 """
@@ -40,33 +41,66 @@ def random_batches(config: TrainConfig):
         yield rng.standard_normal(shape).astype(np.float32), (rng.random((config.batch, 1)) > 0.5).astype(np.float32)
 
 
-def training_speed(arch: str, steps: int, clips, batch: int, feature: str) -> dict[str, float]:
-    """Clips per second of ``model.fit`` over ``steps`` batches (one window per clip)."""
+def _compiled(arch: str, batch: int, feature: str):
     import keras
-    import tensorflow as tf
 
     from train.archs import build_model
-    from train.dataset import train_dataset
     from train.fit import make_optimizer
 
     config = TrainConfig(arch=arch, batch=batch, feature=feature)
-    features = config.feature_config()
-    model = build_model(arch, features.input_shape)
+    model = build_model(arch, config.feature_config().input_shape)
     model.compile(optimizer=make_optimizer(config, 1000),
                   loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=["accuracy"])
-    if clips is not None:
-        data = train_dataset(clips, features, batch, config.augment, config.seed)
-    else:
-        shape = (None, *features.input_shape)
-        data = tf.data.Dataset.from_generator(
-            lambda: random_batches(config),
-            output_signature=(tf.TensorSpec(shape, tf.float32), tf.TensorSpec((None, 1), tf.float32)))
+    return model, config
+
+
+def _batches(clips, config: TrainConfig):
+    from train.dataset import train_batches
+
+    if clips is None:
+        return random_batches(config)
+    return train_batches(clips, config.feature_config(), config.batch, config.augment, config.seed)
+
+
+def _timed_loop(model, batches, steps: int) -> float:
+    """Seconds for ``steps`` batches through the trainer's loop (after untimed warm-up steps)."""
+    from train.loop import run_training
+
+    run_training(model, batches, 1, WARMUP_STEPS)
+    started = time.perf_counter()
+    run_training(model, batches, 1, steps)
+    return time.perf_counter() - started
+
+
+def _timed_keras_fit(model, batches, steps: int) -> float:
+    """The same through ``model.fit`` over a ``tf.data`` generator (what train.fit used before)."""
+    import tensorflow as tf
+
+    shape = (None, *model.input_shape[1:])
+    data = tf.data.Dataset.from_generator(
+        lambda: batches, output_signature=(tf.TensorSpec(shape, tf.float32), tf.TensorSpec((None, 1), tf.float32)))
+    data = data.prefetch(2)
     model.fit(data, steps_per_epoch=WARMUP_STEPS, epochs=1, verbose=0)
     started = time.perf_counter()
     model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
-    elapsed = time.perf_counter() - started
-    return {"params": int(model.count_params()), "train_clips_per_s": steps * batch / elapsed,
-            "timed_steps": steps, "batch": batch, "model": model}
+    return time.perf_counter() - started
+
+
+def training_speed(arch: str, steps: int, clips, batch: int, feature: str,
+                   compare_keras_fit: bool = False) -> dict[str, float]:
+    """Clips per second of the trainer's loop over ``steps`` batches (one window per clip).
+
+    With ``compare_keras_fit`` a second, fresh model of the same arch is timed through
+    ``model.fit`` on the same kind of batches, the figure behind ``train/loop.py``.
+    """
+    model, config = _compiled(arch, batch, feature)
+    elapsed = _timed_loop(model, _batches(clips, config), steps)
+    figures = {"params": int(model.count_params()), "train_clips_per_s": steps * batch / elapsed,
+               "timed_steps": steps, "batch": batch, "model": model}
+    if compare_keras_fit:
+        other, _ = _compiled(arch, batch, feature)
+        figures["keras_fit_clips_per_s"] = steps * batch / _timed_keras_fit(other, _batches(clips, config), steps)
+    return figures
 
 
 def serving_ms(model, feature: str) -> tuple[float, int]:
@@ -93,7 +127,7 @@ def speed_of_each_arch(clips, steps: int, batch: int, feature: str):
     """``(arch, figures)`` for seed-cnn and the default arch in one run; ``figures["model"]`` is the trained model."""
     for arch in ARCHS:
         arch_steps = max(3, int(steps * (SEED_STEP_SHARE if arch == "seed-cnn" else 1)))
-        yield arch, training_speed(arch, arch_steps, clips, batch, feature)
+        yield arch, training_speed(arch, arch_steps, clips, batch, feature, compare_keras_fit=arch == "effnet")
 
 
 def main(argv: list[str] | None = None) -> int:

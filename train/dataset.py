@@ -1,4 +1,4 @@
-"""Manifest -> cached features -> training batches (tf.data) and evaluation windows.
+"""Manifest -> cached features -> training batches (numpy, see train/loop.py) and evaluation windows.
 
 Features are computed once per clip with :func:`detector.features.waveform_to_windows`
 (the serving code path) and cached on disk as one ``.npy`` per clip, in a folder
@@ -269,17 +269,6 @@ def train_batches(clips: ClipSet, config: FeatureConfig, batch: int, augment: Au
         else:
             windows = standardise_batch(windows)
         yield windows[..., np.newaxis].astype(np.float32), labels[chosen, np.newaxis]
-
-
-def train_dataset(clips: ClipSet, config: FeatureConfig, batch: int, augment: AugmentConfig | None, seed: int):
-    """A prefetching ``tf.data.Dataset`` over :func:`train_batches` (TensorFlow imported lazily)."""
-    import tensorflow as tf
-
-    frames, bins, _ = config.input_shape
-    signature = (tf.TensorSpec((None, frames, bins, 1), tf.float32), tf.TensorSpec((None, 1), tf.float32))
-    dataset = tf.data.Dataset.from_generator(
-        lambda: train_batches(clips, config, batch, augment, seed), output_signature=signature)
-    return dataset.prefetch(2)
 
 
 # Evaluation -----------------------------------------------------------------------

@@ -6,7 +6,7 @@ Usage::
         [--batch N] [--lr X] [--features logspec|mel|lfcc] [--out model_store] [--run-dir DIR]
 
 Flow: manifest -> leakage check -> cached features -> class-balanced, augmented
-windows -> Keras fit with early stopping on the validation clip EER -> Platt
+windows -> training loop (train/loop.py) with early stopping on the validation clip EER -> Platt
 calibration and bands on validation -> LiteRT export into a temporary folder ->
 test evaluation, plots and model card -> one atomic rename to
 ``model_store/<version>/``. The active pointer (``active.json``) is never touched.
@@ -36,7 +36,8 @@ from train.archs import available, build_model
 from train.calibrate import calibrate
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
 from train.dataset import (ClipSet, build_clipset, check_no_leakage, keras_predictor, read_manifest,
-                           score_clips, train_dataset, warn_errors)
+                           score_clips, train_batches, warn_errors)
+from train.loop import run_training
 from train.progress import ProgressLog, make_callback
 
 KERAS_MAX_BYTES = 3_000_000   # model.keras is optional; large ones would blow the 10 MB store budget
@@ -163,8 +164,8 @@ def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
     max_seconds = None if config.max_minutes is None else 60.0 * config.max_minutes
     callback = make_callback(log, config.epochs, steps, validate, config.patience, max_seconds)
     fit_started = time.monotonic()
-    model.fit(train_dataset(train_set, features, config.batch, config.augment, config.seed),
-              epochs=config.epochs, steps_per_epoch=steps, callbacks=[callback], verbose=0, shuffle=False)
+    run_training(model, train_batches(train_set, features, config.batch, config.augment, config.seed),
+                 config.epochs, steps, [callback])
     fit_s = time.monotonic() - fit_started
 
     if calibrated:
