@@ -21,6 +21,7 @@ from detector.errors import ModelError
 from detector.registry import ModelRegistry
 from pages._shared import get_service, store_path
 from train.archs import available as available_archs
+from train.config import TrainConfig
 from train.data_root import (CORPUS_SIZES, DataPathError, builtin_corpus_dir, data_root, has_manifest,
                              list_datasets, resolve_inside)
 from train.job_view import (VersionResults, curves, format_seconds, latest_trial_events, load_results, progress_of,
@@ -222,15 +223,17 @@ def start_forms(manager: JobManager, corpus: str | None, dataset: str | None, bu
     store = store_path()
     with st.form("train_form"):
         st.subheader("Train")
+        st.caption("The fields start at the recipe of the shipped model (`python -m train.fit` defaults).")
+        recipe = TrainConfig()
         archs = available_archs()
         c1, c2 = st.columns(2)
-        arch = c1.selectbox("Architecture", archs, index=archs.index("effnet") if "effnet" in archs else 0,
+        arch = c1.selectbox("Architecture", archs, index=archs.index(recipe.arch) if recipe.arch in archs else 0,
                             key="arch")
-        feature = c2.selectbox("Feature type", FEATURE_TYPES, key="feature")
+        feature = c2.selectbox("Feature type", FEATURE_TYPES, index=FEATURE_TYPES.index(recipe.feature), key="feature")
         c1, c2, c3 = st.columns(3)
-        epochs = c1.number_input("Epochs", 1, 500, 30, key="epochs")
-        batch = c2.number_input("Batch size", 4, 1024, 64, key="batch")
-        lr = c3.number_input("Learning rate", 1e-5, 1.0, 2e-3, step=1e-4, format="%.5f", key="lr")
+        epochs = c1.number_input("Epochs", 1, 500, recipe.epochs, key="epochs")
+        batch = c2.number_input("Batch size", 4, 1024, recipe.batch, key="batch")
+        lr = c3.number_input("Learning rate", 1e-5, 1.0, recipe.lr, step=1e-4, format="%.5f", key="lr")
         if st.form_submit_button("Start training", disabled=not ready):
             try:
                 manager.start_fit(corpus or dataset, store, arch, feature, int(epochs), int(batch), float(lr),

@@ -13,6 +13,7 @@ import pytest
 
 from admin_helpers import (PASSWORD, admin_app, chart_titles, login, progress_texts, table_with, texts, wait_for)
 from detector.registry import ModelRegistry
+from train.config import TrainConfig
 from train.jobs import JobManager, pid_alive
 
 pytestmark = pytest.mark.slow
@@ -63,6 +64,10 @@ def test_training_job_from_the_page_reports_progress_finishes_and_shows_results(
     manager, registry = train_env, ModelRegistry(tiny_store)
     at = login(admin_app().run())
     assert any("Corpus ready" in s for s in texts(at, "success"))
+    recipe = TrainConfig()  # the form starts at the shipped recipe, not at numbers of its own
+    assert (at.selectbox(key="arch").value, at.selectbox(key="feature").value) == (recipe.arch, recipe.feature)
+    assert (at.number_input(key="epochs").value, at.number_input(key="batch").value) == (recipe.epochs, recipe.batch)
+    assert at.number_input(key="lr").value == pytest.approx(recipe.lr)
     at.number_input(key="epochs").set_value(4)
     at.number_input(key="batch").set_value(16)
     next(b for b in at.button if b.label == "Start training").click()

@@ -204,6 +204,19 @@ def test_importing_training_modules_does_not_import_tensorflow() -> None:
     import sys
 
     code = ("import sys, train.fit, train.evaluate, train.tune, train.calibrate, train.dataset, train.card, "
-            "train.plots, train.archs, train.export, detector.registry; "
+            "train.plots, train.archs, train.export, train.loop, train.averaging, detector.registry; "
             "sys.exit(1 if {'tensorflow', 'keras', 'keras_tuner'} & set(sys.modules) else 0)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_command_line_flags_override_the_defaults_and_a_config_file(tmp_path) -> None:
+    from train.config import TrainConfig
+    from train.fit import build_parser, config_from_args
+
+    assert config_from_args(build_parser().parse_args(["--corpus", "c"])) == TrainConfig()
+    saved = TrainConfig(epochs=3, feature="lfcc", weight_average_decay=0.9)
+    saved.save(tmp_path / "train_config.json")
+    args = build_parser().parse_args(["--corpus", "c", "--config", str(tmp_path / "train_config.json"),
+                                      "--weight-average-decay", "0.99", "--features", "mel"])
+    config = config_from_args(args)
+    assert (config.epochs, config.feature, config.weight_average_decay) == (3, "mel", 0.99)

@@ -33,6 +33,7 @@ from detector.config import FEATURE_TYPES, FeatureConfig
 from detector.metrics import compute_eer
 from detector.registry import Calibration
 from train.archs import available, build_model
+from train.averaging import make_weight_average
 from train.calibrate import calibrate
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
 from train.dataset import (ClipSet, build_clipset, check_no_leakage, keras_predictor, read_manifest,
@@ -164,8 +165,10 @@ def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
     max_seconds = None if config.max_minutes is None else 60.0 * config.max_minutes
     callback = make_callback(log, config.epochs, steps, validate, config.patience, max_seconds)
     fit_started = time.monotonic()
+    # The average goes first: at each epoch's end it swaps in the weights that the progress callback validates.
+    averaging = [make_weight_average(config.weight_average_decay)] if config.weight_average_decay else []
     run_training(model, train_batches(train_set, features, config.batch, config.augment, config.seed),
-                 config.epochs, steps, [callback])
+                 config.epochs, steps, [*averaging, callback])
     fit_s = time.monotonic() - fit_started
 
     if calibrated:
@@ -283,7 +286,8 @@ def fit(corpus: str | Path, config: TrainConfig, out: str | Path = DEFAULT_STORE
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """A :class:`TrainConfig` from command-line options (a JSON config file first, flags override)."""
     config = TrainConfig.from_dict(json.loads(Path(args.config).read_text())) if args.config else TrainConfig()
-    for option in ("arch", "epochs", "batch", "lr", "optimizer", "patience", "seed", "max_minutes"):
+    for option in ("arch", "epochs", "batch", "lr", "optimizer", "patience", "seed", "max_minutes",
+                   "weight_average_decay"):
         value = getattr(args, option)
         if value is not None:
             setattr(config, option, value)
@@ -306,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--patience", type=int)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--max-minutes", type=float, help="wall-clock budget of the fitting loop")
+    parser.add_argument("--weight-average-decay", type=float,
+                        help="validate and ship an exponential moving average of the weights (e.g. 0.99)")
     parser.add_argument("--arch-params", help='JSON, e.g. \'{"widths": [32, 64, 96, 128]}\'')
     parser.add_argument("--config", help="TrainConfig JSON (e.g. a run's train_config.json)")
     parser.add_argument("--out", default=str(DEFAULT_STORE), help="model store folder")
