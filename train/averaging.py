@@ -2,7 +2,7 @@
 
 Off by default (``TrainConfig.weight_average_decay = 0``). The idea: with a batch
 of 64 windows the raw weights wander from step to step, and the validation EER of
-consecutive epochs jumps by up to 1.3 points; an average over the last ~100 steps
+consecutive epochs jumps by up to 2 points; an average over the last ~100 steps
 is a flatter point (Polyak averaging; AASIST uses SWA to the same end). On the
 default corpus it did not help: with a decay of 0.99 the validation EER of the
 early epochs was no steadier, and early stopping ended the run at epoch 12 with
