@@ -7,9 +7,10 @@ Usage::
 For each architecture: training clips/s through the real input pipeline and
 training loop (one random window per clip, class-balanced, augmented -- exactly
 as ``train.fit`` draws an epoch; for the default arch also through ``model.fit``
-over ``tf.data``, which ``train.fit`` no longer uses), and LiteRT milliseconds to score a 10-s clip (9 windows) on 2
-threads. Without ``--corpus`` random windows stand in for the data (same
-shapes, so the speed is the same). Results go to stdout and ``<out>/train_speed.json``.
+over ``tf.data``, which ``train.fit`` no longer uses), and LiteRT milliseconds
+to score a 10-s clip (9 windows) on 2 threads. Without ``--corpus`` random
+windows stand in for the data (same shapes, so the speed is the same). Results
+go to stdout and ``<out>/train_speed.json``.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def make_weight_average(decay: float):
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self.raw = [variable.numpy() for variable in self.model.trainable_variables]
             for variable, average in zip(self.model.trainable_variables, self.average):
-                variable.assign(average.numpy())
+                variable.assign(average)
 
         def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             if self.raw is not None:

@@ -3,12 +3,13 @@
 Usage::
 
     python -m train.fit --corpus data/corpus [--arch effnet|seed-cnn] [--epochs N]
-        [--batch N] [--lr X] [--features logspec|mel|lfcc] [--out model_store] [--run-dir DIR]
+        [--batch N] [--lr X] [--features logspec|mel|lfcc|melfine] [--weight-average-decay D]
+        [--out model_store] [--run-dir DIR]
 
 Flow: manifest -> leakage check -> cached features -> class-balanced, augmented
-windows -> training loop (train/loop.py) with early stopping on the validation clip EER -> Platt
-calibration and bands on validation -> LiteRT export into a temporary folder ->
-test evaluation, plots and model card -> one atomic rename to
+windows -> training loop (train/loop.py) with early stopping on the validation
+clip EER -> Platt calibration and bands on validation -> LiteRT export into a
+temporary folder -> test evaluation, plots and model card -> one atomic rename to
 ``model_store/<version>/``. The active pointer (``active.json``) is never touched.
 """
 
