@@ -19,6 +19,12 @@ FEATURE_TYPES = ("logspec", "mel", "lfcc", "melfine")
 # field, so adding the feature type did not change the cache key of the others.
 FINE_BANDS = 28
 FINE_MIN_HZ = 1000.0
+# How each model window is normalised before the network sees it (see
+# detector.features.standardise): "global" takes one mean and deviation over the
+# whole window; "per_band" first removes each band's own mean over the window (a
+# 2-s spectral mean normalisation, like cepstral mean normalisation), so a fixed
+# microphone, room or codec colouring cannot tell the network who recorded a clip.
+WINDOW_NORMS = ("global", "per_band")
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,9 @@ class FeatureConfig:
         Clips with less sound than this after trimming are refused.
     max_duration_s : float
         Only this much of a longer clip is analysed (the user is told).
+    window_norm : str
+        One of :data:`WINDOW_NORMS`. The default stays ``"global"`` because models
+        saved before the field existed were trained that way.
     """
 
     sample_rate: int = 16000
@@ -62,10 +71,13 @@ class FeatureConfig:
     target_rms_dbfs: float = -23.0
     min_speech_s: float = 1.0
     max_duration_s: float = 600.0
+    window_norm: str = "global"
 
     def __post_init__(self) -> None:
         if self.feature not in FEATURE_TYPES:
             raise ValueError(f"feature must be one of {FEATURE_TYPES}, got {self.feature!r}")
+        if self.window_norm not in WINDOW_NORMS:
+            raise ValueError(f"window_norm must be one of {WINDOW_NORMS}, got {self.window_norm!r}")
         if self.sample_rate < 4000 or self.window_s <= 0 or self.hop_s <= 0:
             raise ValueError("sample_rate must be >= 4000 and window_s, hop_s > 0")
         if self.frame_length_s * self.sample_rate > self.n_fft:

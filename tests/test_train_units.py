@@ -16,8 +16,8 @@ from detector.registry import Calibration
 from train.augment import augment_batch
 from train.calibrate import apply, calibrate, choose_bands, fit_platt
 from train.config import AugmentConfig
-from train.dataset import (LeakageError, balanced_weights, check_no_leakage, clip_windows, find_leakage,
-                           standardise_batch)
+from train.dataset import (ClipSet, LeakageError, balanced_weights, check_no_leakage, clip_windows, config_hash,
+                           find_leakage, standardise_batch, train_batches)
 from train.evaluate import breakdown, condition_ratios, group_eer
 
 
@@ -149,6 +149,26 @@ def test_balanced_weights_equalise_classes_and_families() -> None:
     assert weights[frame["family"] == "neural"].sum() == pytest.approx(weights[frame["family"] == "formant"].sum())
 
 
+def test_speaker_balance_shares_each_group_among_its_speakers() -> None:
+    frame = pd.DataFrame({"y": [0] * 6 + [1] * 4,
+                          "family": ["genuine"] * 6 + ["neural"] * 3 + ["formant"],
+                          "speaker": ["big"] * 4 + ["small1", "small2"] + ["v1", "v1", "v2", "f"]})
+    by_clip = balanced_weights(frame)
+    assert np.allclose(balanced_weights(frame, 0.0), by_clip)
+    by_speaker = balanced_weights(frame, 1.0)
+    # Class and family shares never move; only the split within a group does.
+    for weights in (by_clip, by_speaker, balanced_weights(frame, 0.5)):
+        assert weights[frame["y"] == 0].sum() == pytest.approx(0.5)
+        assert weights[frame["family"] == "neural"].sum() == pytest.approx(0.25)
+    big = (frame["speaker"] == "big").to_numpy()
+    assert by_speaker[big].sum() == pytest.approx(by_speaker[frame["speaker"] == "small1"].sum())
+    assert by_speaker[frame["speaker"] == "v1"].sum() == pytest.approx(by_speaker[frame["speaker"] == "v2"].sum())
+    half = balanced_weights(frame, 0.5)
+    assert by_clip[big].sum() > half[big].sum() > by_speaker[big].sum()
+    with pytest.raises(ValueError):
+        balanced_weights(frame, 1.5)
+
+
 def test_training_windows_match_serving_windows() -> None:
     config = FeatureConfig()
     rng = np.random.default_rng(0)
@@ -157,6 +177,40 @@ def test_training_windows_match_serving_windows() -> None:
     np.testing.assert_allclose(clip_windows(features, config), windows, atol=1e-6)
     batch = features[np.newaxis, : config.window_frames]
     np.testing.assert_allclose(standardise_batch(batch)[0], standardise(features[: config.window_frames]), atol=1e-5)
+
+
+def test_per_band_windows_match_serving_and_ignore_a_fixed_colouring() -> None:
+    config = FeatureConfig(feature="mel", window_norm="per_band")
+    rng = np.random.default_rng(1)
+    samples = (0.1 * rng.standard_normal(16000 * 4)).astype(np.float32)
+    windows, _, _, features = waveform_to_windows(samples, config)
+    np.testing.assert_allclose(clip_windows(features, config), windows, atol=1e-6)
+    crop = features[np.newaxis, : config.window_frames].astype(np.float32)
+    served = standardise(crop[0], "per_band")
+    np.testing.assert_allclose(standardise_batch(crop, "per_band")[0], served, atol=1e-5)
+    assert np.abs(served.mean(axis=0)).max() < 1e-4          # every band centred on its own mean
+    assert served.std() == pytest.approx(1.0, abs=1e-3)
+    # A colouring fixed over the window (a microphone's EQ, in dB per band) vanishes...
+    colouring = np.linspace(-12.0, 6.0, crop.shape[2], dtype=np.float32)
+    np.testing.assert_allclose(standardise(crop[0] + colouring, "per_band"), served, atol=1e-4)
+    # ...whereas the global normalisation keeps it.
+    assert np.abs(standardise(crop[0] + colouring) - standardise(crop[0])).max() > 0.1
+    # The batches the trainer draws use the config's normalisation too.
+    clips = ClipSet(pd.DataFrame({"y": [0, 1], "family": ["genuine", "neural"]}), [features, features])
+    batch, _ = next(train_batches(clips, config, 4, None, seed=0))
+    assert np.abs(batch[..., 0].mean(axis=1)).max() < 1e-4
+
+
+def test_window_norm_is_saved_checked_and_kept_out_of_the_feature_cache_key() -> None:
+    from train.config import TrainConfig
+
+    assert FeatureConfig().window_norm == "global"   # models saved before the field existed
+    with pytest.raises(ValueError):
+        FeatureConfig(window_norm="per_clip")
+    assert TrainConfig(window_norm="per_band").feature_config().window_norm == "per_band"
+    # Cached features come before normalisation, so both settings share one cache.
+    assert config_hash(FeatureConfig(window_norm="global")) == config_hash(FeatureConfig(window_norm="per_band"))
+    assert config_hash(FeatureConfig(feature="mel")) != config_hash(FeatureConfig(feature="lfcc"))
 
 
 def test_augmentation_masks_and_keeps_standardised_shape() -> None:
@@ -209,6 +263,18 @@ def test_importing_training_modules_does_not_import_tensorflow() -> None:
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
+def test_card_says_how_windows_were_normalised() -> None:
+    from train.card import card_text
+
+    frame = pd.DataFrame({"label": ["genuine", "synthetic"], "duration_s": [2.0, 3.0], "speaker": ["a", "b"],
+                          "source": ["s", "tts"], "family": ["genuine", "neural"], "generator": ["human", "piper:joe"],
+                          "language": ["en", "en"], "condition": ["clean", "mp3"], "split": ["test", "test"]})
+    per_band = card_text({"feature": "mel", "window_norm": "per_band"}, frame)
+    assert "each band centred on its own average" in per_band
+    assert "each band centred" not in card_text({"feature": "mel", "window_norm": "global"}, frame)
+    assert "each band centred" not in card_text({"feature": "mel"}, frame)   # cards of older models
+
+
 def test_command_line_flags_override_the_defaults_and_a_config_file(tmp_path) -> None:
     from train.config import TrainConfig
     from train.fit import build_parser, config_from_args
@@ -217,6 +283,9 @@ def test_command_line_flags_override_the_defaults_and_a_config_file(tmp_path) ->
     saved = TrainConfig(epochs=3, feature="lfcc", weight_average_decay=0.9)
     saved.save(tmp_path / "train_config.json")
     args = build_parser().parse_args(["--corpus", "c", "--config", str(tmp_path / "train_config.json"),
-                                      "--weight-average-decay", "0.99", "--features", "mel"])
+                                      "--weight-average-decay", "0.99", "--features", "mel",
+                                      "--window-norm", "per_band", "--speaker-balance", "0.5"])
     config = config_from_args(args)
     assert (config.epochs, config.feature, config.weight_average_decay) == (3, "mel", 0.99)
+    assert (config.window_norm, config.speaker_balance) == ("per_band", 0.5)
+    assert config.feature_config().window_norm == "per_band"

@@ -24,6 +24,12 @@ FEATURE_WORDS = {
                "between 1 and 8 kHz",
 }
 
+# How windows were normalised, when it is more than one level for the whole window.
+NORM_WORDS = {
+    "per_band": ", each band centred on its own average over the window (a fixed microphone, room or codec "
+                "colouring is removed before the network sees it)",
+}
+
 
 def pct(value: float | None) -> str:
     """A rate as a percentage with two decimals, or "not measured"."""
@@ -91,7 +97,8 @@ def card_text(metrics: dict[str, Any], frame: pd.DataFrame) -> str:
         "",
         f"Created {metrics.get('created', '?')}. Architecture `{metrics.get('arch')}` "
         f"({metrics.get('params', '?')} parameters) on `{metrics.get('feature')}` features "
-        f"({FEATURE_WORDS.get(str(metrics.get('feature')), 'see features.json')}) of 2-second windows; "
+        f"({FEATURE_WORDS.get(str(metrics.get('feature')), 'see features.json')}) of 2-second windows"
+        f"{NORM_WORDS.get(str(metrics.get('window_norm')), '')}; "
         f"a clip's score is the {calibration.get('aggregation', 'mean_logit').replace('_', ' ')} of its windows. "
         f"Model file {metrics.get('tflite_bytes', 0) / 1e6:.2f} MB; scoring a 10-second clip takes about "
         f"{metrics.get('latency_ms_10s_clip', float('nan')):.1f} ms of model time on 2 CPU threads.",

@@ -28,7 +28,9 @@ class AugmentConfig:
 
     A plain global gain would be a no-op here: every clip is loudness-normalised and
     every window standardised, so the "random gain" is a smooth random tilt across
-    frequency (an EQ/microphone colouring) of up to ``eq_db`` decibels.
+    frequency (an EQ/microphone colouring) of up to ``eq_db`` decibels. With
+    ``window_norm="per_band"`` the network never sees such a colouring (each band's
+    mean is removed), so the gain changes nothing there and only the masks act.
     """
 
     prob: float = 0.8               # chance that one training window is augmented at all
@@ -67,6 +69,12 @@ class TrainConfig:
     weight_average_decay : float
         Decay of the exponential moving average of the weights that is validated
         and shipped (:mod:`train.averaging`); 0 (the default) validates the raw weights.
+    window_norm : str
+        How each window is normalised (``detector.config.WINDOW_NORMS``); saved in
+        the model's ``features.json`` so serving does the same.
+    speaker_balance : float
+        How evenly training batches draw from speakers within each class or family:
+        0 every clip alike, 1 every speaker alike (:func:`train.dataset.balanced_weights`).
     exclude_families : list of str
         Synthetic families removed from train and validation (leave-one-family-out).
     """
@@ -78,6 +86,9 @@ class TrainConfig:
     # cosine decay in ~12.5 minutes on 2 idle cores; the 13-minute budget is the safety stop
     # that keeps a full retrain within 15 on a busier machine.
     feature: str = "mel"
+    # "per_band" led after 10 epochs (validation EER 20.4 % against 21.6 %) but not after
+    # the full 28 (17.1 % against 15.8 %): README, "What we tried".
+    window_norm: str = "global"
     epochs: int = 28
     batch: int = 64
     lr: float = 2e-3
@@ -89,12 +100,13 @@ class TrainConfig:
     windows_per_clip: float = 1.0
     max_minutes: float | None = 13.0
     weight_average_decay: float = 0.0
+    speaker_balance: float = 0.0
     exclude_families: list[str] = field(default_factory=list)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def feature_config(self) -> FeatureConfig:
         """The serving feature configuration this run trains with."""
-        return FeatureConfig(feature=self.feature)
+        return FeatureConfig(feature=self.feature, window_norm=self.window_norm)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -4,7 +4,7 @@ Usage::
 
     python -m train.fit --corpus data/corpus [--arch effnet|seed-cnn] [--epochs N]
         [--batch N] [--lr X] [--features logspec|mel|lfcc|melfine] [--weight-average-decay D]
-        [--out model_store] [--run-dir DIR]
+        [--window-norm global|per_band] [--speaker-balance B] [--out model_store] [--run-dir DIR]
 
 Flow: manifest -> leakage check -> cached features -> class-balanced, augmented
 windows -> training loop (train/loop.py) with early stopping on the validation
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from detector.config import FEATURE_TYPES, FeatureConfig
+from detector.config import FEATURE_TYPES, WINDOW_NORMS, FeatureConfig
 from detector.metrics import compute_eer
 from detector.registry import Calibration
 from train.archs import available, build_model
@@ -168,7 +168,8 @@ def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
     fit_started = time.monotonic()
     # The average goes first: at each epoch's end it swaps in the weights that the progress callback validates.
     averaging = [make_weight_average(config.weight_average_decay)] if config.weight_average_decay else []
-    run_training(model, train_batches(train_set, features, config.batch, config.augment, config.seed),
+    run_training(model, train_batches(train_set, features, config.batch, config.augment, config.seed,
+                                             config.speaker_balance),
                  config.epochs, steps, [*averaging, callback])
     fit_s = time.monotonic() - fit_started
 
@@ -205,6 +206,7 @@ def training_metrics(trained: TrainedModel, corpus: Path, name: str) -> dict[str
         "corpus": str(corpus),
         "arch": trained.config.arch,
         "feature": trained.config.feature,
+        "window_norm": trained.config.window_norm,
         "params": trained.params,
         "training": {**trained.timings, **trained.counts, "best_epoch": trained.best_epoch,
                      "history": trained.history, "skipped_clips": len(trained.skipped)},
@@ -288,7 +290,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """A :class:`TrainConfig` from command-line options (a JSON config file first, flags override)."""
     config = TrainConfig.from_dict(json.loads(Path(args.config).read_text())) if args.config else TrainConfig()
     for option in ("arch", "epochs", "batch", "lr", "optimizer", "patience", "seed", "max_minutes",
-                   "weight_average_decay"):
+                   "weight_average_decay", "speaker_balance", "window_norm"):
         value = getattr(args, option)
         if value is not None:
             setattr(config, option, value)
@@ -313,6 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-minutes", type=float, help="wall-clock budget of the fitting loop")
     parser.add_argument("--weight-average-decay", type=float,
                         help="validate and ship an exponential moving average of the weights (e.g. 0.99)")
+    parser.add_argument("--window-norm", choices=WINDOW_NORMS,
+                        help="global: one mean per window; per_band: each band's own mean removed first")
+    parser.add_argument("--speaker-balance", type=float,
+                        help="0 draws every training clip alike, 1 every speaker alike (within its class or family)")
     parser.add_argument("--arch-params", help='JSON, e.g. \'{"widths": [32, 64, 96, 128]}\'')
     parser.add_argument("--config", help="TrainConfig JSON (e.g. a run's train_config.json)")
     parser.add_argument("--out", default=str(DEFAULT_STORE), help="model store folder")
