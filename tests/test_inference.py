@@ -120,3 +120,22 @@ def test_served_model_input_is_exactly_the_training_input(tiny_detector):
     np.testing.assert_array_equal(analysis.model_input, windows)
     np.testing.assert_array_equal(analysis.features, features)
     assert [w.start_s for w in analysis.windows] == list(starts)
+
+
+def test_served_windows_follow_the_saved_window_norm(tmp_path):
+    # A model trained with per-band normalisation must be served with it: the setting
+    # travels in features.json, and the trainer's windows equal the served ones.
+    from conftest import TINY_CONFIG, build_tiny_version
+    from detector.config import FeatureConfig
+    from train.dataset import clip_windows
+
+    per_band = FeatureConfig.from_dict({**TINY_CONFIG.to_dict(), "window_norm": "per_band"})
+    build_tiny_version(tmp_path / "store" / "pb", seed=3, config=per_band)
+    ModelRegistry(tmp_path / "store").promote("pb")
+    detector = Detector.from_store(tmp_path / "store")
+    assert detector.config.window_norm == "per_band"
+    analysis = detector.analyse(encode(voice_like(4.0, 16000, seed=4), 16000, "wav"))
+    band_means = analysis.model_input[..., 0].mean(axis=1)
+    assert np.abs(band_means).max() < 1e-4
+    np.testing.assert_allclose(analysis.model_input, clip_windows(analysis.features, per_band), atol=1e-6)
+    assert 0.0 <= analysis.p_synthetic <= 1.0
