@@ -168,9 +168,8 @@ def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
     fit_started = time.monotonic()
     # The average goes first: at each epoch's end it swaps in the weights that the progress callback validates.
     averaging = [make_weight_average(config.weight_average_decay)] if config.weight_average_decay else []
-    run_training(model, train_batches(train_set, features, config.batch, config.augment, config.seed,
-                                             config.speaker_balance),
-                 config.epochs, steps, [*averaging, callback])
+    batches = train_batches(train_set, features, config.batch, config.augment, config.seed, config.speaker_balance)
+    run_training(model, batches, config.epochs, steps, [*averaging, callback])
     fit_s = time.monotonic() - fit_started
 
     if calibrated:
