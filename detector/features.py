@@ -314,16 +314,19 @@ def window_starts(n_frames: int, config: FeatureConfig) -> np.ndarray:
     return np.array(starts)
 
 
-def standardise(window: np.ndarray, window_norm: str = "global") -> np.ndarray:
-    """Zero mean, unit variance over a whole (frames, bins) window.
+def standardise(windows: np.ndarray, window_norm: str = "global") -> np.ndarray:
+    """Zero mean, unit variance over each (frames, bins) window.
 
+    ``windows`` is one window or a stack of them (any leading axes): the trainer's
+    batches and the server's windows go through this one formula.
     ``window_norm="per_band"`` first subtracts each band's mean over the window's
     frames, so only how the spectrum moves in time and how bands differ from their
     own average remain (see ``detector.config.WINDOW_NORMS``).
     """
     if window_norm == "per_band":
-        window = window - window.mean(axis=0, keepdims=True)
-    return (window - window.mean()) / (window.std() + 1e-5)
+        windows = windows - windows.mean(axis=-2, keepdims=True)
+    mean = windows.mean(axis=(-2, -1), keepdims=True)
+    return (windows - mean) / (windows.std(axis=(-2, -1), keepdims=True) + 1e-5)
 
 
 def split_windows(features: np.ndarray, config: FeatureConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -340,7 +343,7 @@ def split_windows(features: np.ndarray, config: FeatureConfig) -> tuple[np.ndarr
     if len(features) < size:  # only after external truncation; repeat like fit_to_window
         features = np.resize(features, (size, features.shape[1]))
     starts = window_starts(len(features), config)
-    windows = np.stack([standardise(features[s:s + size], config.window_norm) for s in starts]).astype(np.float32)
+    windows = standardise(np.stack([features[s:s + size] for s in starts]), config.window_norm).astype(np.float32)
     return windows[..., np.newaxis], starts * config.frame_hop_s
 
 

@@ -17,7 +17,7 @@ from train.augment import augment_batch
 from train.calibrate import apply, calibrate, choose_bands, fit_platt
 from train.config import AugmentConfig
 from train.dataset import (ClipSet, LeakageError, balanced_weights, check_no_leakage, clip_windows, config_hash,
-                           find_leakage, standardise_batch, train_batches)
+                           find_leakage, train_batches)
 from train.evaluate import breakdown, condition_ratios, group_eer
 
 
@@ -176,7 +176,7 @@ def test_training_windows_match_serving_windows() -> None:
     windows, _, _, features = waveform_to_windows(samples, config)
     np.testing.assert_allclose(clip_windows(features, config), windows, atol=1e-6)
     batch = features[np.newaxis, : config.window_frames]
-    np.testing.assert_allclose(standardise_batch(batch)[0], standardise(features[: config.window_frames]), atol=1e-5)
+    np.testing.assert_allclose(standardise(batch)[0], standardise(features[: config.window_frames]), atol=1e-5)
 
 
 def test_per_band_windows_match_serving_and_ignore_a_fixed_colouring() -> None:
@@ -187,7 +187,7 @@ def test_per_band_windows_match_serving_and_ignore_a_fixed_colouring() -> None:
     np.testing.assert_allclose(clip_windows(features, config), windows, atol=1e-6)
     crop = features[np.newaxis, : config.window_frames].astype(np.float32)
     served = standardise(crop[0], "per_band")
-    np.testing.assert_allclose(standardise_batch(crop, "per_band")[0], served, atol=1e-5)
+    np.testing.assert_allclose(standardise(crop, "per_band")[0], served, atol=1e-5)
     assert np.abs(served.mean(axis=0)).max() < 1e-4          # every band centred on its own mean
     assert served.std() == pytest.approx(1.0, abs=1e-3)
     # A colouring fixed over the window (a microphone's EQ, in dB per band) vanishes...
@@ -218,11 +218,11 @@ def test_augmentation_masks_and_keeps_standardised_shape() -> None:
     rng = np.random.default_rng(0)
     raw = rng.normal(-40, 10, (8, config.window_frames, config.n_bins)).astype(np.float32)
     augment = AugmentConfig(prob=1.0, time_masks=1, time_mask_frames=30, freq_masks=1, freq_mask_fraction=0.2)
-    out = augment_batch(raw.copy(), augment, config, rng, standardise_batch)
+    out = augment_batch(raw.copy(), augment, config, rng, standardise)
     assert out.shape == raw.shape and np.isfinite(out).all()
     assert np.mean(out == 0.0) > 0.01  # masked cells are exactly zero
-    untouched = augment_batch(raw.copy(), AugmentConfig(prob=0.0), config, rng, standardise_batch)
-    np.testing.assert_allclose(untouched, standardise_batch(raw), atol=1e-6)
+    untouched = augment_batch(raw.copy(), AugmentConfig(prob=0.0), config, rng, standardise)
+    np.testing.assert_allclose(untouched, standardise(raw), atol=1e-6)
 
 
 def test_equaliser_augmentation_leaves_melfine_fine_bands_alone() -> None:

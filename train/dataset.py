@@ -26,7 +26,7 @@ import pandas as pd
 from detector.audio import load_audio
 from detector.config import FeatureConfig
 from detector.errors import AudioError
-from detector.features import FEATURES_VERSION, split_windows, waveform_to_windows
+from detector.features import FEATURES_VERSION, split_windows, standardise, waveform_to_windows
 from train.augment import augment_batch
 from train.config import AugmentConfig
 
@@ -256,15 +256,6 @@ def balanced_weights(frame: pd.DataFrame, speaker_balance: float = 0.0) -> np.nd
     return weights / weights.sum()
 
 
-def standardise_batch(windows: np.ndarray, window_norm: str = "global") -> np.ndarray:
-    """Per-window zero mean and unit variance, the same formula as ``detector.features.standardise``."""
-    if window_norm == "per_band":
-        windows = windows - windows.mean(axis=1, keepdims=True)
-    mean = windows.mean(axis=(1, 2), keepdims=True)
-    std = windows.std(axis=(1, 2), keepdims=True)
-    return (windows - mean) / (std + 1e-5)
-
-
 def random_crops(clips: ClipSet, indices: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
     """One window of ``frames`` frames from each chosen clip, at a random start, float32."""
     out = np.empty((len(indices), frames, clips.features[0].shape[1]), dtype=np.float32)
@@ -281,14 +272,14 @@ def train_batches(clips: ClipSet, config: FeatureConfig, batch: int, augment: Au
     rng = np.random.default_rng(seed)
     weights = balanced_weights(clips.frame, speaker_balance)
     labels = clips.labels.astype(np.float32)
-    standardise = partial(standardise_batch, window_norm=config.window_norm)
+    normalise = partial(standardise, window_norm=config.window_norm)
     while True:
         chosen = rng.choice(len(clips), size=batch, p=weights)
         windows = random_crops(clips, chosen, config.window_frames, rng)
         if augment is not None:
-            windows = augment_batch(windows, augment, config, rng, standardise)
+            windows = augment_batch(windows, augment, config, rng, normalise)
         else:
-            windows = standardise(windows)
+            windows = normalise(windows)
         yield windows[..., np.newaxis].astype(np.float32), labels[chosen, np.newaxis]
 
 
