@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FEATURE_TYPES = ("logspec", "mel", "lfcc", "melfine")
+FEATURE_TYPES = ("logspec", "mel", "lfcc", "melfine", "melexc")
 # ``melfine``: log mel plus this many bands summarising the harmonic fine structure
 # above FINE_MIN_HZ (see detector.features.fine_structure); fixed here, not a config
 # field, so adding the feature type did not change the cache key of the others.
 FINE_BANDS = 28
 FINE_MIN_HZ = 1000.0
+# ``melexc``: log mel plus this many per-frame statistics of the linear-prediction
+# residual (detector.excitation), the phase information a spectrogram drops.
+EXCITATION_ROWS = 8
 # How each model window is normalised before the network sees it (see
 # detector.features.standardise): "global" takes one mean and deviation over the
 # whole window; "per_band" first removes each band's own mean over the window (a
@@ -39,7 +42,8 @@ class FeatureConfig:
         The model sees fixed windows of ``window_s`` seconds taken every ``hop_s``.
     feature : str
         ``"logspec"`` (linear log power spectrogram), ``"mel"`` (log mel), ``"lfcc"``
-        or ``"melfine"`` (log mel followed by ``FINE_BANDS`` fine-structure bands).
+        ``"melfine"`` (log mel followed by ``FINE_BANDS`` fine-structure bands) or
+        ``"melexc"`` (log mel followed by ``EXCITATION_ROWS`` excitation statistics).
     n_fft, frame_length_s, frame_hop_s : int, float, float
         STFT size and analysis frame length/step.
     n_mels, n_lfcc, n_linear_filters : int
@@ -114,17 +118,20 @@ class FeatureConfig:
             return self.n_mels
         if self.feature == "melfine":
             return self.n_mels + FINE_BANDS
+        if self.feature == "melexc":
+            return self.n_mels + EXCITATION_ROWS
         return self.n_lfcc
 
     @property
     def spectrum_bins(self) -> int:
         """How many leading feature bins are spectrum (a frequency axis): EQ-able and drawable.
 
-        LFCC coefficients are not; ``melfine``'s fine-structure bands follow its mel bins.
+        LFCC coefficients are not; ``melfine``'s fine-structure bands and ``melexc``'s
+        excitation statistics follow their mel bins.
         """
         if self.feature == "lfcc":
             return 0
-        return self.n_mels if self.feature == "melfine" else self.n_bins
+        return self.n_mels if self.feature in ("melfine", "melexc") else self.n_bins
 
     @property
     def input_shape(self) -> tuple[int, int, int]:

@@ -17,6 +17,7 @@ from scipy.fft import dct, idct, rfft
 
 from detector.config import FINE_BANDS, FINE_MIN_HZ, FeatureConfig
 from detector.errors import AudioError
+from detector.excitation import excitation_features
 
 SILENCE_DBFS = -60.0  # below this RMS (in every frame) a clip counts as silent
 # Every spectrum gets the expected power of white noise at this level added. Digital
@@ -275,7 +276,7 @@ def features_from_power(power: np.ndarray, config: FeatureConfig) -> np.ndarray:
     power = power + _noise_floor(config)
     if config.feature == "logspec":
         out = 10.0 * np.log10(power + _EPS)
-    elif config.feature in ("mel", "melfine"):
+    elif config.feature in ("mel", "melfine", "melexc"):
         out = 10.0 * np.log10(power @ _mel_filters(config.sample_rate, config.n_fft, config.n_mels).T + _EPS)
         if config.feature == "melfine":
             out = np.concatenate([out, fine_structure(10.0 * np.log10(power + _EPS), config)], axis=1)
@@ -285,20 +286,33 @@ def features_from_power(power: np.ndarray, config: FeatureConfig) -> np.ndarray:
     return out.astype(np.float32, copy=False)
 
 
+def features_from_clip(samples: np.ndarray, power: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Model features of a prepared clip whose power spectrogram is already known.
+
+    Most feature types are a function of the power spectrogram alone; ``melexc``
+    also needs the waveform, for the excitation statistics it appends.
+    """
+    features = features_from_power(power, config)
+    if config.feature == "melexc":
+        excitation = excitation_features(fit_to_window(samples, config), config)
+        features = np.concatenate([features, excitation], axis=1)
+    return features
+
+
 def clip_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Model features of a prepared clip, shape (frames, config.n_bins), float32."""
-    return features_from_power(clip_power(samples, config), config)
+    return features_from_clip(samples, clip_power(samples, config), config)
 
 
 def feature_axis(config: FeatureConfig) -> tuple[np.ndarray, str]:
     """Values and unit of the feature axis (Hz for spectra, coefficient index for LFCC).
 
-    For ``melfine`` the axis covers the mel bins only: the fine-structure bands
+    For ``melfine`` and ``melexc`` the axis covers the mel bins only: the bands
     that follow them are summaries, not more spectrum, and are not drawn.
     """
     if config.feature == "logspec":
         return np.fft.rfftfreq(config.n_fft, 1.0 / config.sample_rate), "Hz"
-    if config.feature in ("mel", "melfine"):
+    if config.feature in ("mel", "melfine", "melexc"):
         return mel_frequencies(config.n_mels + 2, 20.0, config.sample_rate / 2)[1:-1], "Hz"
     return np.arange(config.n_lfcc, dtype=np.float64), "coefficient"
 
@@ -366,7 +380,7 @@ def model_input(samples: np.ndarray, config: FeatureConfig, check_length: bool =
     """
     prepared = prepare_waveform(samples, config, check_length=check_length)
     power = clip_power(prepared.samples, config)
-    features = features_from_power(power, config)
+    features = features_from_clip(prepared.samples, power, config)
     windows, starts = split_windows(features, config)
     return ModelInput(prepared, power, features, windows, starts)
 

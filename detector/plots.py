@@ -91,7 +91,7 @@ def spectrogram_figure(features: np.ndarray, times: np.ndarray, axis: np.ndarray
     ``axis`` gives the centre of each bin (Hz for spectra, so a mel spectrogram is
     drawn on its true, non-uniform frequency scale).
     """
-    # Bins past the axis (melfine's fine-structure summaries) are not spectrum: not drawn.
+    # Bins past the axis (melfine and melexc summaries) are not spectrum: not drawn.
     features = np.asarray(features, dtype=np.float32)[:, :len(axis)]
     matrix, columns = reduce_columns(features, np.asarray(times, dtype=np.float64))
     fig = go.Figure(go.Heatmap(z=matrix.T, x=columns, y=np.asarray(axis, dtype=np.float64),

@@ -75,7 +75,7 @@ def augment_batch(
     chosen = rng.random(len(windows)) < augment.prob
     spectrum_bins = config.spectrum_bins
     if augment.eq_db > 0 and spectrum_bins and chosen.any():
-        # Only spectrum bins take the EQ; a smooth EQ leaves fine structure (melfine's tail) unchanged.
+        # Only spectrum bins take the EQ; a smooth EQ leaves melfine's and melexc's summary rows unchanged.
         gain = spectral_gain(len(windows), spectrum_bins, augment.eq_db, rng)
         windows = windows.copy()
         windows[:, :, :spectrum_bins] += gain * chosen[:, np.newaxis, np.newaxis]

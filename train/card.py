@@ -22,6 +22,9 @@ FEATURE_WORDS = {
     "lfcc": "40 linear-frequency cepstral coefficients",
     "melfine": "an 80-band log-mel spectrogram plus 28 bands measuring how sharp the voice's harmonics are "
                "between 1 and 8 kHz",
+    "melexc": "an 80-band log-mel spectrogram plus 8 per-frame statistics of the voice's excitation (the "
+              "linear-prediction residual: how peaky and how periodic it is, overall and in four bands), "
+              "phase information a spectrogram drops",
 }
 
 # How windows were normalised, when it is more than one level for the whole window.

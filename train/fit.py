@@ -3,7 +3,7 @@
 Usage::
 
     python -m train.fit --corpus data/corpus [--arch effnet|seed-cnn] [--epochs N]
-        [--batch N] [--lr X] [--features logspec|mel|lfcc|melfine] [--weight-average-decay D]
+        [--batch N] [--lr X] [--features logspec|mel|lfcc|melfine|melexc] [--weight-average-decay D]
         [--window-norm global|per_band] [--speaker-balance B] [--out model_store] [--run-dir DIR]
 
 Flow: manifest -> leakage check -> cached features -> class-balanced, augmented

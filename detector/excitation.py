@@ -1,0 +1,143 @@
+"""Excitation features: how the voice's source signal behaves, frame by frame.
+
+A spectrogram keeps each frame's magnitude and throws its phase away, yet that is
+where vocoder copies of a real voice differ from the voice itself: they keep the
+spectral envelope and rebuild the excitation. Griffin-Lim guesses the phase, so a
+glottal pulse is smeared into noise-like ripple; WORLD, LPC and MLSA vocoders drive
+the envelope with a synthetic pulse train or noise, too regular or too sharp.
+Linear prediction removes the envelope; the prediction residual that is left is
+the excitation, and its shape in time (how peaky, how periodic, in which band)
+is phase information a mel spectrogram cannot show.
+
+Each analysis frame (the same frames as the spectrogram) gives
+``detector.config.EXCITATION_ROWS``
+numbers, in decibel-like units so they sit on a scale comparable to a spectrum:
+
+0. prediction gain, dB: how much of the frame the envelope explains;
+1. residual kurtosis, dB (Gaussian noise: 4.8 dB; a pulse train: far higher);
+2. residual crest factor, dB (peak against RMS);
+3. residual periodicity, the highest normalised autocorrelation at a pitch lag
+   (80-400 Hz), times 20;
+4-7. residual kurtosis, dB, in four bands: 0-1/8, 1/8-1/4, 1/4-1/2 and 1/2-1 of
+   the Nyquist frequency (0-1, 1-2, 2-4, 4-8 kHz at 16 kHz): whether pulses stay
+   aligned across harmonics in each band.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy.fft import irfft, rfft
+
+from detector.config import FeatureConfig
+
+LPC_ORDER = 16
+# Added to the samples before analysis, like the spectrogram's noise floor: exact
+# digital silence (common in TTS output) would otherwise give undefined statistics
+# and become a class cue. A fixed seed keeps training and serving identical.
+DITHER_DBFS = -75.0
+_DITHER_SEED = 20261122
+PITCH_RANGE_HZ = (80.0, 400.0)
+BAND_EDGES = (0.0, 0.125, 0.25, 0.5, 1.0)  # fractions of the Nyquist frequency
+_TINY = 1e-12
+
+
+def _frames(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """The spectrogram's analysis frames (no window), shape (frames, frame_length), float64."""
+    length, hop = config.frame_length, config.frame_hop
+    count = 1 + (len(samples) - length) // hop
+    index = np.arange(length)[np.newaxis, :] + hop * np.arange(count)[:, np.newaxis]
+    return samples[index]
+
+
+def levinson(autocorr: np.ndarray, order: int) -> np.ndarray:
+    """Prediction-error filters ``[1, a1, ..., a_order]`` for each row of autocorrelations.
+
+    Parameters
+    ----------
+    autocorr : np.ndarray
+        (rows, >= order + 1) autocorrelation sequences, lag 0 first.
+    order : int
+        Number of predictor coefficients.
+
+    Returns
+    -------
+    np.ndarray
+        (rows, order + 1) filters; the residual is ``np.convolve(frame, filter)``.
+    """
+    rows = autocorr.shape[0]
+    filters = np.zeros((rows, order + 1))
+    filters[:, 0] = 1.0
+    error = autocorr[:, 0].copy()
+    for i in range(1, order + 1):
+        acc = autocorr[:, i] + np.sum(filters[:, 1:i] * autocorr[:, i - 1:0:-1], axis=1)
+        reflection = -acc / np.maximum(error, _TINY)
+        filters[:, 1:i] = filters[:, 1:i] + reflection[:, np.newaxis] * filters[:, i - 1:0:-1]
+        filters[:, i] = reflection
+        error = error * (1.0 - reflection ** 2)
+    return filters
+
+
+def _kurtosis_db(signal: np.ndarray) -> np.ndarray:
+    """Fourth moment over squared power, in dB (scale-free, so no absolute epsilon)."""
+    power = np.mean(signal ** 2, axis=-1)
+    return 10.0 * np.log10(np.mean(signal ** 4, axis=-1) / np.maximum(power ** 2, 1e-300))
+
+
+@lru_cache(maxsize=8)
+def _band_masks(length: int) -> np.ndarray:
+    """(bands, length // 2 + 1) boolean masks over the rfft bins of a residual segment."""
+    position = np.arange(length // 2 + 1) / (length // 2)
+    edges = BAND_EDGES
+    return np.stack([(position >= lo) & (position < hi if hi < 1.0 else position <= hi)
+                     for lo, hi in zip(edges[:-1], edges[1:])])
+
+
+def excitation_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Per-frame excitation statistics of a prepared clip (see the module docstring).
+
+    Parameters
+    ----------
+    samples : np.ndarray
+        Prepared mono samples at ``config.sample_rate``, at least one window long
+        (``detector.features.fit_to_window`` output), so the frames match the
+        spectrogram's.
+    config : FeatureConfig
+        Sample rate and analysis frames.
+
+    Returns
+    -------
+    np.ndarray
+        (frames, EXCITATION_ROWS), float32.
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    dither = np.random.default_rng(_DITHER_SEED).standard_normal(len(x))
+    x = x + dither * 10.0 ** (DITHER_DBFS / 20.0)
+    frames = _frames(x, config)
+    length = frames.shape[1]
+    n_fft = 1 << int(np.ceil(np.log2(2 * length)))  # room for linear (not circular) products
+    windowed = frames * np.hanning(length)
+    autocorr = irfft(np.abs(rfft(windowed, n=n_fft, axis=1)) ** 2, n=n_fft, axis=1)[:, :LPC_ORDER + 1]
+    autocorr[:, 0] *= 1.0 + 1e-6  # white-noise correction keeps the recursion stable
+    filters = levinson(autocorr, LPC_ORDER)
+    # Residual of the unwindowed frame, skipping the first LPC_ORDER samples whose
+    # prediction would reach outside the frame.
+    residual = irfft(rfft(frames, n=n_fft, axis=1) * rfft(filters, n=n_fft, axis=1), n=n_fft, axis=1)
+    residual = residual[:, LPC_ORDER:length]
+    frame_power = np.var(frames, axis=1)
+    residual_power = np.mean(residual ** 2, axis=1)
+    gain_db = np.clip(10.0 * np.log10((frame_power + _TINY) / (residual_power + _TINY)), 0.0, 60.0)
+    crest_db = 20.0 * np.log10(np.max(np.abs(residual), axis=1) / np.sqrt(residual_power + _TINY) + _TINY)
+
+    seg = residual.shape[1]
+    spectrum = rfft(residual - residual.mean(axis=1, keepdims=True), n=n_fft, axis=1)
+    lagged = irfft(np.abs(spectrum) ** 2, n=n_fft, axis=1)
+    low = max(1, int(config.sample_rate / PITCH_RANGE_HZ[1]))
+    high = min(seg - 1, int(config.sample_rate / PITCH_RANGE_HZ[0]))
+    periodicity = np.max(lagged[:, low:high + 1], axis=1) / (lagged[:, 0] + _TINY)
+
+    band_spectrum = rfft(residual, axis=1)
+    bands = [_kurtosis_db(irfft(band_spectrum * mask, n=seg, axis=1)) for mask in _band_masks(seg)]
+    rows = [gain_db, _kurtosis_db(residual), crest_db, 20.0 * np.clip(periodicity, 0.0, 1.0), *bands]
+    return np.stack(rows, axis=1).astype(np.float32)
