@@ -10,8 +10,8 @@ the excitation, and its shape in time (how peaky, how periodic, in which band)
 is phase information a mel spectrogram cannot show.
 
 Each analysis frame (the same frames as the spectrogram) gives
-``detector.config.EXCITATION_ROWS``
-numbers, in decibel-like units so they sit on a scale comparable to a spectrum:
+``detector.config.EXCITATION_ROWS`` numbers, measured in these units and then
+mapped onto the scale of a mel band (see ``ROW_CENTRE``):
 
 0. prediction gain, dB: how much of the frame the envelope explains;
 1. residual kurtosis, dB (Gaussian noise: 4.8 dB; a pulse train: far higher);
@@ -38,6 +38,18 @@ LPC_ORDER = 16
 # and become a class cue. A fixed seed keeps training and serving identical.
 DITHER_DBFS = -75.0
 _DITHER_SEED = 20261122
+# Bump whenever this module's arithmetic changes: the trainer's feature cache key
+# includes it for ``melexc``, so only those caches are rebuilt.
+EXCITATION_VERSION = 2
+# Rows leave here on the scale of a loudness-normalised mel band (centre
+# MEL_LEVEL_DB, spread MEL_SPREAD_DB), so the one standardisation of a whole window
+# (detector.features.standardise) neither squashes them nor lets them shift the
+# mel bands' mean. ROW_CENTRE and ROW_SPREAD are each row's typical value and
+# spread on genuine speech of the training corpus, in the row's own units; fixed
+# constants, so training and serving map rows identically.
+MEL_LEVEL_DB, MEL_SPREAD_DB = -40.0, 15.0
+ROW_CENTRE = np.array([21.0, 6.0, 11.5, 3.5, 5.0, 5.5, 6.0, 5.0])
+ROW_SPREAD = np.array([11.0, 2.0, 2.0, 2.0, 1.5, 1.5, 2.0, 1.5])
 PITCH_RANGE_HZ = (80.0, 400.0)
 BAND_EDGES = (0.0, 0.125, 0.25, 0.5, 1.0)  # fractions of the Nyquist frequency
 _TINY = 1e-12
@@ -95,7 +107,13 @@ def _band_masks(length: int) -> np.ndarray:
 
 
 def excitation_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Per-frame excitation statistics of a prepared clip (see the module docstring).
+    """:func:`excitation_statistics` mapped onto a mel band's scale: the model's rows."""
+    rows = excitation_statistics(samples, config)
+    return (MEL_LEVEL_DB + MEL_SPREAD_DB * (rows - ROW_CENTRE) / ROW_SPREAD).astype(np.float32)
+
+
+def excitation_statistics(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Per-frame excitation statistics of a prepared clip, in their own units (see the module docstring).
 
     Parameters
     ----------
@@ -140,4 +158,4 @@ def excitation_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarra
     band_spectrum = rfft(residual, axis=1)
     bands = [_kurtosis_db(irfft(band_spectrum * mask, n=seg, axis=1)) for mask in _band_masks(seg)]
     rows = [gain_db, _kurtosis_db(residual), crest_db, 20.0 * np.clip(periodicity, 0.0, 1.0), *bands]
-    return np.stack(rows, axis=1).astype(np.float32)
+    return np.stack(rows, axis=1)

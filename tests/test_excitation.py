@@ -8,7 +8,7 @@ from scipy.signal import lfilter
 
 from audio_fixtures import voice_like
 from detector.config import EXCITATION_ROWS, FeatureConfig
-from detector.excitation import excitation_features, levinson
+from detector.excitation import excitation_features, excitation_statistics, levinson
 from detector.features import clip_features, feature_axis, fit_to_window, prepare_waveform
 
 RATE = 16000
@@ -49,8 +49,8 @@ def test_levinson_matches_a_toeplitz_solve():
 
 
 def test_a_pulse_train_is_peaky_periodic_and_predictable_noise_is_not():
-    voiced = excitation_features(_vowel(), CONFIG)
-    noise = excitation_features((0.05 * np.random.default_rng(2).standard_normal(2 * RATE)).astype(np.float32), CONFIG)
+    voiced = excitation_statistics(_vowel(), CONFIG)
+    noise = excitation_statistics((0.05 * np.random.default_rng(2).standard_normal(2 * RATE)).astype(np.float32), CONFIG)
     assert voiced.shape == (len(voiced), EXCITATION_ROWS)
     assert np.median(voiced[:, KURTOSIS]) > np.median(noise[:, KURTOSIS]) + 4.0
     assert np.median(voiced[:, CREST]) > np.median(noise[:, CREST]) + 4.0
@@ -65,7 +65,7 @@ def test_random_phase_leaves_the_mel_spectrogram_but_not_the_excitation():
     voice, dispersed = _vowel(), _vowel(dispersed=True)
     mel = FeatureConfig(feature="mel")
     mel_gap = np.median(np.abs(clip_features(voice, mel) - clip_features(dispersed, mel))[:, 5:60])
-    original, rebuilt = excitation_features(voice, CONFIG), excitation_features(dispersed, CONFIG)
+    original, rebuilt = excitation_statistics(voice, CONFIG), excitation_statistics(dispersed, CONFIG)
     assert mel_gap < 2.0  # dB per mel bin: the magnitudes barely move
     assert np.median(original[:, KURTOSIS] - rebuilt[:, KURTOSIS]) > 3.0
     assert np.median(original[:, CREST] - rebuilt[:, CREST]) > 2.0
@@ -73,8 +73,8 @@ def test_random_phase_leaves_the_mel_spectrogram_but_not_the_excitation():
 
 def test_excitation_ignores_loudness_and_survives_digital_silence():
     voice = voice_like(3.0)
-    np.testing.assert_allclose(excitation_features(voice * 0.5, CONFIG), excitation_features(voice, CONFIG), atol=0.5)
-    silent = excitation_features(np.zeros(2 * RATE, dtype=np.float32), CONFIG)
+    np.testing.assert_allclose(excitation_statistics(voice * 0.5, CONFIG), excitation_statistics(voice, CONFIG), atol=0.5)
+    silent = excitation_statistics(np.zeros(2 * RATE, dtype=np.float32), CONFIG)
     assert np.all(np.isfinite(silent))
     np.testing.assert_allclose(np.median(silent[:, KURTOSIS]), 4.77, atol=0.6)  # the dither's statistics
 
@@ -88,3 +88,14 @@ def test_melexc_is_mel_followed_by_excitation_rows_and_draws_mel_only():
     np.testing.assert_array_equal(both[:, : mel.n_mels], clip_features(clip, mel))
     np.testing.assert_array_equal(both[:, mel.n_mels:], excitation_features(fit_to_window(clip, CONFIG), CONFIG))
     np.testing.assert_array_equal(feature_axis(CONFIG)[0], feature_axis(mel)[0])
+
+
+def test_rows_reach_the_model_on_a_mel_band_scale():
+    """Typical speech puts the excitation rows near a loudness-normalised mel band's level and spread."""
+    clip = prepare_waveform(voice_like(4.0), CONFIG).samples
+    both = clip_features(clip, CONFIG)
+    mel_rows, excitation_rows = both[:, :80], both[:, 80:]
+    assert abs(np.median(excitation_rows) - np.median(mel_rows)) < 20.0
+    # Spread over time: within a factor of 3 of a mel band's, not ten times smaller as in raw units.
+    ratio = excitation_rows.std(axis=0).mean() / mel_rows.std(axis=0).mean()
+    assert 1 / 3 < ratio < 3
