@@ -79,6 +79,16 @@ def test_excitation_ignores_loudness_and_survives_digital_silence():
     np.testing.assert_allclose(np.median(silent[:, KURTOSIS]), 4.77, atol=0.6)  # the dither's statistics
 
 
+def test_long_clips_are_analysed_in_blocks_with_the_same_numbers(monkeypatch):
+    import detector.excitation as excitation
+
+    clip = voice_like(5.0)
+    whole = excitation_statistics(clip, CONFIG)
+    monkeypatch.setattr(excitation, "BLOCK_FRAMES", 7)
+    np.testing.assert_array_equal(excitation_statistics(clip, CONFIG), whole)
+    assert len(whole) == len(clip_features(clip, FeatureConfig(feature="mel")))
+
+
 def test_melexc_is_mel_followed_by_excitation_rows_and_draws_mel_only():
     mel = FeatureConfig(feature="mel")
     clip = prepare_waveform(voice_like(3.0), CONFIG).samples

@@ -52,7 +52,7 @@ class TrainConfig:
     arch_params : dict
         Keyword arguments of the architecture's ``build`` function.
     feature : str
-        Feature type (``logspec``, ``mel`` or ``lfcc``); the other feature
+        Feature type (one of ``detector.config.FEATURE_TYPES``); the other feature
         settings are the :class:`FeatureConfig` defaults.
     epochs, batch, lr : int, int, float
         Maximum epochs, windows per batch and peak learning rate.
