@@ -27,6 +27,8 @@ def occlusion_map(
     """Heatmap with the shape of ``analysis.features`` (frames, bins).
 
     Values are logit changes (original minus occluded), averaged where windows overlap.
+    Summary rows after the spectrum (``melexc``'s excitation statistics) are hidden
+    together as one patch of their own, never mixed with spectrum bins.
     """
     config = detector.config
     windows = analysis.model_input
@@ -34,8 +36,11 @@ def occlusion_map(
         raise ValueError("the analysis carries no model input to explain")
     frames, bins = config.window_frames, config.n_bins
     patch_frames = max(1, int(round(patch_s / config.frame_hop_s)))
-    patch_bins = max(1, min(patch_bins, bins))
-    patches = [(t, f) for t in range(0, frames, patch_frames) for f in range(0, bins, patch_bins)]
+    spectrum = config.spectrum_bins or bins
+    patch_bins = max(1, min(patch_bins, spectrum))
+    edges = list(range(0, spectrum, patch_bins)) + [spectrum] + ([bins] if bins > spectrum else [])
+    rows = list(zip(edges[:-1], edges[1:]))
+    patches = [(t, lo, hi) for t in range(0, frames, patch_frames) for lo, hi in rows]
     total_frames = max(len(analysis.features), frames)
     heat = np.zeros((total_frames, bins), dtype=np.float64)
     weight = np.zeros((total_frames, 1), dtype=np.float64)
@@ -46,12 +51,19 @@ def occlusion_map(
         for offset in range(0, len(patches), MAX_BATCH):
             chunk = patches[offset:offset + MAX_BATCH]
             batch = np.repeat(window[np.newaxis], len(chunk), axis=0)
-            for k, (t, f) in enumerate(chunk):
-                batch[k, t:t + patch_frames, f:f + patch_bins, 0] = 0.0
+            for k, (t, lo, hi) in enumerate(chunk):
+                batch[k, t:t + patch_frames, lo:hi, 0] = 0.0
             scores = detector.window_logits(batch)
-            for (t, f), score in zip(chunk, scores):
-                deltas[t:t + patch_frames, f:f + patch_bins] = base[index] - score
+            for (t, lo, hi), score in zip(chunk, scores):
+                deltas[t:t + patch_frames, lo:hi] = base[index] - score
         heat[start:start + frames] += deltas
         weight[start:start + frames] += 1.0
     heat = heat / np.maximum(weight, 1.0)
     return heat[: len(analysis.features)].astype(np.float32)
+
+
+def summary_effect(heat: np.ndarray, spectrum_bins: int) -> np.ndarray | None:
+    """Per-frame effect of the summary rows after the spectrum, or None if there are none."""
+    if not spectrum_bins or heat.shape[1] <= spectrum_bins:
+        return None
+    return heat[:, spectrum_bins:].mean(axis=1)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 from plotly.colors import hex_to_rgb, sequential
 
 from detector.config import FeatureConfig
@@ -102,26 +103,43 @@ def spectrogram_figure(features: np.ndarray, times: np.ndarray, axis: np.ndarray
 
 
 def occlusion_figure(features: np.ndarray, heat: np.ndarray, times: np.ndarray, axis: np.ndarray,
-                     unit: str = "Hz", title: str = "What moved the score") -> go.Figure:
+                     unit: str = "Hz", title: str = "What moved the score",
+                     summary: np.ndarray | None = None, summary_label: str = "Voice source") -> go.Figure:
     """The heatmap from :func:`detector.explain.occlusion_map` over a grey spectrogram.
 
     Red regions pushed the clip towards "synthetic", blue ones towards "genuine";
-    the colour scale is symmetric so white means "no effect".
+    the colour scale is symmetric so white means "no effect". ``summary`` (one value
+    per frame, :func:`detector.explain.summary_effect`) adds a strip under the
+    spectrogram for feature rows that are not frequencies, on the same scale.
     """
     frames = min(len(features), len(heat))
     features, heat = np.asarray(features)[:, :len(axis)], np.asarray(heat)[:, :len(axis)]
     base, columns = reduce_columns(np.asarray(features[:frames], np.float32), np.asarray(times[:frames], np.float64))
     effect, _ = reduce_columns(np.asarray(heat[:frames], np.float32), np.asarray(times[:frames], np.float64))
-    limit = float(np.max(np.abs(effect))) or 1.0
+    strip = None
+    if summary is not None:
+        strip, _ = reduce_columns(np.asarray(summary[:frames], np.float32)[:, np.newaxis],
+                                  np.asarray(times[:frames], np.float64))
+    limit = float(max(np.max(np.abs(effect)), 0.0 if strip is None else np.max(np.abs(strip)))) or 1.0
     y = np.asarray(axis, dtype=np.float64)
-    fig = go.Figure()
+    scale = dict(colorscale="RdBu", reversescale=True, zmid=0.0, zmin=-limit, zmax=limit)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.82, 0.18], vertical_spacing=0.04) \
+        if strip is not None else go.Figure()
+    where = dict(row=1, col=1) if strip is not None else {}
     fig.add_trace(go.Heatmap(z=base.T, x=columns, y=y, colorscale="Greys", reversescale=True, showscale=False,
-                             hoverinfo="skip"))
-    fig.add_trace(go.Heatmap(z=effect.T, x=columns, y=y, colorscale="RdBu", reversescale=True, zmid=0.0,
-                             zmin=-limit, zmax=limit, opacity=0.6,
+                             hoverinfo="skip"), **where)
+    fig.add_trace(go.Heatmap(z=effect.T, x=columns, y=y, opacity=0.6, **scale,
                              colorbar=dict(title="logit<br>change", thickness=12),
-                             hovertemplate="%{x:.2f} s, %{y:.0f} " + unit + "<br>effect %{z:+.3f}<extra></extra>"))
-    return _layout(fig, title, "Time (s)", _axis_title(unit))
+                             hovertemplate="%{x:.2f} s, %{y:.0f} " + unit + "<br>effect %{z:+.3f}<extra></extra>"),
+                  **where)
+    if strip is None:
+        return _layout(fig, title, "Time (s)", _axis_title(unit))
+    fig.add_trace(go.Heatmap(z=strip.T, x=columns, y=[summary_label], showscale=False, **scale,
+                             hovertemplate="%{x:.2f} s, " + summary_label + "<br>effect %{z:+.3f}<extra></extra>"),
+                  row=2, col=1)
+    _layout(fig, title, "", _axis_title(unit), height=HEIGHT + 60)
+    fig.update_xaxes(title_text="Time (s)", row=2, col=1)
+    return fig
 
 
 def _bands(fig: go.Figure, genuine_below: float, synthetic_above: float, horizontal: bool) -> None:

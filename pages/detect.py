@@ -15,7 +15,7 @@ import streamlit as st
 
 from detector import plots
 from detector.errors import AudioError
-from detector.explain import occlusion_map
+from detector.explain import occlusion_map, summary_effect
 from detector.inference import Analysis, Detector
 from pages._shared import (AUDIO_TYPES, current_detector, digest, known_limits, latest_source, mark_source,
                            remember, session_cache)
@@ -92,9 +92,14 @@ def explanation_section(analysis: Analysis, detector: Detector, key: tuple[str, 
         heat, frames = heats[key]
         if frames < len(analysis.features):
             st.info(f"The first {frames * detector.config.frame_hop_s:.0f} s are explained (long clip).")
+        summary = summary_effect(heat, detector.config.spectrum_bins)
         st.plotly_chart(plots.occlusion_figure(analysis.features[:frames], heat, analysis.feature_times[:frames],
-                                               analysis.feature_axis, analysis.feature_unit),
+                                               analysis.feature_axis, analysis.feature_unit, summary=summary),
                         key="occlusion_chart")
+        if summary is not None:
+            st.caption("The *Voice source* strip is what the model reads besides the spectrogram: how peaky and "
+                       "how regular the voice's excitation (the buzz of the vocal folds, once the vocal tract is "
+                       "filtered out) is. Vocoders that rebuild a real voice from its spectrum get it wrong.")
 
 
 def show_analysis(analysis: Analysis, detector: Detector) -> None:

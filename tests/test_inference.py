@@ -81,6 +81,25 @@ def test_occlusion_map_matches_features(tiny_detector):
     assert np.all(np.isfinite(heat)) and np.any(heat != 0)
 
 
+def test_occlusion_hides_excitation_rows_as_one_patch_apart_from_the_spectrum(tmp_path):
+    """A melexc model: 40 mel bins in patches of 16 (the last one 8 wide), then the 8 excitation rows alone."""
+    from conftest import build_tiny_version
+    from detector.config import EXCITATION_ROWS, FeatureConfig
+    from detector.explain import summary_effect
+
+    config = FeatureConfig(feature="melexc", n_mels=40)
+    detector = Detector.from_store(build_tiny_version(tmp_path / "exc", seed=3, config=config).parent, "exc")
+    analysis = detector.analyse(encode(voice_like(3.0), 16000, "wav"))
+    assert analysis.features.shape[1] == 40 + EXCITATION_ROWS
+    heat = occlusion_map(detector, analysis, patch_s=0.5, patch_bins=16)
+    # Every patch hides whole rows: columns within one patch carry the same change.
+    for lo, hi in ((0, 16), (16, 32), (32, 40), (40, 48)):
+        np.testing.assert_array_equal(heat[:, lo:hi], np.repeat(heat[:, lo:lo + 1], hi - lo, axis=1))
+    assert np.any(heat[:, 39] != heat[:, 40])  # the last mel patch stops where the excitation rows begin
+    np.testing.assert_allclose(summary_effect(heat, config.spectrum_bins), heat[:, 40])
+    assert summary_effect(heat[:, :40], 40) is None
+
+
 def test_corrupt_model_is_a_model_error(tiny_store):
     (tiny_store / "v2" / "model.tflite").write_bytes(b"garbage" * 100)
     with pytest.raises(ModelError, match="corrupt"):

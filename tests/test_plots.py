@@ -62,6 +62,21 @@ def test_feature_bins_beyond_the_axis_are_not_drawn():
     assert [np.asarray(trace.z).shape for trace in heat.data] == [(80, 50), (80, 50)]
 
 
+def test_summary_rows_get_their_own_strip_on_the_same_colour_scale():
+    """melexc: the excitation rows' effect is drawn as a strip under the spectrogram, not hidden."""
+    features = np.random.default_rng(2).normal(size=(50, 88)).astype(np.float32)
+    axis = np.geomspace(50, 7800, 80)
+    heat = np.zeros((50, 88))
+    heat[10:20, 80:] = -3.0   # the summary rows pushed towards genuine, more than any spectrum patch
+    heat[30:40, 5:9] = 1.0
+    fig = plots.occlusion_figure(features, heat, np.arange(50) * 0.01, axis, summary=heat[:, 80:].mean(axis=1))
+    base, effect, strip = fig.data
+    assert np.asarray(effect.z).shape == (80, 50) and np.asarray(strip.z).shape == (1, 50)
+    assert list(strip.y) == ["Voice source"]
+    assert strip.zmin == effect.zmin == pytest.approx(-3.0) and strip.zmax == effect.zmax == pytest.approx(3.0)
+    assert np.asarray(strip.z)[0, 10:20] == pytest.approx(-3.0)
+
+
 def test_long_spectrogram_is_averaged_down():
     frames = 60_000  # ten minutes at a 10 ms hop
     features = np.tile(np.arange(frames, dtype=np.float32)[:, None], (1, 8))
