@@ -191,6 +191,31 @@ def test_explain_button_draws_the_occlusion_heatmap(app):
     assert not [b for b in app.button if b.key == "explain_button"]
 
 
+def test_excitation_model_explains_its_voice_source_rows(tmp_path, monkeypatch):
+    from conftest import build_tiny_version
+    from detector.config import FeatureConfig
+
+    store = tmp_path / "store"
+    build_tiny_version(store / "exc", seed=4, config=FeatureConfig(feature="melexc", n_mels=40))
+    ModelRegistry(store).promote("exc")
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(store))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.file_uploader[0].set_value(("clip.wav", encode(voice_like(3.0), 16000, "wav"), "audio/wav")).run()
+    assert not any("Voice source" in c.value for c in at.caption)
+    at.button(key="explain_button").click().run()
+    assert_clean(at)
+    assert "occlusion_chart" in chart_keys(at)
+    assert any("*Voice source* strip" in c.value for c in at.caption)
+
+
+def test_mel_model_has_no_voice_source_strip(app):
+    app.run()
+    app.file_uploader[0].set_value(("clip.wav", encode(voice_like(3.0), 16000, "wav"), "audio/wav")).run()
+    app.button(key="explain_button").click().run()
+    assert "occlusion_chart" in chart_keys(app)
+    assert not any("Voice source" in c.value for c in app.caption)
+
+
 def test_json_download_holds_the_analysis(app, downloads):
     data = encode(voice_like(5.0, seed=3), 16000, "flac")
     app.run()
