@@ -82,10 +82,11 @@ class TrainConfig:
     arch: str = DEFAULT_ARCH
     arch_params: dict[str, Any] = field(default_factory=dict)
     # The shipped recipe: mel had the lowest validation EER of logspec/mel/lfcc at equal
-    # training time on the default corpus. 28 epochs of ~26 s (train/loop.py) finish the
-    # cosine decay in ~12.5 minutes on 2 idle cores; the 13-minute budget is the safety stop
-    # that keeps a full retrain within 15 on a busier machine.
-    feature: str = "mel"
+    # training time on the default corpus, and mel plus excitation statistics ("melexc")
+    # beat mel alone (validation EER 13.2 % against 15.8 %): README, "What we tried".
+    # 28 epochs of ~29 s (train/loop.py) fill the cosine decay; the 13-minute budget is the
+    # safety stop that keeps a full retrain, feature extraction included, within 15.
+    feature: str = "melexc"
     # "per_band" led after 10 epochs (validation EER 20.4 % against 21.6 %) but not after
     # the full 28 (17.1 % against 15.8 %): README, "What we tried".
     window_norm: str = "global"
