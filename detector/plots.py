@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 from plotly.colors import hex_to_rgb, sequential
+from plotly.subplots import make_subplots
 
 from detector.config import FeatureConfig
 from detector.features import power_spectrogram

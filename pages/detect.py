@@ -23,6 +23,15 @@ from pages._shared import (AUDIO_TYPES, current_detector, digest, known_limits, 
 log = logging.getLogger("detector.app")
 
 UPLOAD_KEY, RECORD_KEY, SOURCE_KEY = "detect_upload", "detect_record", "detect_source"
+# Feature rows after the spectrum get a strip of their own in the explanation: its label and what it means.
+SUMMARY_ROWS = {
+    "melexc": ("Voice source", "The *Voice source* strip is what the model reads besides the spectrogram: how peaky "
+                               "and how regular the voice's excitation (the buzz of the vocal folds, once the vocal "
+                               "tract is filtered out) is. Vocoders that rebuild a real voice from its spectrum get "
+                               "it wrong."),
+    "melfine": ("Harmonics", "The *Harmonics* strip is what the model reads besides the spectrogram: how sharp the "
+                             "voice's harmonics are between 1 and 8 kHz."),
+}
 MAX_EXPLAIN_WINDOWS = 10  # occlusion costs ~100-200 model calls per window: explain at most this many
 VERDICT_STYLE = {"likely_genuine": ("green", ":material/check_circle:"), "uncertain": ("orange", ":material/help:"),
                  "likely_synthetic": ("red", ":material/warning:")}
@@ -93,13 +102,13 @@ def explanation_section(analysis: Analysis, detector: Detector, key: tuple[str, 
         if frames < len(analysis.features):
             st.info(f"The first {frames * detector.config.frame_hop_s:.0f} s are explained (long clip).")
         summary = summary_effect(heat, detector.config.spectrum_bins)
+        label, words = SUMMARY_ROWS.get(detector.config.feature, ("Other features", ""))
         st.plotly_chart(plots.occlusion_figure(analysis.features[:frames], heat, analysis.feature_times[:frames],
-                                               analysis.feature_axis, analysis.feature_unit, summary=summary),
+                                               analysis.feature_axis, analysis.feature_unit, summary=summary,
+                                               summary_label=label),
                         key="occlusion_chart")
-        if summary is not None:
-            st.caption("The *Voice source* strip is what the model reads besides the spectrogram: how peaky and "
-                       "how regular the voice's excitation (the buzz of the vocal folds, once the vocal tract is "
-                       "filtered out) is. Vocoders that rebuild a real voice from its spectrum get it wrong.")
+        if summary is not None and words:
+            st.caption(words)
 
 
 def show_analysis(analysis: Analysis, detector: Detector) -> None:
