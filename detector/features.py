@@ -17,7 +17,7 @@ from scipy.fft import dct, idct, rfft
 
 from detector.config import FINE_BANDS, FINE_MIN_HZ, FeatureConfig
 from detector.errors import AudioError
-from detector.excitation import excitation_features
+from detector.excitation import EXCITATION_VERSION, excitation_features
 
 SILENCE_DBFS = -60.0  # below this RMS (in every frame) a clip counts as silent
 # Every spectrum gets the expected power of white noise at this level added. Digital
@@ -284,6 +284,18 @@ def features_from_power(power: np.ndarray, config: FeatureConfig) -> np.ndarray:
         energies = power @ _linear_filters(config.sample_rate, config.n_fft, config.n_linear_filters).T
         out = dct(10.0 * np.log10(energies + _EPS), type=2, norm="ortho", axis=1)[:, : config.n_lfcc]
     return out.astype(np.float32, copy=False)
+
+
+def feature_code(config: FeatureConfig) -> dict[str, int]:
+    """Versions of the arithmetic behind ``config``'s features, saved with every model.
+
+    ``features.json`` holds the settings; these numbers say which code computed
+    them, so a model is never served by feature code that has changed under it.
+    """
+    code = {"features": FEATURES_VERSION}
+    if config.feature == "melexc":
+        code["excitation"] = EXCITATION_VERSION
+    return code
 
 
 def features_from_clip(samples: np.ndarray, power: np.ndarray, config: FeatureConfig) -> np.ndarray:

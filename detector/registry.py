@@ -25,6 +25,7 @@ from typing import Any
 
 from detector.config import FeatureConfig
 from detector.errors import ModelError
+from detector.features import feature_code
 
 POINTER_FILE = "active.json"
 REQUIRED_FILES = ("model.tflite", "features.json", "calibration.json")
@@ -157,6 +158,12 @@ class ModelRegistry:
                 metrics = {}
         if (path / "model.tflite").stat().st_size == 0:
             raise ModelError(f"Model version {name!r} has an empty model.tflite.")
+        # Versions saved before the record existed carry none and are trusted as they are.
+        saved_code, current_code = metrics.get("feature_code"), feature_code(features)
+        if saved_code is not None and saved_code != current_code:
+            raise ModelError(f"Model version {name!r} was trained with feature code {saved_code}, but this server "
+                             f"computes {current_code}: its verdicts would be wrong. Retrain it with "
+                             "`python -m train.fit`, or serve it with the release it was trained with.")
         return ModelVersion(name=name, path=path, features=features, calibration=calibration, metrics=metrics)
 
     def active(self) -> ModelVersion:

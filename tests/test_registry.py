@@ -18,6 +18,25 @@ def test_lists_versions_and_active(tiny_store):
     assert registry.active().features.feature == "mel"
 
 
+def test_a_model_from_other_feature_code_is_refused(tiny_store):
+    """Train/serve skew guard: a version whose features were computed by other code never serves."""
+    from detector.features import feature_code
+
+    metrics_path = tiny_store / "v2" / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    registry = ModelRegistry(tiny_store)
+    current = feature_code(registry.load("v2").features)
+    metrics_path.write_text(json.dumps({**metrics, "feature_code": current}))
+    assert registry.load("v2").metrics["feature_code"] == current
+    metrics_path.write_text(json.dumps({**metrics, "feature_code": {**current, "features": current["features"] - 1}}))
+    with pytest.raises(ModelError, match="feature code") as info:
+        registry.load("v2")
+    assert "Retrain" in str(info.value)
+    with pytest.raises(ModelError):
+        registry.promote("v2")
+    assert registry.active_name() == "v1"
+
+
 def test_promote_and_rollback(tiny_store):
     registry = ModelRegistry(tiny_store)
     registry.promote("v2")

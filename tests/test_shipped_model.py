@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from detector.features import feature_code
 from detector.inference import Detector
 from detector.registry import ModelRegistry
 from train.config import TrainConfig
@@ -27,6 +28,7 @@ def test_active_model_was_trained_with_the_shipped_recipe(shipped):
     saved = json.loads((shipped.version.path / "train_config.json").read_text())
     assert TrainConfig.from_dict(saved) == TrainConfig()
     assert shipped.config.feature == TrainConfig().feature
+    assert shipped.version.metrics["feature_code"] == feature_code(shipped.config)  # the skew guard has its record
 
 
 def test_litert_model_matches_the_keras_model_on_a_real_recording(shipped):

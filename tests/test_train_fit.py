@@ -15,7 +15,7 @@ import pytest
 
 from detector.audio import load_audio
 from detector.config import FeatureConfig
-from detector.features import waveform_to_windows
+from detector.features import feature_code, waveform_to_windows
 from detector.metrics import compute_eer
 from detector.registry import REQUIRED_FILES, ModelRegistry
 from train.config import TrainConfig
@@ -67,6 +67,7 @@ def test_fit_publishes_a_complete_loadable_version(trained) -> None:
     assert version.calibration.method == "platt" and version.calibration.scale > 0
     metrics = json.loads((path / "metrics.json").read_text())
     assert metrics["created"] and metrics["version"] == path.name
+    assert metrics["feature_code"] == feature_code(version.features) and metrics["feature_code"]["features"] >= 1
     # The toy task is learnable: the model must really have learnt it.
     assert metrics["test"]["eer"] <= 0.2 and metrics["validation"]["eer"] <= 0.2
     assert version.test_eer == metrics["test"]["eer"]

@@ -26,8 +26,7 @@ import pandas as pd
 from detector.audio import load_audio
 from detector.config import FeatureConfig
 from detector.errors import AudioError
-from detector.excitation import EXCITATION_VERSION
-from detector.features import FEATURES_VERSION, split_windows, standardise, waveform_to_windows
+from detector.features import feature_code, split_windows, standardise, waveform_to_windows
 from train.augment import augment_batch
 from train.config import AugmentConfig
 
@@ -115,9 +114,11 @@ def config_hash(config: FeatureConfig) -> str:
     # FEATURES_VERSION changes with the feature arithmetic itself, not just its settings.
     # The cache holds features before window normalisation, so ``window_norm`` stays out.
     settings = {k: v for k, v in config.to_dict().items() if k != "window_norm"}
-    settings["features_version"] = FEATURES_VERSION
-    if config.feature == "melexc":  # its own version, so a change there leaves other caches alone
-        settings["excitation_version"] = EXCITATION_VERSION
+    # The excitation code has its own version, so a change there leaves other caches alone.
+    code = feature_code(config)
+    settings["features_version"] = code["features"]
+    if "excitation" in code:
+        settings["excitation_version"] = code["excitation"]
     text = json.dumps(settings, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from detector.config import FEATURE_TYPES, WINDOW_NORMS, FeatureConfig
+from detector.features import feature_code
 from detector.metrics import compute_eer
 from detector.registry import Calibration
 from train.archs import available, build_model
@@ -206,6 +207,7 @@ def training_metrics(trained: TrainedModel, corpus: Path, name: str) -> dict[str
         "arch": trained.config.arch,
         "feature": trained.config.feature,
         "window_norm": trained.config.window_norm,
+        "feature_code": feature_code(trained.features),
         "params": trained.params,
         "training": {**trained.timings, **trained.counts, "best_epoch": trained.best_epoch,
                      "history": trained.history, "skipped_clips": len(trained.skipped)},
