@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 FEATURE_TYPES = ("logspec", "mel", "lfcc", "melfine", "melexc")
+# The types whose first n_mels bins are a log-mel spectrogram (the others may follow it).
+MEL_FEATURES = ("mel", "melfine", "melexc")
 # ``melfine``: log mel plus this many bands summarising the harmonic fine structure
 # above FINE_MIN_HZ (see detector.features.fine_structure); fixed here, not a config
 # field, so adding the feature type did not change the cache key of the others.
@@ -131,7 +133,7 @@ class FeatureConfig:
         """
         if self.feature == "lfcc":
             return 0
-        return self.n_mels if self.feature in ("melfine", "melexc") else self.n_bins
+        return self.n_mels if self.feature in MEL_FEATURES else self.n_bins
 
     @property
     def input_shape(self) -> tuple[int, int, int]:

@@ -28,10 +28,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy.fft import irfft, next_fast_len, rfft
 
 from detector.config import FeatureConfig
+from detector.framing import frame_signal
 
 LPC_ORDER = 16
 # Added to the samples before analysis, like the spectrogram's noise floor: exact
@@ -59,12 +59,6 @@ BLOCK_FRAMES = 2048
 PITCH_RANGE_HZ = (80.0, 400.0)
 BAND_EDGES = (0.0, 0.125, 0.25, 0.5, 1.0)  # fractions of the Nyquist frequency
 _TINY = 1e-12
-
-
-def _frames(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """The spectrogram's analysis frames (no window), shape (frames, frame_length)."""
-    length, hop = config.frame_length, config.frame_hop
-    return sliding_window_view(samples, length)[::hop]
 
 
 @lru_cache(maxsize=1)
@@ -148,7 +142,7 @@ def excitation_statistics(samples: np.ndarray, config: FeatureConfig) -> np.ndar
     """
     x = np.asarray(samples, dtype=np.float32)
     x = x + np.resize(_dither_block(), len(x))
-    all_frames = _frames(x, config)
+    all_frames = frame_signal(x, config.frame_length, config.frame_hop)
     frames = all_frames[::FRAME_STRIDE]
     # Blocks of frames bound the working memory on long clips (the statistics of
     # each frame do not depend on the others, so blocking changes no number).

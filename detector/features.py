@@ -15,9 +15,10 @@ from functools import lru_cache
 import numpy as np
 from scipy.fft import dct, idct, rfft
 
-from detector.config import FINE_BANDS, FINE_MIN_HZ, FeatureConfig
+from detector.config import FINE_BANDS, FINE_MIN_HZ, MEL_FEATURES, FeatureConfig
 from detector.errors import AudioError
 from detector.excitation import EXCITATION_VERSION, excitation_features
+from detector.framing import frame_signal
 
 SILENCE_DBFS = -60.0  # below this RMS (in every frame) a clip counts as silent
 # Every spectrum gets the expected power of white noise at this level added. Digital
@@ -52,7 +53,7 @@ class PreparedClip:
 
 def frame_rms_db(samples: np.ndarray, frame_length: int, hop: int) -> np.ndarray:
     """RMS level in dBFS of each analysis frame (at least one frame)."""
-    frames = _frame(samples, frame_length, hop)
+    frames = frame_signal(samples, frame_length, hop)
     power = np.mean(frames.astype(np.float64) ** 2, axis=1)
     return 10.0 * np.log10(power + _EPS)
 
@@ -117,18 +118,6 @@ def prepare_waveform(samples: np.ndarray, config: FeatureConfig, check_length: b
         trailing_trim_s=(len(samples) - stop) / rate,
         gain_db=float(gain_db),
         clipped_fraction=clipped,
-    )
-
-
-def _frame(samples: np.ndarray, frame_length: int, hop: int) -> np.ndarray:
-    if len(samples) < frame_length:
-        samples = np.pad(samples, (0, frame_length - len(samples)))
-    count = 1 + (len(samples) - frame_length) // hop
-    return np.lib.stride_tricks.as_strided(
-        samples,
-        shape=(count, frame_length),
-        strides=(samples.strides[0] * hop, samples.strides[0]),
-        writeable=False,
     )
 
 
@@ -203,7 +192,7 @@ def _linear_filters(sample_rate: int, n_fft: int, n_filters: int) -> np.ndarray:
 
 def power_spectrogram(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Power STFT, shape (frames, n_fft // 2 + 1), no centre padding."""
-    frames = _frame(np.ascontiguousarray(samples, dtype=np.float32), config.frame_length, config.frame_hop)
+    frames = frame_signal(np.ascontiguousarray(samples, dtype=np.float32), config.frame_length, config.frame_hop)
     window = _hann(config.frame_length)
     # scipy keeps float32 (complex64): ~5x faster than numpy's float64 FFT here.
     spectrum = rfft(frames * window, n=config.n_fft, axis=1)
@@ -276,7 +265,7 @@ def features_from_power(power: np.ndarray, config: FeatureConfig) -> np.ndarray:
     power = power + _noise_floor(config)
     if config.feature == "logspec":
         out = 10.0 * np.log10(power + _EPS)
-    elif config.feature in ("mel", "melfine", "melexc"):
+    elif config.feature in MEL_FEATURES:
         out = 10.0 * np.log10(power @ _mel_filters(config.sample_rate, config.n_fft, config.n_mels).T + _EPS)
         if config.feature == "melfine":
             out = np.concatenate([out, fine_structure(10.0 * np.log10(power + _EPS), config)], axis=1)
@@ -324,7 +313,7 @@ def feature_axis(config: FeatureConfig) -> tuple[np.ndarray, str]:
     """
     if config.feature == "logspec":
         return np.fft.rfftfreq(config.n_fft, 1.0 / config.sample_rate), "Hz"
-    if config.feature in ("mel", "melfine", "melexc"):
+    if config.feature in MEL_FEATURES:
         return mel_frequencies(config.n_mels + 2, 20.0, config.sample_rate / 2)[1:-1], "Hz"
     return np.arange(config.n_lfcc, dtype=np.float64), "coefficient"
 
