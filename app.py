@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import render_sidebar
+from app_pages._shared import render_sidebar
 
 st.set_page_config(page_title="Deepfake voice detector", page_icon=":material/graphic_eq:", layout="wide",
                    menu_items={"About": "Open-source detector of synthetic (deepfake) speech."})
 
 PAGES = [
-    st.Page("pages/detect.py", title="Detect", icon=":material/search:", default=True),
-    st.Page("pages/batch.py", title="Batch", icon=":material/library_music:"),
-    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
-    st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
+    st.Page("app_pages/detect.py", title="Detect", icon=":material/search:", default=True),
+    st.Page("app_pages/batch.py", title="Batch", icon=":material/library_music:"),
+    st.Page("app_pages/learn.py", title="Learn", icon=":material/school:"),
+    st.Page("app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
 ]
 
 page = st.navigation(PAGES)

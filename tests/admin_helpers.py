@@ -1,4 +1,4 @@
-"""Helpers shared by the admin-page tests (AppTest on ``pages/admin.py``)."""
+"""Helpers shared by the admin-page tests (AppTest on ``app_pages/admin.py``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 PAGE = str(REPO / "pages" / "admin.py")
 PASSWORD = "correct horse battery staple"
 
-if str(REPO) not in sys.path:   # the page imports ``pages._shared`` and ``train.*`` from the repository root
+if str(REPO) not in sys.path:   # the page imports ``app_pages._shared`` and ``train.*`` from the repository root
     sys.path.insert(0, str(REPO))
 
 

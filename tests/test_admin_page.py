@@ -26,7 +26,7 @@ def admin_env(tmp_path, tiny_store, monkeypatch):
 
 def detect_serves() -> str:
     """The version the Detect page would use: the app's one cached ModelService."""
-    from pages._shared import get_service
+    from app_pages._shared import get_service
 
     return get_service().get().name
 

@@ -46,7 +46,7 @@ def train_env(tmp_path, tiny_store, toy_data, feature_cache, monkeypatch):
 
 
 def detect_serves() -> str:
-    from pages._shared import get_service
+    from app_pages._shared import get_service
 
     return get_service().get().name
 

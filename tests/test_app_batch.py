@@ -20,7 +20,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 def batch(tiny_store, monkeypatch) -> AppTest:
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
     at = AppTest.from_file(APP, default_timeout=120).run()
-    return at.switch_page("pages/batch.py").run()
+    return at.switch_page("app_pages/batch.py").run()
 
 
 def mixed_files() -> list[tuple[str, bytes, str]]:
@@ -102,7 +102,7 @@ def test_adding_a_file_only_scores_the_new_one(batch, monkeypatch):
 def test_batch_without_model_shows_the_message(tmp_path, monkeypatch):
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tmp_path / "nothing"))
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("app_pages/batch.py").run()
     assert not at.exception
     assert "No active model" in at.error[0].value and not at.file_uploader
 

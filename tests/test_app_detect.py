@@ -252,7 +252,7 @@ def test_noise_gets_quality_warnings_next_to_the_verdict(app, tiny_detector):
 def test_admin_page_is_listed_and_renders(app):
     """The Admin page belongs to the admin issue; here only that navigation reaches it cleanly."""
     app.run()
-    app.switch_page("pages/admin.py").run()
+    app.switch_page("app_pages/admin.py").run()
     assert_clean(app)
     assert len(app.main.children) > 0
 
@@ -269,11 +269,11 @@ def test_app_process_never_imports_tensorflow(tiny_store):
         at = AppTest.from_file({APP!r}, default_timeout=120).run()
         at.file_uploader[0].set_value(("a.wav", wav, "audio/wav")).run()
         at.button(key="explain_button").click().run()
-        at.switch_page("pages/batch.py").run()
+        at.switch_page("app_pages/batch.py").run()
         at.file_uploader[0].set_value([("a.wav", wav, "audio/wav")]).run()
-        at.switch_page("pages/learn.py").run()
+        at.switch_page("app_pages/learn.py").run()
         at.file_uploader[0].set_value(("a.wav", wav, "audio/wav")).run()
-        at.switch_page("pages/admin.py").run()
+        at.switch_page("app_pages/admin.py").run()
         assert not at.exception, [e.value for e in at.exception]
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras"))
         print("LOADED", loaded)
@@ -307,7 +307,7 @@ def test_long_clip_explains_the_first_windows(app):
 
 
 def test_known_limits_takes_the_limits_section_only():
-    from pages._shared import known_limits
+    from app_pages._shared import known_limits
 
     card = ("# Card\n\n## Data\nStuff.\n\n## Known limits\n- No singing.\n### Details\n- No children.\n"
             "\n## Training\nAdam.\n")

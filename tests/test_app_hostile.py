@@ -100,7 +100,7 @@ def good_clips() -> list[tuple[str, bytes, str]]:
 def test_batch_page_scores_the_good_and_explains_the_bad(tiny_store, tiny_detector, monkeypatch, downloads):
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
     at = AppTest.from_file(APP, default_timeout=300).run()
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("app_pages/batch.py").run()
     made = [case.make() for case in CASES]
     # Good clips first, in the middle and last: bad files around them must not stop them.
     uploads = ([good_clips()[0]] + [(n, d, "application/octet-stream") for n, d in made[:16]] + [good_clips()[1]]

@@ -22,7 +22,7 @@ N_VERSIONS = sum(len(example["versions"]) for example in MANIFEST["examples"])
 def learn_page(store: Path, monkeypatch) -> AppTest:
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(store))
     at = AppTest.from_file(APP, default_timeout=180).run()
-    return at.switch_page("pages/learn.py").run()
+    return at.switch_page("app_pages/learn.py").run()
 
 
 @pytest.fixture

@@ -111,7 +111,7 @@ def run_session(label: str, kind: str, names: list[str], start: threading.Barrie
     at.session_state["who"] = label
     at.run()
     if kind == "batch":
-        at.switch_page("pages/batch.py").run()
+        at.switch_page("app_pages/batch.py").run()
     files = [(name, CLIPS[name], "application/octet-stream") for name in names]
     if start is not None:
         start.wait(timeout=60)  # every session uploads at the same moment
@@ -130,7 +130,7 @@ def analysis_json(data: Any) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_concurrent_sessions_see_their_own_serial_results(tiny_store, monkeypatch, one_runtime, json_downloads):
-    from pages._shared import _service_for
+    from app_pages._shared import _service_for
 
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
     serial = {index: run_session(f"serial-{index}", kind, names) for index, (kind, names) in enumerate(SESSIONS)}

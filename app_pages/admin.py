@@ -19,7 +19,7 @@ from detector.auth import ENABLE_HELP, LoginGuard, configured_password, session_
 from detector.config import FEATURE_TYPES
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
-from pages._shared import get_service, store_path
+from app_pages._shared import get_service, store_path
 from train.archs import available as available_archs
 from train.config import TrainConfig
 from train.data_root import (CORPUS_SIZES, DataPathError, builtin_corpus_dir, data_root, has_manifest,

@@ -17,7 +17,7 @@ from detector import plots
 from detector.errors import AudioError
 from detector.explain import occlusion_map, summary_effect
 from detector.inference import Analysis, Detector
-from pages._shared import (AUDIO_TYPES, current_detector, digest, known_limits, latest_source, mark_source,
+from app_pages._shared import (AUDIO_TYPES, current_detector, digest, known_limits, latest_source, mark_source,
                            remember, session_cache)
 
 log = logging.getLogger("detector.app")

@@ -21,7 +21,7 @@ from detector.batch import BatchRow, score_files, score_one
 from detector.errors import AudioError
 from detector.inference import Detector
 from detector.vocoders import make_copies, wav_bytes
-from pages._shared import (AUDIO_TYPES, current_detector, digest, latest_source, mark_source, remember,
+from app_pages._shared import (AUDIO_TYPES, current_detector, digest, latest_source, mark_source, remember,
                            session_cache)
 
 log = logging.getLogger("detector.app")

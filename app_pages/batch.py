@@ -10,7 +10,7 @@ import streamlit as st
 
 from detector import plots
 from detector.batch import rows_to_frame, score_one, summary, to_csv
-from pages._shared import AUDIO_TYPES, current_detector, digest, remember, session_cache
+from app_pages._shared import AUDIO_TYPES, current_detector, digest, remember, session_cache
 
 ROW_CACHE_SIZE = 1000  # rows are tiny (no audio arrays), so a whole working session fits
 
