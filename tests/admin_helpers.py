@@ -12,7 +12,7 @@ from typing import Any, Callable
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parent.parent
-PAGE = str(REPO / "pages" / "admin.py")
+PAGE = str(REPO / "app_pages" / "admin.py")
 PASSWORD = "correct horse battery staple"
 
 if str(REPO) not in sys.path:   # the page imports ``app_pages._shared`` and ``train.*`` from the repository root
