@@ -23,10 +23,13 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(PY)
 install: $(VENV)/.installed-app
 install-dev: $(VENV)/.installed-dev
 
-# Debian packages the tests need: Chromium for the real-browser test.
+# Debian packages the tests need: Chromium for the real-browser test; node and npm for the
+# corpus builder's articulatory synthesiser (GnuSpeech, an npm package run by node).
 system-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; fi
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; fi
 
 run: install
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address localhost
@@ -34,7 +37,7 @@ run: install
 test: install-dev system-deps
 	$(PY) -m pytest
 
-corpus: install
+corpus: install system-deps
 	$(PY) -m train.corpus build --size default --out data/corpus
 
 train: install

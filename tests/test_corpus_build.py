@@ -19,6 +19,7 @@ from detector.config import FeatureConfig
 from detector.features import frame_rms_db
 from train.corpus import build, lofo_folds, read_manifest
 from train.corpus.manifest import COLUMNS
+from train.corpus.reserved import check_no_reserved
 from train.corpus.splits import check_disjoint
 
 pytestmark = pytest.mark.slow
@@ -36,9 +37,13 @@ def small_corpus(tmp_path_factory) -> tuple[Path, pd.DataFrame, list]:
 def test_manifest_has_both_labels_all_families_and_splits(small_corpus) -> None:
     out, manifest, calls = small_corpus
     assert list(manifest.columns) == COLUMNS
-    assert len(manifest) >= 200
+    assert len(manifest) >= 250
     assert set(manifest["label"]) == {"genuine", "synthetic"}
-    assert set(manifest["family"]) == {"genuine", "formant", "diphone", "parametric", "neural", "vocoder"}
+    assert set(manifest["family"]) == {"genuine", "formant", "diphone", "parametric", "neural", "articulatory",
+                                       "vocoder", "neural_vocoder"}
+    assert {"queen", "sky", "warzone", "codec2"} <= set(manifest.loc[manifest["label"] == "genuine", "source"])
+    assert {"hifigan", "lpcnet"} <= set(manifest.loc[manifest["family"] == "neural_vocoder", "generator"])
+    assert manifest.loc[manifest["family"] == "articulatory", "generator"].str.startswith("gnuspeech:").all()
     for split in ("train", "val", "test"):
         assert set(manifest.loc[manifest["split"] == split, "label"]) == {"genuine", "synthetic"}
     assert manifest.loc[manifest["label"] == "genuine", "speaker"].nunique() >= 10
@@ -79,7 +84,8 @@ def test_splits_are_speaker_disjoint_and_lofo_works(small_corpus) -> None:
     home = genuine.groupby("speaker")["split"].first()
     assert (vocoder["split"].to_numpy() == vocoder["speaker"].map(home).to_numpy()).all()
     folds = lofo_folds(manifest)
-    assert {f for f, _, _ in folds} == {"formant", "diphone", "parametric", "neural", "vocoder"}
+    assert {f for f, _, _ in folds} == {"formant", "diphone", "parametric", "neural", "articulatory", "vocoder",
+                                        "neural_vocoder"}
     for family, train, test in folds:
         assert family not in set(train["family"]) and set(test["family"]) <= {"genuine", family}
 
@@ -95,6 +101,29 @@ def test_summary_and_audit_are_written(small_corpus) -> None:
     assert {"duration_s", "rms_db", "rolloff85_hz", "bandwidth_hz", "leading_quiet_s",
             "original_sample_rate"} <= set(audit["features"])
     assert summary["audit_eer"] == audit["eer"]
+    assert summary["channel_audit_eer"] == audit["channel_audit"]["eer"]
+    assert audit["channel_audit"]["n_test"] == audit["n_test"]
+
+
+def test_v2_rules_hold_language_balance_channels_and_reserved_sources(small_corpus) -> None:
+    out, manifest, _ = small_corpus
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["corpus_version"] == 2
+    from train.fit import corpus_version
+
+    assert corpus_version(out) == 2  # what a model trained on it records in metrics.json
+    for lang, row in summary["language_balance"].items():
+        assert row["ok"], (lang, row)
+    # Every language in every split holds both labels.
+    cells = manifest.groupby(["language", "split"])["label"].nunique()
+    assert (cells == 2).all(), cells[cells < 2]
+    assert summary["neural_vocoder_share"] >= 0.25
+    check_no_reserved(manifest)
+    provenance = pd.read_csv(out / "provenance.csv")
+    assert sorted(provenance["file"]) == sorted(manifest["file"])
+    tts = manifest[manifest["file"].str.startswith(tuple(f"clips/{f}/" for f in ("formant", "diphone", "neural")))]
+    channels = set(provenance.loc[provenance["file"].isin(tts["file"]), "channel"])
+    assert len(channels) >= 2  # TTS clips wear the genuine sources' formats, not one synthesiser WAV
 
 
 def test_second_build_resumes_without_rendering(small_corpus) -> None:

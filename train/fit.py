@@ -198,12 +198,21 @@ def version_name(config: TrainConfig, out: Path, now: datetime | None = None) ->
     return name
 
 
+def corpus_version(corpus: Path) -> int | None:
+    """The builder's ``corpus_version`` from ``summary.json`` (``None`` for v1 or a user's dataset)."""
+    try:
+        return json.loads((Path(corpus) / "summary.json").read_text()).get("corpus_version")
+    except (OSError, ValueError):
+        return None
+
+
 def training_metrics(trained: TrainedModel, corpus: Path, name: str) -> dict[str, Any]:
     """The training and validation part of ``metrics.json``."""
     return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "version": name,
         "corpus": str(corpus),
+        "corpus_version": corpus_version(corpus),
         "arch": trained.config.arch,
         "feature": trained.config.feature,
         "window_norm": trained.config.window_norm,

@@ -1,4 +1,4 @@
-"""Shortcut audit: can trivial features alone tell the labels apart?
+"""Shortcut audits: can trivial features, or language and recording format, tell the labels apart?
 
 A gradient-boosting and a logistic-regression classifier are fitted on the
 train split using only duration, RMS level, spectral roll-off (85 % and 99 %),
@@ -6,7 +6,8 @@ spectral bandwidth, leading/trailing quiet time and the decoded file's
 original sample rate, plus the effective bandwidth (highest frequency within
 45 dB of the long-term spectral peak), then scored on the test split. A healthy corpus keeps
 the equal error rate near chance (>= 35 %); a low EER names a shortcut that a
-detector would learn instead of synthesis artefacts.
+detector would learn instead of synthesis artefacts. A second audit fits the
+same classifiers on language and source-channel cues only (:func:`channel_audit`).
 """
 
 from __future__ import annotations
@@ -134,13 +135,52 @@ def audit_table(table: pd.DataFrame) -> dict:
     return result
 
 
+def channel_audit(manifest: pd.DataFrame, provenance: pd.DataFrame) -> dict:
+    """The same two classifiers on language and source-channel cues only.
+
+    Features: one-hot language, one-hot source codec, log original sample rate
+    (from ``provenance.csv``). Near chance means language and recording format
+    cannot stand in for the label.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    table = manifest[["file", "label", "split", "language"]].merge(provenance, on="file", how="left")
+    table["channel"] = table["channel"].fillna("unknown")
+    table["original_sample_rate"] = table["original_sample_rate"].fillna(16000)
+    features = pd.get_dummies(table[["language", "channel"]].astype(str), dtype=float)
+    features["log_rate"] = np.log2(table["original_sample_rate"].astype(float))
+    train, test = (table["split"] == "train").to_numpy(), (table["split"] == "test").to_numpy()
+    y = (table["label"] == "synthetic").to_numpy().astype(int)
+    result: dict = {"features": ["language (one-hot)", "source codec (one-hot)", "log2 original sample rate"],
+                    "n_train": int(train.sum()), "n_test": int(test.sum()), "classifiers": {}}
+    models = {"gradient_boosting": HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0),
+              "logistic_regression": LogisticRegression(max_iter=2000)}
+    for name, model in models.items():
+        model.fit(features.to_numpy()[train], y[train])
+        result["classifiers"][name] = round(eer(y[test], model.predict_proba(features.to_numpy()[test])[:, 1])[0], 4)
+    result["eer"] = min(result["classifiers"].values())
+    result["passed"] = bool(result["eer"] >= TARGET_EER)
+    return result
+
+
 def run_audit(corpus_dir: str | Path, manifest: pd.DataFrame | None = None, workers: int = 2) -> dict:
-    """Audit a built corpus; prints the EER and writes ``audit.json``."""
+    """Audit a built corpus; prints both EERs and writes ``audit.json``.
+
+    ``passed`` is true only when both audits (trivial features; language and
+    source channel) stay at or above :data:`TARGET_EER`.
+    """
     from train.corpus.manifest import read_manifest
 
     corpus_dir = Path(corpus_dir)
     manifest = read_manifest(corpus_dir) if manifest is None else manifest
     result = audit_table(feature_table(corpus_dir, manifest, workers))
+    provenance_file = corpus_dir / "provenance.csv"
+    if provenance_file.exists():
+        result["channel_audit"] = channel_audit(manifest, pd.read_csv(provenance_file))
+        result["passed"] = result["passed"] and result["channel_audit"]["passed"]
+        print(f"language/channel audit EER {result['channel_audit']['eer']:.1%}; "
+              f"classifiers {result['channel_audit']['classifiers']}")
     (corpus_dir / "audit.json").write_text(json.dumps(result, indent=2) + "\n")
     verdict = "ok" if result["passed"] else f"BELOW the {TARGET_EER:.0%} target: a shortcut remains"
     print(f"shortcut audit EER {result['eer']:.1%} ({verdict}); classifiers {result['classifiers']}")

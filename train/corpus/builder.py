@@ -14,10 +14,15 @@ import numpy as np
 
 from train.corpus import debs
 from train.corpus.genuine import scan_sources
-from train.corpus.manifest import format_summary, rows_from_jobs, summarise, validate, write_manifest, write_summary
-from train.corpus.plan import FAMILY_SHARE, SIZES, Job, equalise_narrowband, plan_genuine, plan_tts, plan_vocoder
+from train.corpus.neural_vocoders import ensure_hifigan
+from train.corpus.manifest import (format_summary, rows_from_jobs, summarise, validate, write_manifest,
+                                   write_provenance, write_summary)
+from train.corpus.balance import (assign_channels, balance_languages, copy_counts, drop_single_label_cells,
+                                  tts_per_language)
+from train.corpus.plan import CORPUS_VERSION, SIZES, Job, equalise_narrowband, plan_copies, plan_genuine, plan_tts
+from train.corpus.reserved import check_no_reserved
 from train.corpus.splits import check_disjoint
-from train.corpus.tts import Voice, catalogue
+from train.corpus.tts import Voice, catalogue, ensure_gnuspeech
 
 Progress = Callable[[int, int, str], None]
 _STATE: dict = {}
@@ -36,10 +41,23 @@ def _packages(size: str) -> list[str]:
     return packages
 
 
+# Copies per turn of each neural vocoder: LPCNet costs ~2.4x HiFi-GAN's compute per second of audio.
+NEURAL_MIX = {"hifigan": 2, "lpcnet": 1}
+
+
+def copy_methods(cache: Path) -> dict[str, list[str]]:
+    """Vocoder methods per copy family available with this cache."""
+    from train.corpus.neural_vocoders import available
+    from train.corpus.vocoders import methods
+
+    neural = [m for m in available(cache) for _ in range(NEURAL_MIX.get(m, 1))]
+    return {"vocoder": methods(), "neural_vocoder": neural}
+
+
 def plan_corpus(root: Path, size: str, seed: int, cache: Path) -> tuple[list[Job], list[Voice], dict]:
     """Index the sources and plan every job of a corpus of ``size``."""
     spec = SIZES[size]
-    clips, texts = scan_sources(root, list(spec["sources"]), cache / f"index-{size}.json")
+    clips, texts = scan_sources(root, list(spec["sources"]), cache / f"index-{size}.json", spec.get("archive_limit"))
     if "asterisk_langs" in spec:
         clips = [c for c in clips if c.source != "asterisk" or c.language in spec["asterisk_langs"]]
     rng = np.random.default_rng(seed)
@@ -47,19 +65,24 @@ def plan_corpus(root: Path, size: str, seed: int, cache: Path) -> tuple[list[Job
     genuine_langs = Counter(j.language for j in genuine)
     text_langs = {lang for lang, _, _ in texts} & (set(genuine_langs) | {"en"})
     voices = catalogue(root, text_langs, spec["espeak_variants"])
-    n_vocoder = int(round(spec["synthetic"] * FAMILY_SHARE["vocoder"]))
     words_share = float(np.mean([len(j.inputs) > 1 for j in genuine])) if genuine else 0.0
-    tts = plan_tts(voices, texts, speaker_splits, spec["synthetic"] - n_vocoder, genuine_langs, words_share, rng)
-    share = equalise_narrowband(genuine + tts, rng)
-    vocoder = plan_vocoder(genuine, n_vocoder, rng)
-    equalise_narrowband(genuine + tts + vocoder, rng, share)
-    info = {"narrow_share": share, "words_share": words_share, "speaker_splits": speaker_splits}
-    return genuine + vocoder + tts, voices, info
+    tts = plan_tts(voices, texts, speaker_splits, tts_per_language(genuine, spec["synthetic"]), words_share, rng)
+    assign_channels(genuine, tts, rng)
+    methods = copy_methods(cache)
+    copies = plan_copies(genuine, copy_counts(spec["synthetic"]), methods, rng)
+    synthetic = balance_languages(genuine, tts + copies, methods, rng)
+    jobs, dropped = drop_single_label_cells(genuine + synthetic)
+    equalise_narrowband(jobs, rng)
+    info = {"words_share": words_share, "speaker_splits": speaker_splits, "dropped_language_splits": dropped,
+            "narrow_share": float(np.mean([j.narrow for j in jobs])) if jobs else 0.0}
+    return jobs, voices, info
 
 
 def _init_worker(root: str, voices: list[Voice], out_dir: str) -> None:
+    from train.corpus.neural_vocoders import configure
     from train.corpus.tts import Renderer
 
+    configure(Path(root).parent)
     _STATE.update(renderer=Renderer(Path(root)), voices={v.id: v for v in voices}, out=Path(out_dir))
 
 
@@ -136,6 +159,8 @@ def build(out_dir: str | Path, size: str = "default", progress: Progress | None 
     say = progress or (lambda d, t, m: None)
     say(0, 1, "fetching Debian packages (cached after the first build)")
     root = debs.ensure_packages(_packages(size), cache_dir)
+    ensure_hifigan(cache_dir)
+    ensure_gnuspeech(root)
     t_fetch = time.time() - started
     say(0, 1, "indexing sources and planning")
     jobs, voices, info = plan_corpus(root, size, seed, cache_dir)
@@ -143,8 +168,11 @@ def build(out_dir: str | Path, size: str = "default", progress: Progress | None 
     manifest = rows_from_jobs(jobs, out)
     validate(manifest)
     check_disjoint(manifest)
+    check_no_reserved(manifest)
     write_manifest(manifest, out)
-    extra = {"size": size, "seed": seed, "planned": len(jobs), "failed": dict(errors),
+    write_provenance(jobs, manifest, out)
+    extra = {"corpus_version": CORPUS_VERSION, "size": size, "seed": seed, "planned": len(jobs), "failed": dict(errors),
+             "dropped_language_splits": info["dropped_language_splits"],
              "narrow_share": round(info["narrow_share"], 3), "words_share": round(info["words_share"], 3),
              "fetch_s": round(t_fetch, 1), "build_s": round(time.time() - started, 1)}
     summary = summarise(manifest, extra)
@@ -154,6 +182,7 @@ def build(out_dir: str | Path, size: str = "default", progress: Progress | None 
         say(len(jobs), len(jobs), "running the shortcut audit")
         result = run_audit(out, manifest)
         summary["audit_eer"] = result["eer"]
+        summary["channel_audit_eer"] = result["channel_audit"]["eer"]
     summary["build_s"] = round(time.time() - started, 1)
     write_summary(summary, out)
     (out / "plan.json").write_text(json.dumps({"speaker_splits": info["speaker_splits"]}, indent=1))

@@ -27,6 +27,10 @@ GENUINE_PACKAGES: dict[str, list[str]] = {
     "klettres": ["klettres-data"],
     "ktuberling": ["ktuberling-data"],
     "gcin": ["gcin-voice"],
+    "queen": ["flight-of-the-amazon-queen"],
+    "sky": ["beneath-a-steel-sky"],
+    "warzone": ["warzone2100-data"],
+    "codec2": ["codec2-examples"],
 }
 
 # Shared libraries the synthesisers need that a minimal Debian may lack.
@@ -43,13 +47,16 @@ TOOL_PACKAGES: dict[str, list[str]] = {
                  "festvox-kdlpc16k", "festvox-us-slt-hts", "festival-ca", "festvox-ca-ona-hts",
                  "festlex-ifd", "festvox-italp16k", "festvox-itapc16k", "festvox-suopuhe-common",
                  "festvox-suopuhe-lj", "festvox-suopuhe-mv", "festival-czech", "festvox-czech-dita",
-                 "festvox-czech-machac"],
+                 "festvox-czech-machac", "festvox-czech-krb", "festvox-czech-ph"],
+    "lpcnet": ["libcodec2-1.0"],  # the LPCNet neural vocoder ships inside codec2's library
     "libs": _LIBS,
 }
 # Only these members of big data packages are needed; skipping the rest
 # (images, mostly) keeps unpacking fast.
 _MEMBER_FILTERS: dict[str, list[str]] = {
     "tuxpaint-stamps-default": ["*.ogg", "*.txt"],
+    "warzone2100-data": ["*/base.wz"],
+    "codec2-examples": ["*/codec2/wav/*", "*/codec2/raw/speech_orig_16k.wav"],
 }
 
 

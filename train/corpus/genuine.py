@@ -16,6 +16,8 @@ from pathlib import Path
 
 import soundfile as sf
 
+from train.corpus.channels import describe
+
 ASTERISK_VOICES = {  # folder -> (speaker, language); Allison records en and es: one speaker
     "en_US_f_Allison": ("asterisk:Allison", "en"),
     "es_MX_f_Allison": ("asterisk:Allison", "es"),
@@ -38,6 +40,7 @@ class SourceClip:
     text: str | None
     native_rate: int
     duration_s: float
+    channel: str = ""  # format as shipped, ``codec:rate`` (see train.corpus.channels)
 
 
 def _lang(code: str) -> str:
@@ -45,10 +48,10 @@ def _lang(code: str) -> str:
     return re.split(r"[_@.\-]", code)[0].lower()
 
 
-def _info(path: Path) -> tuple[int, float] | None:
+def _info(path: Path) -> tuple[int, float, str] | None:
     try:
         info = sf.info(str(path))
-        return int(info.samplerate), float(info.duration)
+        return int(info.samplerate), float(info.duration), describe(info.subtype, info.samplerate)
     except Exception:  # unreadable by libsndfile: detector.audio falls back to PyAV; rate unknown here
         return None
 
@@ -57,7 +60,7 @@ def _clip(path: Path, source: str, speaker: str, language: str, text: str | None
     info = _info(path)
     if info is None or info[1] <= 0.05:
         return None
-    return SourceClip(str(path), source, speaker, language, text, info[0], info[1])
+    return SourceClip(str(path), source, speaker, language, text, info[0], info[1], info[2])
 
 
 def _words(stem: str) -> str:
@@ -181,12 +184,16 @@ SCANNERS = {
 }
 
 
-def scan_sources(root: Path, sources: list[str], cache_file: Path | None = None) -> tuple[list[SourceClip], list[tuple[str, str, str | None]]]:
+def scan_sources(root: Path, sources: list[str], cache_file: Path | None = None,
+                 limit: int | None = None) -> tuple[list[SourceClip], list[tuple[str, str, str | None]]]:
     """Index the given sources; returns clips and a text pool ``(language, text, owner)``.
 
     The index is cached as JSON (probing 18k headers takes a while on 2 cores).
+    ``limit`` caps the lines taken from each game archive (the small corpus).
     """
-    key = ",".join(sorted(sources))
+    from train.corpus.genuine_games import GAME_SCANNERS
+
+    key = ",".join(sorted(sources)) + f"|limit={limit}"
     if cache_file and cache_file.exists():
         data = json.loads(cache_file.read_text())
         if data.get("key") == key:
@@ -198,6 +205,8 @@ def scan_sources(root: Path, sources: list[str], cache_file: Path | None = None)
             found, stamp_texts = scan_tuxpaint(root)
             clips += found
             texts += stamp_texts
+        elif source in GAME_SCANNERS:
+            clips += GAME_SCANNERS[source](root, limit)
         else:
             clips += SCANNERS[source](root)
     for clip in clips:

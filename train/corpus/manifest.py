@@ -12,7 +12,10 @@ import soundfile as sf
 COLUMNS = ["file", "label", "source", "speaker", "language", "family", "generator", "derived_from", "split",
            "condition", "duration_s"]
 LABELS = ("genuine", "synthetic")
-FAMILIES = ("genuine", "formant", "diphone", "parametric", "neural", "vocoder")
+FAMILIES = ("genuine", "formant", "diphone", "parametric", "neural", "articulatory", "vocoder", "neural_vocoder")
+PROVENANCE_COLUMNS = ["file", "channel", "original_sample_rate"]
+SHARE_RANGE = (0.40, 0.60)   # synthetic share allowed per language
+MIN_CLIPS_CHECKED = 20       # languages smaller than this are reported, not held to the range
 
 
 def rows_from_jobs(jobs: Iterable, out_dir: Path) -> pd.DataFrame:
@@ -34,6 +37,21 @@ def rows_from_jobs(jobs: Iterable, out_dir: Path) -> pd.DataFrame:
             "duration_s": round(info.frames / float(info.samplerate), 3),
         })
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def write_provenance(jobs: Iterable, manifest: pd.DataFrame, out_dir: Path) -> Path:
+    """``provenance.csv``: each stored clip's source channel (codec and original sample rate).
+
+    Kept beside the manifest (whose columns stay fixed) for the channel audit:
+    genuine clips and vocoder copies carry their recording's channel, TTS clips
+    the genuine channel they were passed through.
+    """
+    stored = set(manifest["file"])
+    rows = [{"file": j.file, "channel": (j.channel or "pcm16:16000").split(":")[0],
+             "original_sample_rate": int((j.channel or "pcm16:16000").split(":")[1])} for j in jobs if j.file in stored]
+    path = Path(out_dir) / "provenance.csv"
+    pd.DataFrame(rows, columns=PROVENANCE_COLUMNS).to_csv(path, index=False)
+    return path
 
 
 def validate(manifest: pd.DataFrame) -> None:
@@ -64,10 +82,14 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, dtype={"speaker": str, "derived_from": str})
 
 
+def counts_of(values: pd.Series) -> dict:
+    return {str(k): int(v) for k, v in values.value_counts().sort_index().items()}
+
+
 def summarise(manifest: pd.DataFrame, extra: dict | None = None) -> dict:
     """Counts by label, family, generator, language, speaker, split and condition; hours."""
     def counts(column: str) -> dict:
-        return {str(k): int(v) for k, v in manifest[column].value_counts().sort_index().items()}
+        return counts_of(manifest[column])
 
     def by_label(column: str) -> dict:
         table = manifest.groupby([column, "label"]).size().unstack(fill_value=0)
@@ -90,6 +112,13 @@ def summarise(manifest: pd.DataFrame, extra: dict | None = None) -> dict:
         "duration_s_by_label": {str(k): {"mean": round(float(g.mean()), 3), "median": round(float(g.median()), 3)}
                                 for k, g in manifest.groupby("label")["duration_s"]},
     }
+    synthetic = manifest[manifest["label"] == "synthetic"]
+    summary["synthetic_families"] = sorted(set(synthetic["family"]))
+    neural = synthetic[synthetic["family"] == "neural_vocoder"]
+    summary["neural_vocoder_share"] = round(len(neural) / max(1, len(synthetic)), 3)
+    summary["neural_vocoders"] = counts_of(neural["generator"])
+    summary["genuine_english_clips"] = int(((manifest["label"] == "genuine") & (manifest["language"] == "en")).sum())
+    summary["language_balance"] = language_balance(manifest)
     fs = manifest.groupby(["family", "split"]).size().unstack(fill_value=0)
     summary["by_family_split"] = {str(f): {str(s): int(v) for s, v in row.items()} for f, row in fs.iterrows()}
     generators = manifest[manifest["label"] == "synthetic"].groupby("split")["generator"].agg(lambda g: set(g))
@@ -99,6 +128,20 @@ def summarise(manifest: pd.DataFrame, extra: dict | None = None) -> dict:
     if extra:
         summary.update(extra)
     return summary
+
+
+def language_balance(manifest: pd.DataFrame) -> dict[str, dict]:
+    """Per language: clips by label, synthetic share, and whether it lies in :data:`SHARE_RANGE`."""
+    table = manifest.groupby(["language", "label"]).size().unstack(fill_value=0)
+    out = {}
+    for lang, row in table.iterrows():
+        genuine, synthetic = int(row.get("genuine", 0)), int(row.get("synthetic", 0))
+        total = genuine + synthetic
+        share = synthetic / total if total else 0.0
+        checked = total >= MIN_CLIPS_CHECKED
+        out[str(lang)] = {"genuine": genuine, "synthetic": synthetic, "synthetic_share": round(share, 3),
+                          "checked": checked, "ok": (not checked) or SHARE_RANGE[0] <= share <= SHARE_RANGE[1]}
+    return out
 
 
 def write_summary(summary: dict, out_dir: Path) -> Path:
@@ -115,4 +158,14 @@ def format_summary(summary: dict) -> str:
              f"synthetic generators {summary['synthetic_generators']}",
              f"splits {summary['by_split']}",
              f"durations {summary['duration_s_by_label']}"]
+    if "language_balance" in summary:
+        shares = ", ".join(f"{lang} {v['synthetic_share']:.0%} of {v['genuine'] + v['synthetic']}"
+                           + ("" if v["ok"] else " (OUT OF RANGE)") for lang, v in summary["language_balance"].items())
+        lines += [f"genuine English clips {summary['genuine_english_clips']}  neural-vocoder share "
+                  f"{summary['neural_vocoder_share']:.1%} {summary['neural_vocoders']}  synthetic families "
+                  f"{len(summary['synthetic_families'])}",
+                  f"synthetic share by language: {shares}"]
+    for key, name in (("audit_eer", "trivial-feature audit EER"), ("channel_audit_eer", "language/channel audit EER")):
+        if key in summary:
+            lines.append(f"{name} {summary[key]:.1%}")
     return "\n".join(lines)

@@ -21,16 +21,25 @@ from train.corpus.splits import SPLITS, assign_speaker_splits, assign_voice_spli
 from train.corpus.tts import Voice
 from train.corpus.vocoders import methods as vocoder_methods
 
-ALL_SOURCES = ["asterisk", "festvox-ru", "tuxpaint", "fillets", "klettres", "ktuberling", "gcin"]
+CORPUS_VERSION = 2  # v2: neural-vocoder and articulatory families, game voices, language balance
+ALL_SOURCES = ["asterisk", "festvox-ru", "tuxpaint", "fillets", "klettres", "ktuberling", "gcin",
+               "queen", "sky", "warzone", "codec2"]
 SIZES: dict[str, dict] = {
-    "small": {"genuine": 150, "synthetic": 150, "espeak_variants": 4,
-              "sources": ["asterisk", "tuxpaint", "fillets", "klettres", "ktuberling", "gcin"],
+    # archive_limit: lines taken from each game archive (extraction and voice clustering are slow).
+    "small": {"genuine": 160, "synthetic": 160, "espeak_variants": 4, "archive_limit": 60,
+              "sources": ["asterisk", "tuxpaint", "fillets", "klettres", "ktuberling", "gcin",
+                          "queen", "sky", "warzone", "codec2"],
               "asterisk_langs": ["en", "fr"]},
-    "default": {"genuine": 4700, "synthetic": 4500, "espeak_variants": 12, "sources": ALL_SOURCES},
-    "full": {"genuine": 12000, "synthetic": 12000, "espeak_variants": 12, "sources": ALL_SOURCES},
+    "default": {"genuine": 5000, "synthetic": 5000, "espeak_variants": 12, "archive_limit": 2000,
+                "sources": ALL_SOURCES},
+    "full": {"genuine": 14000, "synthetic": 14000, "espeak_variants": 12, "sources": ALL_SOURCES},
 }
-# Share of the synthetic clips per family (vocoder copies mirror genuine clips).
-FAMILY_SHARE = {"formant": 0.28, "diphone": 0.22, "parametric": 0.16, "neural": 0.12, "vocoder": 0.22}
+# Share of the synthetic clips per family. Copies (vocoder, neural_vocoder) mirror genuine
+# clips, so they follow the genuine languages by construction; TTS is planned per language.
+FAMILY_SHARE = {"formant": 0.16, "diphone": 0.12, "parametric": 0.10, "neural": 0.08, "articulatory": 0.06,
+                "vocoder": 0.18, "neural_vocoder": 0.30}
+COPY_FAMILIES = ("vocoder", "neural_vocoder")
+TTS_FAMILIES = ("formant", "diphone", "parametric", "neural", "articulatory")
 MIN_TARGET_S, MAX_TARGET_S = 1.5, 6.0
 NARROW_RATE = 8000
 MIN_NARROW_SHARE = 0.25
@@ -57,6 +66,7 @@ class Job:
     inputs: list[str] = field(default_factory=list)   # source paths or texts
     voice: str = ""                                   # voice id (tts) or method (vocoder)
     words: bool = False                               # tts: speak short chunks like single-word genuine clips
+    channel: str = ""                                 # source channel, ``codec:rate`` (train.corpus.channels)
 
     @property
     def file(self) -> str:
@@ -120,61 +130,58 @@ def plan_genuine(clips: list[SourceClip], total: int, rng: np.random.Generator) 
                 id="g" + _job_id("genuine", *[p.path for p in pieces], seed), kind="genuine", label="genuine",
                 source=first.source, speaker=speaker, language=first.language, family="genuine", generator="human",
                 derived_from="", split=splits[speaker], condition=draw_condition(rng), target_s=target, seed=seed,
-                narrow=all(p.native_rate <= NARROW_RATE for p in pieces), inputs=[p.path for p in pieces]))
+                narrow=all(p.native_rate <= NARROW_RATE for p in pieces), inputs=[p.path for p in pieces],
+                channel=first.channel))
     return jobs, splits
 
 
-def plan_vocoder(genuine: list[Job], count: int, rng: np.random.Generator) -> list[Job]:
-    """Copies of randomly chosen genuine jobs, one vocoder each, same speaker and split."""
-    names = vocoder_methods()
-    chosen = rng.choice(len(genuine), size=min(count, len(genuine)), replace=False)
+def copy_job(g: Job, family: str, method: str, rng: np.random.Generator) -> Job:
+    """A vocoder copy of genuine job ``g``: same speaker, language, split, crop and channel."""
+    return Job(
+        id="v" + _job_id(g.id, method), kind="vocoder", label="synthetic", source=g.source, speaker=g.speaker,
+        language=g.language, family=family, generator=method, derived_from=g.file, split=g.split,
+        condition=draw_condition(rng), target_s=g.target_s, seed=g.seed, narrow=g.narrow,
+        inputs=list(g.inputs), voice=method, channel=g.channel)
+
+
+def plan_copies(genuine: list[Job], counts: dict[str, int], methods: dict[str, list[str]],
+                rng: np.random.Generator) -> list[Job]:
+    """Copies of randomly chosen genuine jobs: ``counts[family]`` per copy family, methods in turn."""
     jobs = []
-    for i, index in enumerate(sorted(chosen)):
-        g = genuine[int(index)]
-        method = names[i % len(names)]
-        jobs.append(Job(
-            id="v" + _job_id(g.id, method), kind="vocoder", label="synthetic", source=g.source, speaker=g.speaker,
-            language=g.language, family="vocoder", generator=method, derived_from=g.file, split=g.split,
-            condition=draw_condition(rng), target_s=g.target_s, seed=g.seed, narrow=g.narrow,
-            inputs=list(g.inputs), voice=method))
+    for family in COPY_FAMILIES:
+        names = methods.get(family, [])
+        if not names or not counts.get(family):
+            continue
+        chosen = rng.choice(len(genuine), size=min(counts[family], len(genuine)), replace=False)
+        for i, index in enumerate(sorted(chosen)):
+            jobs.append(copy_job(genuine[int(index)], family, names[i % len(names)], rng))
     return jobs
 
 
-def _tts_counts(voices: list[Voice], total: int, genuine_langs: Counter) -> dict[str, int]:
-    """Jobs per voice: family shares, then formant voices fill languages the others miss."""
+def _tts_counts(voices: list[Voice], per_language: dict[str, int]) -> dict[str, int]:
+    """Jobs per voice: each language's TTS count, shared by family weight, then evenly by voice."""
     counts: dict[str, int] = {}
-    used: Counter = Counter()
-    families = {v.family for v in voices}
-    share_sum = sum(FAMILY_SHARE[f] for f in families)  # ``total`` excludes the vocoder copies
-    for family in ("diphone", "parametric", "neural"):
-        members = [v for v in voices if v.family == family]
-        n = int(round(total * FAMILY_SHARE[family] / share_sum))
-        for i, v in enumerate(members):
-            counts[v.id] = n // len(members) + (1 if i < n % len(members) else 0)
-            used[v.language] += counts[v.id]
-    formant = [v for v in voices if v.family == "formant"]
-    n_formant = int(round(total * FAMILY_SHARE["formant"] / share_sum))
-    n_tts = sum(counts.values()) + n_formant
-    gsum = sum(genuine_langs.values()) or 1
-    # Languages where the synthetic side is short of its genuine share get the formant clips.
-    deficit = {lang: max(0.0, genuine_langs[lang] / gsum * n_tts - used[lang]) for lang in genuine_langs}
-    langs = [lang for lang in deficit if any(v.language == lang for v in formant)]
-    weight = np.array([deficit[lang] for lang in langs]) + 1e-3
-    exact = weight / weight.sum() * n_formant if langs else np.zeros(0)
-    per_lang = np.floor(exact).astype(int)
-    for i in np.argsort(-(exact - per_lang))[: n_formant - int(per_lang.sum())]:
-        per_lang[i] += 1  # largest remainders: the total is exactly n_formant
-    for lang, n in zip(langs, per_lang):
-        members = [v for v in formant if v.language == lang]
-        offset = len(used) % len(members)  # rotate so small counts do not always hit the first variants
-        for i, v in enumerate(members[offset:] + members[:offset]):
-            counts[v.id] = n // len(members) + (1 if i < n % len(members) else 0)
+    for lang, total in sorted(per_language.items()):
+        members = [v for v in voices if v.language == lang]
+        families = [f for f in TTS_FAMILIES if any(v.family == f for v in members)]
+        if not families or total <= 0:
+            continue
+        weight = np.array([FAMILY_SHARE[f] for f in families])
+        exact = weight / weight.sum() * total
+        per_family = np.floor(exact).astype(int)
+        for i in np.argsort(-(exact - per_family))[: total - int(per_family.sum())]:
+            per_family[i] += 1  # largest remainders: the total is exact
+        for family, n in zip(families, per_family):
+            group = [v for v in members if v.family == family]
+            offset = len(counts) % len(group)  # rotate so small counts do not always hit the first variants
+            for i, v in enumerate(group[offset:] + group[:offset]):
+                counts[v.id] = n // len(group) + (1 if i < n % len(group) else 0)
     return counts
 
 
 def plan_tts(voices: list[Voice], texts: list[tuple[str, str, str | None]], speaker_splits: dict[str, str],
-             total: int, genuine_langs: Counter, words_share: float, rng: np.random.Generator) -> list[Job]:
-    """TTS jobs: each voice reads texts of its language that belong to its split."""
+             per_language: dict[str, int], words_share: float, rng: np.random.Generator) -> list[Job]:
+    """TTS jobs: ``per_language[lang]`` clips, each voice reading texts of its language from its split."""
     voice_split = assign_voice_splits([(v.id, v.family) for v in voices if not v.tied_speaker], seed=int(rng.integers(1 << 30)))
     for v in voices:
         if v.tied_speaker:
@@ -191,7 +198,7 @@ def plan_tts(voices: list[Voice], texts: list[tuple[str, str, str | None]], spea
         elif owner in speaker_splits:
             pool[(lang, speaker_splits[owner])][owner].append(text)
     split_weights = Counter(speaker_splits.values())
-    counts = _tts_counts(voices, total, genuine_langs)
+    counts = _tts_counts(voices, per_language)
     jobs = []
     for v in voices:
         allowed = [voice_split[v.id]] if voice_split[v.id] in SPLITS else list(SPLITS)

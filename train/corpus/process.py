@@ -1,7 +1,8 @@
 """Make one clip: the identical processing chain for every label and family.
 
 decode (``load_audio``) -> per-piece ``prepare_waveform`` -> concatenate with
-short gaps up to the target duration -> random crop -> [vocoder] -> [8 kHz
+short gaps up to the target duration -> random crop -> [TTS: a genuine source
+channel, ``train.corpus.channels``] -> [vocoder copy] -> [8 kHz
 round trip] -> noise floor -> channel condition -> final ``prepare_waveform``
 -> 16 kHz mono PCM16 WAV.
 """
@@ -19,6 +20,7 @@ from detector.audio import load_audio
 from detector.config import FeatureConfig
 from detector.errors import AudioError
 from detector.features import prepare_waveform
+from train.corpus.channels import imitate
 from train.corpus.conditions import apply_condition, narrowband, noise_floor
 from train.corpus.plan import Job
 from train.corpus.tts import Renderer, Voice
@@ -121,6 +123,9 @@ def make_clip(job: Job, out_dir: Path, renderer: Renderer | None, voices: dict[s
     if not pieces:
         raise AudioError("no usable audio in the job's inputs", "empty")
     x = _assemble(pieces, job.target_s, crop_rng)
+    if job.kind == "tts" and job.channel:
+        # The format a genuine clip of this language was shipped in (copies inherit theirs).
+        x = imitate(x, job.channel, np.random.default_rng([job.seed, 3]))
     if job.kind == "vocoder":
         # Through a PCM16 WAV and load_audio, like every synthesiser's output.
         x = load_audio(_to_wav_bytes(copy_synthesis(x, job.voice, job.seed)), RATE).samples

