@@ -134,3 +134,11 @@ def test_tts_jobs_follow_the_split_of_the_text_owner() -> None:
     voice_splits = {v: {s for (vv, s) in held if vv == v} for v, _ in held}
     assert all(len(s) == 1 for s in voice_splits.values())  # 6 formant voices: each in one split
     assert {j.split for j in jobs if j.voice == "piper:joe"} == {"train", "val", "test"}  # a lone neural voice is shared
+
+
+def test_tts_speaks_only_in_splits_where_its_language_has_genuine_speech() -> None:
+    voices = [Voice(f"espeak-ng:fr:{i}", "formant", "espeak-ng", "fr", "espeak", "fr") for i in range(6)]
+    texts = [("fr", f"une phrase libre {i}", None) for i in range(10)]  # unowned: every split has texts
+    jobs = plan_tts(voices, texts, {"A": "train", "B": "val"}, {"fr": 60}, 0.0, np.random.default_rng(0),
+                    genuine_cells={("fr", "train"), ("fr", "val")})
+    assert len(jobs) == 60 and {j.split for j in jobs} == {"train", "val"}  # no French genuine clip in test

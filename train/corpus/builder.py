@@ -66,7 +66,8 @@ def plan_corpus(root: Path, size: str, seed: int, cache: Path) -> tuple[list[Job
     text_langs = {lang for lang, _, _ in texts} & (set(genuine_langs) | {"en"})
     voices = catalogue(root, text_langs, spec["espeak_variants"])
     words_share = float(np.mean([len(j.inputs) > 1 for j in genuine])) if genuine else 0.0
-    tts = plan_tts(voices, texts, speaker_splits, tts_per_language(genuine, spec["synthetic"]), words_share, rng)
+    tts = plan_tts(voices, texts, speaker_splits, tts_per_language(genuine, spec["synthetic"]), words_share, rng,
+                   genuine_cells={(j.language, j.split) for j in genuine})
     assign_channels(genuine, tts, rng)
     methods = copy_methods(cache)
     copies = plan_copies(genuine, copy_counts(spec["synthetic"]), methods, rng)

@@ -180,8 +180,14 @@ def _tts_counts(voices: list[Voice], per_language: dict[str, int]) -> dict[str, 
 
 
 def plan_tts(voices: list[Voice], texts: list[tuple[str, str, str | None]], speaker_splits: dict[str, str],
-             per_language: dict[str, int], words_share: float, rng: np.random.Generator) -> list[Job]:
-    """TTS jobs: ``per_language[lang]`` clips, each voice reading texts of its language from its split."""
+             per_language: dict[str, int], words_share: float, rng: np.random.Generator,
+             genuine_cells: set[tuple[str, str]] | None = None) -> list[Job]:
+    """TTS jobs: ``per_language[lang]`` clips, each voice reading texts of its language from its split.
+
+    With ``genuine_cells`` (the ``(language, split)`` pairs holding genuine clips), a voice only
+    speaks in splits where its language has genuine speech: a split holding one label of a
+    language would be dropped from the corpus (``balance.drop_single_label_cells``).
+    """
     voice_split = assign_voice_splits([(v.id, v.family) for v in voices if not v.tied_speaker], seed=int(rng.integers(1 << 30)))
     for v in voices:
         if v.tied_speaker:
@@ -201,8 +207,11 @@ def plan_tts(voices: list[Voice], texts: list[tuple[str, str, str | None]], spea
     counts = _tts_counts(voices, per_language)
     jobs = []
     for v in voices:
+        def usable(split: str) -> bool:  # texts to read, and genuine clips of the language to pair with
+            return bool(pool.get((v.language, split))) and (genuine_cells is None or (v.language, split) in genuine_cells)
+
         allowed = [voice_split[v.id]] if voice_split[v.id] in SPLITS else list(SPLITS)
-        allowed = [s for s in allowed if pool.get((v.language, s))] or [s for s in SPLITS if pool.get((v.language, s))]
+        allowed = [s for s in allowed if usable(s)] or [s for s in SPLITS if usable(s)]
         if not allowed:
             continue
         probs = np.array([split_weights.get(s, 0) + 1e-3 for s in allowed], dtype=float)
