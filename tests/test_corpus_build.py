@@ -118,6 +118,8 @@ def test_v2_rules_hold_language_balance_channels_and_reserved_sources(small_corp
     cells = manifest.groupby(["language", "split"])["label"].nunique()
     assert (cells == 2).all(), cells[cells < 2]
     assert summary["neural_vocoder_share"] >= 0.25
+    assert sum(summary["failed"].values()) == len(list((out / "failed").glob("*.txt")))
+    assert len(manifest) + sum(summary["failed"].values()) == summary["planned"]
     check_no_reserved(manifest)
     provenance = pd.read_csv(out / "provenance.csv")
     assert sorted(provenance["file"]) == sorted(manifest["file"])

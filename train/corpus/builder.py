@@ -130,6 +130,16 @@ def _run_jobs(jobs: list[Job], root: Path, voices: list[Voice], out_dir: Path, w
     return errors
 
 
+def failed_counts(out: Path, jobs: list[Job]) -> dict[str, int]:
+    """Planned clips that could not be made, by family and reason (this run's and earlier runs')."""
+    family = {j.id: j.family for j in jobs}
+    counts: Counter = Counter()
+    for marker in sorted((out / "failed").glob("*.txt")):
+        if marker.stem in family:
+            counts[f"{family[marker.stem]}: {marker.read_text().split(':')[0]}"] += 1
+    return dict(sorted(counts.items()))
+
+
 def build(out_dir: str | Path, size: str = "default", progress: Progress | None = None, seed: int = 1234,
           workers: int = 2, cache: str | Path | None = None, audit: bool = True) -> dict:
     """Build (or resume) a corpus in ``out_dir``.
@@ -169,14 +179,15 @@ def build(out_dir: str | Path, size: str = "default", progress: Progress | None 
     t_fetch = time.time() - started
     say(0, 1, "indexing sources and planning")
     jobs, voices, info = plan_corpus(root, size, seed, cache_dir)
-    errors = _run_jobs(jobs, root, voices, out, workers, progress)
+    _run_jobs(jobs, root, voices, out, workers, progress)
     manifest = rows_from_jobs(jobs, out)
     validate(manifest)
     check_disjoint(manifest)
     check_no_reserved(manifest)
     write_manifest(manifest, out)
     write_provenance(jobs, manifest, out)
-    extra = {"corpus_version": CORPUS_VERSION, "size": size, "seed": seed, "planned": len(jobs), "failed": dict(errors),
+    extra = {"corpus_version": CORPUS_VERSION, "size": size, "seed": seed, "planned": len(jobs),
+             "failed": failed_counts(out, jobs),
              "dropped_language_splits": info["dropped_language_splits"],
              "narrow_share": round(info["narrow_share"], 3), "words_share": round(info["words_share"], 3),
              "fetch_s": round(t_fetch, 1), "build_s": round(time.time() - started, 1)}
