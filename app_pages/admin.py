@@ -17,6 +17,7 @@ from app_pages.admin_access import require_admin
 from app_pages.admin_forms import choose_data, start_forms
 from app_pages.admin_jobs import job_history, live_job
 from app_pages.admin_registry import registry_section
+from app_pages.admin_results import version_evaluation
 from train.jobs import JobManager
 
 st.title("Admin")
@@ -35,4 +36,6 @@ if require_admin():
     corpus_dir, dataset_dir = choose_data(job_manager, busy)
     start_forms(job_manager, corpus_dir, dataset_dir, busy)
     job_history(job_manager, model_registry)
-    registry_section(model_registry)
+    picked = registry_section(model_registry)
+    if picked is not None:
+        version_evaluation(model_registry, picked)

@@ -27,7 +27,10 @@ def require_admin() -> bool:
     with st.form("admin_login", clear_on_submit=True):   # clear: the password does not linger in the session
         given = st.text_input("Admin password", type="password", key="admin_password_input")
         submitted = st.form_submit_button("Log in")
-    if submitted:
+    if submitted and not given:
+        # Pressing "Log in" with an empty box is a slip, not a guess: it must not use up an attempt.
+        st.warning("Type the admin password first.")
+    elif submitted:
         result = guard.attempt(given, expected)
         if result.ok:
             st.session_state["admin_ok"] = session_token(expected)

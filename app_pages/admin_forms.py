@@ -29,7 +29,9 @@ def choose_data(manager: JobManager, busy: bool) -> tuple[str | None, str | None
             return str(folder), None
         st.warning(f"The {size} corpus is not built yet (`{folder}`).")
         if st.button("Build the corpus", key="build_corpus", disabled=busy,
-                     help="Downloads permissively licensed speech and renders the synthetic clips; runs as a job."):
+                     help="Unpacks permissively licensed speech recordings and speech synthesisers from Debian "
+                          "packages (taken by apt from this machine's package mirror or the .cache/corpus "
+                          "cache, never installed) and renders the synthetic clips; runs as a job."):
             try:
                 manager.start_corpus(folder, size)
                 st.rerun()
@@ -95,8 +97,11 @@ def start_forms(manager: JobManager, corpus: str | None, dataset: str | None, bu
         st.caption("Random search over filters, kernel size, dense units, learning rate and optimizer, scored by "
                    "validation EER; train its best configuration afterwards from the job's results.")
         c1, c2, c3, c4 = st.columns(4)
-        tune_arch = c1.selectbox("Architecture", archs, key="tune_arch")
-        tune_feature = c2.selectbox("Feature type", FEATURE_TYPES, key="tune_feature")
+        # The same starting point as the train form: the shipped recipe.
+        tune_arch = c1.selectbox("Architecture", archs, index=archs.index(recipe.arch) if recipe.arch in archs else 0,
+                                 key="tune_arch")
+        tune_feature = c2.selectbox("Feature type", FEATURE_TYPES, index=FEATURE_TYPES.index(recipe.feature),
+                                    key="tune_feature")
         budget = c3.number_input("Time budget (minutes)", 1, 24 * 60, 60, key="budget")
         trials = c4.number_input("Max trials", 1, 200, 20, key="max_trials")
         if st.form_submit_button("Start search", disabled=not ready):

@@ -7,7 +7,7 @@ import streamlit as st
 
 from detector.registry import ModelRegistry
 from app_pages.admin_forms import extra_job_args
-from app_pages.admin_registry import promote
+from app_pages.admin_registry import ask_to_confirm, confirm_pending
 from app_pages.admin_results import curve_figures, show_results
 from train.job_view import curves, format_seconds, latest_trial_events, load_results, progress_of, tune_trials
 from train.jobs import JobBusy, JobManager, JobStatus
@@ -36,14 +36,25 @@ def live_job(job_id: str) -> None:
     """Re-drawn every 2 s from the job's progress file; a full rerun once the job is over."""
     manager = JobManager()
     status = manager.status(job_id)
+    if status.finished:
+        # Before drawing anything: a finished job is shown by the job list of the full rerun. Drawing it
+        # here first left a "Running job" heading with a failed icon, a second chart and a Cancel button
+        # on screen until that rerun arrived.
+        st.rerun()
     st.subheader(f"{STATE_ICONS.get(status.state, '')} Running job")
     show_progress(status)
-    if status.finished:
-        st.rerun()   # whole page: results and registry refresh
     if st.button("Cancel job", key="cancel_job", disabled=status.state == "cancelling"):
         with st.spinner("Stopping the job…"):
             manager.cancel(status.job, CANCEL_GRACE_S)
         st.rerun()
+
+
+def follow_newest_job(newest: JobStatus) -> None:
+    """Show the newest job whenever a job starts or ends, even if an older one was picked before."""
+    moment = (newest.job.id, newest.finished)
+    if st.session_state.get("job_pick_moment") != moment:
+        st.session_state["job_pick_moment"] = moment
+        st.session_state["job_pick"] = newest.job.id
 
 
 def job_history(manager: JobManager, registry: ModelRegistry) -> None:
@@ -53,6 +64,7 @@ def job_history(manager: JobManager, registry: ModelRegistry) -> None:
         return
     st.subheader("Jobs and results")
     statuses = {job.id: manager.status(job) for job in jobs}
+    follow_newest_job(statuses[jobs[0].id])
     st.dataframe(pd.DataFrame([{"job": s.job.id, "kind": s.job.kind, "state": s.state, "version": s.version or "",
                                 "message": s.message.splitlines()[0] if s.message else ""}
                                for s in statuses.values()]), hide_index=True, key="jobs_table")
@@ -85,6 +97,7 @@ def job_history(manager: JobManager, registry: ModelRegistry) -> None:
             return
         active_name = registry.active_name()
         active = load_results(registry.root / active_name) if active_name else None
-        show_results(results, active)
+        show_results(results, active, "job")
         if status.version != active_name and st.button(f"Promote {status.version}", key="promote_candidate"):
-            promote(registry, status.version)
+            ask_to_confirm("promote", status.version, "job")
+        confirm_pending(registry, "job")

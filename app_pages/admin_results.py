@@ -7,7 +7,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from train.job_view import VersionResults, curves
+from detector.registry import ModelRegistry
+from train.job_view import VersionResults, curves, load_results
 
 
 def curve_figures(data: dict[str, list]) -> list[go.Figure]:
@@ -34,17 +35,21 @@ def confusion_figure(matrix: list[list[int]], title: str) -> go.Figure:
     return figure
 
 
-def show_plot(results: VersionResults, name: str) -> None:
+def show_plot(results: VersionResults, name: str, prefix: str) -> None:
+    """One of the plotly figures the evaluation wrote, if this version has it."""
     if name in results.figures:
-        st.plotly_chart(pio.from_json(results.figures[name]), key=f"{results.name}-{name}")
+        st.plotly_chart(pio.from_json(results.figures[name]), key=f"{prefix}-{results.name}-{name}")
 
 
 def pct(value) -> str:
     return f"{value:.2%}" if isinstance(value, (int, float)) else "–"
 
 
-def show_results(results: VersionResults, active: VersionResults | None) -> None:
-    """Evaluation of one version (from its metrics.json and plotly JSON), beside the active one."""
+def show_results(results: VersionResults, active: VersionResults | None, prefix: str) -> None:
+    """Evaluation of one version (from its metrics.json and plotly JSON), beside the active one.
+
+    ``prefix`` keeps element keys apart when the same version is shown twice (job results and registry).
+    """
     test = results.test
     cols = st.columns(4)
     cols[0].metric("Test EER", pct(test.get("eer")))
@@ -58,26 +63,39 @@ def show_results(results: VersionResults, active: VersionResults | None) -> None
     with left:
         if results.confusion:
             st.plotly_chart(confusion_figure(results.confusion, "Confusion matrix at p = 0.5"),
-                            key=f"{results.name}-confusion")
-        show_plot(results, "roc")
-        show_plot(results, "eer_by_family")
+                            key=f"{prefix}-{results.name}-confusion")
+        show_plot(results, "roc", prefix)
+        show_plot(results, "eer_by_family", prefix)
     with right:
-        show_plot(results, "scores")
-        show_plot(results, "det")
-        show_plot(results, "eer_by_condition")
+        show_plot(results, "scores", prefix)
+        show_plot(results, "det", prefix)
+        show_plot(results, "eer_by_condition", prefix)
     rows = results.breakdown_rows()
     if rows:
         st.markdown("**EER per family, generator, language, condition and source**")
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{results.name}-breakdown")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{prefix}-{results.name}-breakdown")
     if results.lofo:
         st.markdown("**Leave-one-family-out** (the family was unseen in training)")
-        show_plot(results, "lofo")
+        show_plot(results, "lofo", prefix)
         st.dataframe(pd.DataFrame([{"family": k, "EER": v.get("eer"), "note": v.get("note", "")}
-                                   for k, v in results.lofo.items()]), hide_index=True, key=f"{results.name}-lofo")
+                                   for k, v in results.lofo.items()]), hide_index=True,
+                     key=f"{prefix}-{results.name}-lofo")
     if results.history:
         for index, figure in enumerate(curve_figures(history_curves(results.history))):
-            st.plotly_chart(figure, key=f"{results.name}-history-{index}")
+            st.plotly_chart(figure, key=f"{prefix}-{results.name}-history-{index}")
     if active is not None and active.name != results.name:
         st.markdown("**Candidate vs active model**")
         table = pd.DataFrame({"candidate": results.summary(), "active": active.summary()})
-        st.dataframe(table.astype(str), key=f"{results.name}-compare")
+        st.dataframe(table.astype(str), key=f"{prefix}-{results.name}-compare")
+
+
+def version_evaluation(registry: ModelRegistry, name: str) -> None:
+    """The evaluation every version ships (metrics.json and plots/), for the version picked in the registry."""
+    st.subheader(f"Evaluation of {name}")
+    results = load_results(registry.root / name)
+    if results is None:
+        st.info(f"Version {name} has no readable metrics.json, so there is no evaluation to show.")
+        return
+    active_name = registry.active_name()
+    active = load_results(registry.root / active_name) if active_name and active_name != name else None
+    show_results(results, active, "registry")
