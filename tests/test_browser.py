@@ -64,10 +64,10 @@ def browser():
 
 def test_upload_in_browser_shows_verdict(server, browser, tmp_path):
     url, log_path = server
-    # A real recording (the Learn page's genuine Russian sentence, 4.3 s) so the screenshot
+    # A real recording (the Learn page's genuine Spanish sentence, 6 s) so the screenshot
     # shows speech; any clip longer than one 2 s window also gets the timeline.
     clip = tmp_path / "speech.flac"
-    shutil.copy(REPO / "assets" / "learn" / "ru-nsh" / "genuine.flac", clip)
+    shutil.copy(REPO / "assets" / "learn" / "es-saturn" / "genuine.flac", clip)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(url, wait_until="domcontentloaded")
