@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -142,7 +143,8 @@ def test_batch_in_browser_builds_table(server, browser, tmp_path):
         page.get_by_text("Check many files").wait_for(timeout=60_000)
         page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(paths)
         page.get_by_text("Done: 4 files analysed").wait_for(timeout=90_000)
-        page.get_by_test_id("stDataFrame").wait_for()
+        page.get_by_test_id("stDataFrame").first.wait_for()
+        assert page.get_by_test_id("stDataFrame").count() == 2   # the failed file, then the results
         page.get_by_role("button", name="Download the results (CSV)").wait_for()
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Download the results (CSV)").click()
@@ -151,7 +153,18 @@ def test_batch_in_browser_builds_table(server, browser, tmp_path):
         assert lines[0].startswith("file,verdict,p_synthetic,duration_s,warnings,error")
         assert len(lines) == 5
         assert any(line.startswith("broken.mp3,") and "PNG image" in line for line in lines)
+        # The failed file's reason is in plain view, and the tiles count every verdict.
+        page.get_by_text("Could not be analysed (1)").wait_for()
+        page.get_by_test_id("stMetric").filter(has_text="Likely genuine").wait_for()
         tall_screenshot(page, "batch.png")
+        # Another page and back through the sidebar: the batch is still there.
+        # (Long timeouts: a loaded machine's headless Chromium takes its time to draw the histogram.)
+        page.get_by_test_id("stSidebarNav").get_by_text("Learn").click(timeout=120_000)
+        page.get_by_text("Learn: what gives a synthetic voice away").wait_for(timeout=120_000)
+        page.get_by_test_id("stSidebarNav").get_by_text("Batch").click(timeout=120_000)
+        page.get_by_text("Your last batch (4 files").wait_for(timeout=120_000)
+        page.get_by_text("Could not be analysed (1)").wait_for(timeout=120_000)
+        page.get_by_role("button", name="Download the results (CSV)").wait_for(timeout=120_000)
     finally:
         page.close()
 
@@ -160,15 +173,20 @@ def test_learn_page_in_browser_shows_examples(server, browser):
     url, _ = server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
+        started = time.monotonic()
         page.goto(f"{url}/learn", wait_until="domcontentloaded")
         page.get_by_text("Learn: what gives a synthetic voice away").wait_for(timeout=60_000)
         page.get_by_text("Fake your own voice").wait_for(timeout=60_000)
-        # Every committed version has a player and a spectrogram.
+        # Every committed version has a player and a spectrogram, drawn as a static image.
         manifest = json.loads((REPO / "assets/learn/manifest.json").read_text(encoding="utf-8"))
         versions = sum(len(example["versions"]) for example in manifest["examples"])
-        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {versions}",
-                               timeout=60_000)
+        page.wait_for_function(
+            f"""Array.from(document.querySelectorAll('[data-testid="stImage"] img'))
+                   .filter(img => img.complete && img.naturalWidth > 0).length >= {versions}""", timeout=60_000)
+        print(f"Learn page: {versions} spectrograms shown {time.monotonic() - started:.1f} s after the request")
         assert page.locator("audio").count() >= versions
+        assert page.locator(".js-plotly-plot").count() == 0   # nothing for the browser to compile
+        assert page.get_by_text("What uncertain means").count() >= 1
         tall_screenshot(page, "learn.png")
     finally:
         page.close()
