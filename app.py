@@ -7,11 +7,17 @@ this process imports TensorFlow: models are served with LiteRT.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from app_pages._shared import render_sidebar
 
-st.set_page_config(page_title="Deepfake voice detector", page_icon=":material/graphic_eq:", layout="wide",
+# A local file, not a ":material/...:" or emoji icon: those make the browser fetch the tab icon from an
+# outside font/CDN server, and the app must work offline without contacting anyone.
+TAB_ICON = str(Path(__file__).resolve().parent / "assets" / "favicon.png")
+
+st.set_page_config(page_title="Deepfake voice detector", page_icon=TAB_ICON, layout="wide",
                    menu_items={"About": "Open-source detector of synthetic (deepfake) speech."})
 
 PAGES = [

@@ -2,17 +2,56 @@
 
 Scoring lives in ``detector.batch``; rows are cached per (file content, model
 version) in the session so adding one more file does not rescore the others.
+The last batch is kept in the session, so it is still there after a visit to
+another page; emptying the upload box forgets it. Drawing is in ``app_pages.batch_view``.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from detector import plots
-from detector.batch import rows_to_frame, score_one, summary, to_csv
+from detector.batch import analyse_one
+from detector.inference import Detector
 from app_pages._shared import AUDIO_TYPES, current_detector, digest, remember, session_cache
+from app_pages.batch_view import BatchResult, RowDetail, show_result
 
-ROW_CACHE_SIZE = 1000  # rows are tiny (no audio arrays), so a whole working session fits
+ROW_CACHE_SIZE = 1000  # rows and window scores are tiny (no audio arrays), so a whole working session fits
+UPLOAD_KEY, LAST_KEY = "batch_upload", "batch_last"
+
+
+def forget_when_emptied() -> None:
+    """The visitor removed every file: the kept batch goes too (a page switch does not call this)."""
+    if not st.session_state.get(UPLOAD_KEY):
+        st.session_state.pop(LAST_KEY, None)
+
+
+def score_uploads(detector: Detector, files: list) -> BatchResult:
+    """Score each distinct upload once; a file dropped twice (same name and content) is listed once."""
+    cache = session_cache("batch_rows")
+    result = BatchResult(rows=[], model_name=detector.name)
+    seen: set[tuple[str, str]] = set()
+    progress = st.progress(0.0, text="Starting…")
+    for done, uploaded in enumerate(files, start=1):
+        data = uploaded.getvalue()
+        identity = (uploaded.name, digest(data))
+        if identity in seen:
+            result.repeats.append(uploaded.name)
+            continue
+        seen.add(identity)
+        key = (identity[1], detector.name, uploaded.name)
+        if key not in cache:
+            progress.progress((done - 1) / len(files), text=f"Analysing {uploaded.name} ({done} of {len(files)})…")
+            row, analysis = analyse_one(detector, uploaded.name, data)
+            detail = RowDetail(analysis.explanation, list(analysis.windows)) if analysis is not None else None
+            remember(cache, key, (row, detail), size=ROW_CACHE_SIZE)
+        row, detail = cache[key]
+        if detail is not None:
+            result.details[len(result.rows)] = detail
+        result.rows.append(row)
+    analysed = len(result.rows)
+    progress.progress(1.0, text=f"Done: {analysed} file{'s' if analysed != 1 else ''} analysed "
+                                f"with model {detector.name}.")
+    return result
 
 
 def render() -> None:
@@ -23,54 +62,19 @@ def render() -> None:
     detector = current_detector()
     if detector is None:
         return
-    files = st.file_uploader("Audio files", type=AUDIO_TYPES, accept_multiple_files=True, key="batch_upload")
-    if not files:
+    files = st.file_uploader("Audio files", type=AUDIO_TYPES, accept_multiple_files=True, key=UPLOAD_KEY,
+                             on_change=forget_when_emptied)
+    if files:
+        st.session_state[LAST_KEY] = score_uploads(detector, files)
+    result: BatchResult | None = st.session_state.get(LAST_KEY)
+    if result is None:
         st.info("Choose or drop files above. Results can be sorted by clicking a column header.",
                 icon=":material/lightbulb:")
         return
-    cache = session_cache("batch_rows")
-    progress = st.progress(0.0, text="Starting…")
-    rows = []
-    for done, uploaded in enumerate(files, start=1):
-        data = uploaded.getvalue()
-        key = (digest(data), detector.name, uploaded.name)
-        if key in cache:
-            row = cache[key]
-        else:
-            progress.progress((done - 1) / len(files), text=f"Analysing {uploaded.name} ({done} of {len(files)})…")
-            row = remember(cache, key, score_one(detector, uploaded.name, data), size=ROW_CACHE_SIZE)
-        rows.append(row)
-    progress.progress(1.0, text=f"Done: {len(files)} file{'s' if len(files) != 1 else ''} analysed "
-                                f"with model {detector.name}.")
-
-    counts = summary(rows)
-    columns = st.columns(len(counts))
-    for column, (label, count) in zip(columns, sorted(counts.items())):
-        column.metric(label, count)
-
-    frame = rows_to_frame(rows)
-    st.dataframe(
-        frame.drop(columns=["sha256", "model_version"]),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "file": st.column_config.TextColumn("File"),
-            "verdict": st.column_config.TextColumn("Verdict"),
-            "p_synthetic": st.column_config.ProgressColumn("p(synthetic)", min_value=0.0, max_value=1.0,
-                                                           format="percent"),
-            "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.1f"),
-            "warnings": st.column_config.TextColumn("Warnings", width="large"),
-            "error": st.column_config.TextColumn("Error"),
-        },
-        key="batch_table",
-    )
-    scores = frame["p_synthetic"].dropna().tolist()
-    if scores:
-        calibration = detector.calibration
-        st.plotly_chart(plots.histogram_figure(scores, calibration.genuine_below, calibration.synthetic_above),
-                        key="batch_histogram")
-    st.download_button("Download the results (CSV)", data=to_csv(frame), file_name="detector-results.csv",
-                       mime="text/csv", icon=":material/download:", key="batch_csv")
+    if not files:
+        st.info(f"Your last batch ({len(result.rows)} files, model {result.model_name}) is kept while you use "
+                "other pages. Drop files above to start a new one.", icon=":material/history:")
+    show_result(result, detector)
 
 
 render()

@@ -17,7 +17,7 @@ from detector.errors import AudioError
 from detector.spreadsheet import spreadsheet_safe
 
 if TYPE_CHECKING:  # annotations only: the table helpers work without the inference stack
-    from detector.inference import Detector
+    from detector.inference import Analysis, Detector
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +40,23 @@ class BatchRow:
 
 def score_one(detector: "Detector", name: str, payload: bytes) -> BatchRow:
     """Analyse one file; bad input becomes a row with the error sentence instead of an exception."""
+    return analyse_one(detector, name, payload)[0]
+
+
+def analyse_one(detector: "Detector", name: str, payload: bytes) -> tuple[BatchRow, "Analysis | None"]:
+    """Like :func:`score_one`, also returning the full analysis (``None`` when the file failed).
+
+    The Batch page keeps each row's window scores from it, so one row's timeline can be opened.
+    """
     try:
         analysis = detector.analyse(payload, name=name)
     except AudioError as exc:
-        return BatchRow(file=name, error=exc.message, model_version=detector.name)
+        return BatchRow(file=name, error=exc.message, model_version=detector.name), None
     except Exception as exc:  # never let one odd file end the batch; the log keeps the details
         log.exception("batch: unexpected failure on %s", name)
         return BatchRow(file=name, error=f"Could not analyse this file (internal error: {type(exc).__name__}).",
-                        model_version=detector.name)
-    return BatchRow(
+                        model_version=detector.name), None
+    row = BatchRow(
         file=name,
         verdict=analysis.verdict_label,
         p_synthetic=round(analysis.p_synthetic, 4),
@@ -57,6 +65,7 @@ def score_one(detector: "Detector", name: str, payload: bytes) -> BatchRow:
         sha256=analysis.sha256,
         model_version=analysis.model_version,
     )
+    return row, analysis
 
 
 def score_files(detector: "Detector", files: Iterable[tuple[str, bytes]],

@@ -46,11 +46,21 @@ def test_promote_rollback_delete_change_what_detect_serves(admin_env, tiny_store
     assert at.button(key="promote").disabled   # v1 is already active
     at.selectbox(key="registry_pick").select("v2").run()
     at = click(at, "promote")
+    # Promotion waits for a confirmation; "Cancel" leaves everything as it was.
+    assert any("Promote **v2**?" in w for w in texts(at, "warning"))
+    assert registry.active_name() == "v1"
+    at = click(at, "confirm_cancel")
+    assert registry.active_name() == "v1" and not any("Promote **v2**?" in w for w in texts(at, "warning"))
+    at = click(at, "promote")
+    at = click(at, "confirm_yes")
     assert "Promoted v2." in texts(at, "success")
     assert registry.active_name() == "v2"
     assert detect_serves() == "v2"   # no restart: the cached service reloads on the new pointer
     assert any("serves **v2**" in c for c in texts(at, "caption"))
     at = click(at, "rollback")
+    assert any("Roll back from **v2**" in w for w in texts(at, "warning"))
+    assert registry.active_name() == "v2"   # not before the confirmation
+    at = click(at, "confirm_yes")
     assert "Rolled back to v1." in texts(at, "success")
     assert registry.active_name() == "v1" and detect_serves() == "v1"
     # Delete: the active version cannot be deleted; another one only after confirming.

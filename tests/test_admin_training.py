@@ -102,6 +102,10 @@ def test_training_job_from_the_page_reports_progress_finishes_and_shows_results(
     assert detect_serves() == "v1"
     at.button(key="promote_candidate").click()
     at.run()
+    assert registry.active_name() == "v1"   # promotion waits for the admin's confirmation
+    assert any(f"Promote **{version}**?" in w for w in texts(at, "warning"))
+    at.button(key="confirm_yes").click()
+    at.run()
     assert registry.active_name() == version and detect_serves() == version
 
 

@@ -39,23 +39,33 @@ def test_batch_without_files_explains_what_to_do(batch):
     assert not batch.dataframe
 
 
+def tables(at: AppTest) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(results of the analysed files, the files that could not be analysed or None)."""
+    results = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+    failed = next((d.value for d in at.dataframe if list(d.value.columns) == ["file", "error"]), None)
+    return results, failed
+
+
 def test_batch_builds_the_table_histogram_and_csv(batch, tiny_detector, downloads):
     files = mixed_files()
     batch.file_uploader[0].set_value(files).run()
     assert not batch.exception and not batch.error
-    table = batch.dataframe[0].value
-    assert list(table.columns) == ["file", "verdict", "p_synthetic", "duration_s", "warnings", "error"]
-    assert list(table["file"]) == [name for name, _, _ in files]
-    for (name, data, _), (_, row) in zip(files, table.iterrows()):
+    table, failed = tables(batch)
+    assert list(table.columns) == ["file", "verdict", "p_synthetic", "duration_s", "warnings"]
+    # The failed file is listed with its reason in a table of its own, so no cell of the results is empty.
+    assert failed.to_dict("records") == [{"file": "notes.mp3",
+                                          "error": "This file is not audio: it contains plain text."}]
+    assert list(table["file"]) == ["one.wav", "two.ogg", "three.m4a"]
+    assert not table.isna().any().any()
+    for name, data, _ in files:
         if name == "notes.mp3":
-            assert row["error"] == "This file is not audio: it contains plain text."
-            assert pd.isna(row["p_synthetic"]) and pd.isna(row["verdict"])
             continue
+        row = table.set_index("file").loc[name]
         expected = tiny_detector.analyse(data, name=name)
         assert row["verdict"] == expected.verdict_label
-        assert row["p_synthetic"] == pytest.approx(expected.p_synthetic, abs=1e-4)
+        # Whole per cent, as the Detect card shows it.
+        assert row["p_synthetic"] == round(expected.p_synthetic * 100)
         assert row["duration_s"] == pytest.approx(expected.duration_s, abs=0.01)
-        assert row["error"] == ""
     assert "Done: 4 files analysed" in batch.get("progress")[0].proto.text
     assert {m.label: m.value for m in batch.main.metric}["Failed"] == "1"
     assert "batch_histogram" in {chart.key for chart in batch.get("plotly_chart")}
@@ -63,8 +73,62 @@ def test_batch_builds_the_table_histogram_and_csv(batch, tiny_detector, download
     assert csv["file_name"] == "detector-results.csv" and csv["mime"] == "text/csv"
     exported = pd.read_csv(io.BytesIO(csv["data"]))
     assert list(exported.columns) == COLUMNS
-    assert list(exported["file"]) == list(table["file"])
+    assert list(exported["file"]) == [name for name, _, _ in files]   # the CSV keeps every file, in order
     assert set(exported["model_version"]) == {"v1"}
+    scored = exported.set_index("file").loc["one.wav", "p_synthetic"]
+    assert scored == pytest.approx(tiny_detector.analyse(files[0][1], name="one.wav").p_synthetic, abs=1e-4)
+
+
+def test_every_verdict_has_a_tile_even_at_zero(batch):
+    batch.file_uploader[0].set_value(mixed_files()[:1]).run()
+    tiles = {m.label: m.value for m in batch.main.metric}
+    assert set(tiles) == {"Likely genuine", "Uncertain", "Likely synthetic"}   # no failed file: no Failed tile
+    assert sum(int(v) for v in tiles.values()) == 1
+
+
+def test_dropping_the_same_files_again_does_not_double_the_rows(batch):
+    files = mixed_files()
+    batch.file_uploader[0].set_value(files + files[:2]).run()
+    table, failed = tables(batch)
+    assert list(table["file"]) == ["one.wav", "two.ogg", "three.m4a"] and list(failed["file"]) == ["notes.mp3"]
+    assert any("Skipped 2 repeated files" in c and "one.wav, notes.mp3" in c for c in
+               (str(c.value) for c in batch.caption))
+    assert "Done: 4 files analysed" in batch.get("progress")[0].proto.text
+    # Same name, other content: a different file, kept.
+    other = ("one.wav", encode(voice_like(3.0, seed=9), 16000, "wav"), "audio/wav")
+    batch.file_uploader[0].set_value([files[0], other]).run()
+    assert list(tables(batch)[0]["file"]) == ["one.wav", "one.wav"]
+    assert batch.selectbox(key="batch_detail_pick").options == ["one.wav (upload 1)", "one.wav (upload 2)"]
+
+
+def test_the_last_batch_survives_a_visit_to_another_page(batch):
+    batch.file_uploader[0].set_value(mixed_files()).run()
+    before, _ = tables(batch)
+    batch.switch_page("app_pages/detect.py").run()
+    assert not batch.dataframe
+    batch.switch_page("app_pages/batch.py").run()
+    assert not batch.exception
+    after, failed = tables(batch)
+    pd.testing.assert_frame_equal(before, after)
+    assert list(failed["file"]) == ["notes.mp3"]
+    assert any("Your last batch (4 files" in i.value for i in batch.info)
+    # Emptying the upload box is "start over": the kept batch goes.
+    batch.file_uploader[0].set_value(mixed_files()[:1]).run()
+    batch.file_uploader[0].set_value([]).run()
+    assert not batch.dataframe and "Choose or drop files" in batch.info[0].value
+
+
+def test_one_row_opens_its_timeline_and_explanation(batch, tiny_detector):
+    files = mixed_files()
+    batch.file_uploader[0].set_value(files).run()
+    pick = batch.selectbox(key="batch_detail_pick")
+    assert pick.options == ["one.wav", "two.ogg", "three.m4a"]   # failed files have nothing to open
+    pick.select(3).run()
+    expected = tiny_detector.analyse(files[3][1], name="three.m4a")
+    assert len(expected.windows) > 1
+    assert any(expected.explanation == str(m.value) for m in batch.markdown)
+    timeline = next(c for c in batch.get("plotly_chart") if c.key == "batch_detail_timeline")
+    assert timeline is not None
 
 
 def test_unexpected_failure_in_one_file_does_not_stop_the_rest(batch, monkeypatch):
@@ -78,9 +142,10 @@ def test_unexpected_failure_in_one_file_does_not_stop_the_rest(batch, monkeypatc
     monkeypatch.setattr(Detector, "analyse", flaky)
     batch.file_uploader[0].set_value(mixed_files()).run()
     assert not batch.exception
-    table = batch.dataframe[0].value.set_index("file")
-    assert table.loc["two.ogg", "error"] == "Could not analyse this file (internal error: MemoryError)."
-    assert table.loc["one.wav", "verdict"] and table.loc["three.m4a", "verdict"]
+    table, failed = tables(batch)
+    assert failed.set_index("file").loc["two.ogg", "error"] == \
+        "Could not analyse this file (internal error: MemoryError)."
+    assert table.set_index("file").loc[["one.wav", "three.m4a"], "verdict"].all()
 
 
 def test_adding_a_file_only_scores_the_new_one(batch, monkeypatch):
@@ -96,7 +161,8 @@ def test_adding_a_file_only_scores_the_new_one(batch, monkeypatch):
     batch.file_uploader[0].set_value(files[:2]).run()
     batch.file_uploader[0].set_value(files).run()
     assert calls == ["one.wav", "notes.mp3", "two.ogg", "three.m4a"]
-    assert len(batch.dataframe[0].value) == 4
+    table, failed = tables(batch)
+    assert len(table) + len(failed) == 4
 
 
 def test_batch_without_model_shows_the_message(tmp_path, monkeypatch):

@@ -12,24 +12,16 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from audio_fixtures import encode, voice_like
+from browser_helpers import CHROMIUM, REPO, chromium, streamlit_server
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO / "tests" / "artifacts"
 VERDICTS = ("Likely genuine", "Uncertain", "Likely synthetic")
-START_TIMEOUT_S = 90
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,26 +29,6 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
                        reason="needs Debian chromium: apt-get install -y chromium"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = START_TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError("streamlit did not become healthy")
 
 
 def tall_screenshot(page, name: str) -> Path:
@@ -80,45 +52,23 @@ def server(tiny_store_template, tmp_path_factory):
     """A streamlit server on a free local port, serving a copy of the tiny model store."""
     store = tmp_path_factory.mktemp("browser") / "model_store"
     shutil.copytree(tiny_store_template, store)
-    port = free_port()
     log_path = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
-    env = dict(os.environ, DETECTOR_MODEL_STORE=str(store), PYTHONUNBUFFERED="1")
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(url, process)
-            yield url, log_path
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with streamlit_server(store, log_path) as url:
+        yield url, log_path
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with chromium() as instance:
+        yield instance
 
 
 def test_upload_in_browser_shows_verdict(server, browser, tmp_path):
     url, log_path = server
-    # A real recording (the Learn page's genuine Russian sentence, 4.3 s) so the screenshot
+    # A real recording (the Learn page's genuine Spanish sentence, 6 s) so the screenshot
     # shows speech; any clip longer than one 2 s window also gets the timeline.
     clip = tmp_path / "speech.flac"
-    shutil.copy(REPO / "assets" / "learn" / "ru-nsh" / "genuine.flac", clip)
+    shutil.copy(REPO / "assets" / "learn" / "es-saturn" / "genuine.flac", clip)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(url, wait_until="domcontentloaded")
@@ -193,7 +143,8 @@ def test_batch_in_browser_builds_table(server, browser, tmp_path):
         page.get_by_text("Check many files").wait_for(timeout=60_000)
         page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(paths)
         page.get_by_text("Done: 4 files analysed").wait_for(timeout=90_000)
-        page.get_by_test_id("stDataFrame").wait_for()
+        page.get_by_test_id("stDataFrame").first.wait_for()
+        assert page.get_by_test_id("stDataFrame").count() == 2   # the failed file, then the results
         page.get_by_role("button", name="Download the results (CSV)").wait_for()
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Download the results (CSV)").click()
@@ -202,7 +153,18 @@ def test_batch_in_browser_builds_table(server, browser, tmp_path):
         assert lines[0].startswith("file,verdict,p_synthetic,duration_s,warnings,error")
         assert len(lines) == 5
         assert any(line.startswith("broken.mp3,") and "PNG image" in line for line in lines)
+        # The failed file's reason is in plain view, and the tiles count every verdict.
+        page.get_by_text("Could not be analysed (1)").wait_for()
+        page.get_by_test_id("stMetric").filter(has_text="Likely genuine").wait_for()
         tall_screenshot(page, "batch.png")
+        # Another page and back through the sidebar: the batch is still there.
+        # (Long timeouts: a loaded machine's headless Chromium takes its time to draw the histogram.)
+        page.get_by_test_id("stSidebarNav").get_by_text("Learn").click(timeout=120_000)
+        page.get_by_text("Learn: what gives a synthetic voice away").wait_for(timeout=120_000)
+        page.get_by_test_id("stSidebarNav").get_by_text("Batch").click(timeout=120_000)
+        page.get_by_text("Your last batch (4 files").wait_for(timeout=120_000)
+        page.get_by_text("Could not be analysed (1)").wait_for(timeout=120_000)
+        page.get_by_role("button", name="Download the results (CSV)").wait_for(timeout=120_000)
     finally:
         page.close()
 
@@ -211,15 +173,20 @@ def test_learn_page_in_browser_shows_examples(server, browser):
     url, _ = server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
+        started = time.monotonic()
         page.goto(f"{url}/learn", wait_until="domcontentloaded")
         page.get_by_text("Learn: what gives a synthetic voice away").wait_for(timeout=60_000)
         page.get_by_text("Fake your own voice").wait_for(timeout=60_000)
-        # Every committed version has a player and a spectrogram.
+        # Every committed version has a player and a spectrogram, drawn as a static image.
         manifest = json.loads((REPO / "assets/learn/manifest.json").read_text(encoding="utf-8"))
         versions = sum(len(example["versions"]) for example in manifest["examples"])
-        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {versions}",
-                               timeout=60_000)
+        page.wait_for_function(
+            f"""Array.from(document.querySelectorAll('[data-testid="stImage"] img'))
+                   .filter(img => img.complete && img.naturalWidth > 0).length >= {versions}""", timeout=60_000)
+        print(f"Learn page: {versions} spectrograms shown {time.monotonic() - started:.1f} s after the request")
         assert page.locator("audio").count() >= versions
+        assert page.locator(".js-plotly-plot").count() == 0   # nothing for the browser to compile
+        assert page.get_by_text("What uncertain means").count() >= 1
         tall_screenshot(page, "learn.png")
     finally:
         page.close()

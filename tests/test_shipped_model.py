@@ -15,7 +15,7 @@ from train.config import TrainConfig
 
 REPO = Path(__file__).resolve().parent.parent
 STORE = REPO / "model_store"
-LEARN_CLIP = REPO / "assets" / "learn" / "ru-nsh" / "genuine.flac"
+LEARN_CLIP = REPO / "assets" / "learn" / "es-saturn" / "genuine.flac"
 
 
 @pytest.fixture(scope="module")

@@ -47,30 +47,43 @@ class Example:
     license: str
     copyright: str
     note: str
+    rate: int | None = None   # resample the recording to this rate (None: keep its own)
 
 
 EXAMPLES = (
+    # Wideband recordings of several seconds whose versions the shipped model judges as the lesson says
+    # (genuine: likely genuine; copies and TTS: not). Not used: the English Asterisk prompt (8 kHz telephone
+    # audio; asterisk sources are kept for independent evaluation) and the festvox-ru sentence (its
+    # recordings mostly score "uncertain" with the shipped model, so it taught the wrong lesson).
     Example(
-        id="en-allison", title="An English phone prompt", language="English",
-        package="asterisk-core-sounds-en-wav",
-        member="usr/share/asterisk/sounds/en_US_f_Allison/conf-onlyperson.wav",
-        text="You are currently the only person in this conference.", translation="",
-        espeak_voice="en-us", flite_voice="slt",
-        speaker="Allison Smith", license="CC-BY-SA-3.0",
-        copyright="2003-2010 Allison Smith; Asterisk core sounds (Digium, Inc.), Debian package "
-                  "asterisk-core-sounds-en-wav 1.6.1",
-        note="A telephone prompt recorded at 8 kHz, so nothing above 4 kHz exists in any version.",
+        id="fr-menorah", title="A French description", language="French",
+        package="tuxpaint-stamps-default",
+        member="usr/share/tuxpaint/stamps/seasonal/hanukkah/menorah_desc_fr.ogg",
+        text="Un élément important de Hanouka est la menorah - c'est un chandelier avec huit chandelles et un "
+             "shammash (chandelle servante).",
+        translation="An important part of Hanukkah is the menorah: a candleholder with eight candles and a "
+                    "shammash (servant candle).",
+        espeak_voice="fr", flite_voice=None,
+        speaker="a Tux Paint contributor (stamp description, French)", license="GPL-2.0-or-later",
+        copyright="2002-2022 Bill Kendrick and the Tux Paint contributors; Debian package "
+                  "tuxpaint-stamps-default 2022.06.04-1",
+        note="A 44.1 kHz recording, resampled to 16 kHz (the rate the model listens at): the full speech band "
+             "up to 8 kHz.",
+        rate=16000,
     ),
     Example(
-        id="ru-nsh", title="A Russian read sentence", language="Russian",
-        package="festvox-ru",
-        member="usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav/ru_0063.wav",
-        text="Семь лет меня ни пуля, ни штык, не могли истребить.",
-        translation="For seven years neither bullet nor bayonet could destroy me.",
-        espeak_voice="ru", flite_voice=None,
-        speaker="Nickolay V. Shmyrev (festvox-ru recordings)", license="BSD-like (festvox-ru licence)",
-        copyright="2005 Nickolay V. Shmyrev; Debian package festvox-ru 0.5+dfsg",
-        note="A studio recording at 16 kHz: the full speech band up to 8 kHz.",
+        id="es-saturn", title="A Spanish description", language="Spanish",
+        package="tuxpaint-stamps-default",
+        member="usr/share/tuxpaint/stamps/space/planets/6_saturn_desc_es.ogg",
+        text="Saturno, el segundo planeta más grande de nuestro sistema solar y uno de los que más anillos tiene.",
+        translation="Saturn, the second largest planet in our solar system and one of those with the most rings.",
+        espeak_voice="es", flite_voice=None,
+        speaker="a Tux Paint contributor (stamp description, Spanish)", license="GPL-2.0-or-later",
+        copyright="2002-2022 Bill Kendrick and the Tux Paint contributors; Debian package "
+                  "tuxpaint-stamps-default 2022.06.04-1",
+        note="A 44.1 kHz recording, resampled to 16 kHz (the rate the model listens at): the full speech band "
+             "up to 8 kHz.",
+        rate=16000,
     ),
 )
 
@@ -90,21 +103,31 @@ def source_root() -> Path:
     return ensure_packages(sorted({e.package for e in EXAMPLES}))
 
 
-def _tts_command(tool: str, example: Example, out: Path) -> list[str] | None:
-    if tool == "espeak":
-        return ["espeak-ng", "-v", example.espeak_voice, "-s", "150", "-w", str(out), example.text]
-    if tool == "flite" and example.flite_voice:
-        return ["flite", "-voice", example.flite_voice, "-t", example.text, "-o", str(out)]
+def _binary(name: str, root: Path) -> str | None:
+    """The synthesiser unpacked by the corpus tools under ``root``, else an installed one."""
+    unpacked = root / "usr" / "bin" / name
+    return str(unpacked) if unpacked.is_file() else shutil.which(name)
+
+
+def _tts_command(tool: str, example: Example, out: Path, root: Path) -> list[str] | None:
+    if tool == "espeak" and (binary := _binary("espeak-ng", root)):
+        data = next((root / "usr" / "lib").glob("*/espeak-ng-data"), None)
+        return [binary, *([f"--path={data}"] if data else []), "-v", example.espeak_voice, "-s", "150",
+                "-w", str(out), example.text]
+    if tool == "flite" and example.flite_voice and (binary := _binary("flite", root)):
+        return [binary, "-voice", example.flite_voice, "-t", example.text, "-o", str(out)]
     return None
 
 
-def tts(tool: str, example: Example, rate: int, workdir: Path) -> np.ndarray | None:
-    """The sentence spoken by ``tool`` at ``rate``, or ``None`` when the tool is not installed."""
+def tts(tool: str, example: Example, rate: int, workdir: Path, root: Path) -> np.ndarray | None:
+    """The sentence spoken by ``tool`` at ``rate``, or ``None`` when the tool is not available."""
+    from train.corpus.debs import tool_env
+
     out = workdir / f"{example.id}-{tool}.wav"
-    command = _tts_command(tool, example, out)
-    if command is None or shutil.which(command[0]) is None:
+    command = _tts_command(tool, example, out, root)
+    if command is None:
         return None
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    subprocess.run(command, check=True, capture_output=True, timeout=120, env=tool_env(root))
     samples, native = sf.read(out, dtype="float32", always_2d=True)
     mono = samples.mean(axis=1)
     # Band-limit to the genuine clip's rate, so bandwidth is not the difference a pupil sees.
@@ -119,10 +142,13 @@ def _level(samples: np.ndarray) -> np.ndarray:
 def build_example(example: Example, root: Path, out_dir: Path, workdir: Path) -> dict:
     """Write one example's clips; return its manifest entry."""
     genuine, rate = sf.read(root / example.member, dtype="float32", always_2d=True)
-    genuine = _level(genuine.mean(axis=1))
+    genuine = genuine.mean(axis=1)
+    if example.rate and example.rate < rate:
+        genuine, rate = resample(genuine, rate, example.rate), example.rate
+    genuine = _level(genuine)
     versions = {"genuine": genuine, "world": world_copy(genuine, rate), "griffin_lim": griffin_lim_copy(genuine, rate)}
     for tool in ("espeak", "flite"):
-        spoken = tts(tool, example, rate, workdir)
+        spoken = tts(tool, example, rate, workdir, root)
         if spoken is not None:
             versions[tool] = _level(spoken)
     folder = out_dir / example.id
@@ -163,9 +189,8 @@ def attribution(examples: list[dict]) -> str:
                   f"- Licence: {example.license}. The derived clips in this folder are shared under the same licence.",
                   f"- Words: \"{example.text}\"" + (f" ({example.translation})" if example.translation else ""),
                   f"- Synthetic versions: {_synthetic_sources(entry)}.", ""]
-    lines += ["CC-BY-SA-3.0: https://creativecommons.org/licenses/by-sa/3.0/ . The festvox-ru licence permits use,",
-              "modification and redistribution provided the copyright notice is kept, modifications are marked",
-              "and the authors' names are not used to endorse derived products.", ""]
+    lines += ["GPL-2.0-or-later: https://www.gnu.org/licenses/old-licenses/gpl-2.0.html . The source of each",
+              "recording is the Debian package named above (its copyright file and source package).", ""]
     return "\n".join(lines)
 
 

@@ -1,0 +1,103 @@
+"""Admin: a running job's live progress, and the list of past jobs with their results."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from detector.registry import ModelRegistry
+from app_pages.admin_forms import extra_job_args
+from app_pages.admin_registry import ask_to_confirm, confirm_pending
+from app_pages.admin_results import curve_figures, show_results
+from train.job_view import curves, format_seconds, latest_trial_events, load_results, progress_of, tune_trials
+from train.jobs import JobBusy, JobManager, JobStatus
+
+CANCEL_GRACE_S = 10.0
+STATE_ICONS = {"running": "⏳", "cancelling": "⏳", "done": "✅", "failed": "❌", "cancelled": "⛔"}
+
+
+def show_progress(status: JobStatus) -> None:
+    progress = progress_of(status)
+    st.progress(progress.fraction, text=progress.text)
+    if not status.finished:
+        st.caption(f"Job `{status.job.id}` ({status.job.kind}) — ETA {format_seconds(progress.eta_s)}")
+    tuning = status.job.kind == "tune"
+    data = curves(latest_trial_events(status.job.folder) if tuning else status.events)
+    if tuning and (trials := tune_trials(status.job.folder)):
+        st.dataframe(pd.DataFrame(trials), hide_index=True, key=f"trials-{status.job.id}")
+    if data["step"]:
+        columns = st.columns(2)
+        for column, figure in zip(columns, curve_figures(data)):
+            column.plotly_chart(figure, key=f"live-{status.job.id}-{figure.layout.title.text}")
+
+
+@st.fragment(run_every=2)
+def live_job(job_id: str) -> None:
+    """Re-drawn every 2 s from the job's progress file; a full rerun once the job is over."""
+    manager = JobManager()
+    status = manager.status(job_id)
+    if status.finished:
+        # Before drawing anything: a finished job is shown by the job list of the full rerun. Drawing it
+        # here first left a "Running job" heading with a failed icon, a second chart and a Cancel button
+        # on screen until that rerun arrived.
+        st.rerun()
+    st.subheader(f"{STATE_ICONS.get(status.state, '')} Running job")
+    show_progress(status)
+    if st.button("Cancel job", key="cancel_job", disabled=status.state == "cancelling"):
+        with st.spinner("Stopping the job…"):
+            manager.cancel(status.job, CANCEL_GRACE_S)
+        st.rerun()
+
+
+def follow_newest_job(newest: JobStatus) -> None:
+    """Show the newest job whenever a job starts or ends, even if an older one was picked before."""
+    moment = (newest.job.id, newest.finished)
+    if st.session_state.get("job_pick_moment") != moment:
+        st.session_state["job_pick_moment"] = moment
+        st.session_state["job_pick"] = newest.job.id
+
+
+def job_history(manager: JobManager, registry: ModelRegistry) -> None:
+    """Recent jobs and, for a finished training job, its results beside the active model."""
+    jobs = manager.jobs()
+    if not jobs:
+        return
+    st.subheader("Jobs and results")
+    statuses = {job.id: manager.status(job) for job in jobs}
+    follow_newest_job(statuses[jobs[0].id])
+    st.dataframe(pd.DataFrame([{"job": s.job.id, "kind": s.job.kind, "state": s.state, "version": s.version or "",
+                                "message": s.message.splitlines()[0] if s.message else ""}
+                               for s in statuses.values()]), hide_index=True, key="jobs_table")
+    chosen = st.selectbox("Show job", list(statuses), key="job_pick",
+                          format_func=lambda j: f"{STATE_ICONS.get(statuses[j].state, '')} {j}")
+    status = statuses[chosen]
+    if not status.finished:
+        st.info("This job is still running; its live progress is shown above.")
+        return
+    show_progress(status)
+    if status.state in ("failed", "cancelled"):
+        st.error(f"Job {status.state}: {status.message}")
+    if status.state == "done" and status.job.kind == "tune":
+        best = status.job.folder / "best_config.json"
+        if best.is_file():
+            st.markdown("**Best configuration found**")
+            st.json(best.read_text(), expanded=False)
+            prepared = status.job.params.get("prepared")
+            corpus = status.job.folder / "dataset" if prepared else status.job.params.get("corpus", "")
+            if st.button("Train with the best configuration", key="train_best"):
+                try:
+                    manager.start_fit(corpus, registry.root, config_file=best, extra=extra_job_args())
+                    st.rerun()
+                except JobBusy as exc:
+                    st.error(str(exc))
+    if status.state == "done" and status.version:
+        results = load_results(registry.root / status.version)
+        if results is None:
+            st.info(f"Version {status.version} is no longer in the store.")
+            return
+        active_name = registry.active_name()
+        active = load_results(registry.root / active_name) if active_name else None
+        show_results(results, active, "job")
+        if status.version != active_name and st.button(f"Promote {status.version}", key="promote_candidate"):
+            ask_to_confirm("promote", status.version, "job")
+        confirm_pending(registry, "job")

@@ -1,0 +1,101 @@
+"""Admin: the evaluation of one model version (metrics, plots, breakdowns) and training curves."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import streamlit as st
+
+from detector.registry import ModelRegistry
+from train.job_view import VersionResults, curves, load_results
+
+
+def curve_figures(data: dict[str, list]) -> list[go.Figure]:
+    """Loss/accuracy and validation-EER curves from :func:`train.job_view.curves` data."""
+    loss = go.Figure()
+    if data["step"]:
+        loss.add_scatter(x=data["step"], y=data["step_loss"], mode="lines", name="loss (steps)")
+    loss.update_layout(title="Training loss", xaxis_title="step", height=300)
+    per_epoch = go.Figure()
+    per_epoch.add_scatter(x=data["epoch"], y=data["accuracy"], mode="lines+markers", name="train accuracy")
+    per_epoch.add_scatter(x=data["epoch"], y=data["val_eer"], mode="lines+markers", name="validation EER")
+    per_epoch.update_layout(title="Accuracy and validation EER per epoch", xaxis_title="epoch", height=300)
+    return [loss, per_epoch]
+
+
+def history_curves(history: list[dict]) -> dict[str, list]:
+    return curves([{**h, "event": "epoch"} for h in history])
+
+
+def confusion_figure(matrix: list[list[int]], title: str) -> go.Figure:
+    figure = go.Figure(go.Heatmap(z=matrix, x=["called genuine", "called synthetic"], y=["genuine", "synthetic"],
+                                  text=matrix, texttemplate="%{text}", colorscale="Blues", showscale=False))
+    figure.update_layout(title=title, yaxis=dict(autorange="reversed"), height=300)
+    return figure
+
+
+def show_plot(results: VersionResults, name: str, prefix: str) -> None:
+    """One of the plotly figures the evaluation wrote, if this version has it."""
+    if name in results.figures:
+        st.plotly_chart(pio.from_json(results.figures[name]), key=f"{prefix}-{results.name}-{name}")
+
+
+def pct(value) -> str:
+    return f"{value:.2%}" if isinstance(value, (int, float)) else "–"
+
+
+def show_results(results: VersionResults, active: VersionResults | None, prefix: str) -> None:
+    """Evaluation of one version (from its metrics.json and plotly JSON), beside the active one.
+
+    ``prefix`` keeps element keys apart when the same version is shown twice (job results and registry).
+    """
+    test = results.test
+    cols = st.columns(4)
+    cols[0].metric("Test EER", pct(test.get("eer")))
+    cols[1].metric("EER threshold (p)", f"{test['eer_threshold_p']:.3f}" if "eer_threshold_p" in test else "–")
+    cols[2].metric("AUC", f"{test['auc']:.3f}" if "auc" in test else "–")
+    cols[3].metric("Shortcut-audit EER", pct(results.audit_eer),
+                   help="EER of simple classifiers that see only duration, level, bandwidth, silences and sample "
+                   "rate. Near chance (≥ 35 %) means the corpus offers no such shortcut; the model's EER should "
+                   "be far lower.")
+    left, right = st.columns(2)
+    with left:
+        if results.confusion:
+            st.plotly_chart(confusion_figure(results.confusion, "Confusion matrix at p = 0.5"),
+                            key=f"{prefix}-{results.name}-confusion")
+        show_plot(results, "roc", prefix)
+        show_plot(results, "eer_by_family", prefix)
+    with right:
+        show_plot(results, "scores", prefix)
+        show_plot(results, "det", prefix)
+        show_plot(results, "eer_by_condition", prefix)
+    rows = results.breakdown_rows()
+    if rows:
+        st.markdown("**EER per family, generator, language, condition and source**")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{prefix}-{results.name}-breakdown")
+    if results.lofo:
+        st.markdown("**Leave-one-family-out** (the family was unseen in training)")
+        show_plot(results, "lofo", prefix)
+        st.dataframe(pd.DataFrame([{"family": k, "EER": v.get("eer"), "note": v.get("note", "")}
+                                   for k, v in results.lofo.items()]), hide_index=True,
+                     key=f"{prefix}-{results.name}-lofo")
+    if results.history:
+        for index, figure in enumerate(curve_figures(history_curves(results.history))):
+            st.plotly_chart(figure, key=f"{prefix}-{results.name}-history-{index}")
+    if active is not None and active.name != results.name:
+        st.markdown("**Candidate vs active model**")
+        table = pd.DataFrame({"candidate": results.summary(), "active": active.summary()})
+        st.dataframe(table.astype(str), key=f"{prefix}-{results.name}-compare")
+
+
+def version_evaluation(registry: ModelRegistry, name: str) -> None:
+    """The evaluation every version ships (metrics.json and plots/), for the version picked in the registry."""
+    st.subheader(f"Evaluation of {name}")
+    results = load_results(registry.root / name)
+    if results is None:
+        st.info(f"Version {name} has no readable metrics.json, so there is no evaluation to show.")
+        return
+    active_name = registry.active_name()
+    active = load_results(registry.root / active_name) if active_name and active_name != name else None
+    show_results(results, active, "registry")

@@ -1,0 +1,142 @@
+"""How the Batch page shows a scored batch: tiles, the results table, failed files and one file's timeline.
+
+The page (``app_pages/batch.py``) scores the uploads; this module only draws a
+:class:`BatchResult`, so the same drawing serves fresh results and the ones kept
+in the session while the visitor was on another page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from detector import plots
+from detector.batch import BatchRow, rows_to_frame, to_csv
+from detector.inference import VERDICTS, Detector, WindowScore
+
+FAILED = "Failed"
+
+
+@dataclass
+class RowDetail:
+    """What one analysed file keeps for its detail view: small (no audio or feature arrays)."""
+
+    explanation: str
+    windows: list[WindowScore]
+
+
+@dataclass
+class BatchResult:
+    """One batch as shown: rows in upload order, details by row position, the files skipped as repeats."""
+
+    rows: list[BatchRow]
+    details: dict[int, RowDetail] = field(default_factory=dict)
+    repeats: list[str] = field(default_factory=list)
+    model_name: str = ""
+
+
+def percent(p: float) -> str:
+    """A probability as the Detect card writes it (whole per cent), so both pages show the same number."""
+    return f"{p:.0%}"
+
+
+def verdict_counts(rows: list[BatchRow]) -> dict[str, int]:
+    """Count per verdict label, every verdict present even at 0, then failed files when there are any."""
+    counts = {label: 0 for label in VERDICTS.values()}
+    for row in rows:
+        key = row.verdict or FAILED
+        counts[key] = counts.get(key, 0) + 1
+    if not counts.get(FAILED):
+        counts.pop(FAILED, None)
+    return counts
+
+
+def scored_table(rows: list[BatchRow]) -> pd.DataFrame:
+    """Analysed files only, so no column holds an empty cell; probabilities in per cent for display."""
+    frame = rows_to_frame([row for row in rows if not row.error])
+    frame["p_synthetic"] = (frame["p_synthetic"] * 100).round(0)
+    return frame[["file", "verdict", "p_synthetic", "duration_s", "warnings"]]
+
+
+def failed_table(rows: list[BatchRow]) -> pd.DataFrame:
+    """File name and the reason, for the files that could not be judged."""
+    return pd.DataFrame([{"file": row.file, "error": row.error} for row in rows if row.error],
+                        columns=["file", "error"])
+
+
+def show_tiles(rows: list[BatchRow]) -> None:
+    counts = verdict_counts(rows)
+    for column, (label, count) in zip(st.columns(len(counts)), counts.items()):
+        column.metric(label, count)
+
+
+def show_tables(result: BatchResult) -> None:
+    """Failed files first (their reason in full view), then the sortable results."""
+    failed = failed_table(result.rows)
+    if not failed.empty:
+        st.markdown(f"**Could not be analysed ({len(failed)})**")
+        st.dataframe(failed, hide_index=True, width="stretch", key="batch_failed", column_config={
+            "file": st.column_config.TextColumn("File", width="medium"),
+            "error": st.column_config.TextColumn("Why", width="large")})
+    scored = scored_table(result.rows)
+    if scored.empty:
+        return
+    st.markdown(f"**Results ({len(scored)})** — click a column header to sort.")
+    st.dataframe(scored, hide_index=True, width="stretch", key="batch_table", column_config={
+        "file": st.column_config.TextColumn("File", width="medium"),
+        "verdict": st.column_config.TextColumn("Verdict"),
+        # Whole per cent, as on the Detect card: the same clip must not read 99 % there and 99.27 % here.
+        "p_synthetic": st.column_config.ProgressColumn("p(synthetic)", min_value=0, max_value=100,
+                                                       format="%.0f%%"),
+        "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.1f"),
+        "warnings": st.column_config.TextColumn("Warnings", width="large"),
+    })
+
+
+def show_detail(result: BatchResult, detector: Detector) -> None:
+    """One chosen file's verdict sentence and per-window timeline."""
+    analysed = [index for index in range(len(result.rows)) if index in result.details]
+    if not analysed:
+        return
+    st.markdown("#### One file in detail")
+    names = [row.file for row in result.rows]
+
+    def label(index: int) -> str:   # two uploads may share a name: then their upload position tells them apart
+        name = names[index]
+        return f"{name} (upload {index + 1})" if names.count(name) > 1 else name
+
+    chosen = st.selectbox("Open one file's timeline and explanation", analysed, index=None, format_func=label,
+                          placeholder="Choose a file…", key="batch_detail_pick")
+    if chosen is None:
+        return
+    row, detail = result.rows[chosen], result.details[chosen]
+    st.markdown(f"**{row.verdict}** — p(synthetic) {percent(row.p_synthetic)}")
+    st.markdown(detail.explanation)
+    if row.warnings:
+        st.caption(f"Recording quality: {row.warnings}")
+    if len(detail.windows) > 1:
+        calibration = detector.calibration
+        st.plotly_chart(plots.timeline_figure(detail.windows, calibration.genuine_below, calibration.synthetic_above),
+                        key="batch_detail_timeline")
+    else:
+        st.caption("The clip is one window long, so there is no timeline: the verdict above is its only score.")
+
+
+def show_result(result: BatchResult, detector: Detector) -> None:
+    """Everything about a batch: tiles, tables, histogram, CSV and the detail view."""
+    if result.repeats:
+        st.caption(f"Skipped {len(result.repeats)} repeated file{'s' if len(result.repeats) != 1 else ''} "
+                   f"(same name and content as one above): {', '.join(result.repeats)}.")
+    show_tiles(result.rows)
+    show_tables(result)
+    scores = [row.p_synthetic for row in result.rows if row.p_synthetic is not None]
+    if scores:
+        calibration = detector.calibration
+        st.plotly_chart(plots.histogram_figure(scores, calibration.genuine_below, calibration.synthetic_above),
+                        key="batch_histogram")
+    st.download_button("Download the results (CSV)", data=to_csv(rows_to_frame(result.rows)),
+                       file_name="detector-results.csv", mime="text/csv", icon=":material/download:",
+                       key="batch_csv")
+    show_detail(result, detector)

@@ -1,0 +1,128 @@
+"""Admin page behaviours a first-time admin ran into (issue 16, defect 8): the shipped models' evaluation,
+the login form, defaults, following the newest job, a failing job's last frame and confirmations."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from admin_helpers import FAKE_JOB, PASSWORD, REPO, admin_app, chart_titles, login, texts, wait_for
+from detector.auth import MAX_FAILURES
+from train.jobs import JobManager, pid_alive
+
+SHIPPED_STORE = REPO / "model_store"
+
+
+@pytest.fixture
+def admin_env(tmp_path, tiny_store, monkeypatch):
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
+    monkeypatch.setenv("DETECTOR_JOBS_ROOT", str(tmp_path / "jobs"))
+    monkeypatch.setenv("DETECTOR_DATA_ROOT", str(tmp_path / "data"))
+    monkeypatch.setenv("DETECTOR_ADMIN_PASSWORD", PASSWORD)
+    (tmp_path / "data").mkdir()
+    return tmp_path
+
+
+def test_every_shipped_version_shows_its_evaluation_picked_by_version(admin_env, monkeypatch):
+    """No job was ever run here, yet each registry version's own plots and metrics are shown."""
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(SHIPPED_STORE))   # read only: nothing is promoted here
+    active = json.loads((SHIPPED_STORE / "active.json").read_text())["version"]
+    at = login(admin_app().run())
+    assert not at.exception
+    assert at.selectbox(key="registry_pick").value == active   # the picker starts on the active version
+    assert f"Evaluation of {active}" in texts(at, "subheader")
+    titles = chart_titles(at)
+    for wanted in ("Confusion matrix at p = 0.5", "ROC (test)", "DET (test)", "Test EER by family"):
+        assert wanted in titles, titles
+    older = next(name for name in at.selectbox(key="registry_pick").options if name != active)
+    at.selectbox(key="registry_pick").select(older).run()
+    assert not at.exception
+    assert f"Evaluation of {older}" in texts(at, "subheader")
+    shown = json.loads(next(c.proto.spec for c in at.get("plotly_chart") if "ROC (test)" in c.proto.spec))
+    shipped = json.loads((SHIPPED_STORE / older / "plots" / "roc.json").read_text())
+    assert shown["data"][0]["y"] == shipped["data"][0]["y"]   # the picked version's own curve
+    # Beside the active version, for comparison.
+    compare = next(d.value for d in at.dataframe if "candidate" in d.value.columns)
+    assert compare.loc["version"].tolist() == [older, active]
+
+
+def test_empty_password_is_not_a_failed_attempt(admin_env):
+    at = admin_app().run()
+    for _ in range(MAX_FAILURES + 2):
+        at = login(at, "")
+        assert "Type the admin password first." in texts(at, "warning")
+        assert not at.error
+    at = login(at, PASSWORD)   # not locked out by the empty presses
+    assert "Log out" in [b.label for b in at.button]
+
+
+def test_forms_start_on_the_same_recipe_and_the_corpus_tooltip_is_true(admin_env):
+    at = login(admin_app().run())
+    assert at.selectbox(key="tune_feature").value == at.selectbox(key="feature").value
+    assert at.selectbox(key="tune_arch").value == at.selectbox(key="arch").value
+    build = at.button(key="build_corpus")
+    assert build.help and "download" not in build.help.lower()
+    assert "Debian packages" in build.help
+
+
+def fake_job(manager: JobManager, script: Path, mode: str):
+    return manager.start("fit", [sys.executable, str(script), "--run-dir", "{job}", "--mode", mode,
+                                 "--steps", "2"])
+
+
+def test_show_job_follows_the_newest_job_when_it_ends(admin_env, tmp_path):
+    script = tmp_path / "fakejob.py"
+    script.write_text(FAKE_JOB)
+    manager = JobManager(tmp_path / "jobs")
+    first = fake_job(manager, script, "finish")
+    wait_for(lambda: manager.status(first).finished and not pid_alive(first.pid), 30)
+    at = login(admin_app().run())
+    assert at.selectbox(key="job_pick").value == first.id
+    second = fake_job(manager, script, "crash")
+    wait_for(lambda: manager.status(second).finished and not pid_alive(second.pid), 30)
+    at.run()
+    assert at.selectbox(key="job_pick").value == second.id
+    assert any("Job failed" in e for e in texts(at, "error"))
+    # A pick made by hand sticks while nothing new happens.
+    at.selectbox(key="job_pick").select(first.id).run()
+    at.run()
+    assert at.selectbox(key="job_pick").value == first.id
+
+
+LIVE_SCRIPT = """
+import streamlit as st
+from app_pages.admin_jobs import live_job
+live_job(JOB_ID)
+"""
+
+
+def test_a_job_that_ended_is_not_drawn_as_running_before_the_page_refreshes(admin_env, tmp_path, monkeypatch):
+    """The live panel asks for a full rerun before drawing a finished job, so the screen never shows
+    "Running job" with a failed icon, a second copy of the charts and a Cancel button."""
+    import streamlit
+
+    script = tmp_path / "fakejob.py"
+    script.write_text(FAKE_JOB)
+    manager = JobManager(tmp_path / "jobs")
+    job = fake_job(manager, script, "crash")
+    wait_for(lambda: manager.status(job).finished and not pid_alive(job.pid), 30)
+
+    class RerunAsked(Exception):
+        pass
+
+    asked = []
+
+    def rerun(*args, **kwargs):   # stop where the real rerun would: what was drawn before it stays visible
+        asked.append(kwargs)
+        raise RerunAsked
+
+    monkeypatch.setattr(streamlit, "rerun", rerun)
+    at = AppTest.from_string(LIVE_SCRIPT.replace("JOB_ID", repr(job.id)), default_timeout=30)
+    sys.path.insert(0, str(REPO))
+    at.run()
+    assert asked and at.exception   # the rerun was asked for (and stopped the script there)
+    assert not at.subheader and not at.get("plotly_chart") and not at.button and not at.get("progress")
