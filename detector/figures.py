@@ -27,6 +27,7 @@ DPI = 100
 WIDTH_IN = 12.0
 MARKER_LIMIT = 60  # more windows than this (a minute or more of audio): a line, no markers
 BAND_LABELS = ("likely genuine", "uncertain", "likely synthetic")
+HEAT_LABELS = ("pushes towards\ngenuine", "no effect", "pushes towards\nsynthetic")
 
 
 def _png(fig: Figure) -> bytes:
@@ -121,7 +122,17 @@ def overview_figure(analysis, genuine_below: float, synthetic_above: float) -> F
 
 def occlusion_png(features: np.ndarray, heat: np.ndarray, times: np.ndarray, axis: np.ndarray, unit: str = "Hz",
                   summary: np.ndarray | None = None, summary_label: str = "Voice source") -> bytes:
-    """What moved the score: red pushes towards synthetic, blue towards genuine, over a grey spectrogram."""
+    """:func:`occlusion_figure` as PNG bytes."""
+    return _png(occlusion_figure(features, heat, times, axis, unit, summary, summary_label))
+
+
+def occlusion_figure(features: np.ndarray, heat: np.ndarray, times: np.ndarray, axis: np.ndarray, unit: str = "Hz",
+                     summary: np.ndarray | None = None, summary_label: str = "Voice source") -> Figure:
+    """What moved the score: red pushes towards synthetic, blue towards genuine, over a grey spectrogram.
+
+    ``heat`` comes from :func:`detector.explain.occlusion_map`; ``summary`` (one value per
+    frame) adds a strip for feature rows that are not frequencies, on the same colour scale.
+    """
     frames = min(len(features), len(heat))
     times = np.asarray(times[:frames], dtype=np.float64)
     base, columns = reduce_columns(np.asarray(features[:frames], np.float32)[:, :len(axis)], times)
@@ -141,6 +152,6 @@ def occlusion_png(features: np.ndarray, heat: np.ndarray, times: np.ndarray, axi
         axes[1].pcolormesh(columns, [0.0], strip.T, shading="nearest", cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes[1].set_yticks([0.0], [summary_label])
     bar = fig.colorbar(image, ax=list(axes), pad=0.01, fraction=0.03, ticks=[-limit, 0.0, limit])
-    bar.ax.set_yticklabels(["pushes towards\ngenuine", "no effect", "pushes towards\nsynthetic"], fontsize=9)
+    bar.ax.set_yticklabels(HEAT_LABELS, fontsize=9)
     axes[-1].set_xlabel("Time in the uploaded file (s)")
-    return _png(fig)
+    return fig
