@@ -66,8 +66,8 @@ def draw_timeline(ax, windows: Sequence, genuine_below: float, synthetic_above: 
     ax.set_yticks([0.0, 0.5, 1.0], ["0 %", "50 %", "100 %"])
     ax.set_ylabel("p(synthetic)")
     handles = [Patch(facecolor=colour, alpha=0.35, label=label) for colour, label in zip(colours, BAND_LABELS)]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=9,
-              title="Score bands", title_fontsize=9)
+    ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, frameon=False, fontsize=9,
+              borderaxespad=0.2)
 
 
 def draw_waveform(ax, samples: np.ndarray, sample_rate: int, offset_s: float) -> None:
