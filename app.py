@@ -25,6 +25,7 @@ PAGES = [
     st.Page("app_pages/batch.py", title="Batch", icon=":material/library_music:"),
     st.Page("app_pages/learn.py", title="Learn", icon=":material/school:"),
     st.Page("app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
+    st.Page("app_pages/model_card.py", title="Model card", icon=":material/description:", url_path="model-card"),
 ]
 
 page = st.navigation(PAGES)

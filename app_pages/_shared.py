@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 from collections import OrderedDict
 from typing import Any
 
@@ -17,6 +16,7 @@ import streamlit as st
 
 from detector.errors import ModelError
 from detector.inference import Detector
+from detector.modelfacts import known_limits, plain_summary  # noqa: F401 (known_limits: used by tests)
 from detector.registry import DEFAULT_STORE, ModelVersion
 from detector.service import ModelService
 
@@ -31,6 +31,7 @@ NO_MODEL_HELP = (
     "python -m detector promote <version>\n```\n"
     "Or set `DETECTOR_MODEL_STORE` to a folder that already holds a trained model store."
 )
+MODEL_CARD_PAGE = "app_pages/model_card.py"
 CACHE_SIZE = 3  # analyses kept per session: a 10-minute clip's analysis holds a few hundred MB of arrays
 
 
@@ -79,7 +80,7 @@ def format_eer(version: ModelVersion) -> str:
 
 
 def render_sidebar() -> None:
-    """Active model version, its test EER and its model card, in the sidebar of every page."""
+    """Plain words first: what the active model is good and bad at, its version, a link to its card."""
     detector = current_detector(show_errors=False)
     with st.sidebar:
         st.markdown("### Model")
@@ -87,33 +88,15 @@ def render_sidebar() -> None:
             st.warning("No model loaded. See the Detect page for how to train one.")
             return
         version = detector.version
+        st.markdown(plain_summary(version))
         # A caption, not st.metric: a metric's large font cuts long version names off in the sidebar.
         st.caption("Active version")
         st.markdown(f"`{version.name}`")
-        st.metric("Test EER", format_eer(version), help="Equal error rate on the held-out test set: "
-                  "the share of clips misjudged when both kinds of error are equally frequent. Lower is better.")
-        if version.created:
-            st.caption(f"Trained {version.created[:10]}")
-        with st.expander("Model card"):
-            st.markdown(version.card)
-
-
-def known_limits(card: str) -> str | None:
-    """The body of the card's section whose heading mentions limits (or ``None``)."""
-    lines = card.splitlines()
-    for index, line in enumerate(lines):
-        match = re.match(r"^(#{1,6})\s+(.*)$", line)
-        if match and re.search(r"limit|caveat|not trained", match.group(2), re.IGNORECASE):
-            level = len(match.group(1))
-            body = []
-            for following in lines[index + 1:]:
-                heading = re.match(r"^(#{1,6})\s", following)
-                if heading and len(heading.group(1)) <= level:
-                    break
-                body.append(following)
-            text = "\n".join(body).strip()
-            return text or None
-    return None
+        trained = f" · trained {version.created[:10]}" if version.created else ""
+        st.caption(f"Test equal error rate {format_eer(version)}{trained}",
+                   help="Equal error rate on the held-out test set: the share of clips misjudged when both "
+                        "kinds of error are equally frequent. Lower is better.")
+        st.page_link(MODEL_CARD_PAGE, label="Model card: data, results, limits", icon=":material/description:")
 
 
 def digest(data: bytes) -> str:

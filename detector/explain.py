@@ -46,7 +46,8 @@ def occlusion_map(
     weight = np.zeros((total_frames, 1), dtype=np.float64)
     base = detector.window_logits(windows)
     for index, window in enumerate(windows):
-        start = int(round(analysis.windows[index].start_s / config.frame_hop_s))
+        # Window times are in seconds of the uploaded file; the features start at the trimmed lead-in.
+        start = int(round((analysis.windows[index].start_s - analysis.offset_s) / config.frame_hop_s))
         deltas = np.zeros((frames, bins), dtype=np.float64)
         for offset in range(0, len(patches), MAX_BATCH):
             chunk = patches[offset:offset + MAX_BATCH]

@@ -20,49 +20,17 @@ import numpy as np
 from detector.audio import load_audio
 from detector.errors import AudioError, ModelError
 from detector.features import feature_axis, model_input
-from detector.quality import QualityWarning, quality_warnings
-from detector.registry import Calibration, ModelRegistry, ModelVersion
+from detector.quality import QualityWarning, damage_reasons, quality_warnings
+from detector.registry import ModelRegistry, ModelVersion
+from detector.speech import MIN_VOICED_S, speech_activity
+from detector.verdict import (VERDICTS, WindowScore, capped_verdict, explain_probability,  # noqa: F401 (re-exported)
+                              synthetic_spans, verdict_for)
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
-
-VERDICTS = {
-    "likely_genuine": "Likely genuine",
-    "uncertain": "Uncertain",
-    "likely_synthetic": "Likely synthetic",
-}
 
 
 def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
-
-
-def verdict_for(p_synthetic: float, calibration: Calibration) -> str:
-    """The verdict band of a calibrated probability."""
-    if p_synthetic >= calibration.synthetic_above:
-        return "likely_synthetic"
-    if p_synthetic < calibration.genuine_below:
-        return "likely_genuine"
-    return "uncertain"
-
-
-def explain_probability(p_synthetic: float, verdict: str, calibration: Calibration) -> str:
-    """A plain-language sentence on what the number means (for the verdict card and CLI)."""
-    percent = f"{p_synthetic:.0%}"
-    if verdict == "likely_synthetic":
-        return (f"The model gives {percent} that this clip is machine-generated. Among validation clips "
-                f"scored above {calibration.synthetic_above:.0%}, most were synthetic; it is evidence, not proof.")
-    if verdict == "likely_genuine":
-        return (f"The model gives {percent} that this clip is machine-generated. Clips scored below "
-                f"{calibration.genuine_below:.0%} were mostly genuine recordings; new synthesis methods can still fool it.")
-    return (f"The model gives {percent}: between {calibration.genuine_below:.0%} and "
-            f"{calibration.synthetic_above:.0%} it cannot tell reliably. Treat the clip as unverified.")
-
-
-@dataclass
-class WindowScore:
-    start_s: float
-    end_s: float
-    p_synthetic: float
 
 
 @dataclass
@@ -76,7 +44,7 @@ class Analysis:
     clip_logit: float
     verdict: str
     explanation: str
-    windows: list[WindowScore]
+    windows: list[WindowScore]                    # times in seconds of the uploaded file
     warnings: list[QualityWarning]
     duration_s: float
     analysed_s: float
@@ -88,10 +56,17 @@ class Analysis:
     sample_rate: int
     samples: np.ndarray = field(repr=False)       # the prepared waveform the model saw
     features: np.ndarray = field(repr=False)      # (frames, bins) model features
-    feature_times: np.ndarray = field(repr=False)
+    feature_times: np.ndarray = field(repr=False)  # seconds of the uploaded file
     feature_axis: np.ndarray = field(repr=False)
     feature_unit: str = "Hz"
     model_input: np.ndarray = field(default=None, repr=False)  # the windows as fed to the model
+    # Leading silence trimmed before analysis: the analysed audio starts this many seconds into the file.
+    offset_s: float = 0.0
+    speech_s: float = 0.0                         # seconds of voiced speech (detector.speech)
+    channels: int = 1
+    bit_rate: int | None = None
+    verdict_capped_by: list[str] = field(default_factory=list)  # quality codes that capped the verdict
+    synthetic_spans: list[tuple[float, float]] = field(default_factory=list)  # file seconds scoring synthetic
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     @property
@@ -108,13 +83,19 @@ class Analysis:
             "verdict": self.verdict,
             "verdict_label": self.verdict_label,
             "explanation": self.explanation,
+            "verdict_capped_by": list(self.verdict_capped_by),
             "duration_s": round(self.duration_s, 3),
             "analysed_s": round(self.analysed_s, 3),
+            "offset_s": round(self.offset_s, 3),
+            "speech_s": round(self.speech_s, 3),
             "source_duration_s": self.source_duration_s,
             "truncated": self.truncated,
             "original_sample_rate": self.original_sample_rate,
             "container": self.container,
             "codec": self.codec,
+            "channels": self.channels,
+            "bit_rate": self.bit_rate,
+            "synthetic_spans": [[round(a, 3), round(b, 3)] for a, b in self.synthetic_spans],
             "windows": [{"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3),
                          "p_synthetic": round(w.p_synthetic, 6)} for w in self.windows],
             "warnings": [w.to_dict() for w in self.warnings],
@@ -202,13 +183,23 @@ class Detector:
         decoded = load_audio(payload, self.config.sample_rate, max_seconds=self.config.max_duration_s)
         # The trainer's path too; its power spectrogram spares the quality checks a second STFT.
         clip = model_input(decoded.samples, self.config)
+        speech = speech_activity(clip.prepared.samples, self.config.sample_rate)
+        if not speech.enough:
+            raise AudioError(
+                f"No speech found: the clip holds {speech.voiced_s:.1f} s of voiced speech and at least "
+                f"{MIN_VOICED_S:g} s is needed. The detector judges voices; tones, music, noise and silence "
+                "get no verdict.", "no_speech")
         logits = self.window_logits(clip.windows)
         clip_logit = self.clip_logit(logits)
         p_synthetic = float(self.calibrate(clip_logit))
-        verdict = verdict_for(p_synthetic, self.calibration)
+        warnings = quality_warnings(decoded, clip.prepared, clip.power, self.config)
+        damage = damage_reasons(warnings)
+        verdict = capped_verdict(verdict_for(p_synthetic, self.calibration), damage)
         window_p = np.atleast_1d(self.calibrate(logits))
         analysed = clip.prepared.duration_s
-        scores = [WindowScore(float(s), float(min(s + self.config.window_s, analysed)), float(p))
+        # Windows are cut from the trimmed clip; adding the trimmed lead-in gives times in the uploaded file.
+        offset = clip.prepared.leading_trim_s
+        scores = [WindowScore(float(s) + offset, float(min(s + self.config.window_s, analysed)) + offset, float(p))
                   for s, p in zip(clip.starts_s, window_p)]
         axis, unit = feature_axis(self.config)
         return Analysis(
@@ -218,9 +209,9 @@ class Detector:
             p_synthetic=p_synthetic,
             clip_logit=clip_logit,
             verdict=verdict,
-            explanation=explain_probability(p_synthetic, verdict, self.calibration),
+            explanation=explain_probability(p_synthetic, verdict, self.calibration, list(damage.values())),
             windows=scores,
-            warnings=quality_warnings(decoded, clip.prepared, clip.power, self.config),
+            warnings=warnings,
             duration_s=decoded.duration_s,
             analysed_s=analysed,
             source_duration_s=decoded.source_duration_s,
@@ -231,10 +222,16 @@ class Detector:
             sample_rate=self.config.sample_rate,
             samples=clip.prepared.samples,
             features=clip.features,
-            feature_times=np.arange(len(clip.features)) * self.config.frame_hop_s,
+            feature_times=offset + np.arange(len(clip.features)) * self.config.frame_hop_s,
             feature_axis=axis,
             feature_unit=unit,
             model_input=clip.windows,
+            offset_s=offset,
+            speech_s=speech.voiced_s,
+            channels=decoded.channels,
+            bit_rate=decoded.bit_rate,
+            verdict_capped_by=list(damage),
+            synthetic_spans=synthetic_spans(scores, self.calibration.synthetic_above),
         )
 
 

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from plotly.colors import hex_to_rgb, sequential
 from plotly.subplots import make_subplots
 
+from detector.bands import band_text
 from detector.config import FeatureConfig
 from detector.features import power_spectrogram
 
@@ -129,7 +130,9 @@ def occlusion_figure(features: np.ndarray, heat: np.ndarray, times: np.ndarray, 
     fig.add_trace(go.Heatmap(z=base.T, x=columns, y=y, colorscale="Greys", reversescale=True, showscale=False,
                              hoverinfo="skip"), **where)
     fig.add_trace(go.Heatmap(z=effect.T, x=columns, y=y, opacity=0.6, **scale,
-                             colorbar=dict(title="logit<br>change", thickness=12),
+                             colorbar=dict(title="", thickness=12, tickvals=[-limit, 0.0, limit],
+                                           ticktext=["pushes towards<br>genuine", "no effect",
+                                                     "pushes towards<br>synthetic"]),
                              hovertemplate="%{x:.2f} s, %{y:.0f} " + unit + "<br>effect %{z:+.3f}<extra></extra>"),
                   **where)
     if strip is None:
@@ -154,31 +157,49 @@ def _bands(fig: go.Figure, genuine_below: float, synthetic_above: float, horizon
 
 
 def timeline_figure(windows: Sequence, genuine_below: float = 0.2, synthetic_above: float = 0.8,
-                    title: str = "Score per window") -> go.Figure:
+                    title: str = "Score per window", marker_limit: int = 60) -> go.Figure:
     """p(synthetic) of each model window, drawn across the seconds it covers.
 
     ``windows`` holds objects with ``start_s``, ``end_s`` and ``p_synthetic``
-    (:class:`detector.inference.WindowScore`). Each window is a horizontal segment,
-    with a marker at its centre, so overlapping windows stay readable.
+    (:class:`detector.inference.WindowScore`, in seconds of the uploaded file). Each
+    window is a horizontal segment with a marker at its centre in its band's colour;
+    a legend names the band colours, markers at 0 or 100 % are drawn whole, and clips
+    with more than ``marker_limit`` windows get one line through the centres instead.
     """
     fig = go.Figure()
     _bands(fig, genuine_below, synthetic_above, horizontal=True)
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for w in windows:
-        xs += [w.start_s, w.end_s, None]
-        ys += [w.p_synthetic, w.p_synthetic, None]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#57606a", width=3), hoverinfo="skip"))
+    windows = list(windows)
     centres = [(w.start_s + w.end_s) / 2 for w in windows]
     scores = [w.p_synthetic for w in windows]
-    colours = [SYNTHETIC_COLOUR if p >= synthetic_above else GENUINE_COLOUR if p < genuine_below
-               else UNCERTAIN_COLOUR for p in scores]
-    labels = [f"{w.start_s:.1f}–{w.end_s:.1f} s: {w.p_synthetic:.0%} synthetic" for w in windows]
-    fig.add_trace(go.Scatter(x=centres, y=scores, mode="markers+lines", marker=dict(size=9, color=colours),
-                             line=dict(color="#57606a", width=1, dash="dot"), text=labels,
-                             hovertemplate="%{text}<extra></extra>"))
+    text = band_text(scores, genuine_below, synthetic_above)
+    labels = [f"{w.start_s:.1f}–{w.end_s:.1f} s: {p} synthetic" for w, p in zip(windows, text.values)]
+    if len(windows) > marker_limit:
+        fig.add_trace(go.Scatter(x=centres, y=scores, mode="lines", line=dict(color="#24292f", width=1.5),
+                                 text=labels, hovertemplate="%{text}<extra></extra>", showlegend=False))
+    else:
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for w in windows:
+            xs += [w.start_s, w.end_s, None]
+            ys += [w.p_synthetic, w.p_synthetic, None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#57606a", width=3), hoverinfo="skip",
+                                 showlegend=False))
+        colours = [SYNTHETIC_COLOUR if p >= synthetic_above else GENUINE_COLOUR if p < genuine_below
+                   else UNCERTAIN_COLOUR for p in scores]
+        fig.add_trace(go.Scatter(x=centres, y=scores, mode="markers+lines", marker=dict(size=9, color=colours),
+                                 line=dict(color="#57606a", width=1, dash="dot"), text=labels, cliponaxis=False,
+                                 hovertemplate="%{text}<extra></extra>", showlegend=False))
+    # Legend entries for the shaded bands (shapes have no legend of their own).
+    for name, colour in ((f"likely genuine (below {text.genuine_below})", GENUINE_COLOUR),
+                         ("uncertain", UNCERTAIN_COLOUR),
+                         (f"likely synthetic ({text.synthetic_above} or more)", SYNTHETIC_COLOUR)):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
+                                 marker=dict(size=12, symbol="square", color=colour, opacity=0.35)))
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
-    return _layout(fig, title, "Time (s)", "p(synthetic)", height=240)
+    _layout(fig, title, "Time (s)", "p(synthetic)", height=260)
+    fig.update_layout(showlegend=True, legend=dict(orientation="h", x=1.0, xanchor="right", y=1.02,
+                                                   yanchor="bottom", font=dict(size=11)))
+    return fig
 
 
 def histogram_figure(scores: Sequence[float], genuine_below: float = 0.2, synthetic_above: float = 0.8,

@@ -15,6 +15,16 @@ from detector.config import FeatureConfig
 from detector.features import PreparedClip
 
 CLIPPING_FRACTION = 0.001       # share of samples at full scale
+# Damage the model was never trained on and measurably misjudges: such a warning caps
+# the verdict at "uncertain" (detector.verdict.capped_verdict). Narrow bandwidth and
+# lossy compression are not here: the training corpus holds telephone, AMR, MP3 and
+# Opus copies of both classes, and the model card reports their error rates.
+DAMAGE_REASONS = {"clipping": "the recording is clipped, and clipping pushes this model's scores towards genuine"}
+# What ``python -m bench.clipping`` measured with the shipped model (20261122-1412-effnet-melexc)
+# on the Learn examples and two piper clips amplified into clipping; the warning quotes it.
+CLIPPING_EFFECT = ("Clipping pushes this model's score towards genuine: amplified until 5-15 % of their samples "
+                   "were clipped, synthetic clips that scored 85-95 % fell to 1-35 %, and already 0.1-0.5 % of "
+                   "clipped samples took a Griffin-Lim copy from 87 % to 45 %.")
 MOSTLY_SILENCE_RATIO = 0.5      # sound / total duration below this
 SHORT_CLIP_S = 3.0              # verdicts below this many seconds are shakier
 NARROW_BAND_HZ = 4500.0         # an upper band edge below this looks like a phone line or a narrowband codec
@@ -68,6 +78,11 @@ def bandwidth_hz(power: np.ndarray, config: FeatureConfig, below_db: float = BAN
     return float((top + 1) * per_band * config.sample_rate / config.n_fft)
 
 
+def damage_reasons(warnings: list[QualityWarning]) -> dict[str, str]:
+    """Code and short reason of each warning that caps a verdict at *uncertain* (see :data:`DAMAGE_REASONS`)."""
+    return {warning.code: DAMAGE_REASONS[warning.code] for warning in warnings if warning.code in DAMAGE_REASONS}
+
+
 def quality_warnings(decoded: DecodedAudio, prepared: PreparedClip, power: np.ndarray,
                      config: FeatureConfig) -> list[QualityWarning]:
     """Warnings for one decoded and prepared clip, most important first.
@@ -85,8 +100,8 @@ def quality_warnings(decoded: DecodedAudio, prepared: PreparedClip, power: np.nd
                      f"{SHORT_CLIP_S:g} s are less reliable."))
     if prepared.clipped_fraction > CLIPPING_FRACTION:
         warnings.append(QualityWarning(
-            "clipping", f"The recording is clipped ({prepared.clipped_fraction:.1%} of samples at full scale); "
-                        "distortion can look synthetic."))
+            "clipping", f"The recording is clipped ({prepared.clipped_fraction:.1%} of samples at full scale). "
+                        + CLIPPING_EFFECT))
     if decoded.duration_s > 0 and prepared.speech_s / decoded.duration_s < MOSTLY_SILENCE_RATIO:
         warnings.append(QualityWarning(
             "mostly_silence", f"Mostly silence: only {prepared.speech_s:.1f} s of {decoded.duration_s:.1f} s "

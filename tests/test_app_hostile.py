@@ -18,6 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from audio_fixtures import encode, voice_like
+from detector.bands import band_text
 from detector.errors import AudioError
 from detector.inference import Detector
 from hostile_inputs import CASES, Case
@@ -82,7 +83,9 @@ def test_detect_page_answers_every_hostile_input(case, detect, tiny_detector, do
         return
     assert not detect.main.error
     assert verdict_text(detect) == expected.verdict_label
-    assert detect.main.metric[0].value == f"{expected.p_synthetic:.0%}"
+    calibration = tiny_detector.calibration
+    assert detect.main.metric[0].value == band_text([expected.p_synthetic], calibration.genuine_below,
+                                                    calibration.synthetic_above).values[0]
     shown = [w.value for w in detect.main.warning]
     assert shown == [w.message for w in expected.warnings]
     assert case.codes <= {w.code for w in expected.warnings}  # the table's expected warnings are among them

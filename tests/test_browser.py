@@ -39,7 +39,7 @@ def tall_screenshot(page, name: str) -> Path:
         return main ? main.scrollHeight : document.body.scrollHeight; }""")
     page.set_viewport_size({"width": 1400, "height": max(900, min(int(height) + 40, 6000))})
     page.evaluate("document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
-    page.wait_for_timeout(1500)  # plotly re-lays out to the new size
+    page.wait_for_timeout(1500)  # charts re-lay out to the new size
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / name
     page.screenshot(path=str(shot), full_page=True)
@@ -84,26 +84,43 @@ def test_upload_in_browser_shows_verdict(server, browser, tmp_path):
         # The calibrated probability and its explanation sit in the card.
         page.get_by_text("Probability that the voice is synthetic").wait_for()
         page.get_by_text("The model gives").first.wait_for()
-        page.get_by_role("button", name="Download this analysis (JSON)").wait_for()
-        # Waveform, spectrogram and the per-window timeline are drawn by plotly.
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
+        page.get_by_role("button", name="Download the analysis (JSON)").wait_for()
+        # Timeline, waveform and spectrogram are one static image on one time axis: no Plotly to compile.
+        charts = page.get_by_test_id("stImage")
+        charts.first.wait_for(timeout=60_000)
+        assert page.locator(".js-plotly-plot").count() == 0
         assert page.get_by_text("Which seconds look synthetic").count() == 1
         assert "Traceback" not in page.inner_text("body")
         assert page.get_by_test_id("stException").count() == 0
+        # The image spans the main column, so the time axis is wide enough to read.
+        width = charts.first.locator("img").bounding_box()["width"]
+        assert width > 900, width
 
         # The explanation heatmap is computed on demand in the real page too.
-        page.get_by_role("button", name="Explain this verdict").click()
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=90_000)
+        page.get_by_role("button", name="Explain this region").click()
+        page.wait_for_function("document.querySelectorAll('[data-testid=\"stImage\"]').length >= 2",
+                               timeout=90_000)
         tall_screenshot(page, "detect.png")
 
         with page.expect_download() as download_info:
-            page.get_by_role("button", name="Download this analysis (JSON)").click()
+            page.get_by_role("button", name="Download the analysis (JSON)").click()
         exported = download_info.value
         assert exported.suggested_filename == "speech.analysis.json"
         data = json.loads(Path(exported.path()).read_text())
         assert data["file"] == "speech.flac" and data["model_version"] == "v1"
         assert data["verdict_label"] in label and len(data["sha256"]) == 64
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Download the report (HTML)").click()
+        report = Path(download_info.value.path()).read_text()
+        assert data["sha256"] in report and "data:image/png;base64," in report
 
+        # The model card opens on its own page from the sidebar; coming back keeps the clip and verdict.
+        page.get_by_test_id("stSidebar").get_by_text("Model card: data, results, limits").click()
+        page.get_by_role("heading", name="Model card").wait_for(timeout=30_000)
+        assert "Tiny test model v1" in page.inner_text("body")
+        page.get_by_test_id("stSidebarNav").get_by_text("Detect").click()
+        page.get_by_text("Showing your last clip, speech.flac").wait_for(timeout=60_000)
+        assert verdict.inner_text() == label
     except Exception:
         print(log_path.read_text(errors="replace")[-4000:])
         raise

@@ -98,18 +98,35 @@ def test_occlusion_overlay_is_symmetric_around_zero():
     assert base.colorscale[0][1] != effect.colorscale[0][1]
     assert effect.zmid == 0 and effect.zmax == pytest.approx(2.0) and effect.zmin == pytest.approx(-2.0)
     assert 0 < effect.opacity < 1
+    assert list(effect.colorbar.ticktext) == ["pushes towards<br>genuine", "no effect", "pushes towards<br>synthetic"]
 
 
 def test_timeline_marks_each_window_with_its_verdict_colour():
     windows = [WindowScore(0.0, 2.0, 0.1), WindowScore(1.0, 3.0, 0.5), WindowScore(2.0, 4.0, 0.95)]
     fig = plots.timeline_figure(windows, genuine_below=0.3, synthetic_above=0.7)
-    segments, markers = fig.data
+    segments, markers = fig.data[:2]
     assert list(markers.x) == [1.0, 2.0, 3.0]
     assert list(markers.y) == [0.1, 0.5, 0.95]
     assert list(markers.marker.color) == [plots.GENUINE_COLOUR, plots.UNCERTAIN_COLOUR, plots.SYNTHETIC_COLOUR]
     assert [x for x in segments.x if x is not None] == [0.0, 2.0, 1.0, 3.0, 2.0, 4.0]
     bands = [(s.y0, s.y1) for s in fig.layout.shapes]
     assert bands == [(0.0, 0.3), (0.3, 0.7), (0.7, 1.0)]
+    assert markers.cliponaxis is False  # a window at 100 % is not cut in half by the frame
+    assert list(markers.text)[2] == "2.0–4.0 s: 95 % synthetic"
+
+
+def test_timeline_legend_names_the_band_colours_with_their_edges():
+    fig = plots.timeline_figure([WindowScore(0.0, 2.0, 0.0397)], 0.03940867602806927, 0.9193973588832344)
+    assert fig.layout.showlegend
+    assert [t.name for t in fig.data if t.showlegend is not False] == [
+        "likely genuine (below 3.9 %)", "uncertain", "likely synthetic (91.9 % or more)"]
+    assert fig.data[1].text[0] == "0.0–2.0 s: 4.0 % synthetic"  # never reads as below the 3.9 % edge
+
+
+def test_long_timeline_is_one_line_without_markers():
+    windows = [WindowScore(float(i), float(i) + 2.0, 0.5) for i in range(178)]  # a 3-minute clip
+    line = plots.timeline_figure(windows).data[0]
+    assert line.mode == "lines" and len(line.x) == 178
 
 
 def test_histogram_covers_zero_to_one_with_bands():

@@ -1,0 +1,157 @@
+"""Sections of the Detect page: the verdict card, the charts, the explanation and the downloads.
+
+Kept out of ``detect.py`` so that page reads top to bottom; everything that is
+not Streamlit lives in ``detector/`` (wording in ``detector.verdict``, images in
+``detector.figures``, the report in ``detector.report``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import PurePath
+
+import streamlit as st
+
+from app_pages._shared import remember, session_cache
+from detector import figures
+from detector.bands import band_text
+from detector.explain import occlusion_map, summary_effect
+from detector.inference import Analysis, Detector
+from detector.modelfacts import limits_text
+from detector.report import report_dict, report_html
+from detector.verdict import spans_sentence
+
+# Feature rows after the spectrum get a strip of their own in the explanation: its label and what it means.
+SUMMARY_ROWS = {
+    "melexc": ("Voice source", "The *Voice source* strip is what the model reads besides the spectrogram: how peaky "
+                               "and how regular the voice's excitation (the buzz of the vocal folds, once the vocal "
+                               "tract is filtered out) is. Vocoders that rebuild a real voice from its spectrum get "
+                               "it wrong."),
+    "melfine": ("Harmonics", "The *Harmonics* strip is what the model reads besides the spectrogram: how sharp the "
+                             "voice's harmonics are between 1 and 8 kHz."),
+}
+MAX_EXPLAIN_WINDOWS = 10  # occlusion costs ~100-200 model calls per window: explain at most this many
+VERDICT_STYLE = {"likely_genuine": ("green", ":material/check_circle:"), "uncertain": ("orange", ":material/help:"),
+                 "likely_synthetic": ("red", ":material/warning:")}
+
+
+def overview_image(analysis: Analysis, detector: Detector) -> bytes:
+    """The timeline/waveform/spectrogram PNG, drawn once per analysis per session."""
+    cache = session_cache("detect_overviews")
+    key = (analysis.sha256, analysis.model_version)
+    if key not in cache:
+        with st.spinner("Drawing the charts…"):
+            calibration = detector.calibration
+            remember(cache, key, figures.overview_png(analysis, calibration.genuine_below,
+                                                      calibration.synthetic_above))
+    return cache[key]
+
+
+def verdict_card(analysis: Analysis, detector: Detector) -> None:
+    """Label, calibrated probability, what it means, synthetic stretches, quality warnings, limits."""
+    colour, icon = VERDICT_STYLE[analysis.verdict]
+    text = band_text([analysis.p_synthetic], detector.calibration.genuine_below, detector.calibration.synthetic_above)
+    with st.container(border=True):
+        left, right = st.columns([3, 2], gap="large")
+        with left:
+            st.markdown(f"## {icon} :{colour}[{analysis.verdict_label}]")
+            st.metric("Probability that the voice is synthetic", text.values[0],
+                      help="Calibrated on validation clips: among clips given about this score, "
+                           "about this share were synthetic.")
+            spans = spans_sentence(analysis.synthetic_spans)
+            if spans:  # a spliced clip must be impossible to miss, whatever the whole-clip verdict
+                st.markdown(f"#### :material/content_cut: :red[{spans}]")
+            st.markdown(analysis.explanation)
+            st.caption(f"Model {analysis.model_version} · analysed {analysis.analysed_s:.1f} s of "
+                       f"{analysis.duration_s:.1f} s, from {analysis.offset_s:.1f} s (leading silence trimmed) · "
+                       f"{analysis.container}/{analysis.codec} · {analysis.original_sample_rate} Hz")
+        with right:
+            if analysis.warnings:
+                st.markdown("**Recording quality**")
+                for warning in analysis.warnings:
+                    st.warning(warning.message, icon=":material/warning:")
+            else:
+                st.success("No recording-quality problems found.", icon=":material/thumb_up:")
+        with st.expander("What this model cannot tell you"):
+            st.markdown(limits_text(detector.version))
+
+
+def charts_section(analysis: Analysis, detector: Detector) -> None:
+    """Score per window, waveform and spectrogram stacked on one time axis (a static image)."""
+    st.markdown("#### Which seconds look synthetic" if len(analysis.windows) > 1 else "#### What the model heard")
+    st.caption(f"The model scores {detector.config.window_s:g}-second windows; a clip that is genuine in some "
+               "places and synthetic in others (spliced audio) shows up as a jump in the top row, and the "
+               "stretches scoring likely synthetic are shaded red. Times are seconds of your file, as in the "
+               "player; the waveform and spectrogram show the audio as analysed (silence at the ends trimmed, "
+               "level normalised).")
+    st.image(overview_image(analysis, detector), width="stretch")
+
+
+def _default_region(analysis: Analysis, limit_s: float) -> tuple[float, float]:
+    """The first stretch scoring likely synthetic, else the start of the clip, at most ``limit_s`` long."""
+    start = analysis.synthetic_spans[0][0] if analysis.synthetic_spans else analysis.windows[0].start_s
+    return start, min(start + limit_s, analysis.windows[-1].end_s)
+
+
+def region_subset(analysis: Analysis, detector: Detector, start_s: float, end_s: float) -> Analysis:
+    """The windows inside [start_s, end_s] (at most ``MAX_EXPLAIN_WINDOWS``, at least one) as an Analysis."""
+    inside = [i for i, w in enumerate(analysis.windows) if w.start_s >= start_s - 1e-6 and w.end_s <= end_s + 1e-6]
+    if not inside:  # a region narrower than a window: the window that overlaps it most
+        overlap = [min(w.end_s, end_s) - max(w.start_s, start_s) for w in analysis.windows]
+        inside = [max(range(len(overlap)), key=overlap.__getitem__)]
+    inside = inside[:MAX_EXPLAIN_WINDOWS]
+    first, last = analysis.windows[inside[0]], analysis.windows[inside[-1]]
+    hop = detector.config.frame_hop_s
+    f0 = int(round((first.start_s - analysis.offset_s) / hop))
+    f1 = f0 + int(round((last.end_s - first.start_s) / hop))
+    return dataclasses.replace(analysis, windows=[analysis.windows[i] for i in inside],
+                               model_input=analysis.model_input[inside[0]:inside[-1] + 1],
+                               features=analysis.features[f0:f1], feature_times=analysis.feature_times[f0:f1],
+                               offset_s=first.start_s)
+
+
+def explanation_section(analysis: Analysis, detector: Detector) -> None:
+    """Occlusion heatmap of a chosen region, on demand (it costs many model calls), kept for later reruns."""
+    heats = session_cache("detect_heatmaps")
+    config = detector.config
+    st.markdown("#### Why? Explain the verdict")
+    st.caption("Small patches of the spectrogram are hidden one at a time and the clip is scored again. "
+               "Red regions pushed the score towards *synthetic*, blue ones towards *genuine*.")
+    limit_s = config.window_s + (MAX_EXPLAIN_WINDOWS - 1) * config.hop_s
+    first, last = analysis.windows[0].start_s, analysis.windows[-1].end_s
+    region = _default_region(analysis, limit_s)
+    if last - first > config.window_s + 1e-6:
+        region = st.slider(f"Seconds to explain (up to {limit_s:g} s at a time)", min_value=round(first, 1),
+                           max_value=round(last, 1), value=(round(region[0], 1), round(region[1], 1)), step=0.1,
+                           key=f"explain_region_{analysis.sha256[:12]}")
+    subset = region_subset(analysis, detector, *region)
+    key = (analysis.sha256, analysis.model_version, subset.windows[0].start_s, subset.windows[-1].end_s)
+    if key not in heats and st.button("Explain this region", icon=":material/search_insights:",
+                                      key="explain_button"):
+        with st.spinner("Scoring the clip with parts hidden…"):
+            remember(heats, key, (occlusion_map(detector, subset), subset))
+    if key in heats:
+        heat, shown = heats[key]
+        st.caption(f"Explained: seconds {shown.windows[0].start_s:.1f}–{shown.windows[-1].end_s:.1f}.")
+        summary = summary_effect(heat, config.spectrum_bins)
+        label, words = SUMMARY_ROWS.get(config.feature, ("Other features", ""))
+        st.image(figures.occlusion_png(shown.features, heat, shown.feature_times, shown.feature_axis,
+                                       shown.feature_unit, summary=summary, summary_label=label), width="stretch")
+        if summary is not None and words:
+            st.caption(words)
+
+
+def downloads(analysis: Analysis, detector: Detector) -> None:
+    """The shareable HTML report and the JSON with the same fields."""
+    stem = PurePath(analysis.name).stem or "clip"
+    html_column, json_column = st.columns(2)
+    with html_column:
+        st.download_button("Download the report (HTML)", icon=":material/description:", key="download_html",
+                           data=report_html(analysis, detector.version, overview_image(analysis, detector)),
+                           file_name=f"{stem}.report.html", mime="text/html",
+                           help="One self-contained page to share or archive; print it to PDF from a browser.")
+    with json_column:
+        st.download_button("Download the analysis (JSON)", icon=":material/download:", key="download_json",
+                           data=json.dumps(report_dict(analysis, detector.version), indent=2),
+                           file_name=f"{stem}.analysis.json", mime="application/json")

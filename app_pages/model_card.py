@@ -1,0 +1,24 @@
+"""Model card page: the active model's card in full, with room to read it.
+
+It used to sit in a sidebar expander, a column some 7,000 pixels tall.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages._shared import current_detector
+from detector.modelfacts import plain_summary
+
+
+def render() -> None:
+    """The page body."""
+    detector = current_detector()
+    if detector is None:
+        return
+    st.title("Model card")
+    st.info(plain_summary(detector.version), icon=":material/lightbulb:")
+    st.markdown(detector.version.card)
+
+
+render()

@@ -1,0 +1,83 @@
+"""Write probabilities and verdict-band edges so that they never contradict each other.
+
+The band edges are calibrated numbers such as 3.94 %. Rounded on their own to
+"4 %", a clip at 3.97 % read "between 4 % and 92 % it cannot tell" and the Learn
+page showed "Uncertain 3.97 %" under "below 4 % = likely genuine". Here every
+number shown together (the values and both edges) gets the same number of
+decimals, the fewest for which each value compares with each edge as it really
+does: below stays below, equal stays equal, above stays above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+MAX_DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class BandText:
+    """Probabilities and band edges written with one shared precision.
+
+    Attributes
+    ----------
+    values : list of str
+        The probabilities, in the order given.
+    genuine_below, synthetic_above : str
+        The two band edges.
+    decimals : int
+        Decimals of the percentages (the same for all of them).
+    """
+
+    values: list[str]
+    genuine_below: str
+    synthetic_above: str
+    decimals: int
+
+
+def format_percent(value: float, decimals: int = 0) -> str:
+    """A probability in [0, 1] as a percentage with ``decimals`` decimals, e.g. ``"3.94 %"``."""
+    return f"{value * 100:.{decimals}f} %"
+
+
+def _sign(number: float) -> int:
+    return (number > 0) - (number < 0)
+
+
+def _faithful(values: Sequence[float], edges: Sequence[float], decimals: int) -> bool:
+    """Whether rounding to ``decimals`` keeps every value-edge comparison (and the edges' order)."""
+    def rounded(x: float) -> float:  # exactly what is shown, so display and check cannot disagree
+        return float(f"{x * 100:.{decimals}f}")
+    pairs = [(v, e) for v in values for e in edges] + [(edges[0], edges[1])]
+    return all(_sign(rounded(a) - rounded(b)) == _sign(a - b) for a, b in pairs)
+
+
+def band_text(values: Sequence[float], genuine_below: float, synthetic_above: float) -> BandText:
+    """Write ``values`` and the two band edges so that they never contradict.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Probabilities in [0, 1] that will be shown next to the edges (may be empty).
+    genuine_below, synthetic_above : float
+        The band edges (``p < genuine_below`` is likely genuine, ``p >= synthetic_above`` likely synthetic).
+
+    Returns
+    -------
+    BandText
+
+    Raises
+    ------
+    ValueError
+        A value or edge outside [0, 1] or not a number, or edges in the wrong order.
+    """
+    numbers = [float(v) for v in values]
+    edges = [float(genuine_below), float(synthetic_above)]
+    if not all(0.0 <= x <= 1.0 for x in numbers + edges):  # also rejects NaN
+        raise ValueError("probabilities and band edges must lie in [0, 1]")
+    if edges[0] > edges[1]:
+        raise ValueError("genuine_below must not exceed synthetic_above")
+    decimals = next((d for d in range(MAX_DECIMALS + 1) if _faithful(numbers, edges, d)), MAX_DECIMALS)
+    return BandText([format_percent(v, decimals) for v in numbers], format_percent(edges[0], decimals),
+                    format_percent(edges[1], decimals), decimals)

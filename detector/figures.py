@@ -1,0 +1,171 @@
+"""Static PNG figures of one analysis (matplotlib): the Detect page and the HTML report share them.
+
+Why static: hovering adds nothing a legend and labels cannot say, and the first
+Plotly chart of a session kept the browser busy for 4-15 s while the page looked
+finished. Why one figure for timeline, waveform and spectrogram: stacked on one
+shared time axis, a jump in the timeline lines up with the sound that caused it.
+Every time axis is in seconds of the uploaded file (``Analysis.offset_s`` added).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on a server; set before any figure is made
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from detector.plots import (GENUINE_COLOUR, SYNTHETIC_COLOUR, UNCERTAIN_COLOUR, envelope,  # noqa: E402
+                            reduce_columns)
+
+DPI = 100
+WIDTH_IN = 12.0
+MARKER_LIMIT = 60  # more windows than this (a minute or more of audio): a line, no markers
+BAND_LABELS = ("likely genuine", "uncertain", "likely synthetic")
+HEAT_LABELS = ("pushes towards\ngenuine", "no effect", "pushes towards\nsynthetic")
+
+
+def _png(fig: Figure) -> bytes:
+    # Fixed margins instead of a layout engine or a tight bounding box: each of those draws the
+    # figure again to measure it, which tripled the time to the first chart.
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def _colour_bar(fig: Figure, ax, mappable, **kwargs):
+    """A colour bar in its own slim axes right of ``ax``: ``ax`` keeps its width, so rows stay aligned."""
+    return fig.colorbar(mappable, cax=ax.inset_axes((1.01, 0.0, 0.015, 1.0)), **kwargs)
+
+
+def _band_colour(p: float, genuine_below: float, synthetic_above: float) -> str:
+    if p >= synthetic_above:
+        return SYNTHETIC_COLOUR
+    return GENUINE_COLOUR if p < genuine_below else UNCERTAIN_COLOUR
+
+
+def draw_timeline(ax, windows: Sequence, genuine_below: float, synthetic_above: float) -> None:
+    """Score per window over the verdict bands, with a legend naming the band colours.
+
+    Each window is a short horizontal bar over the seconds it covers; a marker at its
+    centre carries the band colour. Long clips get a line through the centres
+    instead, so 178 windows of a 3-minute clip stay readable.
+    """
+    spans = ((0.0, genuine_below), (genuine_below, synthetic_above), (synthetic_above, 1.0))
+    colours = (GENUINE_COLOUR, UNCERTAIN_COLOUR, SYNTHETIC_COLOUR)
+    for (low, high), colour in zip(spans, colours):
+        ax.axhspan(low, high, color=colour, alpha=0.12, linewidth=0)
+    centres = np.array([(w.start_s + w.end_s) / 2 for w in windows])
+    scores = np.array([w.p_synthetic for w in windows])
+    if len(windows) <= MARKER_LIMIT:
+        ax.hlines(scores, [w.start_s for w in windows], [w.end_s for w in windows], color="#57606a", linewidth=2.5)
+        ax.scatter(centres, scores, s=36, zorder=3, clip_on=False, edgecolors="white", linewidths=0.6,
+                   c=[_band_colour(p, genuine_below, synthetic_above) for p in scores])
+    else:
+        ax.plot(centres, scores, color="#24292f", linewidth=1.2, clip_on=False)
+    ax.set_ylim(0.0, 1.0)
+    ax.margins(y=0)
+    ax.set_yticks([0.0, 0.5, 1.0], ["0 %", "50 %", "100 %"])
+    ax.set_ylabel("p(synthetic)")
+    handles = [Patch(facecolor=colour, alpha=0.35, label=label) for colour, label in zip(colours, BAND_LABELS)]
+    ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, frameon=False, fontsize=9,
+              borderaxespad=0.2)
+
+
+def draw_waveform(ax, samples: np.ndarray, sample_rate: int, offset_s: float) -> None:
+    """The analysed (trimmed, level-normalised) waveform, placed at its time in the file."""
+    times, low, high = envelope(samples, sample_rate)
+    ax.fill_between(times + offset_s, low, high, color="#0969da", linewidth=0.5)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_ylabel("Amplitude")
+
+
+def draw_spectrogram(ax, features: np.ndarray, times: np.ndarray, axis: np.ndarray, unit: str):
+    """The model's feature matrix (spectrum rows only) as an image; returns the mappable."""
+    spectrum = np.asarray(features, dtype=np.float32)[:, :len(axis)]
+    matrix, columns = reduce_columns(spectrum, np.asarray(times, dtype=np.float64))
+    image = ax.pcolormesh(columns, np.asarray(axis, dtype=np.float64), matrix.T, shading="nearest",
+                          cmap="magma", rasterized=True)
+    ax.set_ylabel("Frequency (Hz)" if unit == "Hz" else f"Feature ({unit})")
+    return image
+
+
+def overview_png(analysis, genuine_below: float, synthetic_above: float) -> bytes:
+    """:func:`overview_figure` as PNG bytes."""
+    return _png(overview_figure(analysis, genuine_below, synthetic_above))
+
+
+def overview_figure(analysis, genuine_below: float, synthetic_above: float) -> Figure:
+    """Timeline (when the clip has several windows), waveform and spectrogram on one time axis.
+
+    ``analysis`` is a :class:`detector.inference.Analysis`. Stretches that score likely
+    synthetic are shaded red across all rows; the axis spans the whole uploaded file.
+    """
+    with_timeline = len(analysis.windows) > 1
+    rows = (["timeline"] if with_timeline else []) + ["waveform", "spectrogram"]
+    heights = {"timeline": 1.6, "waveform": 1.1, "spectrogram": 2.2}
+    height = sum(heights[r] for r in rows) + 1.1
+    fig = Figure(figsize=(WIDTH_IN, height))
+    fig.subplots_adjust(left=0.07, right=0.91, bottom=0.55 / height, top=1 - 0.5 / height, hspace=0.18)
+    axes = fig.subplots(len(rows), 1, sharex=True, height_ratios=[heights[r] for r in rows])
+    by_row = dict(zip(rows, np.atleast_1d(axes)))
+    if with_timeline:
+        draw_timeline(by_row["timeline"], analysis.windows, genuine_below, synthetic_above)
+        by_row["timeline"].set_title("Score per window", loc="left", fontsize=11)
+    draw_waveform(by_row["waveform"], analysis.samples, analysis.sample_rate, analysis.offset_s)
+    image = draw_spectrogram(by_row["spectrogram"], analysis.features, analysis.feature_times,
+                             analysis.feature_axis, analysis.feature_unit)
+    _colour_bar(fig, by_row["spectrogram"], image, label="level (dB)")
+    for ax in by_row.values():
+        for start, end in analysis.synthetic_spans:
+            ax.axvspan(start, end, color=SYNTHETIC_COLOUR, alpha=0.10, linewidth=0)
+    by_row["spectrogram"].set_xlim(0.0, max(analysis.duration_s, analysis.offset_s + analysis.analysed_s))
+    by_row["spectrogram"].set_xlabel("Time in the uploaded file (s)")
+    return fig
+
+
+def occlusion_png(features: np.ndarray, heat: np.ndarray, times: np.ndarray, axis: np.ndarray, unit: str = "Hz",
+                  summary: np.ndarray | None = None, summary_label: str = "Voice source") -> bytes:
+    """:func:`occlusion_figure` as PNG bytes."""
+    return _png(occlusion_figure(features, heat, times, axis, unit, summary, summary_label))
+
+
+def occlusion_figure(features: np.ndarray, heat: np.ndarray, times: np.ndarray, axis: np.ndarray, unit: str = "Hz",
+                     summary: np.ndarray | None = None, summary_label: str = "Voice source") -> Figure:
+    """What moved the score: red pushes towards synthetic, blue towards genuine, over a grey spectrogram.
+
+    ``heat`` comes from :func:`detector.explain.occlusion_map`; ``summary`` (one value per
+    frame) adds a strip for feature rows that are not frequencies, on the same colour scale.
+    """
+    frames = min(len(features), len(heat))
+    times = np.asarray(times[:frames], dtype=np.float64)
+    base, columns = reduce_columns(np.asarray(features[:frames], np.float32)[:, :len(axis)], times)
+    effect, _ = reduce_columns(np.asarray(heat[:frames], np.float32)[:, :len(axis)], times)
+    strip = None if summary is None else reduce_columns(np.asarray(summary[:frames], np.float32)[:, None], times)[0]
+    limit = float(max(np.max(np.abs(effect)), 0.0 if strip is None else np.max(np.abs(strip)))) or 1.0
+    rows = 2 if strip is not None else 1
+    height = 3.6 if rows == 2 else 3.0
+    fig = Figure(figsize=(WIDTH_IN, height))
+    fig.subplots_adjust(left=0.09, right=0.86, bottom=0.55 / height, top=1 - 0.35 / height, hspace=0.08)
+    axes = np.atleast_1d(fig.subplots(rows, 1, sharex=True, height_ratios=[5, 1] if rows == 2 else [1]))
+    y = np.asarray(axis, dtype=np.float64)
+    axes[0].pcolormesh(columns, y, base.T, shading="nearest", cmap="Greys_r", rasterized=True)
+    image = axes[0].pcolormesh(columns, y, effect.T, shading="nearest", cmap="RdBu_r", vmin=-limit, vmax=limit,
+                               alpha=0.6, rasterized=True)
+    axes[0].set_ylabel("Frequency (Hz)" if unit == "Hz" else f"Feature ({unit})")
+    axes[0].set_title("What moved the score", loc="left", fontsize=11)
+    if strip is not None:
+        # One row: imshow over the frames' time span (pcolormesh cannot infer a height from one row).
+        step = float(columns[1] - columns[0]) if len(columns) > 1 else 0.01
+        axes[1].imshow(strip.T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest",
+                       extent=(columns[0] - step / 2, columns[-1] + step / 2, -0.5, 0.5))
+        axes[1].set_yticks([0.0], [summary_label])
+    bar = _colour_bar(fig, axes[0], image, ticks=[-limit, 0.0, limit])
+    bar.ax.set_yticklabels(HEAT_LABELS, fontsize=9)
+    axes[-1].set_xlabel("Time in the uploaded file (s)")
+    return fig

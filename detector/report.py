@@ -1,0 +1,152 @@
+"""A shareable report of one analysis: a self-contained HTML file and the matching JSON.
+
+One file per analysis that a journalist can attach to an e-mail or archive: the
+file's hash, duration and format, the verdict and probability with the band edges,
+the model version and its held-out error rates, the timeline and spectrogram
+image, the warnings and what the model cannot tell. The JSON carries the same
+fields. All times are seconds of the uploaded file. No PDF: no well-kept PDF
+library is among the project's dependencies, and the HTML prints to PDF from any
+browser (the page has print styles).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from typing import Any
+
+from detector.bands import band_text
+from detector.modelfacts import error_rates, limits_text, plain_summary
+from detector.registry import ModelVersion
+from detector.verdict import NEXT_STEPS, spans_sentence
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
+color:#1f2328;line-height:1.45}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:1.6rem;border-bottom:1px solid #d0d7de}
+table{border-collapse:collapse}td,th{padding:.2rem .8rem .2rem 0;text-align:left;vertical-align:top}
+.verdict{font-size:1.4rem;font-weight:600}.likely_genuine{color:#1a7f37}.uncertain{color:#9a6700}
+.likely_synthetic{color:#cf222e}.spans{font-weight:600;color:#cf222e}img{max-width:100%}
+code{font-size:.9em;word-break:break-all}@media print{body{margin:0}h2{break-after:avoid}img{break-inside:avoid}}
+"""
+
+
+def _percent(value: float | None) -> str | None:
+    return None if value is None else f"{value * 100:.2f} %"
+
+
+def report_dict(analysis, version: ModelVersion) -> dict[str, Any]:
+    """The analysis's JSON fields plus the band edges, the model's error rates and its limits.
+
+    Parameters
+    ----------
+    analysis : detector.inference.Analysis
+        A finished analysis.
+    version : ModelVersion
+        The model version that produced it (its name must match).
+
+    Raises
+    ------
+    ValueError
+        When ``version`` is not the version that produced ``analysis``.
+    """
+    if version.name != analysis.model_version:
+        raise ValueError(f"the analysis was made with {analysis.model_version!r}, not {version.name!r}")
+    calibration = version.calibration
+    data = analysis.to_dict()
+    data["bands"] = {"genuine_below": round(calibration.genuine_below, 6),
+                     "synthetic_above": round(calibration.synthetic_above, 6),
+                     "meaning": "p < genuine_below: likely genuine; p >= synthetic_above: likely synthetic; "
+                                "in between: uncertain"}
+    data["times"] = "seconds of the uploaded file; offset_s is the silence trimmed before the analysed audio"
+    data["model"] = {"version": version.name, "created": version.created, "summary": plain_summary(version),
+                     "error_rates": error_rates(version)}
+    data["limits"] = limits_text(version)
+    if analysis.verdict == "uncertain":
+        data["next_steps"] = NEXT_STEPS
+    return data
+
+
+def _inline(text: str) -> str:
+    """Escape, then render the little Markdown the texts use (``*em*``, ``**strong**``, backticks)."""
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    text = re.sub(r"\*(.+?)\*", r"<em>\1</em>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def _markdown_block(text: str) -> str:
+    """Paragraphs and ``-`` bullet lists (the model card's limits section)."""
+    out, items = [], []
+    for line in text.splitlines() + [""]:
+        stripped = line.strip()
+        if stripped.startswith(("- ", "* ")):
+            items.append(f"<li>{_inline(stripped[2:])}</li>")
+            continue
+        if items:
+            out.append("<ul>" + "".join(items) + "</ul>")
+            items = []
+        if stripped:
+            out.append(f"<p>{_inline(stripped)}</p>")
+    return "\n".join(out)
+
+
+def _rows(pairs: list[tuple[str, str | None]]) -> str:
+    return "\n".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in pairs if v is not None)
+
+
+def report_html(analysis, version: ModelVersion, overview_png: bytes | None = None) -> str:
+    """One self-contained HTML page for ``analysis`` (images embedded, no outside requests).
+
+    ``overview_png`` is :func:`detector.figures.overview_png` of the analysis (timeline,
+    waveform, spectrogram); without it the report has no image.
+    """
+    data = report_dict(analysis, version)
+    text = band_text([analysis.p_synthetic], data["bands"]["genuine_below"], data["bands"]["synthetic_above"])
+    rates = data["model"]["error_rates"]
+    spans = spans_sentence(analysis.synthetic_spans)
+    file_format = (f"{html.escape(analysis.container)} / {html.escape(analysis.codec)}, "
+                   f"{analysis.original_sample_rate} Hz, {analysis.channels} channel(s)"
+                   + (f", {analysis.bit_rate / 1000:.0f} kbit/s" if analysis.bit_rate else ""))
+    facts = _rows([
+        ("File", html.escape(analysis.name)),
+        ("SHA-256", f"<code>{analysis.sha256}</code>"),
+        ("Duration", f"{analysis.duration_s:.2f} s" + (f" (of {analysis.source_duration_s:.1f} s; only the first "
+                                                        f"part was analysed)" if analysis.truncated else "")),
+        ("Format", file_format),
+        ("Analysed", f"{analysis.analysed_s:.2f} s from {analysis.offset_s:.2f} s into the file "
+                     f"(leading silence trimmed); {analysis.speech_s:.1f} s of voiced speech"),
+        ("Analysed at", html.escape(analysis.created)),
+    ])
+    model_rows = _rows([
+        ("Version", f"<code>{html.escape(version.name)}</code>"),
+        ("In plain words", html.escape(data["model"]["summary"])),
+        ("Test equal error rate", _percent(rates["test_eer"])),
+        ("Error rate on kinds of synthesis it never heard", _percent(rates["unseen_family_eer"])),
+        ("Synthetic clips among test clips called likely genuine", _percent(rates["genuine_band_error"])),
+        ("Genuine clips among test clips called likely synthetic", _percent(rates["synthetic_band_error"])),
+    ])
+    warnings = "".join(f"<li>{_inline(w.message)}</li>" for w in analysis.warnings) or "<li>None found.</li>"
+    image = (f'<img alt="Score per window, waveform and spectrogram on one time axis" '
+             f'src="data:image/png;base64,{base64.b64encode(overview_png).decode("ascii")}">' if overview_png else "")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Voice analysis: {html.escape(analysis.name)}</title>
+<style>{_STYLE}</style></head><body>
+<h1>Voice analysis report: {html.escape(analysis.name)}</h1>
+<p class="verdict {analysis.verdict}">{html.escape(analysis.verdict_label)}: {text.values[0]} probability that the
+voice is synthetic</p>
+<p>{_inline(analysis.explanation)}</p>
+{f'<p class="spans">{html.escape(spans)}</p>' if spans else ''}
+<p>Bands: below {text.genuine_below} likely genuine; from {text.genuine_below} up to {text.synthetic_above}
+uncertain; {text.synthetic_above} or more likely synthetic.</p>
+<h2>The file</h2><table>{facts}</table>
+<h2>Score over time, waveform and spectrogram</h2>
+<p>Times are seconds of the uploaded file. Red shading marks stretches that score likely synthetic.</p>
+{image}
+<h2>Recording quality</h2><ul>{warnings}</ul>
+<h2>The model</h2><table>{model_rows}</table>
+<h2>What this cannot tell you</h2>{_markdown_block(data["limits"])}
+<p><small>Made with the open-source deepfake voice detector. A verdict is evidence, not proof.</small></p>
+</body></html>
+"""

@@ -1,0 +1,55 @@
+"""detector.bands: probabilities and band edges are written so that they never contradict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detector.bands import band_text, format_percent
+
+SHIPPED = (0.03940867602806927, 0.9193973588832344)  # the shipped model's band edges
+
+
+def shown(text: str) -> float:
+    return float(text.rstrip(" %"))
+
+
+def test_the_reported_case_no_longer_reads_4_percent_between_4_and_92():
+    text = band_text([0.0397], *SHIPPED)
+    assert text.values[0] != text.genuine_below
+    assert shown(text.values[0]) > shown(text.genuine_below)  # 3.97 % is uncertain, so it must read >= the edge
+    assert (text.values[0], text.genuine_below, text.synthetic_above) == ("4.0 %", "3.9 %", "91.9 %")
+
+
+def test_plain_values_keep_whole_percentages():
+    text = band_text([0.5, 0.15], *SHIPPED)
+    assert text.values == ["50 %", "15 %"] and text.genuine_below == "4 %" and text.synthetic_above == "92 %"
+
+
+def test_a_value_just_below_an_edge_reads_below_it():
+    text = band_text([0.9193], *SHIPPED)
+    assert shown(text.values[0]) < shown(text.synthetic_above)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_values_and_edges_keep_every_comparison(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        low, high = sorted(rng.uniform(0, 1, 2))
+        values = list(rng.uniform(0, 1, 3)) + [low + rng.choice([-1, 1]) * 10 ** -rng.uniform(2, 5)]
+        values = [min(max(v, 0.0), 1.0) for v in values]
+        text = band_text(values, low, high)
+        for value, written in zip(values, text.values):
+            for edge, edge_text in ((low, text.genuine_below), (high, text.synthetic_above)):
+                if abs(value - edge) >= 1e-6:  # closer than 0.0001 % cannot be written with 4 decimals
+                    assert (value < edge) == (shown(written) < shown(edge_text)), (value, edge, text)
+
+
+def test_format_percent_and_bad_input():
+    assert format_percent(0.0394, 2) == "3.94 %"
+    with pytest.raises(ValueError):
+        band_text([1.5], *SHIPPED)
+    with pytest.raises(ValueError):
+        band_text([float("nan")], *SHIPPED)
+    with pytest.raises(ValueError):
+        band_text([0.5], 0.9, 0.1)

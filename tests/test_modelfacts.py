@@ -1,0 +1,40 @@
+"""detector.modelfacts: plain words on what a model is good and bad at, from its held-out results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from detector.modelfacts import error_rates, known_limits, limits_text, plain_summary
+from detector.registry import ModelRegistry
+
+STORE = Path(__file__).resolve().parent.parent / "model_store"
+
+
+def test_shipped_model_in_one_sentence():
+    version = ModelRegistry(STORE).active()
+    sentence = plain_summary(version)
+    assert sentence.startswith("Usually right about ") and sentence.endswith(".")
+    assert "vocoder copies of real voices (22 % errors)" in sentence
+    assert "never heard (about 32 % errors)" in sentence
+    assert "EER" not in sentence  # plain words, not jargon
+
+
+def test_error_rates_of_the_shipped_model():
+    rates = error_rates(ModelRegistry(STORE).active())
+    assert round(rates["test_eer"], 4) == 0.1055 and round(rates["unseen_family_eer"], 4) == 0.3223
+    assert set(rates["by_family"]) == {"diphone", "formant", "neural", "parametric", "vocoder"}
+
+
+def test_model_without_results(tiny_store):
+    version = ModelRegistry(tiny_store).load("v1")
+    assert plain_summary(version) == "On unseen test clips this model is wrong 50 % of the time."
+    version.metrics = {}
+    assert "no recorded test results" in plain_summary(version)
+
+
+def test_limits_section_or_a_general_caveat(tiny_store):
+    card = ("# Card\n\n## Data\nStuff.\n\n## Known limits\n- No singing.\n### Details\n- No children.\n"
+            "\n## Training\nAdam.\n")
+    assert known_limits(card) == "- No singing.\n### Details\n- No children."
+    assert known_limits("# Card\n\n## Data\nStuff.\n") is None
+    assert limits_text(ModelRegistry(tiny_store).load("v1")).startswith("A verdict is evidence")
