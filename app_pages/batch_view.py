@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from detector import plots
+from detector.bands import band_text
 from detector.batch import BatchRow, rows_to_frame, to_csv
 from detector.inference import VERDICTS, Detector, WindowScore
 
@@ -37,9 +38,11 @@ class BatchResult:
     model_name: str = ""
 
 
-def percent(p: float) -> str:
-    """A probability as the Detect card writes it (whole per cent), so both pages show the same number."""
-    return f"{p:.0%}"
+def percent(p: float, detector: Detector) -> str:
+    """A probability as the Detect card writes it: with the decimals that keep it on the right side of
+    both band edges (``detector.bands.band_text``), so a value never contradicts its verdict."""
+    calibration = detector.calibration
+    return band_text([p], calibration.genuine_below, calibration.synthetic_above).values[0]
 
 
 def verdict_counts(rows: list[BatchRow]) -> dict[str, int]:
@@ -112,7 +115,7 @@ def show_detail(result: BatchResult, detector: Detector) -> None:
     if chosen is None:
         return
     row, detail = result.rows[chosen], result.details[chosen]
-    st.markdown(f"**{row.verdict}** — p(synthetic) {percent(row.p_synthetic)}")
+    st.markdown(f"**{row.verdict}** — p(synthetic) {percent(row.p_synthetic, detector)}")
     st.markdown(detail.explanation)
     if row.warnings:
         st.caption(f"Recording quality: {row.warnings}")

@@ -108,7 +108,7 @@ def own_voice_section(detector: Detector | None) -> None:
             remember(cache, score_key, score_files(detector, [(label, audio) for _, label, audio, _ in encoded]),
                      size=2)
     st.markdown("#### How the detector scores each version")
-    show_scores([(row.file, row) for row in cache[score_key]])
+    show_scores([(row.file, row) for row in cache[score_key]], detector)
 
 
 def render() -> None:

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from detector.bands import band_text
 from detector.batch import BatchRow
+from detector.inference import Detector
 from detector.spectrogram_image import spectrogram_jpegs
-from app_pages.batch_view import percent
 
 WHAT_DIFFERS = [
     (":material/music_note: Harmonics",
@@ -75,15 +76,22 @@ def show_versions(items: list[tuple[str, str, bytes, str, np.ndarray]], rate: in
                     st.caption(VERSION_NOTES[kind])
 
 
-def scores_table(rows: list[tuple[str, BatchRow]]) -> pd.DataFrame:
-    """Version, verdict, probability (as on the Detect card) and the full note of each version."""
+def scores_table(rows: list[tuple[str, BatchRow]], detector: Detector) -> pd.DataFrame:
+    """Version, verdict, probability (as on the Detect card) and the full note of each version.
+
+    All probabilities of the table share one precision, the one that keeps each on its side of
+    both band edges (``detector.bands.band_text``).
+    """
+    scored = [row.p_synthetic for _, row in rows if row.p_synthetic is not None]
+    calibration = detector.calibration
+    written = iter(band_text(scored, calibration.genuine_below, calibration.synthetic_above).values if scored else [])
     return pd.DataFrame([{"Version": label, "Verdict": row.verdict or "—",
-                          "p(synthetic)": percent(row.p_synthetic) if row.p_synthetic is not None else "—",
+                          "p(synthetic)": next(written) if row.p_synthetic is not None else "—",
                           "Note": row.error or row.warnings or "—"}
                          for label, row in rows])
 
 
-def show_scores(rows: list[tuple[str, BatchRow]]) -> None:
+def show_scores(rows: list[tuple[str, BatchRow]], detector: Detector) -> None:
     """A static table: its cells wrap, so a long note or error is read in full."""
-    st.table(scores_table(rows).set_index("Version"))
+    st.table(scores_table(rows, detector).set_index("Version"))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import json
 from pathlib import Path
 
@@ -171,9 +173,22 @@ def test_a_long_note_is_shown_in_full(learn):
     from detector.batch import BatchRow
 
     long_note = "A very long warning about this recording " * 8
-    table = scores_table([("Your recording", BatchRow("x", "Uncertain", 0.5, 3.0, warnings=long_note))])
+    table = scores_table([("Your recording", BatchRow("x", "Uncertain", 0.5, 3.0, warnings=long_note))], _EDGES)
     assert table.loc[0, "Note"] == long_note
     assert learn.table and not learn.dataframe   # the page shows scores as static, wrapping tables
+
+
+# The reported case: edges 3.94 % and 91.9 %, a clip at 3.97 % was written "4 %" under "below 4 % = genuine".
+_EDGES = SimpleNamespace(calibration=SimpleNamespace(genuine_below=0.0394, synthetic_above=0.919))
+
+
+def test_scores_never_contradict_the_band_edges() -> None:
+    from app_pages.learn_view import scores_table
+    from detector.batch import BatchRow
+
+    table = scores_table([("a", BatchRow("a", "Uncertain", 0.0397, 3.0)), ("b", BatchRow("b", "Likely genuine", 0.0391, 3.0))],
+                         _EDGES)
+    assert list(table["p(synthetic)"]) == ["3.97 %", "3.91 %"]  # on the right side of 3.94 % each
 
 
 def test_your_clip_is_still_there_after_visiting_another_page(learn):
