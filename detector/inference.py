@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from detector.audio import load_audio
+from detector.config import MAX_UPLOAD_BYTES  # re-exported: sized from the analysis, see detector.config
 from detector.errors import AudioError, ModelError
 from detector.features import feature_axis, model_input
 from detector.quality import QualityWarning, quality_warnings
 from detector.registry import Calibration, ModelRegistry, ModelVersion
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
 
 VERDICTS = {
     "likely_genuine": "Likely genuine",
@@ -195,8 +195,8 @@ class Detector:
         """
         is_bytes = isinstance(source, (bytes, bytearray))
         if is_bytes and len(source) > max_bytes:
-            raise AudioError(f"The upload is {len(source) / 2**20:.0f} MB; the limit is "
-                             f"{max_bytes / 2**20:.0f} MB. Trim the clip or use the command line.", "too_large")
+            raise AudioError(f"The upload is {len(source) / 1e6:.0f} MB; the limit is "
+                             f"{max_bytes / 1e6:.0f} MB. Trim the clip or use the command line.", "too_large")
         payload = bytes(source) if is_bytes else Path(source)
         display_name = safe_display_name(name or ("upload" if is_bytes else Path(source).name))
         decoded = load_audio(payload, self.config.sample_rate, max_seconds=self.config.max_duration_s)
