@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from detector.auth import ENABLE_HELP, LoginGuard, configured_password, session_token
+from detector.auth import THROTTLE, configured_password, disabled_reason, session_token
 from detector.config import FEATURE_TYPES
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
@@ -45,22 +45,23 @@ def require_admin() -> bool:
     """Login gate; True when this session is logged in. Shows only the enable-help without a password."""
     expected = configured_password(_secrets())
     if expected is None:
-        st.info(ENABLE_HELP)
+        st.info(disabled_reason(_secrets()))   # no password, or one too short to enable admin
         return False
     if st.session_state.get("admin_ok") == session_token(expected):
         return True
-    guard: LoginGuard = st.session_state.setdefault("admin_guard", LoginGuard())
+    # Failures are counted by the server per client address (and over all clients): reloads reset nothing.
+    client = st.context.ip_address
     with st.form("admin_login", clear_on_submit=True):   # clear: the password does not linger in the session
         given = st.text_input("Admin password", type="password", key="admin_password_input")
         submitted = st.form_submit_button("Log in")
     if submitted:
-        result = guard.attempt(given, expected)
+        result = THROTTLE.attempt(client, given, expected)
         if result.ok:
             st.session_state["admin_ok"] = session_token(expected)
             st.rerun()
         st.error(result.message)
-    elif guard.locked_for() > 0:
-        st.warning(f"Too many failed attempts; try again in {guard.locked_for():.0f} s.")
+    elif (wait := THROTTLE.locked_for(client)) > 0:
+        st.warning(f"Too many failed attempts; try again in {wait:.0f} s.")
     return False
 
 
@@ -317,7 +318,11 @@ def promote(registry: ModelRegistry, name: str) -> None:
 def registry_section(registry: ModelRegistry) -> None:
     """Every version with date, data and test EER; promote, roll back, delete, download the card."""
     st.subheader("Model registry")
-    active = registry.active_name()
+    try:
+        active = registry.active_name()
+    except ModelError as exc:   # a corrupt pointer: list the versions, since promoting one is the repair
+        active = None
+        st.error(str(exc))
     try:
         served = get_service().get().name   # what Detect serves right now (reloads after a promotion)
         st.caption(f"Store `{registry.root}` — the Detect page serves **{served}**.")
@@ -326,7 +331,7 @@ def registry_section(registry: ModelRegistry) -> None:
     rows, loaded = [], {}
     for name in registry.versions():
         try:
-            version = loaded[name] = registry.load(name)
+            version = loaded[name] = registry.check(name)   # builds the model: a broken one shows as broken
         except ModelError as exc:
             rows.append({"version": name, "active": "", "created": "", "data": "", "test EER": str(exc)})
             continue
