@@ -10,6 +10,7 @@ import streamlit as st
 
 from detector import plots
 from detector.batch import rows_to_frame, score_one, summary, to_csv
+from detector.names import markdown_text, safe_display_name
 from app_pages._shared import AUDIO_TYPES, current_detector, digest, remember, session_cache
 
 ROW_CACHE_SIZE = 1000  # rows are tiny (no audio arrays), so a whole working session fits
@@ -37,7 +38,8 @@ def render() -> None:
         if key in cache:
             row = cache[key]
         else:
-            progress.progress((done - 1) / len(files), text=f"Analysing {uploaded.name} ({done} of {len(files)})…")
+            shown = markdown_text(safe_display_name(uploaded.name))   # a name is text, never Markdown
+            progress.progress((done - 1) / len(files), text=f"Analysing {shown} ({done} of {len(files)})…")
             row = remember(cache, key, score_one(detector, uploaded.name, data), size=ROW_CACHE_SIZE)
         rows.append(row)
     progress.progress(1.0, text=f"Done: {len(files)} file{'s' if len(files) != 1 else ''} analysed "

@@ -17,6 +17,7 @@ from detector import plots
 from detector.errors import AudioError
 from detector.explain import occlusion_map, summary_effect
 from detector.inference import Analysis, Detector
+from detector.names import markdown_text, safe_display_name
 from app_pages._shared import (AUDIO_TYPES, current_detector, digest, known_limits, latest_source, mark_source,
                            remember, session_cache)
 
@@ -44,7 +45,7 @@ def analyse_cached(detector: Detector, name: str, data: bytes) -> Analysis:
     if key in cache:
         cache.move_to_end(key)
         return cache[key]
-    with st.spinner(f"Analysing {name}…"):
+    with st.spinner(f"Analysing {markdown_text(safe_display_name(name))}…"):   # a name is text, never Markdown
         analysis = detector.analyse(data, name=name)
     return remember(cache, key, analysis)
 

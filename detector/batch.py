@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from detector.errors import AudioError
+from detector.names import safe_display_name
 from detector.spreadsheet import spreadsheet_safe
 
 if TYPE_CHECKING:  # annotations only: the table helpers work without the inference stack
@@ -39,7 +40,11 @@ class BatchRow:
 
 
 def score_one(detector: "Detector", name: str, payload: bytes) -> BatchRow:
-    """Analyse one file; bad input becomes a row with the error sentence instead of an exception."""
+    """Analyse one file; bad input becomes a row with the error sentence instead of an exception.
+
+    The row's ``file`` is the safe display name the Detect page and the JSON report show.
+    """
+    name = safe_display_name(name)
     try:
         analysis = detector.analyse(payload, name=name)
     except AudioError as exc:

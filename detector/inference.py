@@ -21,6 +21,7 @@ from detector.audio import load_audio
 from detector.config import MAX_UPLOAD_BYTES  # re-exported: sized from the analysis, see detector.config
 from detector.errors import AudioError, ModelError
 from detector.features import feature_axis, model_input
+from detector.names import safe_display_name
 from detector.quality import QualityWarning, quality_warnings
 from detector.registry import Calibration, ModelRegistry, ModelVersion
 
@@ -236,16 +237,6 @@ class Detector:
             feature_unit=unit,
             model_input=clip.windows,
         )
-
-
-def safe_display_name(name: str, limit: int = 200) -> str:
-    """The last path component of an upload name, without control characters, shortened.
-
-    Upload names are user input: ``../../etc/passwd.wav`` must never travel further as a path.
-    """
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(ch for ch in base if ch.isprintable()).strip() or "upload"
-    return base if len(base) <= limit else base[: limit - 1] + "…"
 
 
 def _sha256(payload: Path | bytes) -> str:

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from audio_fixtures import encode, voice_like
 from detector.errors import AudioError
+from detector.names import safe_display_name
 from detector.inference import Detector
 from hostile_inputs import CASES, Case
 
@@ -111,7 +112,7 @@ def test_batch_page_scores_the_good_and_explains_the_bad(tiny_store, tiny_detect
     assert not at.exception, [e.value for e in at.exception]
     assert not at.main.error  # per-file problems go into the table, not error boxes
     table = at.dataframe[0].value
-    assert list(table["file"]) == [name for name, _, _ in uploads]
+    assert list(table["file"]) == [safe_display_name(name) for name, _, _ in uploads]   # as Detect and JSON show
     failed = 0
     for (name, data, _), (_, row) in zip(uploads, table.iterrows()):
         try:
