@@ -14,6 +14,7 @@ from pathlib import PurePath
 import streamlit as st
 
 from detector import plots
+from detector.config import UPLOAD_LIMIT_MB
 from detector.errors import AudioError
 from detector.explain import occlusion_map, summary_effect
 from detector.inference import Analysis, Detector
@@ -146,7 +147,7 @@ def render() -> None:
     upload_column, record_column = st.columns(2, gap="large")
     with upload_column:
         st.file_uploader("Upload an audio file", type=AUDIO_TYPES, key=UPLOAD_KEY,
-                         help="WAV, MP3, FLAC, OGG, Opus, M4A, AAC or WebM; up to 50 MB. "
+                         help=f"WAV, MP3, FLAC, OGG, Opus, M4A, AAC or WebM; up to {UPLOAD_LIMIT_MB} MB. "
                               f"Only the first {detector.config.max_duration_s / 60:g} minutes are analysed.",
                          on_change=mark_source, args=(SOURCE_KEY, "upload"))
     with record_column:

@@ -136,3 +136,12 @@ def test_a_five_minute_48k_stereo_wav_is_analysed_within_the_budget(tiny_store, 
     outcome = run_under_limit("analyse", path, BUDGET_MB, store=tiny_store)
     assert outcome["ok"], outcome
     assert outcome["duration_s"] == pytest.approx(300.0, abs=0.01) and not outcome["truncated"]
+
+
+def test_the_detect_page_states_the_same_limit(tiny_store, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    assert f"up to {UPLOAD_LIMIT_MB} MB" in at.file_uploader[0].help
+    assert "first 10 minutes" in at.file_uploader[0].help
