@@ -142,8 +142,8 @@ def _decode_pyav(payload: Path | bytes, max_seconds: float, target_sr: int,
         channels = int(stream.codec_context.channels or 1)
         if rate <= 0:
             raise AudioError("The audio stream has no valid sample rate.", "corrupt")
-        _check_stream(rate, channels)
-        sink = BlockSink(rate, channels, target_sr, max_seconds)
+        _check_stream(rate, channels)   # refuse an absurd header before decoding anything
+        sink: BlockSink | None = None
         errors = 0
         try:
             for packet in container.demux(stream):
@@ -155,22 +155,28 @@ def _decode_pyav(payload: Path | bytes, max_seconds: float, target_sr: int,
                         break
                     continue
                 for frame in frames:
-                    if sink.full:
+                    if sink is not None and sink.full:
                         break
                     array = _planar_to_interleaved(frame.to_ndarray(), frame.format.is_planar,
                                                    len(frame.layout.channels))
-                    if array.shape[1] != channels or int(frame.sample_rate or rate) != rate:
+                    frame_rate = int(frame.sample_rate or rate)
+                    if sink is None:
+                        # Decoded frames are the truth (HE-AAC, for one, doubles the header's rate).
+                        rate, channels = frame_rate, array.shape[1]
+                        _check_stream(rate, channels)
+                        sink = BlockSink(rate, channels, target_sr, max_seconds)
+                    elif array.shape[1] != channels or frame_rate != rate:
                         raise AudioError("The audio stream changes its sample rate or channel count midway; "
                                          "convert it to a plain WAV or FLAC file first.", "unsupported")
                     sink.add(array)
-                if sink.full:
+                if sink is not None and sink.full:
                     break
         except AudioError:
             raise
         except Exception as exc:
-            if sink.frames_in == 0:
+            if sink is None or sink.frames_in == 0:
                 raise AudioError("The file could not be decoded: it is corrupt or not a supported audio format.", "corrupt") from exc
-        if sink.frames_in == 0:
+        if sink is None or sink.frames_in == 0:
             raise AudioError("The file contains no decodable audio.", "corrupt")
         # Stopping at the limit means more was there (or a packet holds exactly the rest: rare and harmless).
         truncated = sink.full

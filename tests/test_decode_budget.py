@@ -145,3 +145,13 @@ def test_the_detect_page_states_the_same_limit(tiny_store, monkeypatch):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
     assert f"up to {UPLOAD_LIMIT_MB} MB" in at.file_uploader[0].help
     assert "first 10 minutes" in at.file_uploader[0].help
+
+
+@pytest.mark.parametrize("fmt", ["m4a", "mp3", "webm"])
+def test_the_ffmpeg_path_streams_and_truncates_too(fmt):
+    from audio_fixtures import encode
+
+    decoded = load_audio(encode(voice_like(5.0, 44_100), 44_100, fmt), 16000, max_seconds=2.0)
+    assert decoded.truncated
+    assert decoded.duration_s == pytest.approx(2.0, abs=0.01)
+    assert decoded.original_sample_rate in (44_100, 48_000)
