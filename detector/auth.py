@@ -28,11 +28,12 @@ MAX_LOCKOUT_S = 3600.0  # ... up to this
 GLOBAL_FREE_FAILURES = 20   # failures from all clients together within GLOBAL_WINDOW_S before all are locked
 GLOBAL_WINDOW_S = 3600.0
 MAX_TRACKED_CLIENTS = 10_000
+FORGET_AFTER_S = 86_400.0   # a client's failures older than this no longer count
 MIN_PASSWORD_LENGTH = 12
 
 ENABLE_HELP = (
     "Admin is disabled because no admin password is configured. To enable it, either set the "
-    f"environment variable `{ENV_VAR}` before starting the app:\n\n"
+    f"environment variable `{ENV_VAR}` (at least {MIN_PASSWORD_LENGTH} characters) before starting the app:\n\n"
     f"```\n{ENV_VAR}='a long random passphrase' streamlit run app.py\n```\n\n"
     f"or add it to `.streamlit/secrets.toml` (keep that file out of version control):\n\n"
     f"```toml\n{SECRET_KEY} = \"a long random passphrase\"\n```"
@@ -182,6 +183,8 @@ class LoginThrottle:
         with self._lock:
             now = self.clock()
             record = self._clients.pop(client, None) or _Failures()
+            if now - record.last > FORGET_AFTER_S:
+                record.count = 0
             record.count, record.last = record.count + 1, now
             record.locked_until = now + self._delay(record.count, self.free_failures)
             self._clients[client] = record   # newest last: the oldest client is forgotten first

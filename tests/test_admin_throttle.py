@@ -106,3 +106,13 @@ def test_the_page_explains_a_too_short_password(admin_env, monkeypatch):
     assert not at.exception
     assert any("too short" in i for i in texts(at, "info"))
     assert labels(at) == [] and len(at.text_input) == 0   # no login form: admin is off
+
+
+def test_old_failures_are_forgotten_after_a_day():
+    clock = Clock()
+    throttle = LoginThrottle(clock=clock)
+    for _ in range(MAX_FAILURES - 1):
+        throttle.attempt("203.0.113.5", "wrong", PASSWORD)
+    clock.now += 2 * 86_400
+    result = throttle.attempt("203.0.113.5", "wrong", PASSWORD)
+    assert result.locked_for_s == 0 and f"{MAX_FAILURES - 1} attempts left" in result.message

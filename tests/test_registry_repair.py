@@ -164,3 +164,17 @@ def test_model_store_errors_carry_no_server_paths(tiny_store, tmp_path):
         registry.active_name()
     messages.append(str(info.value))
     assert messages and not any(str(tmp_path) in m or "/" in m.replace("</", "") for m in messages), messages
+
+
+def test_detect_serves_the_fallback_and_says_how_to_roll_back(tiny_store, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    ModelRegistry(tiny_store).promote("v2")
+    truncate_model(tiny_store, "v2")
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120).run()
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "v2" in warnings and "rollback" in warnings and "v1" in warnings
+    assert not any("No model is available" in i.value for i in at.info)
+    assert len(at.file_uploader) == 1   # the page works: a clip can be uploaded
