@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from detector.auth import ENABLE_HELP, LoginGuard, configured_password, session_token
+from detector.auth import THROTTLE, configured_password, disabled_reason, session_token
 
 
 def _secrets():
@@ -19,11 +19,12 @@ def require_admin() -> bool:
     """Login gate; True when this session is logged in. Shows only the enable-help without a password."""
     expected = configured_password(_secrets())
     if expected is None:
-        st.info(ENABLE_HELP)
+        st.info(disabled_reason(_secrets()))   # no password, or one too short to enable admin
         return False
     if st.session_state.get("admin_ok") == session_token(expected):
         return True
-    guard: LoginGuard = st.session_state.setdefault("admin_guard", LoginGuard())
+    # Failures are counted by the server per client address (and over all clients): reloads reset nothing.
+    client = st.context.ip_address
     with st.form("admin_login", clear_on_submit=True):   # clear: the password does not linger in the session
         given = st.text_input("Admin password", type="password", key="admin_password_input")
         submitted = st.form_submit_button("Log in")
@@ -31,11 +32,11 @@ def require_admin() -> bool:
         # Pressing "Log in" with an empty box is a slip, not a guess: it must not use up an attempt.
         st.warning("Type the admin password first.")
     elif submitted:
-        result = guard.attempt(given, expected)
+        result = THROTTLE.attempt(client, given, expected)
         if result.ok:
             st.session_state["admin_ok"] = session_token(expected)
             st.rerun()
         st.error(result.message)
-    elif guard.locked_for() > 0:
-        st.warning(f"Too many failed attempts; try again in {guard.locked_for():.0f} s.")
+    elif (wait := THROTTLE.locked_for(client)) > 0:
+        st.warning(f"Too many failed attempts; try again in {wait:.0f} s.")
     return False

@@ -8,7 +8,7 @@ import streamlit as st
 from detector.registry import ModelRegistry
 from app_pages.admin_forms import extra_job_args
 from app_pages.admin_registry import ask_to_confirm, confirm_pending
-from app_pages.admin_results import curve_figures, show_results
+from app_pages.admin_results import active_or_none, curve_figures, show_results
 from train.job_view import curves, format_seconds, latest_trial_events, load_results, progress_of, tune_trials
 from train.jobs import JobBusy, JobManager, JobStatus
 
@@ -95,7 +95,7 @@ def job_history(manager: JobManager, registry: ModelRegistry) -> None:
         if results is None:
             st.info(f"Version {status.version} is no longer in the store.")
             return
-        active_name = registry.active_name()
+        active_name = active_or_none(registry)
         active = load_results(registry.root / active_name) if active_name else None
         show_results(results, active, "job")
         if status.version != active_name and st.button(f"Promote {status.version}", key="promote_candidate"):

@@ -8,7 +8,7 @@ import streamlit as st
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
 from app_pages._shared import get_service
-from app_pages.admin_results import pct
+from app_pages.admin_results import active_or_none, pct
 
 
 # The registry action waiting for a "yes": (action, version, where the button was), action "promote"/"rollback".
@@ -71,7 +71,7 @@ def registry_section(registry: ModelRegistry) -> str | None:
     Returns the version picked (the active one unless the admin picks another), for its evaluation.
     """
     st.subheader("Model registry")
-    active = registry.active_name()
+    active = active_or_none(registry, show_error=True)
     try:
         served = get_service().get().name   # what Detect serves right now (reloads after a promotion)
         st.caption(f"Store `{registry.root}` — the Detect page serves **{served}**.")
@@ -80,7 +80,7 @@ def registry_section(registry: ModelRegistry) -> str | None:
     rows, loaded = [], {}
     for name in registry.versions():
         try:
-            version = loaded[name] = registry.load(name)
+            version = loaded[name] = registry.check(name)   # builds the model: a broken one shows as broken
         except ModelError as exc:
             rows.append({"version": name, "active": "", "created": "", "data": "", "test EER": str(exc)})
             continue

@@ -7,8 +7,19 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
+from detector.errors import ModelError
 from detector.registry import ModelRegistry
 from train.job_view import VersionResults, curves, load_results
+
+
+def active_or_none(registry: ModelRegistry, show_error: bool = False) -> str | None:
+    """The active version's name, or ``None`` when the pointer is corrupt (promoting a version repairs it)."""
+    try:
+        return registry.active_name()
+    except ModelError as exc:
+        if show_error:
+            st.error(str(exc))
+        return None
 
 
 def curve_figures(data: dict[str, list]) -> list[go.Figure]:
@@ -96,6 +107,6 @@ def version_evaluation(registry: ModelRegistry, name: str) -> None:
     if results is None:
         st.info(f"Version {name} has no readable metrics.json, so there is no evaluation to show.")
         return
-    active_name = registry.active_name()
+    active_name = active_or_none(registry)
     active = load_results(registry.root / active_name) if active_name and active_name != name else None
     show_results(results, active, "registry")

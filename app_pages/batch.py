@@ -12,6 +12,7 @@ import streamlit as st
 
 from detector.batch import analyse_one
 from detector.inference import Detector
+from detector.names import markdown_text, safe_display_name
 from app_pages._shared import AUDIO_TYPES, current_detector, digest, remember, session_cache
 from app_pages.batch_view import BatchResult, RowDetail, show_result
 
@@ -35,12 +36,13 @@ def score_uploads(detector: Detector, files: list) -> BatchResult:
         data = uploaded.getvalue()
         identity = (uploaded.name, digest(data))
         if identity in seen:
-            result.repeats.append(uploaded.name)
+            result.repeats.append(safe_display_name(uploaded.name))
             continue
         seen.add(identity)
         key = (identity[1], detector.name, uploaded.name)
         if key not in cache:
-            progress.progress((done - 1) / len(files), text=f"Analysing {uploaded.name} ({done} of {len(files)})…")
+            shown = markdown_text(safe_display_name(uploaded.name))   # a name is text, never Markdown
+            progress.progress((done - 1) / len(files), text=f"Analysing {shown} ({done} of {len(files)})…")
             row, analysis = analyse_one(detector, uploaded.name, data)
             detail = RowDetail(analysis.explanation, list(analysis.windows)) if analysis is not None else None
             remember(cache, key, (row, detail), size=ROW_CACHE_SIZE)

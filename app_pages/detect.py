@@ -12,8 +12,10 @@ import streamlit as st
 
 from app_pages._detect_sections import charts_section, downloads, explanation_section, verdict_card
 from app_pages._shared import AUDIO_TYPES, current_detector, digest, latest_source, remember, session_cache
+from detector.config import UPLOAD_LIMIT_MB
 from detector.errors import AudioError
 from detector.inference import Analysis, Detector
+from detector.names import markdown_text, safe_display_name
 
 log = logging.getLogger("detector.app")
 
@@ -37,7 +39,7 @@ def analyse_cached(detector: Detector, name: str, data: bytes) -> Analysis:
     if key in cache:
         cache.move_to_end(key)
         return cache[key]
-    with st.spinner(f"Analysing {name}…"):
+    with st.spinner(f"Analysing {markdown_text(safe_display_name(name))}…"):   # a name is text, never Markdown
         analysis = detector.analyse(data, name=name)
     return remember(cache, key, analysis)
 
@@ -79,7 +81,7 @@ def render() -> None:
     upload_column, record_column = st.columns(2, gap="large")
     with upload_column:
         st.file_uploader("Upload an audio file", type=AUDIO_TYPES, key=UPLOAD_KEY,
-                         help="WAV, MP3, FLAC, OGG, Opus, M4A, AAC or WebM; up to 50 MB. "
+                         help=f"WAV, MP3, FLAC, OGG, Opus, M4A, AAC or WebM; up to {UPLOAD_LIMIT_MB} MB. "
                               f"Only the first {detector.config.max_duration_s / 60:g} minutes are analysed.",
                          on_change=input_changed, args=("upload",))
     with record_column:

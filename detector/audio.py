@@ -16,6 +16,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from detector.audio_blocks import BlockSink
+from detector.audio_blocks import Decoded as _Decoded
+from detector.audio_blocks import check_stream as _check_stream
 from detector.errors import AudioError
 
 # Magic numbers of common files people upload by mistake: a clear sentence beats "corrupt".
@@ -42,7 +45,6 @@ _AUDIO_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b".snd", 0, "au"),
     (b"#!AMR", 0, "amr"),
 )
-_MAX_DECODE_CHANNELS = 64
 
 
 @dataclass
@@ -99,31 +101,31 @@ def _looks_like_text(head: bytes) -> bool:
     return printable >= 0.95 * max(len(text), 1)
 
 
-def _to_mono(data: np.ndarray) -> np.ndarray:
-    if data.ndim == 2:
-        data = data.mean(axis=1)
-    return np.ascontiguousarray(data, dtype=np.float32)
-
-
-def _decode_soundfile(payload: Path | bytes, max_seconds: float) -> tuple[np.ndarray, int, int, str, str, bool, float | None]:
+def _decode_soundfile(payload: Path | bytes, max_seconds: float, target_sr: int) -> _Decoded:
     with sf.SoundFile(_as_file(payload)) as handle:
-        if handle.channels > _MAX_DECODE_CHANNELS:
-            raise AudioError(f"The file has {handle.channels} channels; at most {_MAX_DECODE_CHANNELS} are supported.", "unsupported")
-        rate = int(handle.samplerate)
-        limit = int(max_seconds * rate)
+        rate, channels = int(handle.samplerate), int(handle.channels)
+        _check_stream(rate, channels)
+        sink = BlockSink(rate, channels, target_sr, max_seconds)
         declared = handle.frames if handle.frames and handle.frames > 0 else None
-        data = handle.read(frames=limit + 1, dtype="float32", always_2d=True)
-        truncated = len(data) > limit
-        data = data[:limit]
+        while not sink.full:
+            block = handle.read(frames=sink.next_block_frames(), dtype="float32", always_2d=True)
+            if len(block) == 0:
+                break
+            sink.add(block)
+        # Reading one frame more than the limit is how a file that really goes on is told apart.
+        truncated = sink.full and len(handle.read(frames=1, dtype="float32", always_2d=True)) > 0
+        decoded_s = sink.frames_in / rate
         # A header may claim hours that are not there; the decoded length is the truth.
-        source = (declared / rate) if (declared and truncated) else len(data) / rate
-        return data, rate, handle.channels, handle.format.lower(), handle.subtype.lower(), truncated, source
+        source = (declared / rate) if (declared and truncated) else decoded_s
+        return _Decoded(sink.finish(), rate, channels, handle.format.lower(), handle.subtype.lower(),
+                        truncated, source)
 
 
 _PYAV_FORMAT_HINTS = {"mp3": "mp3", "mpeg": "mp3", "aac": "aac"}
 
 
-def _decode_pyav(payload: Path | bytes, max_seconds: float, container_hint: str | None = None) -> tuple[np.ndarray, int, int, str, str, bool, float | None, int | None]:
+def _decode_pyav(payload: Path | bytes, max_seconds: float, target_sr: int,
+                 container_hint: str | None = None) -> _Decoded:
     import av  # imported lazily: only needed for containers libsndfile cannot read
 
     try:
@@ -140,10 +142,8 @@ def _decode_pyav(payload: Path | bytes, max_seconds: float, container_hint: str 
         channels = int(stream.codec_context.channels or 1)
         if rate <= 0:
             raise AudioError("The audio stream has no valid sample rate.", "corrupt")
-        limit = int(max_seconds * rate)
-        chunks: list[np.ndarray] = []
-        total = 0
-        truncated = False
+        _check_stream(rate, channels)   # refuse an absurd header before decoding anything
+        sink: BlockSink | None = None
         errors = 0
         try:
             for packet in container.demux(stream):
@@ -155,22 +155,35 @@ def _decode_pyav(payload: Path | bytes, max_seconds: float, container_hint: str 
                         break
                     continue
                 for frame in frames:
-                    array = frame.to_ndarray()
-                    array = _planar_to_interleaved(array, frame.format.is_planar, len(frame.layout.channels))
-                    chunks.append(array)
-                    total += len(array)
-                if total > limit:
-                    truncated = True
+                    if sink is not None and sink.full:
+                        break
+                    array = _planar_to_interleaved(frame.to_ndarray(), frame.format.is_planar,
+                                                   len(frame.layout.channels))
+                    frame_rate = int(frame.sample_rate or rate)
+                    if sink is None:
+                        # Decoded frames are the truth (HE-AAC, for one, doubles the header's rate).
+                        rate, channels = frame_rate, array.shape[1]
+                        _check_stream(rate, channels)
+                        sink = BlockSink(rate, channels, target_sr, max_seconds)
+                    elif array.shape[1] != channels or frame_rate != rate:
+                        raise AudioError("The audio stream changes its sample rate or channel count midway; "
+                                         "convert it to a plain WAV or FLAC file first.", "unsupported")
+                    sink.add(array)
+                if sink is not None and sink.full:
                     break
+        except AudioError:
+            raise
         except Exception as exc:
-            if not chunks:
+            if sink is None or sink.frames_in == 0:
                 raise AudioError("The file could not be decoded: it is corrupt or not a supported audio format.", "corrupt") from exc
-        if not chunks:
+        if sink is None or sink.frames_in == 0:
             raise AudioError("The file contains no decodable audio.", "corrupt")
-        data = np.concatenate(chunks, axis=0)[:limit]
-        duration = float(container.duration / 1_000_000) if container.duration else len(data) / rate
+        # Stopping at the limit means more was there (or a packet holds exactly the rest: rare and harmless).
+        truncated = sink.full
+        duration = float(container.duration / 1_000_000) if container.duration else sink.frames_in / rate
         bit_rate = int(stream.codec_context.bit_rate or container.bit_rate or 0) or None
-        return data, rate, channels, container.format.name, stream.codec_context.name, truncated, duration, bit_rate
+        return _Decoded(sink.finish(), rate, channels, container.format.name, stream.codec_context.name,
+                        truncated, duration, bit_rate)
 
 
 def _planar_to_interleaved(array: np.ndarray, planar: bool, channels: int) -> np.ndarray:
@@ -203,6 +216,8 @@ def load_audio(source: str | Path | bytes, target_sr: int, max_seconds: float = 
         The sample rate of the returned samples.
     max_seconds : float
         Decode at most this many seconds; ``truncated`` says whether more existed.
+        Decoding runs block by block (:mod:`detector.audio_blocks`), so memory is bounded
+        by ``max_seconds`` at ``target_sr`` whatever the file's header claims.
 
     Returns
     -------
@@ -211,41 +226,38 @@ def load_audio(source: str | Path | bytes, target_sr: int, max_seconds: float = 
     Raises
     ------
     AudioError
-        Empty, unreadable, non-audio or undecodable input, or invalid samples.
+        Empty, unreadable, non-audio or undecodable input, invalid samples, or a sample
+        rate or channel count outside the supported range.
     """
     payload, head = _read_payload(source)
     container = sniff_format(head)
-    bit_rate: int | None = None
     if container in _PYAV_FORMAT_HINTS:
         # MPEG streams: FFmpeg skips damaged frames and resyncs; libsndfile stops at the
         # first bad frame (and has returned garbage samples before stopping).
-        data, rate, channels, fmt, codec, truncated, source_s, bit_rate = _decode_pyav(payload, max_seconds, container)
+        decoded = _decode_pyav(payload, max_seconds, target_sr, container)
     else:
         try:
-            data, rate, channels, fmt, codec, truncated, source_s = _decode_soundfile(payload, max_seconds)
+            decoded = _decode_soundfile(payload, max_seconds, target_sr)
         except AudioError:
             raise
         except Exception:
-            data, rate, channels, fmt, codec, truncated, source_s, bit_rate = _decode_pyav(payload, max_seconds)
-    if data.size == 0:
+            decoded = _decode_pyav(payload, max_seconds, target_sr)
+    if decoded.samples.size == 0:
         raise AudioError("The file contains no audio samples.", "empty_audio")
-    if not np.all(np.isfinite(data)):
-        raise AudioError("The audio contains invalid samples (NaN or infinity); the file is damaged.", "non_finite")
+    bit_rate, codec, source_s = decoded.bit_rate, decoded.codec, decoded.source_s
     if bit_rate is None and source_s and not codec.startswith(("pcm", "float", "double", "flac", "ulaw", "alaw")):
         # libsndfile does not report the bit rate of lossy streams: estimate it from the size.
         size = payload.stat().st_size if isinstance(payload, Path) else len(payload)
         bit_rate = int(size * 8 / source_s) if source_s > 0 else None
-    mono = _to_mono(data)
-    samples = resample(mono, rate, target_sr)
     return DecodedAudio(
-        samples=samples,
+        samples=decoded.samples,
         sample_rate=target_sr,
-        original_sample_rate=rate,
-        channels=int(channels),
-        container=container if container != "unknown" else fmt,
+        original_sample_rate=decoded.rate,
+        channels=int(decoded.channels),
+        container=container if container != "unknown" else decoded.format,
         codec=codec,
         bit_rate=bit_rate,
-        truncated=truncated,
+        truncated=decoded.truncated,
         source_duration_s=source_s,
     )
 
@@ -265,6 +277,10 @@ def _read_payload(source: str | Path | bytes) -> tuple[Path | bytes, bytes]:
         raise AudioError(f"No such file: {path.name}.", "missing")
     if path.is_dir():
         raise AudioError(f"{path.name} is a folder, not an audio file.", "not_audio")
+    if not path.is_file():
+        # Opening a named pipe would wait for a writer forever; devices and sockets are no files either.
+        raise AudioError(f"{path.name} is not a regular file (a pipe, device or socket); save the audio "
+                         "to a file first.", "not_audio")
     try:
         with open(path, "rb") as handle:
             return path, handle.read(4096)

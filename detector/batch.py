@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from detector.errors import AudioError
+from detector.names import safe_display_name
 from detector.spreadsheet import spreadsheet_safe
 
 if TYPE_CHECKING:  # annotations only: the table helpers work without the inference stack
@@ -47,7 +48,9 @@ def analyse_one(detector: "Detector", name: str, payload: bytes) -> tuple[BatchR
     """Like :func:`score_one`, also returning the full analysis (``None`` when the file failed).
 
     The Batch page keeps each row's window scores from it, so one row's timeline can be opened.
+    The row's ``file`` is the safe display name the Detect page and the JSON report show.
     """
+    name = safe_display_name(name)
     try:
         analysis = detector.analyse(payload, name=name)
     except AudioError as exc:

@@ -89,8 +89,16 @@ def format_rows(rows: list[dict], fmt: str) -> str:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from detector.inference import Detector
+    from detector.registry import ModelRegistry
 
-    detector = Detector.from_store(args.store, args.model)
+    registry = ModelRegistry(args.store)
+    if args.model:
+        detector = Detector(registry.load(args.model))
+    else:
+        version, notice = registry.serving_version()   # a broken active model falls back to its history
+        if notice:
+            print(f"warning: {notice}", file=sys.stderr)
+        detector = Detector(version)
     rows = score_paths(detector, args.paths)
     if not rows:
         print("error: no audio files found in the given folders", file=sys.stderr)
@@ -109,14 +117,18 @@ def _cmd_models(args: argparse.Namespace) -> int:
     from detector.registry import ModelRegistry
 
     registry = ModelRegistry(args.store)
-    active = registry.active_name()
+    try:
+        active = registry.active_name()
+    except ModelError as exc:   # still list the versions: one of them is the repair
+        active = None
+        print(f"warning: {exc}", file=sys.stderr)
     names = registry.versions()
     if not names:
         print(f"No model versions in {registry.root}.")
         return 0
     for name in names:
         try:
-            version = registry.load(name)
+            version = registry.check(name)   # builds the model and scores a probe: broken ones show here
             eer = f"test EER {version.test_eer:.2%}" if version.test_eer is not None else "test EER n/a"
             detail = f"{version.features.feature}, {eer}"
         except ModelError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,17 @@ EXCITATION_ROWS = 8
 # 2-s spectral mean normalisation, like cepstral mean normalisation), so a fixed
 # microphone, room or codec colouring cannot tell the network who recorded a clip.
 WINDOW_NORMS = ("global", "per_band")
+
+# Upload limit, sized from the analysis rather than picked: the app analyses the first
+# ANALYSED_S seconds (FeatureConfig.max_duration_s), and the largest common way to hold
+# them is 16-bit stereo PCM at 48 kHz (115.2 MB), plus room for headers and tags. Decoding
+# runs block by block (detector.audio_blocks), so an analysis's memory does not grow with
+# the file; the limit only bounds what one upload holds on the server.
+ANALYSED_S = 600.0
+UPLOAD_LIMIT_MB = math.ceil((ANALYSED_S * 48_000 * 2 * 2 + 1_000_000) / 1_000_000)   # = 117
+# Streamlit's browser widget counts decimal megabytes and its server binary ones
+# (server.maxUploadSize x 2**20): the smaller figure is the one every layer enforces.
+MAX_UPLOAD_BYTES = UPLOAD_LIMIT_MB * 1_000_000
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,7 @@ class FeatureConfig:
     trim_top_db: float = 40.0
     target_rms_dbfs: float = -23.0
     min_speech_s: float = 1.0
-    max_duration_s: float = 600.0
+    max_duration_s: float = ANALYSED_S
     window_norm: str = "global"
 
     def __post_init__(self) -> None:

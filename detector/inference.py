@@ -18,15 +18,16 @@ from typing import Any
 import numpy as np
 
 from detector.audio import load_audio
+from detector.config import MAX_UPLOAD_BYTES  # re-exported: sized from the analysis, see detector.config
 from detector.errors import AudioError, ModelError
 from detector.features import feature_axis, model_input
+from detector.names import safe_display_name
 from detector.quality import QualityWarning, damage_reasons, quality_warnings
 from detector.registry import ModelRegistry, ModelVersion
 from detector.speech import MIN_VOICED_S, speech_activity
 from detector.verdict import (VERDICTS, WindowScore, capped_verdict, explain_probability,  # noqa: F401 (re-exported)
                               synthetic_spans, verdict_for)
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
 
 
 def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
@@ -176,8 +177,8 @@ class Detector:
         """
         is_bytes = isinstance(source, (bytes, bytearray))
         if is_bytes and len(source) > max_bytes:
-            raise AudioError(f"The upload is {len(source) / 2**20:.0f} MB; the limit is "
-                             f"{max_bytes / 2**20:.0f} MB. Trim the clip or use the command line.", "too_large")
+            raise AudioError(f"The upload is {len(source) / 1e6:.0f} MB; the limit is "
+                             f"{max_bytes / 1e6:.0f} MB. Trim the clip or use the command line.", "too_large")
         payload = bytes(source) if is_bytes else Path(source)
         display_name = safe_display_name(name or ("upload" if is_bytes else Path(source).name))
         decoded = load_audio(payload, self.config.sample_rate, max_seconds=self.config.max_duration_s)
@@ -233,16 +234,6 @@ class Detector:
             verdict_capped_by=list(damage),
             synthetic_spans=synthetic_spans(scores, self.calibration.synthetic_above),
         )
-
-
-def safe_display_name(name: str, limit: int = 200) -> str:
-    """The last path component of an upload name, without control characters, shortened.
-
-    Upload names are user input: ``../../etc/passwd.wav`` must never travel further as a path.
-    """
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(ch for ch in base if ch.isprintable()).strip() or "upload"
-    return base if len(base) <= limit else base[: limit - 1] + "…"
 
 
 def _sha256(payload: Path | bytes) -> str:

@@ -26,8 +26,12 @@ from typing import Any
 from detector.config import FeatureConfig
 from detector.errors import ModelError
 from detector.features import feature_code
+from detector.model_probe import probe_version
 
 POINTER_FILE = "active.json"
+# Shown to users too: no server path, and the repair that really works (promote rewrites the pointer).
+CORRUPT_POINTER = ("The active-model pointer (active.json) is corrupt or unreadable; promote a version to repair "
+                   "it (on the Admin page, or `python -m detector promote <version>`).")
 REQUIRED_FILES = ("model.tflite", "features.json", "calibration.json")
 DEFAULT_STORE = Path(os.environ.get("DETECTOR_MODEL_STORE", Path(__file__).resolve().parent.parent / "model_store"))
 
@@ -123,14 +127,24 @@ class ModelRegistry:
         return sorted(names)
 
     def _pointer(self) -> dict[str, Any]:
+        """The pointer as ``{"version": str | None, "history": [str, ...]}``, validated.
+
+        Raises
+        ------
+        ModelError
+            When ``active.json`` is unreadable or has the wrong shape; the sentence
+            names the repair (promoting a version rewrites the pointer).
+        """
         pointer = self.root / POINTER_FILE
         if not pointer.exists():
             return {"version": None, "history": []}
         try:
             data = json.loads(pointer.read_text(encoding="utf-8"))
-            return {"version": data.get("version"), "history": list(data.get("history", []))}
-        except (json.JSONDecodeError, AttributeError) as exc:
-            raise ModelError(f"The active-model pointer {pointer} is corrupt; promote a version to repair it.") from exc
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(CORRUPT_POINTER) from exc
+        if not _valid_pointer(data):
+            raise ModelError(CORRUPT_POINTER)
+        return {"version": data.get("version"), "history": list(data.get("history", []))}
 
     def active_name(self) -> str | None:
         return self._pointer()["version"]
@@ -141,7 +155,7 @@ class ModelRegistry:
             raise ModelError(f"Invalid model version name {name!r}.")
         path = self.root / name
         if not path.is_dir():
-            raise ModelError(f"Model version {name!r} does not exist in {self.root}.")
+            raise ModelError(f"Model version {name!r} does not exist in the model store.")
         missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
         if missing:
             raise ModelError(f"Model version {name!r} is incomplete: missing {', '.join(missing)}.")
@@ -169,25 +183,72 @@ class ModelRegistry:
     def active(self) -> ModelVersion:
         name = self.active_name()
         if name is None:
-            raise ModelError(f"No active model in {self.root}. Train one (python -m train.fit) and promote it.")
+            raise ModelError("No active model in the model store. Train one (python -m train.fit) and promote it.")
         return self.load(name)
 
     # Changing -----------------------------------------------------------------
+    def check(self, name: str) -> ModelVersion:
+        """Load ``name`` and score a fixed probe input with it: what promotion and listings trust.
+
+        Raises
+        ------
+        ModelError
+            When the version is incomplete, misconfigured, or its model cannot serve.
+        """
+        version = self.load(name)
+        probe_version(version)
+        return version
+
     def promote(self, name: str) -> None:
-        """Make ``name`` active; the previous active version goes on the rollback history."""
-        self.load(name)  # refuse to point at something that cannot be served
-        pointer = self._pointer()
+        """Make ``name`` active; the previous active version goes on the rollback history.
+
+        The version must pass :meth:`check`. A corrupt pointer is rewritten (that is
+        the repair its error message names); its unreadable history is lost.
+        """
+        self.check(name)  # refuse to point at something that cannot be served
+        try:
+            pointer = self._pointer()
+        except ModelError:
+            pointer = {"version": None, "history": []}
         history = [v for v in pointer["history"] if v != name]
         if pointer["version"] and pointer["version"] != name:
             history.insert(0, pointer["version"])
         self._write_pointer(name, history)
 
+    def serving_version(self) -> tuple[ModelVersion, str | None]:
+        """The version to serve and, when it is not the active one, a sentence saying why.
+
+        A broken active version falls back to the newest version in its history that
+        passes :meth:`check`, so one bad promotion does not leave users with nothing.
+
+        Raises
+        ------
+        ModelError
+            When neither the active version nor any in its history can serve.
+        """
+        pointer = self._pointer()
+        active = pointer["version"]
+        if active is None:
+            raise ModelError("No active model in the model store. Train one (python -m train.fit) and promote it.")
+        try:
+            return self.check(active), None
+        except ModelError as exc:
+            problem = exc
+        for candidate in pointer["history"]:
+            try:
+                version = self.check(candidate)
+            except ModelError:
+                continue
+            return version, (f"{problem} Serving {candidate} instead, the newest good version in the history; "
+                             "`python -m detector rollback` (or Roll back on the Admin page) makes it active.")
+        raise problem
+
     def rollback(self) -> str:
-        """Re-activate the most recent previous version that still loads; return its name."""
+        """Re-activate the most recent previous version that still serves; return its name."""
         pointer = self._pointer()
         for index, candidate in enumerate(pointer["history"]):
             try:
-                self.load(candidate)
+                self.check(candidate)
             except ModelError:
                 continue
             self._write_pointer(candidate, pointer["history"][index + 1:])
@@ -212,3 +273,15 @@ class ModelRegistry:
     def _write_pointer(self, name: str | None, history: list[str]) -> None:
         payload = {"version": name, "history": history[:20]}
         atomic_write_text(self.root / POINTER_FILE, json.dumps(payload, indent=2) + "\n")
+
+
+def _valid_pointer(data: Any) -> bool:
+    """Whether ``data`` has the pointer's shape: a version name (or null) and a list of names."""
+    if not isinstance(data, dict):
+        return False
+    version, history = data.get("version"), data.get("history", [])
+    names = [version] if version is not None else []
+    if not isinstance(history, list):
+        return False
+    names += history
+    return all(isinstance(n, str) and n and "/" not in n and "\\" not in n and not n.startswith(".") for n in names)

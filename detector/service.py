@@ -22,33 +22,40 @@ class ModelService:
     def __init__(self, store: str | Path | None = None) -> None:
         self.registry = ModelRegistry(store)
         self._detector: Detector | None = None
+        self._served_for: str | None = None   # the pointer's version the detector was chosen for
         self._lock = threading.Lock()
         self.last_error: str | None = None
 
     def get(self) -> Detector:
-        """The detector for the active version, or the last good one if that fails to load.
+        """The detector for the active version, or the best fallback when that cannot serve.
+
+        The fallback is the newest good version in the pointer's history (see
+        :meth:`ModelRegistry.serving_version`), else the last detector that loaded;
+        :attr:`last_error` then says why, in a sentence without server paths.
+        Versions are checked again only when the pointer names another version.
 
         Raises
         ------
         ModelError
-            Only when no model has ever loaded successfully.
+            Only when nothing can be served.
         """
         with self._lock:
             try:
                 wanted = self.registry.active_name()
-            except ModelError as exc:
-                wanted = None
+            except ModelError as exc:   # a corrupt pointer: keep serving, check again once it is readable
+                wanted = self._served_for = None
                 self.last_error = str(exc)
-            if wanted is not None and (self._detector is None or self._detector.name != wanted):
+            if wanted is not None and wanted != self._served_for:
+                self._served_for = wanted
                 try:
-                    self._detector = Detector(self.registry.load(wanted))
-                    self.last_error = None
+                    version, self.last_error = self.registry.serving_version()
+                    if self._detector is None or self._detector.name != version.name:
+                        self._detector = Detector(version)
                 except ModelError as exc:
                     self.last_error = str(exc)
-            elif wanted is not None:
-                self.last_error = None
-            elif self.last_error is None:
-                self.last_error = f"No active model in {self.registry.root}."
+            elif wanted is None:
+                self._served_for = None
+                self.last_error = self.last_error or "No active model in the model store."
             if self._detector is None:
                 raise ModelError(self.last_error or "No model could be loaded.")
             return self._detector

@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 
 from admin_helpers import PASSWORD, admin_app, labels, login, texts
-from detector.auth import (ENV_VAR, MAX_FAILURES, LoginGuard, configured_password, password_matches,
-                           session_token)
+from detector.auth import (ENV_VAR, MAX_FAILURES, MIN_PASSWORD_LENGTH, THROTTLE, LoginThrottle,
+                           configured_password, disabled_reason, password_matches, session_token)
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle():
+    """The throttle lives as long as the server process: tests must not inherit each other's failures."""
+    THROTTLE.reset()
+    yield
+    THROTTLE.reset()
 
 
 @pytest.fixture
@@ -32,9 +40,12 @@ class Broken:
         raise FileNotFoundError("no secrets.toml")
 
 
+LONG_SECRET, LONG_ENV = "secret from toml", "secret from env"
+
+
 def test_configured_password_sources():
-    assert configured_password({"admin_password": "s3"}, environ={}) == "s3"
-    assert configured_password({"admin_password": "s3"}, environ={ENV_VAR: "env"}) == "env"   # env wins
+    assert configured_password({"admin_password": LONG_SECRET}, environ={}) == LONG_SECRET
+    assert configured_password({"admin_password": LONG_SECRET}, environ={ENV_VAR: LONG_ENV}) == LONG_ENV  # env wins
     assert configured_password({}, environ={ENV_VAR: "   "}) is None                          # blank = off
     assert configured_password({"admin_password": ""}, environ={}) is None
     assert configured_password(Broken(), environ={}) is None
@@ -55,20 +66,19 @@ def test_session_token_is_keyed_and_not_the_password():
 
 def test_guard_locks_out_then_recovers():
     clock = Clock()
-    guard = LoginGuard(clock=clock)
+    guard = LoginThrottle(clock=clock)
     for attempt in range(1, MAX_FAILURES):
-        result = guard.attempt("nope", "right")
+        result = guard.attempt("1.2.3.4", "nope", "right")
         assert not result.ok and "attempt" in result.message and result.locked_for_s == 0
-    result = guard.attempt("nope", "right")
-    assert not result.ok and result.locked_for_s == guard.lockout_s
-    refused = guard.attempt("right", "right")
+    result = guard.attempt("1.2.3.4", "nope", "right")
+    assert not result.ok and result.locked_for_s == guard.base_delay_s
+    refused = guard.attempt("1.2.3.4", "right", "right")
     assert not refused.ok and "Too many failed attempts" in refused.message   # locked: even the right one
-    clock.now += guard.lockout_s - 1
-    assert not guard.attempt("right", "right").ok
+    clock.now += guard.base_delay_s - 1
+    assert not guard.attempt("1.2.3.4", "right", "right").ok
     clock.now += 2
-    assert guard.locked_for() == 0
-    assert guard.attempt("right", "right").ok
-    assert guard.failures == 0
+    assert guard.locked_for("1.2.3.4") == 0
+    assert guard.attempt("1.2.3.4", "right", "right").ok
 
 
 # Page -----------------------------------------------------------------------
@@ -98,7 +108,7 @@ def test_lock_out_after_repeated_failures(admin_env, monkeypatch):
     at = login(at, PASSWORD)
     assert any("Too many failed attempts" in e for e in texts(at, "error"))
     assert "Log out" not in labels(at)
-    at.session_state["admin_guard"].locked_until = 0.0   # the lock-out has expired
+    THROTTLE.reset()   # the lock-out has expired
     at = login(at, PASSWORD)
     assert "Log out" in labels(at)
 
@@ -117,9 +127,9 @@ def test_right_password_logs_in_and_log_out_works(admin_env, monkeypatch):
 
 def test_password_from_streamlit_secrets_and_change_ends_session(admin_env, monkeypatch):
     at = admin_app()
-    at.secrets["admin_password"] = "from-secrets"
-    at = login(at.run(), "from-secrets")
+    at.secrets["admin_password"] = LONG_SECRET
+    at = login(at.run(), LONG_SECRET)
     assert "Log out" in labels(at)
-    monkeypatch.setenv(ENV_VAR, "rotated")   # a new password invalidates existing sessions
+    monkeypatch.setenv(ENV_VAR, "rotated, and long enough")   # a new password invalidates existing sessions
     at.run()
     assert "Log out" not in labels(at) and "Log in" in labels(at)

@@ -299,8 +299,9 @@ def test_broken_new_model_keeps_serving_the_old_one(tiny_store, monkeypatch):
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
     first = AppTest.from_file(APP, default_timeout=60).run()
     assert sidebar_version(first) == "v1"
-    (tiny_store / "v2" / "model.tflite").write_bytes(b"garbage" * 100)
     ModelRegistry(tiny_store).promote("v2")
+    # Promotion refuses a broken model (it builds it and scores a probe), so it breaks afterwards.
+    (tiny_store / "v2" / "model.tflite").write_bytes(b"garbage" * 100)
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert_clean(at)
     assert sidebar_version(at) == "v1"

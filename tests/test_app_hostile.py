@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from audio_fixtures import encode, voice_like
 from detector.bands import band_text
 from detector.errors import AudioError
+from detector.names import safe_display_name
 from detector.inference import Detector
 from hostile_inputs import CASES, Case
 
@@ -118,17 +119,19 @@ def test_batch_page_scores_the_good_and_explains_the_bad(tiny_store, tiny_detect
     results = next(d.value for d in at.dataframe if "verdict" in d.value.columns).set_index("file")
     problems = next(d.value for d in at.dataframe if list(d.value.columns) == ["file", "error"]).set_index("file")
     assert len(results) + len(problems) == len(distinct)
+    shown = {name: safe_display_name(name) for name, _, _ in distinct}   # as Detect and the JSON show them
+    assert sorted([*results.index, *problems.index]) == sorted(shown.values())
     failed = 0
     for name, data, _ in distinct:
         try:
             expected = tiny_detector.analyse(data, name=name)
         except AudioError as exc:
             failed += 1
-            assert problems.loc[name, "error"] == exc.message and is_sentence(exc.message), (name, exc.message)
-            assert name not in results.index, name
+            assert problems.loc[shown[name], "error"] == exc.message and is_sentence(exc.message), (name, exc.message)
+            assert shown[name] not in results.index, name
             continue
-        row = results.loc[name]
-        assert name not in problems.index, name
+        row = results.loc[shown[name]]
+        assert shown[name] not in problems.index, name
         assert row["verdict"] == expected.verdict_label, name
         assert row["p_synthetic"] == round(expected.p_synthetic * 100), name   # whole per cent, as on Detect
         assert row["warnings"] == "; ".join(w.message for w in expected.warnings), name
@@ -137,6 +140,6 @@ def test_batch_page_scores_the_good_and_explains_the_bad(tiny_store, tiny_detect
     assert f"Done: {len(distinct)} files analysed" in at.get("progress")[0].proto.text
 
     exported = pd.read_csv(io.BytesIO(downloads[-1]["data"]), keep_default_na=False)
-    assert list(exported["file"]) == [name for name, _, _ in distinct]
+    assert list(exported["file"]) == [shown[name] for name, _, _ in distinct]
     scored = exported[exported["error"] == ""]
     assert len(scored) == len(distinct) - failed and all(0.0 <= float(p) <= 1.0 for p in scored["p_synthetic"])

@@ -12,6 +12,7 @@ from audio_fixtures import encode_soundfile, voice_like
 from detector.cli import main
 from detector.errors import AudioError
 from hostile_inputs import CASES
+from detector.config import UPLOAD_LIMIT_MB
 from detector.inference import MAX_UPLOAD_BYTES
 
 
@@ -60,7 +61,7 @@ def test_upload_over_the_limit_is_refused(tiny_detector):
     with pytest.raises(AudioError) as info:
         tiny_detector.analyse(b"RIFF" + bytes(2048), name="big.wav", max_bytes=1024)
     assert info.value.code == "too_large" and "limit" in info.value.message
-    assert MAX_UPLOAD_BYTES == 50 * 1024 * 1024
+    assert MAX_UPLOAD_BYTES == UPLOAD_LIMIT_MB * 1_000_000   # one figure, sized in detector.config
 
 
 @pytest.mark.slow

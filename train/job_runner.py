@@ -31,6 +31,8 @@ from typing import Any
 from train.jobs import NICE_ENV, DEFAULT_NICE, TERMINAL_EVENTS, append_event, read_events, PROGRESS_FILE
 
 CORPUS_EVENT_EVERY_S = 1.0   # corpus progress lines at most this often (the file stays small)
+SPLITS_NEEDED = ("train", "val", "test")   # train.fit fits on train, calibrates on val, reports on test
+TRAINING_MODULES = ("train.fit", "train.tune")
 
 
 class Cancelled(KeyboardInterrupt):
@@ -72,12 +74,46 @@ def prepare_dataset(source: str | Path, run_dir: Path) -> Path:
     return out
 
 
+def dataset_problem(manifest: Path, splits: tuple[str, ...] = SPLITS_NEEDED) -> str | None:
+    """A sentence saying why the corpus at ``manifest`` cannot be trained on, or None when it can.
+
+    Each split needs genuine and synthetic clips; otherwise training fails deep inside
+    (an empty split once surfaced as "KeyError: 'y'") instead of saying what to do.
+    """
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(manifest, usecols=["label", "split"], dtype=str, keep_default_na=False)
+    except (OSError, ValueError):
+        return None   # unreadable or another layout: the trainer's own checks will say why
+    for split in splits:
+        labels = set(frame.loc[frame["split"] == split, "label"])
+        missing = [label for label in ("genuine", "synthetic") if label not in labels]
+        if missing:
+            return (f"The dataset is too small to train on: its {split} split has no {' and no '.join(missing)} "
+                    f"clips ({len(frame)} clips in all). Speakers are kept within one split, so add clips of both "
+                    "kinds from more speakers (a few dozen at least).")
+    return None
+
+
+def _corpus_argument(args: list[str]) -> Path | None:
+    if "--corpus" in args and args.index("--corpus") + 1 < len(args):
+        return Path(args[args.index("--corpus") + 1])
+    return None
+
+
 def run_module(module: str, args: list[str], run_dir: Path, prepare: str | None = None) -> int:
     """Run ``module`` as ``__main__``; return the exit code and make sure a terminal event is written."""
     code = 0
     try:
         if prepare:
             prepare_dataset(prepare, run_dir)
+        corpus = _corpus_argument(args) if module in TRAINING_MODULES else None
+        splits = SPLITS_NEEDED if module == "train.fit" else SPLITS_NEEDED[:2]   # a search never tests
+        problem = dataset_problem(corpus / "manifest.csv", splits) if corpus is not None else None
+        if problem:
+            append_event(run_dir, "error", message=problem)
+            return 2
         sys.argv = [module, *args]
         runpy.run_module(module, run_name="__main__", alter_sys=True)
     except SystemExit as exc:

@@ -44,12 +44,22 @@ CANCEL_FILE = "cancel-requested"
 TERMINAL_EVENTS = ("done", "error")
 DEFAULT_NICE = 10                      # training must not starve the app serving users
 DEFAULT_GRACE_S = 10.0
+KEEP_ENV = "DETECTOR_KEEP_JOBS"        # how many job folders to keep (newest first); older ones are removed
+DEFAULT_KEEP = 20
 
 
 def jobs_root() -> Path:
     """``DETECTOR_JOBS_ROOT`` or ``jobs/`` in the repository (git-ignored)."""
     configured = os.environ.get(ENV_VAR)
     return Path(configured).expanduser().resolve() if configured else REPO_ROOT / "jobs"
+
+
+def keep_jobs() -> int:
+    """``DETECTOR_KEEP_JOBS`` (default 20): how many job folders survive; at least 1."""
+    try:
+        return max(1, int(os.environ.get(KEEP_ENV, DEFAULT_KEEP)))
+    except ValueError:
+        return DEFAULT_KEEP
 
 
 class JobBusy(RuntimeError):
@@ -254,7 +264,26 @@ class JobManager:
             job.pid, job.start_time = process.pid, process_start_time(process.pid)
             job.save()
             write_json(self.root / LOCK_FILE, {"job": job_id, "pid": job.pid, "start_time": job.start_time})
+            self.prune(keep_jobs())
         return job
+
+    def prune(self, keep: int) -> list[str]:
+        """Remove all but the newest ``keep`` job folders (never the running one); return the removed ids.
+
+        Job folders hold logs, progress and prepared manifests: without this they pile up forever.
+        """
+        if not self.root.is_dir():
+            return []
+        lock = self._read_lock() or {}
+        folders = sorted((p for p in self.root.iterdir() if not p.name.startswith(".") and (p / "job.json").is_file()),
+                         reverse=True)
+        removed = []
+        for folder in folders[max(keep, 1):]:
+            if folder.name == lock.get("job"):
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+        return removed
 
     def start_module(self, kind: str, module: str, args: Sequence[str], params: dict[str, Any] | None = None,
                      prepare_dataset: str | Path | None = None) -> Job:

@@ -1,0 +1,62 @@
+"""Check that a model version can really serve: build its interpreter and score a fixed input.
+
+Files that are present and parse as JSON say nothing about ``model.tflite`` itself: a
+truncated or overwritten flatbuffer was promoted as healthy and, after a restart,
+nothing served. Promotion and ``detector models`` run this probe first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from detector.errors import ModelError
+
+if TYPE_CHECKING:  # annotations only: the registry imports this module
+    from detector.registry import ModelVersion
+
+PROBE_SEED = 20261130  # a fixed input, so a probe's outcome never depends on chance
+
+
+def probe_input(shape: tuple[int, ...]) -> np.ndarray:
+    """The fixed probe: one standardised-looking window (zero mean, unit deviation) of ``shape``."""
+    return np.random.default_rng(PROBE_SEED).standard_normal((1, *shape)).astype(np.float32)
+
+
+def probe_version(version: "ModelVersion") -> float:
+    """Build ``version``'s interpreter, score the probe input and return the logit.
+
+    Raises
+    ------
+    ModelError
+        When the model cannot be built, expects another input shape than its
+        ``features.json`` gives, or returns anything but one finite logit.
+    """
+    from ai_edge_litert.interpreter import Interpreter  # light: no TensorFlow
+
+    name = version.name
+    try:
+        interpreter = Interpreter(model_path=str(version.tflite_path), num_threads=1)
+        interpreter.allocate_tensors()
+        details = interpreter.get_input_details()[0]
+        expected = tuple(int(d) for d in details["shape"][1:])
+    except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad flatbuffer
+        raise ModelError(f"Model version {name!r} is broken: its model.tflite cannot be loaded (truncated or "
+                         "corrupt).") from exc
+    if expected != tuple(version.features.input_shape):
+        raise ModelError(f"Model version {name!r} is broken: the model expects input {expected}, but its "
+                         f"features.json gives {tuple(version.features.input_shape)}.")
+    try:
+        window = probe_input(expected)
+        interpreter.resize_tensor_input(details["index"], window.shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(details["index"], window)
+        interpreter.invoke()
+        output = np.asarray(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), dtype=np.float64)
+    except Exception as exc:
+        raise ModelError(f"Model version {name!r} is broken: scoring a test input failed ({type(exc).__name__}).") \
+            from exc
+    if output.size != 1 or not np.all(np.isfinite(output)):
+        raise ModelError(f"Model version {name!r} is broken: a test input did not give one finite score.")
+    return float(output.reshape(-1)[0])
