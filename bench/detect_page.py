@@ -18,7 +18,7 @@ from detector import figures
 from detector.inference import Detector
 from detector.speech import speech_activity
 
-CLIP = Path(__file__).resolve().parent.parent / "assets" / "learn" / "ru-nsh" / "genuine.flac"
+CLIP = Path(__file__).resolve().parent.parent / "tests" / "clips" / "ru-nsh" / "genuine.flac"
 MINUTES = (0.2, 3.0, 10.0)
 
 

@@ -19,7 +19,7 @@ from audio_fixtures import encode, voice_like
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
-LEARN = REPO / "assets" / "learn" / "ru-nsh"
+LEARN = REPO / "tests" / "clips" / "ru-nsh"   # the first Learn example, kept as a test recording
 
 
 @pytest.fixture

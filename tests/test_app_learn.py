@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 from streamlit.testing.v1 import AppTest
 
+from detector.bands import band_text
 from audio_fixtures import encode, voice_like
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,9 +91,10 @@ def test_examples_show_every_version_with_scores(learn, tiny_detector):
     assert len(tables) == len(MANIFEST["examples"])
     for example, table in zip(MANIFEST["examples"], tables):
         assert list(table.index) == [v["label"] for v in example["versions"]]
-        genuine = example["versions"][0]["file"]
-        expected = tiny_detector.analyse((ASSETS / genuine).read_bytes()).p_synthetic
-        assert table["p(synthetic)"].iloc[0] == f"{expected:.0%}"   # as the Detect card writes it
+        scores = [tiny_detector.analyse((ASSETS / v["file"]).read_bytes()).p_synthetic for v in example["versions"]]
+        calibration = tiny_detector.calibration
+        written = band_text(scores, calibration.genuine_below, calibration.synthetic_above).values
+        assert list(table["p(synthetic)"]) == written   # one precision per table, never contradicting the edges
     text = " ".join(m.value for m in learn.markdown)
     for topic in ("Harmonics", "Noise floor", "Phase and vocoder smearing", "Missing breath"):
         assert topic in text
@@ -117,7 +119,7 @@ def test_fake_your_own_voice_from_upload(learn):
     assert len(learn.get("audio")) == N_VERSIONS + 3
     scores = score_tables(learn)[-1]
     assert list(scores.index) == ["Your recording", "WORLD vocoder copy", "Griffin-Lim copy (80-band mel)"]
-    assert scores["p(synthetic)"].str.fullmatch(r"\d{1,3}%").all()
+    assert scores["p(synthetic)"].str.fullmatch(r"\d{1,3}(\.\d{1,4})? %").all()
     assert (scores["Verdict"] != "—").all()
 
 

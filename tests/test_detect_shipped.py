@@ -14,7 +14,7 @@ from detector.quality import CLIPPING_EFFECT
 from detector.verdict import spans_sentence
 
 REPO = Path(__file__).resolve().parent.parent
-LEARN = REPO / "assets" / "learn"
+LEARN = REPO / "tests" / "clips"   # the first Learn examples, kept as test recordings
 
 
 @pytest.fixture(scope="module")
