@@ -22,11 +22,12 @@ pytestmark = [
                        reason="needs Debian chromium: apt-get install -y chromium"),
 ]
 
-PAGE_TITLES = ["Detect", "Batch", "Learn", "Admin"]
+PAGE_TITLES = ["Detect", "Batch", "Learn", "Admin", "Model card"]
 # What the sidebar listed when Streamlit discovered the page files itself: raw module names.
 RAW_NAMES = {"app", "admin", "batch", "detect", "learn", "shared", "_shared", "admin_access", "admin_forms",
              "admin_jobs", "admin_registry", "admin_results", "batch_view", "learn_view"}
 HEADINGS = {"batch": "Check many files", "admin": "Admin", "learn": "Learn: what gives a synthetic voice away",
+            "model-card": "Model card",
             # not a page: Streamlit says so and shows the default page, with the app's own navigation
             "shared": "Is this voice real?"}
 
@@ -50,7 +51,7 @@ def sidebar_titles(page) -> list[str]:
     return [text.strip().splitlines()[-1].strip() for text in links.all_inner_texts()]
 
 
-@pytest.mark.parametrize("path", ["batch", "admin", "learn", "shared"])
+@pytest.mark.parametrize("path", ["batch", "admin", "learn", "model-card", "shared"])
 def test_first_request_to_any_url_gets_the_apps_navigation(path, fresh_store, browser, tmp_path):
     log_path = tmp_path / "streamlit.log"
     with streamlit_server(fresh_store, log_path) as url:
