@@ -108,6 +108,8 @@ def test_admin_shows_the_registry_and_repairs_a_corrupt_pointer(admin_store):
     assert not at.button(key="promote").disabled
     at.button(key="promote").click()
     at.run()
+    at.button(key="confirm_yes").click()   # promotion asks for a confirmation first
+    at.run()
     assert "Promoted v2." in texts(at, "success")
     assert ModelRegistry(admin_store).active_name() == "v2"
 
