@@ -16,6 +16,7 @@ from detector import plots
 from detector.bands import band_text
 from detector.batch import BatchRow, rows_to_frame, to_csv
 from detector.inference import VERDICTS, Detector, WindowScore
+from detector.names import markdown_text
 
 FAILED = "Failed"
 
@@ -131,7 +132,7 @@ def show_result(result: BatchResult, detector: Detector) -> None:
     """Everything about a batch: tiles, tables, histogram, CSV and the detail view."""
     if result.repeats:
         st.caption(f"Skipped {len(result.repeats)} repeated file{'s' if len(result.repeats) != 1 else ''} "
-                   f"(same name and content as one above): {', '.join(result.repeats)}.")
+                   f"(same name and content as one above): {', '.join(map(markdown_text, result.repeats))}.")
     show_tiles(result.rows)
     show_tables(result)
     scores = [row.p_synthetic for row in result.rows if row.p_synthetic is not None]

@@ -53,7 +53,8 @@ def current_clip() -> tuple[str, bytes, str] | None:
     kept = st.session_state.get(LAST_KEY)
     if kept is not None:
         left, right = st.columns([5, 1], vertical_alignment="center")
-        left.info(f"Showing your last clip, **{kept[0]}**. Upload or record another to replace it.",
+        left.info(f"Showing your last clip, **{markdown_text(safe_display_name(kept[0]))}**. "
+                  "Upload or record another to replace it.",
                   icon=":material/history:")
         if right.button("Clear", icon=":material/close:", key="detect_clear"):
             st.session_state.pop(LAST_KEY, None)

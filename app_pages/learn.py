@@ -20,6 +20,7 @@ from detector.config import FeatureConfig
 from detector.errors import AudioError
 from detector.features import prepare_waveform
 from detector.inference import Detector
+from detector.names import markdown_text, safe_display_name
 from detector.vocoders import make_copies, wav_bytes
 from app_pages._shared import AUDIO_TYPES, current_detector, digest, latest_source, mark_source, remember, session_cache
 from app_pages.learn_examples import examples_section
@@ -64,7 +65,8 @@ def own_source() -> tuple[str, bytes, str] | None:
         return source
     kept = st.session_state.get(KEPT_KEY)
     if kept is not None:
-        st.info(f"Showing your last clip, **{kept[0]}**. Upload or record another one to replace it.",
+        st.info(f"Showing your last clip, **{markdown_text(safe_display_name(kept[0]))}**. "
+                "Upload or record another one to replace it.",
                 icon=":material/history:")
     return kept
 

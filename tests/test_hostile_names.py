@@ -116,3 +116,20 @@ def test_score_one_rows_carry_the_safe_name_for_failures_too(tiny_detector):
     bad = score_one(tiny_detector, LONG, b"")
     assert ok.file == "invoiceexe.wav" and len(bad.file) == MAX_NAME_CHARS and bad.error
     assert "\u202e" not in to_csv(rows_to_frame([ok, bad])).decode("utf-8")
+
+
+def test_the_kept_clip_notice_shows_a_hostile_name_as_text(app):
+    """Detect names the clip it kept across a page switch: as text, like every other place."""
+    app.file_uploader[0].set_value((BEACON, encode(voice_like(3.0), 16000, "wav"), "audio/wav")).run()
+    app.switch_page("app_pages/learn.py").run()
+    app.switch_page("app_pages/detect.py").run()
+    assert not app.exception
+    assert_no_active_markdown([i.value for i in app.info], "beacon")
+
+
+def test_batch_names_repeated_files_as_text(app):
+    clip = encode(voice_like(3.0), 16000, "wav")
+    batch = app.switch_page("app_pages/batch.py").run()
+    batch.file_uploader[0].set_value([(BEACON, clip, "audio/wav"), (BEACON, clip, "audio/wav")]).run()
+    assert not batch.exception
+    assert_no_active_markdown([c.value for c in batch.caption], "beacon")
