@@ -15,6 +15,8 @@ import pytest
 import soundfile as sf
 from streamlit.testing.v1 import AppTest
 
+from detector.names import markdown_text
+
 from audio_fixtures import encode, voice_like
 
 REPO = Path(__file__).resolve().parent.parent
@@ -92,7 +94,7 @@ def test_last_clip_and_verdict_survive_a_visit_to_another_page(tiny_app):
         tiny_app.switch_page("app_pages/detect.py").run()
         assert not tiny_app.exception
         assert [t for t in texts(tiny_app) if t.startswith("## ")] == verdict
-        assert "Showing your last clip, **kept.wav**." in tiny_app.info[0].value
+        assert f"Showing your last clip, **{markdown_text('kept.wav')}**." in tiny_app.info[0].value
         assert len(tiny_app.get("image")) == 1 and len(tiny_app.get("audio")) == 1
     tiny_app.button(key="detect_clear").click().run()
     assert not [t for t in texts(tiny_app) if t.startswith("## ")]

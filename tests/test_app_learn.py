@@ -13,6 +13,7 @@ import soundfile as sf
 from streamlit.testing.v1 import AppTest
 
 from detector.bands import band_text
+from detector.names import markdown_text
 from audio_fixtures import encode, voice_like
 
 REPO = Path(__file__).resolve().parent.parent
@@ -200,7 +201,7 @@ def test_your_clip_is_still_there_after_visiting_another_page(learn):
     learn.switch_page("app_pages/detect.py").run()
     learn.switch_page("app_pages/learn.py").run()
     assert not learn.exception and not learn.error
-    assert any("Showing your last clip, **me.wav**" in i.value for i in learn.info)
+    assert any(f"Showing your last clip, **{markdown_text('me.wav')}**" in i.value for i in learn.info)
     assert len(images(learn)) == N_VERSIONS + 3
     assert score_tables(learn)[-1].equals(before)
 
