@@ -14,6 +14,8 @@ from typing import Any
 
 import streamlit as st
 
+from detector.names import markdown_text, safe_display_name
+
 from detector.errors import ModelError
 from detector.inference import Detector
 from detector.modelfacts import known_limits, plain_summary  # noqa: F401 (known_limits: used by tests)
@@ -141,6 +143,25 @@ def latest_source(upload_key: str, record_key: str, state_key: str) -> tuple[str
             name = item.name or "recording.wav"
             return name, item.getvalue(), mime_for(name, item.type)
     return None
+
+
+def latest_or_kept(upload_key: str, record_key: str, state_key: str, kept_key: str,
+                   notice: st.delta_generator.DeltaGenerator | None = None) -> tuple[tuple[str, bytes, str] | None, bool]:
+    """The clip in the inputs (remembered under ``kept_key``), else the one kept from earlier in the session.
+
+    Widgets reset on a page switch; the kept clip brings the page's last result back. When the kept
+    clip is used, a notice naming it (as text, never Markdown) is written to ``notice`` (default: the
+    page). Returns ``(clip, kept)``.
+    """
+    source = latest_source(upload_key, record_key, state_key)
+    if source is not None:
+        st.session_state[kept_key] = source
+        return source, False
+    kept = st.session_state.get(kept_key)
+    if kept is not None:
+        (notice or st).info(f"Showing your last clip, **{markdown_text(safe_display_name(kept[0]))}**. "
+                            "Upload or record another one to replace it.", icon=":material/history:")
+    return kept, kept is not None
 
 
 def mark_source(state_key: str, value: str) -> None:

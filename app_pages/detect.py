@@ -11,7 +11,7 @@ import logging
 import streamlit as st
 
 from app_pages._detect_sections import charts_section, downloads, explanation_section, verdict_card
-from app_pages._shared import AUDIO_TYPES, current_detector, digest, latest_source, remember, session_cache
+from app_pages._shared import AUDIO_TYPES, current_detector, digest, latest_or_kept, remember, session_cache
 from detector.config import UPLOAD_LIMIT_MB
 from detector.errors import AudioError
 from detector.inference import Analysis, Detector
@@ -45,21 +45,13 @@ def analyse_cached(detector: Detector, name: str, data: bytes) -> Analysis:
 
 
 def current_clip() -> tuple[str, bytes, str] | None:
-    """The clip in the inputs, or the one kept from before the user switched pages."""
-    source = latest_source(UPLOAD_KEY, RECORD_KEY, SOURCE_KEY)
-    if source is not None:
-        st.session_state[LAST_KEY] = source
-        return source
-    kept = st.session_state.get(LAST_KEY)
-    if kept is not None:
-        left, right = st.columns([5, 1], vertical_alignment="center")
-        left.info(f"Showing your last clip, **{markdown_text(safe_display_name(kept[0]))}**. "
-                  "Upload or record another to replace it.",
-                  icon=":material/history:")
-        if right.button("Clear", icon=":material/close:", key="detect_clear"):
-            st.session_state.pop(LAST_KEY, None)
-            st.rerun()
-    return kept
+    """The clip in the inputs, or the one kept from before the user switched pages (with a Clear button)."""
+    notice, clear = st.columns([5, 1], vertical_alignment="center")
+    clip, kept = latest_or_kept(UPLOAD_KEY, RECORD_KEY, SOURCE_KEY, LAST_KEY, notice)
+    if kept and clear.button("Clear", icon=":material/close:", key="detect_clear"):
+        st.session_state.pop(LAST_KEY, None)
+        st.rerun()
+    return clip
 
 
 def show_analysis(analysis: Analysis, detector: Detector, data: bytes, mime: str) -> None:

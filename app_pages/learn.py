@@ -20,9 +20,8 @@ from detector.config import FeatureConfig
 from detector.errors import AudioError
 from detector.features import prepare_waveform
 from detector.inference import Detector
-from detector.names import markdown_text, safe_display_name
 from detector.vocoders import make_copies, wav_bytes
-from app_pages._shared import AUDIO_TYPES, current_detector, digest, latest_source, mark_source, remember, session_cache
+from app_pages._shared import AUDIO_TYPES, current_detector, digest, latest_or_kept, mark_source, remember, session_cache
 from app_pages.learn_examples import examples_section
 from app_pages.learn_view import UNCERTAIN_TEXT, WHAT_DIFFERS, show_scores, show_versions
 
@@ -59,16 +58,7 @@ def forget_when_emptied(kind: str) -> None:
 
 def own_source() -> tuple[str, bytes, str] | None:
     """The clip in the inputs, else the one kept from earlier in the session (inputs reset on a page switch)."""
-    source = latest_source(UPLOAD_KEY, RECORD_KEY, SOURCE_KEY)
-    if source is not None:
-        st.session_state[KEPT_KEY] = source
-        return source
-    kept = st.session_state.get(KEPT_KEY)
-    if kept is not None:
-        st.info(f"Showing your last clip, **{markdown_text(safe_display_name(kept[0]))}**. "
-                "Upload or record another one to replace it.",
-                icon=":material/history:")
-    return kept
+    return latest_or_kept(UPLOAD_KEY, RECORD_KEY, SOURCE_KEY, KEPT_KEY)[0]
 
 
 def own_voice_section(detector: Detector | None) -> None:
