@@ -117,7 +117,8 @@ def test_upload_in_browser_shows_verdict(server, browser, tmp_path):
         # The model card opens on its own page from the sidebar; coming back keeps the clip and verdict.
         page.get_by_test_id("stSidebar").get_by_text("Model card: data, results, limits").click()
         page.get_by_role("heading", name="Model card").wait_for(timeout=30_000)
-        assert "Tiny test model v1" in page.inner_text("body")
+        # The heading is drawn before the card's text: wait for the text rather than read the page at once.
+        page.get_by_text("Tiny test model v1").first.wait_for(timeout=30_000)
         page.get_by_test_id("stSidebarNav").get_by_text("Detect").click()
         page.get_by_text("Showing your last clip, speech.flac").wait_for(timeout=60_000)
         assert verdict.inner_text() == label
