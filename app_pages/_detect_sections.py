@@ -2,7 +2,7 @@
 
 Kept out of ``detect.py`` so that page reads top to bottom; everything that is
 not Streamlit lives in ``detector/`` (wording in ``detector.verdict``, images in
-``detector.figures``, the report in ``detector.report``).
+``webapp.figures``, the report in ``webapp.report``).
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from pathlib import PurePath
 import streamlit as st
 
 from app_pages._shared import remember, session_cache
-from detector import figures
 from detector.bands import band_text
 from detector.explain import occlusion_map, summary_effect
 from detector.inference import Analysis, Detector
-from detector.modelfacts import limits_text
-from detector.report import report_dict, report_html
 from detector.verdict import spans_sentence
+from webapp import figures
+from webapp.modelfacts import limits_text
+from webapp.report import report_dict, report_html
 
 # Feature rows after the spectrum get a strip of their own in the explanation: its label and what it means.
 SUMMARY_ROWS = {

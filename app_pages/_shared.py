@@ -14,13 +14,12 @@ from typing import Any
 
 import streamlit as st
 
-from detector.names import markdown_text, safe_display_name
-
 from detector.errors import ModelError
 from detector.inference import Detector
-from detector.modelfacts import known_limits, plain_summary  # noqa: F401 (known_limits: used by tests)
+from detector.names import markdown_text, safe_display_name
 from detector.registry import DEFAULT_STORE, ModelVersion
-from detector.service import ModelService
+from webapp.modelfacts import known_limits, plain_summary  # noqa: F401 (known_limits: used by tests)
+from webapp.service import ModelService
 
 log = logging.getLogger("detector.app")
 

@@ -3,7 +3,7 @@
 Thin UI that reads top to bottom; each section lives in its own module: the login gate
 (:mod:`app_pages.admin_access`), data and start forms (:mod:`app_pages.admin_forms`), live and past
 jobs (:mod:`app_pages.admin_jobs`), evaluation plots (:mod:`app_pages.admin_results`) and the registry
-(:mod:`app_pages.admin_registry`). Jobs run in their own process (:mod:`train.jobs`); this process
+(:mod:`app_pages.admin_registry`). Jobs run in their own process (:mod:`webapp.jobs`); this process
 never imports TensorFlow.
 """
 
@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from detector.registry import ModelRegistry
 from app_pages._shared import store_path
 from app_pages.admin_access import require_admin
 from app_pages.admin_forms import choose_data, start_forms
 from app_pages.admin_jobs import job_history, live_job
 from app_pages.admin_registry import registry_section
 from app_pages.admin_results import version_evaluation
-from train.jobs import JobManager
+from detector.registry import ModelRegistry
+from webapp.jobs import JobManager
 
 st.title("Admin")
 if require_admin():

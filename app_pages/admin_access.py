@@ -1,10 +1,10 @@
-"""Admin login gate: the password check itself is in :mod:`detector.auth`; this is its Streamlit form."""
+"""Admin login gate: the password check itself is in :mod:`webapp.auth`; this is its Streamlit form."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from detector.auth import THROTTLE, configured_password, disabled_reason, session_token
+from webapp.auth import THROTTLE, configured_password, disabled_reason, session_token
 
 
 def _secrets():

@@ -6,13 +6,20 @@ import os
 
 import streamlit as st
 
-from detector.config import FEATURE_TYPES
 from app_pages._shared import store_path
+from detector.config import FEATURE_TYPES
 from train.archs import available as available_archs
 from train.config import TrainConfig
-from train.data_root import (CORPUS_SIZES, DataPathError, builtin_corpus_dir, data_root, has_manifest,
-                             list_datasets, resolve_inside)
-from train.jobs import JobBusy, JobManager
+from webapp.data_root import (
+    CORPUS_SIZES,
+    DataPathError,
+    builtin_corpus_dir,
+    data_root,
+    has_manifest,
+    list_datasets,
+    resolve_inside,
+)
+from webapp.jobs import JobBusy, JobManager
 
 CACHE_ENV = "DETECTOR_FEATURE_CACHE"   # optional feature cache folder for jobs started here
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from detector.registry import ModelRegistry
 from app_pages.admin_forms import extra_job_args
 from app_pages.admin_registry import ask_to_confirm, confirm_pending
 from app_pages.admin_results import active_or_none, curve_figures, show_results
-from train.job_view import curves, format_seconds, latest_trial_events, load_results, progress_of, tune_trials
-from train.jobs import JobBusy, JobManager, JobStatus
+from detector.registry import ModelRegistry
+from webapp.job_view import curves, format_seconds, latest_trial_events, load_results, progress_of, tune_trials
+from webapp.jobs import JobBusy, JobManager, JobStatus
 
 CANCEL_GRACE_S = 10.0
 STATE_ICONS = {"running": "⏳", "cancelling": "⏳", "done": "✅", "failed": "❌", "cancelled": "⛔"}

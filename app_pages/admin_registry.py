@@ -5,11 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from detector.errors import ModelError
-from detector.registry import ModelRegistry
 from app_pages._shared import get_service
 from app_pages.admin_results import active_or_none, pct
-
+from detector.errors import ModelError
+from detector.registry import ModelRegistry
 
 # The registry action waiting for a "yes": (action, version, where the button was), action "promote"/"rollback".
 CONFIRM_KEY = "admin_confirm"

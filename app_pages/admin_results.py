@@ -9,7 +9,7 @@ import streamlit as st
 
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
-from train.job_view import VersionResults, curves, load_results
+from webapp.job_view import VersionResults, curves, load_results
 
 
 def active_or_none(registry: ModelRegistry, show_error: bool = False) -> str | None:
@@ -23,7 +23,7 @@ def active_or_none(registry: ModelRegistry, show_error: bool = False) -> str | N
 
 
 def curve_figures(data: dict[str, list]) -> list[go.Figure]:
-    """Loss/accuracy and validation-EER curves from :func:`train.job_view.curves` data."""
+    """Loss/accuracy and validation-EER curves from :func:`webapp.job_view.curves` data."""
     loss = go.Figure()
     if data["step"]:
         loss.add_scatter(x=data["step"], y=data["step_loss"], mode="lines", name="loss (steps)")

@@ -1,6 +1,6 @@
 """Batch page: score many files at once into a sortable table, a histogram and a CSV.
 
-Scoring lives in ``detector.batch``; rows are cached per (file content, model
+Scoring lives in ``webapp.batch``; rows are cached per (file content, model
 version) in the session so adding one more file does not rescore the others.
 The last batch is kept in the session, so it is still there after a visit to
 another page; emptying the upload box forgets it. Drawing is in ``app_pages.batch_view``.
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from detector.batch import analyse_one
-from detector.inference import Detector
-from detector.names import markdown_text, safe_display_name
 from app_pages._shared import AUDIO_TYPES, current_detector, digest, remember, session_cache
 from app_pages.batch_view import BatchResult, RowDetail, show_result
+from detector.inference import Detector
+from detector.names import markdown_text, safe_display_name
+from webapp.batch import analyse_one
 
 ROW_CACHE_SIZE = 1000  # rows and window scores are tiny (no audio arrays), so a whole working session fits
 UPLOAD_KEY, LAST_KEY = "batch_upload", "batch_last"

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from detector import plots
 from detector.bands import band_text
-from detector.batch import BatchRow, rows_to_frame, to_csv
 from detector.inference import VERDICTS, Detector, WindowScore
 from detector.names import markdown_text
+from webapp import plots
+from webapp.batch import BatchRow, rows_to_frame, to_csv
 
 FAILED = "Failed"
 

@@ -14,16 +14,24 @@ import logging
 import numpy as np
 import streamlit as st
 
+from app_pages._shared import (
+    AUDIO_TYPES,
+    current_detector,
+    digest,
+    latest_or_kept,
+    mark_source,
+    remember,
+    session_cache,
+)
+from app_pages.learn_examples import examples_section
+from app_pages.learn_view import UNCERTAIN_TEXT, WHAT_DIFFERS, show_scores, show_versions
 from detector.audio import load_audio, resample
-from detector.batch import score_files
 from detector.config import FeatureConfig
 from detector.errors import AudioError
 from detector.features import prepare_waveform
 from detector.inference import Detector
 from detector.vocoders import make_copies, wav_bytes
-from app_pages._shared import AUDIO_TYPES, current_detector, digest, latest_or_kept, mark_source, remember, session_cache
-from app_pages.learn_examples import examples_section
-from app_pages.learn_view import UNCERTAIN_TEXT, WHAT_DIFFERS, show_scores, show_versions
+from webapp.batch import score_files
 
 log = logging.getLogger("detector.app")
 

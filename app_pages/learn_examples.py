@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from detector.batch import BatchRow, score_one
-from detector.inference import Detector
 from app_pages.learn_view import show_scores, show_versions
+from detector.inference import Detector
+from webapp.batch import BatchRow, score_one
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "learn"
 

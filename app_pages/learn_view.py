@@ -1,6 +1,6 @@
 """How the Learn page shows a set of versions of one recording: players, static spectrograms, notes, scores.
 
-Spectrograms are static images (``detector.spectrogram_image``): nothing on this page
+Spectrograms are static images (``webapp.spectrogram_image``): nothing on this page
 needs zooming, and a page of interactive heatmaps took seconds to draw in the browser.
 """
 
@@ -11,9 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from detector.bands import band_text
-from detector.batch import BatchRow
 from detector.inference import Detector
-from detector.spectrogram_image import spectrogram_jpegs
+from webapp.batch import BatchRow
+from webapp.spectrogram_image import spectrogram_jpegs
 
 WHAT_DIFFERS = [
     (":material/music_note: Harmonics",

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from detector import figures
 from detector.inference import Detector
 from detector.speech import speech_activity
+from webapp import figures
 
 CLIP = Path(__file__).resolve().parent.parent / "tests" / "clips" / "ru-nsh" / "genuine.flac"
 MINUTES = (0.2, 3.0, 10.0)

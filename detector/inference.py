@@ -25,9 +25,7 @@ from detector.names import safe_display_name
 from detector.quality import QualityWarning, damage_reasons, quality_warnings
 from detector.registry import ModelRegistry, ModelVersion
 from detector.speech import MIN_VOICED_S, speech_activity
-from detector.verdict import (VERDICTS, WindowScore, capped_verdict, explain_probability,  # noqa: F401 (re-exported)
-                              synthetic_spans, verdict_for)
-
+from detector.verdict import VERDICTS, WindowScore, capped_verdict, explain_probability, synthetic_spans, verdict_for  # noqa: F401 (re-exported)
 
 
 def sigmoid(x: np.ndarray | float) -> np.ndarray | float:

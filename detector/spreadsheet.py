@@ -3,7 +3,7 @@
 A spreadsheet runs a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return as a formula ("CSV injection"), so an upload named
 ``=HYPERLINK(...).wav`` could act on the machine of whoever opens the results.
-Kept apart from ``detector.batch`` so the CLI does not import pandas for it.
+Kept apart from ``webapp.batch`` so the CLI does not import pandas for it.
 """
 
 from __future__ import annotations

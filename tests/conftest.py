@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 from detector.config import FeatureConfig  # noqa: E402
 from detector.registry import Calibration, ModelRegistry  # noqa: E402

@@ -15,7 +15,6 @@ from typing import Callable
 
 import numpy as np
 import soundfile as sf
-
 from audio_fixtures import encode, encode_soundfile, voice_like
 
 RATE = 16000

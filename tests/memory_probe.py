@@ -69,7 +69,7 @@ def run_under_limit(mode: str, path: Path, budget_mb: int = 500, store: Path | N
            "MALLOC_ARENA_MAX": "2"}
     result = subprocess.run([sys.executable, "-c", _CHILD, mode, str(path), str(budget_mb), str(store or "")],
                             capture_output=True, text=True, cwd=REPO, env=env, timeout=timeout)
-    line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")), None)
+    line = next((text for text in result.stdout.splitlines() if text.startswith("RESULT ")), None)
     if line is None:   # killed, or an exception that escaped: over budget in practice
         return {"ok": False, "code": f"died (exit {result.returncode})", "message": result.stderr[-2000:]}
     return json.loads(line[len("RESULT "):])

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from train.data_root import (DataPathError, builtin_corpus_dir, data_root, detect_layout, list_datasets,
-                             resolve_inside)
-from train.job_view import progress_of
-from train.jobs import Job, JobStatus, read_events
+from webapp.data_root import DataPathError, builtin_corpus_dir, data_root, detect_layout, list_datasets, resolve_inside
+from webapp.job_view import progress_of
+from webapp.jobs import Job, JobStatus, read_events
 
 
 @pytest.fixture

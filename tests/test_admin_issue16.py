@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from admin_helpers import FAKE_JOB, PASSWORD, REPO, admin_app, chart_titles, login, texts, wait_for
 from streamlit.testing.v1 import AppTest
 
-from admin_helpers import FAKE_JOB, PASSWORD, REPO, admin_app, chart_titles, login, texts, wait_for
-from detector.auth import MAX_FAILURES
-from train.jobs import JobManager, pid_alive
+from webapp.auth import MAX_FAILURES
+from webapp.jobs import JobManager, pid_alive
 
 SHIPPED_STORE = REPO / "model_store"
 

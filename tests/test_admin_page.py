@@ -7,11 +7,21 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
+from admin_helpers import (
+    FAKE_JOB,
+    PASSWORD,
+    admin_app,
+    chart_titles,
+    labels,
+    login,
+    progress_texts,
+    table_with,
+    texts,
+    wait_for,
+)
 
-from admin_helpers import (FAKE_JOB, PASSWORD, admin_app, chart_titles, labels, login, progress_texts, table_with,
-                           texts, wait_for)
 from detector.registry import ModelRegistry
-from train.jobs import JobManager, pid_alive
+from webapp.jobs import JobManager, pid_alive
 
 
 @pytest.fixture

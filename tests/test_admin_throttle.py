@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import pytest
-
 from admin_helpers import PASSWORD, admin_app, labels, login, texts
-from detector.auth import (ENV_VAR, MAX_FAILURES, MIN_PASSWORD_LENGTH, THROTTLE, LoginThrottle,
-                           configured_password, disabled_reason)
+
+from webapp.auth import (
+    ENV_VAR,
+    MAX_FAILURES,
+    MIN_PASSWORD_LENGTH,
+    THROTTLE,
+    LoginThrottle,
+    configured_password,
+    disabled_reason,
+)
 
 
 class Clock:

@@ -10,11 +10,11 @@ import os
 import signal
 
 import pytest
+from admin_helpers import PASSWORD, admin_app, chart_titles, login, progress_texts, table_with, texts, wait_for
 
-from admin_helpers import (PASSWORD, admin_app, chart_titles, login, progress_texts, table_with, texts, wait_for)
 from detector.registry import ModelRegistry
 from train.config import TrainConfig
-from train.jobs import JobManager, pid_alive
+from webapp.jobs import JobManager, pid_alive
 
 pytestmark = pytest.mark.slow
 JOB_TIMEOUT_S = 300   # a 4-epoch fit takes ~40 s alone; the machine is shared

@@ -1,4 +1,4 @@
-"""Batch page (AppTest) and the detector.batch helpers behind it."""
+"""Batch page (AppTest) and the webapp.batch helpers behind it."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from audio_fixtures import encode, voice_like
 from streamlit.testing.v1 import AppTest
 
-from detector.names import markdown_text
-
-from audio_fixtures import encode, voice_like
-from detector.batch import COLUMNS, BatchRow, rows_to_frame, score_files, summary, to_csv
 from detector.inference import Detector
+from detector.names import markdown_text
+from webapp.batch import COLUMNS, BatchRow, rows_to_frame, score_files, summary, to_csv
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -176,7 +175,7 @@ def test_batch_without_model_shows_the_message(tmp_path, monkeypatch):
     assert "No active model" in at.error[0].value and not at.file_uploader
 
 
-# detector.batch ---------------------------------------------------------------
+# webapp.batch ---------------------------------------------------------------
 def test_score_files_reports_progress_and_keeps_order(tiny_detector):
     seen: list[tuple[int, str]] = []
     rows = score_files(tiny_detector, [(n, d) for n, d, _ in mixed_files()], progress=lambda i, n: seen.append((i, n)))

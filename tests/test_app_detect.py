@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from audio_fixtures import ALL_FORMATS, encode, noise, voice_like
 from streamlit.testing.v1 import AppTest
 
-from audio_fixtures import ALL_FORMATS, encode, noise, voice_like
 from detector.bands import band_text
 from detector.errors import AudioError
 from detector.inference import Detector
@@ -203,6 +203,7 @@ def test_explain_button_draws_the_occlusion_heatmap(app):
 
 def test_excitation_model_explains_its_voice_source_rows(tmp_path, monkeypatch):
     from conftest import build_tiny_version
+
     from detector.config import FeatureConfig
 
     store = tmp_path / "store"

@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from audio_fixtures import encode, voice_like
 from streamlit.testing.v1 import AppTest
 
 from detector.names import markdown_text
-
-from audio_fixtures import encode, voice_like
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from audio_fixtures import encode, voice_like
+from hostile_inputs import CASES, Case
 from streamlit.testing.v1 import AppTest
 
-from audio_fixtures import encode, voice_like
 from detector.bands import band_text
 from detector.errors import AudioError
-from detector.names import safe_display_name
 from detector.inference import Detector
-from hostile_inputs import CASES, Case
+from detector.names import safe_display_name
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 VERDICTS = ("Likely genuine", "Uncertain", "Likely synthetic")

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import soundfile as sf
+from audio_fixtures import encode, voice_like
 from streamlit.testing.v1 import AppTest
 
 from detector.bands import band_text
 from detector.names import markdown_text
-from audio_fixtures import encode, voice_like
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
@@ -173,7 +172,7 @@ def test_a_long_note_is_shown_in_full(learn):
     learn.file_uploader(key="learn_upload").set_value(("me.wav", encode(voice_like(3.0), 16000, "wav"),
                                                        "audio/wav")).run()
     from app_pages.learn_view import scores_table
-    from detector.batch import BatchRow
+    from webapp.batch import BatchRow
 
     long_note = "A very long warning about this recording " * 8
     table = scores_table([("Your recording", BatchRow("x", "Uncertain", 0.5, 3.0, warnings=long_note))], _EDGES)
@@ -187,7 +186,7 @@ _EDGES = SimpleNamespace(calibration=SimpleNamespace(genuine_below=0.0394, synth
 
 def test_scores_never_contradict_the_band_edges() -> None:
     from app_pages.learn_view import scores_table
-    from detector.batch import BatchRow
+    from webapp.batch import BatchRow
 
     table = scores_table([("a", BatchRow("a", "Uncertain", 0.0397, 3.0)), ("b", BatchRow("b", "Likely genuine", 0.0391, 3.0))],
                          _EDGES)
@@ -218,8 +217,8 @@ def test_examples_are_wideband_several_seconds_and_not_evaluation_sources():
 
 def test_examples_show_the_lesson_with_the_shipped_model():
     """With the model the app ships, each genuine example is judged genuine and no synthetic version is."""
-    from detector.batch import score_one
     from detector.inference import Detector
+    from webapp.batch import score_one
 
     detector = Detector.from_store(REPO / "model_store")
     for example in MANIFEST["examples"]:

@@ -27,6 +27,7 @@ from unittest.mock import MagicMock
 
 import pytest
 import streamlit
+from audio_fixtures import encode, noise, voice_like
 from streamlit import config
 from streamlit.components.v2.component_manager import BidiComponentManager
 from streamlit.runtime import Runtime
@@ -37,7 +38,6 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import build_mock_config_get_option
 
-from audio_fixtures import encode, noise, voice_like
 from detector.inference import Detector
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -7,8 +7,8 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
-
 from audio_fixtures import ALL_FORMATS, encode, encode_soundfile, voice_like
+
 from detector.audio import load_audio, sniff_format
 from detector.errors import AudioError
 

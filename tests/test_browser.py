@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from audio_fixtures import encode, voice_like
 from browser_helpers import CHROMIUM, REPO, chromium, streamlit_server
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from browser_helpers import CHROMIUM, chromium, streamlit_server
 
 pytestmark = [

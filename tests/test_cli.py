@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from audio_fixtures import encode, voice_like
+
 from detector.cli import CSV_COLUMNS, main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +108,7 @@ def test_serving_never_imports_tensorflow(tiny_store, tmp_path):
     code = (
         "import sys; from detector.inference import Detector; "
         f"d = Detector.from_store({str(tiny_store)!r}); d.analyse({str(clip)!r}); "
-        "import detector.cli, detector.explain, detector.service; "
+        "import detector.cli, detector.explain, webapp.service; "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'streamlit')); "
         "print('LOADED', bad)"
     )

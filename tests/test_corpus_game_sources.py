@@ -11,8 +11,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from train.corpus.game_audio import (QUEEN_FILE, SKY_DIR, ArchiveError, extract_queen, extract_sky, queen_speaker,
-                                     read_dnr, read_qtbl, sky_pcm)
+from train.corpus.game_audio import (
+    QUEEN_FILE,
+    SKY_DIR,
+    ArchiveError,
+    extract_queen,
+    extract_sky,
+    queen_speaker,
+    read_dnr,
+    read_qtbl,
+    sky_pcm,
+)
 from train.corpus.genuine_games import WARZONE_ARCHIVE, scan_codec2, scan_warzone, voice_clusters
 
 

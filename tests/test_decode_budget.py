@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from audio_fixtures import encode_soundfile, voice_like
+from memory_probe import run_under_limit
+
 from detector import audio_blocks
 from detector.audio import load_audio
 from detector.cli import score_paths
 from detector.config import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_MB
 from detector.errors import AudioError
-from memory_probe import run_under_limit
 
 REPO = Path(__file__).resolve().parent.parent
 BUDGET_MB = 500

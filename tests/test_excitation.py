@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from audio_fixtures import voice_like
 from scipy.linalg import solve_toeplitz
 from scipy.signal import lfilter
 
-from audio_fixtures import voice_like
 from detector.config import EXCITATION_ROWS, FeatureConfig
 from detector.excitation import excitation_features, excitation_statistics, levinson
 from detector.features import clip_features, feature_axis, fit_to_window, prepare_waveform

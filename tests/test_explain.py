@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
 from audio_fixtures import encode, voice_like
+
 from detector.explain import occlusion_map
 
 

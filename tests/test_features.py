@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from audio_fixtures import voice_like
+
 from detector.config import FEATURE_TYPES, FINE_BANDS, FeatureConfig
 from detector.errors import AudioError
-from detector.features import (clip_features, feature_axis, fine_structure, power_spectrogram, prepare_waveform,
-                               split_windows, waveform_to_windows)
+from detector.features import (
+    clip_features,
+    feature_axis,
+    fine_structure,
+    power_spectrogram,
+    prepare_waveform,
+    split_windows,
+    waveform_to_windows,
+)
 
 CONFIGS = [FeatureConfig(feature=name) for name in FEATURE_TYPES]
 

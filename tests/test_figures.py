@@ -1,13 +1,13 @@
-"""detector.figures: the static charts share one time axis in file seconds and stay readable."""
+"""webapp.figures: the static charts share one time axis in file seconds and stay readable."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from audio_fixtures import encode, voice_like
-from detector import figures
+
 from detector.verdict import WindowScore
+from webapp import figures
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ import io
 import sys
 
 import pytest
-
-from audio_fixtures import encode_soundfile, voice_like
-from detector.cli import main
-from detector.errors import AudioError
+from audio_fixtures import voice_like
 from hostile_inputs import CASES
+
+from detector.cli import main
 from detector.config import UPLOAD_LIMIT_MB
+from detector.errors import AudioError
 from detector.inference import MAX_UPLOAD_BYTES
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from audio_fixtures import encode, voice_like
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from audio_fixtures import encode, voice_like
-from detector.batch import rows_to_frame, score_one, to_csv
 from detector.names import MAX_NAME_CHARS, markdown_text, safe_display_name
+from webapp.batch import rows_to_frame, score_one, to_csv
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 BEACON = "![b](beacon.png) [Click to verify](evil.example) :red[x] $y$.wav"   # no slash: all of it is the name

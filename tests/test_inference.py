@@ -8,13 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-
 from audio_fixtures import encode, voice_like
+
 from detector.errors import AudioError, ModelError
 from detector.explain import occlusion_map
 from detector.inference import Detector, verdict_for
 from detector.registry import Calibration, ModelRegistry
-from detector.service import ModelService
+from webapp.service import ModelService
 
 
 def test_analysis_has_everything_the_ui_needs(tiny_detector):
@@ -84,6 +84,7 @@ def test_occlusion_map_matches_features(tiny_detector):
 def test_occlusion_hides_excitation_rows_as_one_patch_apart_from_the_spectrum(tmp_path):
     """A melexc model: 40 mel bins in patches of 16 (the last one 8 wide), then the 8 excitation rows alone."""
     from conftest import build_tiny_version
+
     from detector.config import EXCITATION_ROWS, FeatureConfig
     from detector.explain import summary_effect
 
@@ -145,6 +146,7 @@ def test_served_windows_follow_the_saved_window_norm(tmp_path):
     # A model trained with per-band normalisation must be served with it: the setting
     # travels in features.json, and the trainer's windows equal the served ones.
     from conftest import TINY_CONFIG, build_tiny_version
+
     from detector.config import FeatureConfig
     from train.dataset import clip_windows
 

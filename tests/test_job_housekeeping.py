@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from train.job_runner import dataset_problem, run_module
-from train.jobs import KEEP_ENV, JobManager, keep_jobs, read_events
+from webapp.jobs import KEEP_ENV, JobManager, keep_jobs, read_events
 
 MANIFEST_HEADER = "file,label,source,speaker,language,family,generator,derived_from,split,condition,duration_s\n"
 

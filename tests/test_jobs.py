@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-
 from admin_helpers import FAKE_JOB, wait_for
-from train.job_view import curves, progress_of
-from train.jobs import LOCK_FILE, JobBusy, JobManager, pid_alive, process_start_time
+
+from webapp.job_view import curves, progress_of
+from webapp.jobs import LOCK_FILE, JobBusy, JobManager, pid_alive, process_start_time
 
 
 @pytest.fixture
@@ -174,8 +174,8 @@ def test_prepare_dataset_with_the_corpus_adapters(tmp_path):
 def test_search_progress_is_time_based_with_trials(tmp_path):
     from datetime import datetime, timedelta, timezone
 
-    from train.job_view import latest_trial_events, tune_trials
-    from train.jobs import Job, JobStatus, append_event
+    from webapp.job_view import latest_trial_events, tune_trials
+    from webapp.jobs import Job, JobStatus, append_event
 
     folder = tmp_path / "tune-job"
     for trial, events in (("00", [("epoch", {"val_eer": 0.3}), ("done", {"val_eer": 0.2, "params": 1234})]),
@@ -197,7 +197,7 @@ def test_search_progress_is_time_based_with_trials(tmp_path):
 def test_job_outlives_the_process_that_started_it(tmp_path, fake):
     """Like an app restart: the launcher exits, the job keeps running and another process sees it finish."""
     launcher = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
-                "from train.jobs import JobManager\n"
+                "from webapp.jobs import JobManager\n"
                 f"job = JobManager({str(tmp_path / 'jobs')!r}).start('fit', {raw(fake, 'finish', steps=20)!r})\n"
                 "print(job.id)")
     job_id = subprocess.run([sys.executable, "-c", launcher], capture_output=True, text=True, check=True,
@@ -211,7 +211,7 @@ def test_job_outlives_the_process_that_started_it(tmp_path, fake):
 
 @pytest.mark.parametrize("last_event", ["export", "evaluate"])
 def test_killed_fit_leaves_no_half_written_version(manager, fake, tmp_path, last_event):
-    from train.jobs import append_event
+    from webapp.jobs import append_event
 
     store = tmp_path / "store"
     (store / ".tmp-v9").mkdir(parents=True)      # what train.fit was exporting when killed

@@ -1,11 +1,11 @@
-"""detector.modelfacts: plain words on what a model is good and bad at, from its held-out results."""
+"""webapp.modelfacts: plain words on what a model is good and bad at, from its held-out results."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from detector.modelfacts import error_rates, known_limits, limits_text, plain_summary
 from detector.registry import ModelRegistry
+from webapp.modelfacts import error_rates, known_limits, limits_text, plain_summary
 
 STORE = Path(__file__).resolve().parent.parent / "model_store"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-
 from audio_fixtures import voice_like
-from detector import plots
+
 from detector.inference import WindowScore
+from webapp import plots
 
 
 def test_waveform_of_short_clip_keeps_every_sample():

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from audio_fixtures import encode
 from scipy.signal import butter, sosfilt
 
-from audio_fixtures import encode
 from detector.config import FeatureConfig
 from detector.features import clip_power
 from detector.quality import NARROW_BAND_HZ, bandwidth_hz

@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from admin_helpers import PASSWORD, admin_app, login, table_with, texts
 from audio_fixtures import encode, voice_like
-from detector.auth import THROTTLE
+
 from detector.cli import main
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
-from detector.service import ModelService
+from webapp.auth import THROTTLE
+from webapp.service import ModelService
 
 BAD_POINTERS = {
     "not json": "{not json",

@@ -1,4 +1,4 @@
-"""detector.report: the shareable HTML report and the JSON carry every promised field."""
+"""webapp.report: the shareable HTML report and the JSON carry every promised field."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import json
 import re
 
 import pytest
-
 from audio_fixtures import encode, voice_like
-from detector import figures
-from detector.report import report_dict, report_html
+
+from webapp import figures
+from webapp.report import report_dict, report_html
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Static spectrogram images for the Learn page (detector.spectrogram_image)."""
+"""Static spectrogram images for the Learn page (webapp.spectrogram_image)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import io
 
 import numpy as np
 import pytest
+from audio_fixtures import voice_like
 from PIL import Image
 
-from audio_fixtures import voice_like
-from detector.spectrogram_image import spectrogram_jpegs
+from webapp.spectrogram_image import spectrogram_jpegs
 
 
 def test_one_image_per_clip_of_the_asked_size():

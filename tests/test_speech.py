@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from audio_fixtures import noise, voice_like
+
 from detector.audio import load_audio
 from detector.speech import MIN_VOICED_S, speech_activity
 

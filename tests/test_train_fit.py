@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -101,7 +100,6 @@ def test_progress_jsonl_is_well_formed(trained) -> None:
 
 def test_keras_and_litert_agree_on_real_windows(trained) -> None:
     import keras
-
     from ai_edge_litert.interpreter import Interpreter
 
     path = trained["path"]

@@ -1,7 +1,7 @@
 """Training killed with SIGKILL at seeded-random moments never leaves a half-written version (issue #7).
 
 Real ``train.fit`` jobs (started as the Admin page starts them, through
-``train.jobs.JobManager``) on a tiny generated corpus are killed, one after the
+``webapp.jobs.JobManager``) on a tiny generated corpus are killed, one after the
 other, while caching features, while fitting, and — twice, since it matters most —
 while ``write_version`` exports into its temporary folder and while it evaluates
 the exported model. The kill moment is a seeded random delay after the phase
@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from admin_helpers import wait_for
+
 from detector.errors import ModelError
 from detector.inference import Detector
 from detector.registry import REQUIRED_FILES, ModelRegistry
 from train.dataset import read_manifest
-from train.jobs import NICE_ENV, Job, JobManager, pid_alive, read_events
+from webapp.jobs import NICE_ENV, Job, JobManager, pid_alive, read_events
 
 pytestmark = pytest.mark.slow
 SEED = 7

@@ -16,8 +16,16 @@ from detector.registry import Calibration
 from train.augment import augment_batch
 from train.calibrate import apply, calibrate, choose_bands, fit_platt
 from train.config import AugmentConfig
-from train.dataset import (ClipSet, LeakageError, balanced_weights, check_no_leakage, clip_windows, config_hash,
-                           find_leakage, train_batches)
+from train.dataset import (
+    ClipSet,
+    LeakageError,
+    balanced_weights,
+    check_no_leakage,
+    clip_windows,
+    config_hash,
+    find_leakage,
+    train_batches,
+)
 from train.evaluate import breakdown, condition_ratios, group_eer
 
 

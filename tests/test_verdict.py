@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from detector.registry import Calibration
-from detector.verdict import (NEXT_STEPS, WindowScore, capped_verdict, explain_probability, spans_sentence,
-                              synthetic_spans, verdict_for)
+from detector.verdict import (
+    NEXT_STEPS,
+    WindowScore,
+    capped_verdict,
+    explain_probability,
+    spans_sentence,
+    synthetic_spans,
+    verdict_for,
+)
 
 SHIPPED = Calibration(genuine_below=0.03940867602806927, synthetic_above=0.9193973588832344)
 

@@ -7,8 +7,8 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
-
 from audio_fixtures import voice_like
+
 from detector.vocoders import PEAK, griffin_lim_copy, make_copies, mel_settings, wav_bytes, world_copy
 
 RATE = 16000

@@ -20,6 +20,7 @@ import numpy as np
 from detector.config import FeatureConfig
 from train.config import AugmentConfig
 
+
 def spectral_gain(batch: int, bins: int, max_db: float, rng: np.random.Generator) -> np.ndarray:
     """Random smooth gain curves in dB, shape (batch, 1, bins): a tilt plus a half-to-two-cycle ripple."""
     axis = np.linspace(-1.0, 1.0, bins, dtype=np.float32)

@@ -38,8 +38,16 @@ from train.archs import available, build_model
 from train.averaging import make_weight_average
 from train.calibrate import calibrate
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
-from train.dataset import (ClipSet, build_clipset, check_no_leakage, keras_predictor, read_manifest,
-                           score_clips, train_batches, warn_errors)
+from train.dataset import (
+    ClipSet,
+    build_clipset,
+    check_no_leakage,
+    keras_predictor,
+    read_manifest,
+    score_clips,
+    train_batches,
+    warn_errors,
+)
 from train.loop import run_training
 from train.progress import ProgressLog, make_callback
 

@@ -1,4 +1,4 @@
-"""Entry point of a job's own process (launched by :class:`train.jobs.JobManager`).
+"""Entry point of a job's own process (launched by :class:`webapp.jobs.JobManager`).
 
 Usage (not meant to be typed by hand)::
 
@@ -28,7 +28,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from train.jobs import NICE_ENV, DEFAULT_NICE, TERMINAL_EVENTS, append_event, read_events, PROGRESS_FILE
+from webapp.jobs import DEFAULT_NICE, NICE_ENV, PROGRESS_FILE, TERMINAL_EVENTS, append_event, read_events
 
 CORPUS_EVENT_EVERY_S = 1.0   # corpus progress lines at most this often (the file stays small)
 SPLITS_NEEDED = ("train", "val", "test")   # train.fit fits on train, calibrates on val, reports on test

@@ -15,7 +15,6 @@ import numpy as np
 from train.corpus.plan import COPY_FAMILIES, FAMILY_SHARE, NARROW_RATE, TTS_FAMILIES, Job, copy_job
 
 
-
 def tts_per_language(genuine: list[Job], synthetic_total: int) -> dict[str, int]:
     """TTS clips per language: the TTS part of ``synthetic_total`` spread like the genuine languages."""
     langs = Counter(j.language for j in genuine)

@@ -17,11 +17,23 @@ from typing import Callable
 import numpy as np
 
 from train.corpus import debs
-from train.corpus.balance import (assign_channels, balance_languages, copy_counts, drop_single_label_cells,
-                                  tts_per_language)
+from train.corpus.balance import (
+    assign_channels,
+    balance_languages,
+    copy_counts,
+    drop_single_label_cells,
+    tts_per_language,
+)
 from train.corpus.genuine import scan_sources
-from train.corpus.manifest import (format_summary, rows_from_jobs, summarise, validate, write_manifest,
-                                   write_provenance, write_summary)
+from train.corpus.manifest import (
+    format_summary,
+    rows_from_jobs,
+    summarise,
+    validate,
+    write_manifest,
+    write_provenance,
+    write_summary,
+)
 from train.corpus.neural_vocoders import ensure_hifigan
 from train.corpus.plan import CORPUS_VERSION, SIZES, Job, equalise_narrowband, plan_copies, plan_genuine, plan_tts
 from train.corpus.reserved import check_no_reserved

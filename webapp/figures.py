@@ -20,8 +20,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from detector.plots import (GENUINE_COLOUR, SYNTHETIC_COLOUR, UNCERTAIN_COLOUR, envelope,  # noqa: E402
-                            reduce_columns)
+from webapp.plots import GENUINE_COLOUR, SYNTHETIC_COLOUR, UNCERTAIN_COLOUR, envelope, reduce_columns  # noqa: E402
 
 DPI = 100
 WIDTH_IN = 12.0

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from train.jobs import Job, JobStatus, read_events
+from webapp.jobs import Job, JobStatus, read_events
 
 PHASES = {"start": "training", "features": "computing features", "step": "training", "epoch": "training",
           "early_stop": "stopping early", "export": "exporting the model", "evaluate": "evaluating on the test split",

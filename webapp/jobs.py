@@ -37,7 +37,7 @@ from typing import Any, Iterator, Sequence
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV_VAR = "DETECTOR_JOBS_ROOT"
 NICE_ENV = "DETECTOR_JOB_NICE"
-SECRET_ENV = "DETECTOR_ADMIN_PASSWORD"   # detector.auth.ENV_VAR; not passed on to jobs
+SECRET_ENV = "DETECTOR_ADMIN_PASSWORD"   # webapp.auth.ENV_VAR; not passed on to jobs
 PROGRESS_FILE = "progress.jsonl"       # same name as train.progress.PROGRESS_FILE
 LOCK_FILE = "active.lock"
 CANCEL_FILE = "cancel-requested"

@@ -17,9 +17,9 @@ import re
 from typing import Any
 
 from detector.bands import band_text
-from detector.modelfacts import error_rates, limits_text, plain_summary
 from detector.registry import ModelVersion
 from detector.verdict import NEXT_STEPS, spans_sentence
+from webapp.modelfacts import error_rates, limits_text, plain_summary
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
@@ -99,7 +99,7 @@ def _rows(pairs: list[tuple[str, str | None]]) -> str:
 def report_html(analysis, version: ModelVersion, overview_png: bytes | None = None) -> str:
     """One self-contained HTML page for ``analysis`` (images embedded, no outside requests).
 
-    ``overview_png`` is :func:`detector.figures.overview_png` of the analysis (timeline,
+    ``overview_png`` is :func:`webapp.figures.overview_png` of the analysis (timeline,
     waveform, spectrogram); without it the report has no image.
     """
     data = report_dict(analysis, version)

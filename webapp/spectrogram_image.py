@@ -1,7 +1,7 @@
 """Spectrograms as static JPEG images, for pages where zooming adds nothing (the Learn page's comparisons).
 
 An image costs the browser nothing to draw; a page of interactive Plotly heatmaps took
-seconds. The numbers are those of :func:`detector.plots.spectrogram_db`, so a static
+seconds. The numbers are those of :func:`webapp.plots.spectrogram_db`, so a static
 picture and an interactive one of the same clip agree. No Streamlit here.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from detector.plots import spectrogram_db
+from webapp.plots import spectrogram_db
 
 COLOUR_RANGE_DB = 80.0   # the same range as the interactive comparison figures
 COLOURMAP = "magma"
