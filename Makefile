@@ -34,14 +34,17 @@ system-deps:
 run: install
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address localhost
 
+# Lint and the package contracts (pyproject.toml) first: they take seconds, the suite minutes.
 test: install-dev system-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 corpus: install system-deps
 	$(PY) -m train.corpus build --size default --out data/corpus
 
 train: install
-	$(PY) -m train.fit --corpus data/corpus --out model_store
+	$(PY) -m train.fit --corpus data/corpus
 
 bench: install
 	$(PY) -m bench

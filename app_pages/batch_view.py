@@ -13,8 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from detector.bands import band_text
-from detector.inference import VERDICTS, Detector, WindowScore
+from detector.inference import Detector
 from detector.names import markdown_text
+from detector.verdict import VERDICTS, WindowScore
 from webapp import plots
 from webapp.batch import BatchRow, rows_to_frame, to_csv
 

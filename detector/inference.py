@@ -1,35 +1,33 @@
 """Score clips with a LiteRT model: the only inference path the app and CLI use.
 
 The served model takes standardised feature windows (batch, frames, bins, 1) and
-returns one raw logit per window. A clip's logit aggregates its windows (as the
-model's calibration says), and Platt scaling maps it to a calibrated probability.
+returns one raw logit per window (:mod:`detector.litert`). The model's
+:class:`~detector.calibration.Calibration` aggregates a clip's windows and maps the
+clip logit to a calibrated probability and a verdict band.
 TensorFlow is never imported here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from detector.audio import load_audio
-from detector.config import MAX_UPLOAD_BYTES  # re-exported: sized from the analysis, see detector.config
+from detector.clips import aggregated, logits_per_clip
+from detector.config import MAX_UPLOAD_BYTES
 from detector.errors import AudioError, ModelError
-from detector.features import feature_axis, model_input
+from detector.features import feature_axis, model_input, split_windows
+from detector.litert import LiteRTModel
 from detector.names import safe_display_name
 from detector.quality import QualityWarning, damage_reasons, quality_warnings
 from detector.registry import ModelRegistry, ModelVersion
 from detector.speech import MIN_VOICED_S, speech_activity
-from detector.verdict import VERDICTS, WindowScore, capped_verdict, explain_probability, synthetic_spans, verdict_for  # noqa: F401 (re-exported)
-
-
-def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
+from detector.verdict import VERDICTS, WindowScore, capped_verdict, explain_probability, synthetic_spans
 
 
 @dataclass
@@ -102,28 +100,30 @@ class Analysis:
         }
 
 
+@dataclass
+class ClipScores:
+    """Scores of many clips at once (evaluation, batch): one entry per clip."""
+
+    window_logits: list[np.ndarray]   # each clip's raw window logits
+    clip_logits: np.ndarray           # aggregated with the model's calibration
+    p_synthetic: np.ndarray           # calibrated
+
+    def by_aggregation(self) -> dict[str, np.ndarray]:
+        """Clip logits under every aggregation (the trainer chooses among them on validation)."""
+        return aggregated(self.window_logits)
+
+
 class Detector:
-    """A loaded model version; thread-safe (one interpreter guarded by a lock)."""
+    """A loaded model version: features in, calibrated scores and verdicts out; thread-safe."""
 
     def __init__(self, version: ModelVersion, num_threads: int = 2) -> None:
-        from ai_edge_litert.interpreter import Interpreter  # light: no TensorFlow
-
         self.version = version
         self.config = version.features
         self.calibration = version.calibration
-        try:
-            self._interpreter = Interpreter(model_path=str(version.tflite_path), num_threads=num_threads)
-            self._interpreter.allocate_tensors()
-        except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad flatbuffer
-            raise ModelError(f"Model version {version.name!r} could not be loaded: model.tflite is corrupt.") from exc
-        self._input = self._interpreter.get_input_details()[0]
-        self._output_index = self._interpreter.get_output_details()[0]["index"]
-        expected = tuple(int(d) for d in self._input["shape"][1:])
-        if expected != tuple(self.config.input_shape):
-            raise ModelError(f"Model version {version.name!r} expects input {expected}, but its "
+        self._model = LiteRTModel(version.tflite_path, num_threads, name=version.name)
+        if self._model.input_shape != tuple(self.config.input_shape):
+            raise ModelError(f"Model version {version.name!r} expects input {self._model.input_shape}, but its "
                              f"features.json gives {tuple(self.config.input_shape)}: the files do not match.")
-        self._batch = int(self._input["shape"][0])
-        self._lock = threading.Lock()
 
     @classmethod
     def from_store(cls, store: str | Path | None = None, version: str | None = None) -> "Detector":
@@ -136,24 +136,21 @@ class Detector:
         return self.version.name
 
     def window_logits(self, windows: np.ndarray) -> np.ndarray:
-        """Raw model logits for a batch of windows, shape (n,)."""
-        windows = np.ascontiguousarray(windows, dtype=np.float32)
-        with self._lock:
-            if windows.shape[0] != self._batch:
-                self._interpreter.resize_tensor_input(self._input["index"], windows.shape)
-                self._interpreter.allocate_tensors()
-                self._batch = windows.shape[0]
-            self._interpreter.set_tensor(self._input["index"], windows)
-            self._interpreter.invoke()
-            return np.array(self._interpreter.get_tensor(self._output_index), dtype=np.float64).reshape(-1)
+        """Raw model logits for a batch of standardised windows, shape (n,)."""
+        return self._model(windows)
 
-    def clip_logit(self, logits: np.ndarray) -> float:
-        if self.calibration.aggregation == "max_logit":
-            return float(np.max(logits))
-        return float(np.mean(logits))
+    def score_features(self, features: Sequence[np.ndarray]) -> ClipScores:
+        """Score clips from their (frames, bins) features, many windows per model call.
 
-    def calibrate(self, logit: np.ndarray | float) -> np.ndarray | float:
-        return sigmoid(self.calibration.scale * np.asarray(logit) + self.calibration.bias)
+        The serving windows of each clip (:func:`detector.features.split_windows`) go
+        through the model together; each clip's logits are aggregated and calibrated
+        by the version's :class:`~detector.calibration.Calibration`. Evaluation is this
+        method over the test split.
+        """
+        windows = [split_windows(np.asarray(f, dtype=np.float32), self.config)[0] for f in features]
+        per_clip = logits_per_clip(self._model, windows)
+        clip_logits = np.array([self.calibration.clip_logit(w) for w in per_clip], dtype=np.float64)
+        return ClipScores(per_clip, clip_logits, np.asarray(self.calibration.probability(clip_logits)))
 
     def analyse(self, source: str | Path | bytes, name: str | None = None,
                 max_bytes: int = MAX_UPLOAD_BYTES) -> Analysis:
@@ -189,12 +186,12 @@ class Detector:
                 f"{MIN_VOICED_S:g} s is needed. The detector judges voices; tones, music, noise and silence "
                 "get no verdict.", "no_speech")
         logits = self.window_logits(clip.windows)
-        clip_logit = self.clip_logit(logits)
-        p_synthetic = float(self.calibrate(clip_logit))
+        clip_logit = self.calibration.clip_logit(logits)
+        p_synthetic = float(self.calibration.probability(clip_logit))
         warnings = quality_warnings(decoded, clip.prepared, clip.power, self.config)
         damage = damage_reasons(warnings)
-        verdict = capped_verdict(verdict_for(p_synthetic, self.calibration), damage)
-        window_p = np.atleast_1d(self.calibrate(logits))
+        verdict = capped_verdict(self.calibration.verdict(p_synthetic), damage)
+        window_p = np.atleast_1d(self.calibration.probability(logits))
         analysed = clip.prepared.duration_s
         # Windows are cut from the trimmed clip; adding the trimmed lead-in gives times in the uploaded file.
         offset = clip.prepared.leading_trim_s

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from detector.errors import ModelError
+from detector.litert import LiteRTModel
 
 if TYPE_CHECKING:  # annotations only: the registry imports this module
     from detector.registry import ModelVersion
@@ -33,27 +34,17 @@ def probe_version(version: "ModelVersion") -> float:
         When the model cannot be built, expects another input shape than its
         ``features.json`` gives, or returns anything but one finite logit.
     """
-    from ai_edge_litert.interpreter import Interpreter  # light: no TensorFlow
-
     name = version.name
     try:
-        interpreter = Interpreter(model_path=str(version.tflite_path), num_threads=1)
-        interpreter.allocate_tensors()
-        details = interpreter.get_input_details()[0]
-        expected = tuple(int(d) for d in details["shape"][1:])
-    except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad flatbuffer
+        model = LiteRTModel(version.tflite_path, num_threads=1, name=name)
+    except ModelError as exc:
         raise ModelError(f"Model version {name!r} is broken: its model.tflite cannot be loaded (truncated or "
                          "corrupt).") from exc
-    if expected != tuple(version.features.input_shape):
-        raise ModelError(f"Model version {name!r} is broken: the model expects input {expected}, but its "
+    if model.input_shape != tuple(version.features.input_shape):
+        raise ModelError(f"Model version {name!r} is broken: the model expects input {model.input_shape}, but its "
                          f"features.json gives {tuple(version.features.input_shape)}.")
     try:
-        window = probe_input(expected)
-        interpreter.resize_tensor_input(details["index"], window.shape)
-        interpreter.allocate_tensors()
-        interpreter.set_tensor(details["index"], window)
-        interpreter.invoke()
-        output = np.asarray(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), dtype=np.float64)
+        output = model(probe_input(model.input_shape))
     except Exception as exc:
         raise ModelError(f"Model version {name!r} is broken: scoring a test input failed ({type(exc).__name__}).") \
             from exc

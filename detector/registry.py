@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from detector.calibration import Calibration
 from detector.config import FeatureConfig
 from detector.errors import ModelError
 from detector.features import feature_code
@@ -34,36 +35,6 @@ CORRUPT_POINTER = ("The active-model pointer (active.json) is corrupt or unreada
                    "it (on the Admin page, or `python -m detector promote <version>`).")
 REQUIRED_FILES = ("model.tflite", "features.json", "calibration.json")
 DEFAULT_STORE = Path(os.environ.get("DETECTOR_MODEL_STORE", Path(__file__).resolve().parent.parent / "model_store"))
-
-
-@dataclass
-class Calibration:
-    """Maps the model's clip logit to a calibrated probability and a verdict band.
-
-    ``p = sigmoid(scale * logit + bias)`` (Platt scaling; temperature scaling is
-    ``bias = 0``). Bands: ``p < genuine_below`` is likely genuine, ``p >=
-    synthetic_above`` likely synthetic, anything between is uncertain.
-    """
-
-    scale: float = 1.0
-    bias: float = 0.0
-    genuine_below: float = 0.2
-    synthetic_above: float = 0.8
-    method: str = "none"
-    aggregation: str = "mean_logit"
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Calibration":
-        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        calibration = cls(**fields)
-        if not 0.0 < calibration.genuine_below <= calibration.synthetic_above < 1.0:
-            raise ValueError("calibration bands must satisfy 0 < genuine_below <= synthetic_above < 1")
-        if calibration.aggregation not in ("mean_logit", "max_logit"):
-            raise ValueError(f"unknown aggregation {calibration.aggregation!r}")
-        return calibration
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -111,6 +82,43 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def load_folder(path: str | Path) -> ModelVersion:
+    """Load and validate the version in ``path`` (any folder, e.g. one still being published).
+
+    Raises
+    ------
+    ModelError
+        With a clear reason when a file is missing, unreadable or inconsistent.
+    """
+    path = Path(path)
+    name = path.name
+    if not path.is_dir():
+        raise ModelError(f"Model version {name!r} does not exist in the model store.")
+    missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
+    if missing:
+        raise ModelError(f"Model version {name!r} is incomplete: missing {', '.join(missing)}.")
+    try:
+        features = FeatureConfig.load(path / "features.json")
+        calibration = Calibration.from_dict(json.loads((path / "calibration.json").read_text()))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ModelError(f"Model version {name!r} has an unreadable configuration: {exc}") from exc
+    metrics: dict[str, Any] = {}
+    if (path / "metrics.json").is_file():
+        try:
+            metrics = json.loads((path / "metrics.json").read_text())
+        except json.JSONDecodeError:
+            metrics = {}
+    if (path / "model.tflite").stat().st_size == 0:
+        raise ModelError(f"Model version {name!r} has an empty model.tflite.")
+    # Versions saved before the record existed carry none and are trusted as they are.
+    saved_code, current_code = metrics.get("feature_code"), feature_code(features)
+    if saved_code is not None and saved_code != current_code:
+        raise ModelError(f"Model version {name!r} was trained with feature code {saved_code}, but this server "
+                         f"computes {current_code}: its verdicts would be wrong. Retrain it with "
+                         "`python -m train.fit`, or serve it with the release it was trained with.")
+    return ModelVersion(name=name, path=path, features=features, calibration=calibration, metrics=metrics)
+
+
 class ModelRegistry:
     """List, load, promote, roll back and delete model versions in a store folder."""
 
@@ -153,32 +161,7 @@ class ModelRegistry:
         """Load and validate one version; raise :class:`ModelError` with a clear reason."""
         if not name or "/" in name or "\\" in name or name.startswith("."):
             raise ModelError(f"Invalid model version name {name!r}.")
-        path = self.root / name
-        if not path.is_dir():
-            raise ModelError(f"Model version {name!r} does not exist in the model store.")
-        missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
-        if missing:
-            raise ModelError(f"Model version {name!r} is incomplete: missing {', '.join(missing)}.")
-        try:
-            features = FeatureConfig.load(path / "features.json")
-            calibration = Calibration.from_dict(json.loads((path / "calibration.json").read_text()))
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ModelError(f"Model version {name!r} has an unreadable configuration: {exc}") from exc
-        metrics: dict[str, Any] = {}
-        if (path / "metrics.json").is_file():
-            try:
-                metrics = json.loads((path / "metrics.json").read_text())
-            except json.JSONDecodeError:
-                metrics = {}
-        if (path / "model.tflite").stat().st_size == 0:
-            raise ModelError(f"Model version {name!r} has an empty model.tflite.")
-        # Versions saved before the record existed carry none and are trusted as they are.
-        saved_code, current_code = metrics.get("feature_code"), feature_code(features)
-        if saved_code is not None and saved_code != current_code:
-            raise ModelError(f"Model version {name!r} was trained with feature code {saved_code}, but this server "
-                             f"computes {current_code}: its verdicts would be wrong. Retrain it with "
-                             "`python -m train.fit`, or serve it with the release it was trained with.")
-        return ModelVersion(name=name, path=path, features=features, calibration=calibration, metrics=metrics)
+        return load_folder(self.root / name)
 
     def active(self) -> ModelVersion:
         name = self.active_name()

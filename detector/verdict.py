@@ -1,9 +1,10 @@
 """From a calibrated probability to a verdict and the words around it.
 
 One place for the rules every front end shares (app, CLI, batch, report): the
-verdict bands, the cap that damaged audio puts on a verdict, which seconds of a
+cap that damaged audio puts on a verdict, which seconds of a
 clip score likely synthetic, and the sentences that say what a verdict means
-and what to do when it is *uncertain*.
+and what to do when it is *uncertain*. The bands themselves belong to the model's
+:class:`~detector.calibration.Calibration`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from detector.bands import band_text
-from detector.registry import Calibration
+from detector.calibration import Calibration
 
 VERDICTS = {
     "likely_genuine": "Likely genuine",
@@ -31,15 +32,6 @@ class WindowScore:
     start_s: float
     end_s: float
     p_synthetic: float
-
-
-def verdict_for(p_synthetic: float, calibration: Calibration) -> str:
-    """The verdict band of a calibrated probability."""
-    if p_synthetic >= calibration.synthetic_above:
-        return "likely_synthetic"
-    if p_synthetic < calibration.genuine_below:
-        return "likely_genuine"
-    return "uncertain"
 
 
 def capped_verdict(verdict: str, damage: Sequence[str]) -> str:
@@ -64,7 +56,7 @@ def explain_probability(p_synthetic: float, verdict: str, calibration: Calibrati
     text = band_text([p_synthetic], calibration.genuine_below, calibration.synthetic_above)
     percent, low, high = text.values[0], text.genuine_below, text.synthetic_above
     if damage:
-        unbounded = verdict_for(p_synthetic, calibration)
+        unbounded = calibration.verdict(p_synthetic)
         return (f"The model gives {percent}, which alone would read *{VERDICTS[unbounded].lower()}*, but "
                 f"{' and '.join(damage)} (see *Recording quality*). The verdict is therefore capped at *uncertain*. "
                 + NEXT_STEPS)

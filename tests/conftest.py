@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from detector.calibration import Calibration
 from detector.config import FeatureConfig  # noqa: E402
-from detector.registry import Calibration, ModelRegistry  # noqa: E402
+from detector.registry import ModelRegistry  # noqa: E402
 
 TINY_CONFIG = FeatureConfig(feature="mel", n_mels=40)
 

@@ -109,7 +109,7 @@ def test_v2_rules_hold_language_balance_channels_and_reserved_sources(small_corp
     out, manifest, _ = small_corpus
     summary = json.loads((out / "summary.json").read_text())
     assert summary["corpus_version"] == 2
-    from train.fit import corpus_version
+    from train.publish import corpus_version
 
     assert corpus_version(out) == 2  # what a model trained on it records in metrics.json
     for lang, row in summary["language_balance"].items():

@@ -11,9 +11,8 @@ from audio_fixtures import voice_like
 from hostile_inputs import CASES
 
 from detector.cli import main
-from detector.config import UPLOAD_LIMIT_MB
+from detector.config import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_MB
 from detector.errors import AudioError
-from detector.inference import MAX_UPLOAD_BYTES
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

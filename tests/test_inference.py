@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from audio_fixtures import encode, voice_like
 
+from detector.calibration import Calibration
 from detector.errors import AudioError, ModelError
 from detector.explain import occlusion_map
-from detector.inference import Detector, verdict_for
-from detector.registry import Calibration, ModelRegistry
+from detector.inference import Detector
+from detector.registry import ModelRegistry
 from webapp.service import ModelService
 
 
@@ -46,10 +47,10 @@ def test_scores_are_deterministic(tiny_detector):
 
 def test_verdict_bands():
     calibration = Calibration(genuine_below=0.25, synthetic_above=0.75)
-    assert verdict_for(0.1, calibration) == "likely_genuine"
-    assert verdict_for(0.25, calibration) == "uncertain"
-    assert verdict_for(0.74, calibration) == "uncertain"
-    assert verdict_for(0.75, calibration) == "likely_synthetic"
+    assert calibration.verdict(0.1) == "likely_genuine"
+    assert calibration.verdict(0.25) == "uncertain"
+    assert calibration.verdict(0.74) == "uncertain"
+    assert calibration.verdict(0.75) == "likely_synthetic"
 
 
 def test_quality_warnings_for_telephone_and_short_clips(tiny_detector):

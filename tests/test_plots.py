@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import pytest
 from audio_fixtures import voice_like
 
-from detector.inference import WindowScore
+from detector.verdict import WindowScore
 from webapp import plots
 
 

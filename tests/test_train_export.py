@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from detector.config import FeatureConfig
+from detector.litert import LiteRTModel
 from train.archs import available, build_model
 from train.export import export_tflite
 
@@ -16,15 +17,8 @@ MAX_DEFAULT_PARAMS = 1_000_000
 
 
 def litert_logits(path: Path, windows: np.ndarray) -> np.ndarray:
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(path), num_threads=2)
-    source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    interpreter.resize_tensor_input(source["index"], list(windows.shape))
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(source["index"], windows)
-    interpreter.invoke()
-    return interpreter.get_tensor(target["index"])
+    """Window logits from the serving wrapper, shaped (n, 1) like the Keras model's output."""
+    return LiteRTModel(path)(windows).reshape(-1, 1)
 
 
 def _with_trained_statistics(model, shape: tuple[int, int, int]):

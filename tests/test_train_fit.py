@@ -15,6 +15,7 @@ import pytest
 from detector.audio import load_audio
 from detector.config import FeatureConfig
 from detector.features import feature_code, waveform_to_windows
+from detector.litert import LiteRTModel
 from detector.metrics import compute_eer
 from detector.registry import REQUIRED_FILES, ModelRegistry
 from train.config import TrainConfig
@@ -100,7 +101,6 @@ def test_progress_jsonl_is_well_formed(trained) -> None:
 
 def test_keras_and_litert_agree_on_real_windows(trained) -> None:
     import keras
-    from ai_edge_litert.interpreter import Interpreter
 
     path = trained["path"]
     config = FeatureConfig.load(path / "features.json")
@@ -108,19 +108,13 @@ def test_keras_and_litert_agree_on_real_windows(trained) -> None:
     clips = frame[frame["split"] == "test"]["path"].tolist()[:4]
     windows = np.concatenate([waveform_to_windows(load_audio(c, config.sample_rate).samples, config)[0] for c in clips])
     expected = np.asarray(keras.saving.load_model(path / "model.keras")(windows, training=False))
-    interpreter = Interpreter(model_path=str(path / "model.tflite"), num_threads=2)
-    source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    interpreter.resize_tensor_input(source["index"], list(windows.shape))
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(source["index"], windows)
-    interpreter.invoke()
-    np.testing.assert_allclose(interpreter.get_tensor(target["index"]), expected, atol=1e-4)
+    np.testing.assert_allclose(LiteRTModel(path / "model.tflite")(windows), expected.reshape(-1), atol=1e-4)
 
 
 def test_evaluate_cli_with_lofo_writes_metrics_plots_and_card(trained, capsys) -> None:
     import plotly.io
 
-    from train.evaluate import main
+    from train.evaluate.__main__ import main
 
     path = trained["path"]
     assert main(["--model", path.name, "--corpus", str(trained["corpus"]), "--store", str(trained["store"]),

@@ -3,7 +3,7 @@
 Real ``train.fit`` jobs (started as the Admin page starts them, through
 ``webapp.jobs.JobManager``) on a tiny generated corpus are killed, one after the
 other, while caching features, while fitting, and — twice, since it matters most —
-while ``write_version`` exports into its temporary folder and while it evaluates
+while ``train.publish.publish_version`` exports into its temporary folder and while it evaluates
 the exported model. The kill moment is a seeded random delay after the phase
 became visible (a progress line, a cache file, the temporary folder). After every
 kill the store must look untouched to anyone reading it: the same ``active.json``
@@ -42,7 +42,7 @@ def folders(store: Path) -> set[str]:
 
 
 def temp_folders(store: Path) -> set[str]:
-    """``write_version``'s temporary folders (``.tmp-<version>``), finished or not."""
+    """``train.publish.publish_version``'s temporary folders (``.tmp-<version>``), finished or not."""
     return {name for name in folders(store) if name.startswith(".tmp-")}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from detector.registry import Calibration
+from detector.calibration import Calibration
 from detector.verdict import (
     NEXT_STEPS,
     WindowScore,
@@ -12,7 +12,6 @@ from detector.verdict import (
     explain_probability,
     spans_sentence,
     synthetic_spans,
-    verdict_for,
 )
 
 SHIPPED = Calibration(genuine_below=0.03940867602806927, synthetic_above=0.9193973588832344)
@@ -53,4 +52,4 @@ def test_three_stretches_read_as_a_list():
 @pytest.mark.parametrize("p, verdict", [(0.03941, "uncertain"), (0.0394, "likely_genuine"),
                                         (0.9194, "likely_synthetic"), (0.5, "uncertain")])
 def test_band_rules(p, verdict):
-    assert verdict_for(p, SHIPPED) == verdict
+    assert SHIPPED.verdict(p) == verdict

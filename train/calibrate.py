@@ -11,24 +11,18 @@ synthetic". The test split is never used here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
 
+from detector.calibration import AGGREGATIONS, Calibration, sigmoid
 from detector.metrics import compute_eer
-from detector.registry import Calibration
 
 MAX_BAND_ERROR = 0.01   # share of a class allowed in the band of the other class (validation)
 MIN_BAND = 0.02         # bands never reach 0 or 1 exactly
 MIN_UNCERTAIN = 0.2     # the uncertain band is at least [0.4, 0.6]: validation cannot show unseen voices
-AGGREGATIONS = ("mean_logit", "max_logit")
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic function."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.exp(-np.logaddexp(0.0, -x))
 
 
 def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -138,16 +132,11 @@ def calibrate(val_scores: dict[str, np.ndarray], labels: np.ndarray, max_error: 
         raise ValueError(f"the model is no better than chance on the validation split (EER {eers[aggregation]:.1%}); "
                          "nothing was exported: train longer or on more data")
     scale, bias = fit_platt(val_scores[aggregation], labels)
-    probabilities = sigmoid(scale * np.asarray(val_scores[aggregation]) + bias)
+    platt = Calibration(scale=scale, bias=bias, method="platt", aggregation=aggregation)
+    probabilities = platt.probability(val_scores[aggregation])
     genuine_below, synthetic_above = choose_bands(probabilities, labels, max_error)
-    calibration = Calibration(scale=scale, bias=bias, genuine_below=genuine_below, synthetic_above=synthetic_above,
-                              method="platt", aggregation=aggregation)
+    calibration = replace(platt, genuine_below=genuine_below, synthetic_above=synthetic_above)
     report = {"val_eer_by_aggregation": eers, "aggregation": aggregation, "max_band_error": max_error,
               "val_bands": band_report(probabilities, labels, calibration),
-              "decision_logit": -bias / scale}
+              "decision_logit": calibration.decision_logit}
     return calibration, report
-
-
-def apply(calibration: Calibration, clip_logits: np.ndarray) -> np.ndarray:
-    """Calibrated probability of "synthetic" for clip logits."""
-    return sigmoid(calibration.scale * np.asarray(clip_logits, dtype=np.float64) + calibration.bias)

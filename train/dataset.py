@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from detector.audio import load_audio
+from detector.clips import aggregated, logits_per_clip
 from detector.config import FeatureConfig
 from detector.errors import AudioError
 from detector.features import feature_code, split_windows, standardise, waveform_to_windows
@@ -297,37 +298,17 @@ def clip_windows(features: np.ndarray, config: FeatureConfig) -> np.ndarray:
 
 def score_clips(predict: Callable[[np.ndarray], np.ndarray], features: list[np.ndarray],
                 config: FeatureConfig, batch: int = EVAL_BATCH) -> dict[str, np.ndarray]:
-    """Clip scores from window logits, many clips per forward pass.
+    """Clip logits under every serving aggregation, many clips per forward pass.
+
+    The same window cutting (:func:`clip_windows`), batching and aggregation
+    (:mod:`detector.clips`) as the served :class:`~detector.inference.Detector`.
 
     Returns
     -------
     dict
-        ``mean_logit`` and ``max_logit`` per clip (the two serving aggregations).
+        ``{aggregation: clip logits}`` for each of ``detector.calibration.AGGREGATIONS``.
     """
-    means, maxes = np.empty(len(features)), np.empty(len(features))
-    pending: list[tuple[int, np.ndarray]] = []
-    pending_count = 0
-
-    def flush() -> None:
-        nonlocal pending, pending_count
-        if not pending:
-            return
-        logits = np.asarray(predict(np.concatenate([w for _, w in pending]))).reshape(-1)
-        offset = 0
-        for index, windows in pending:
-            part = logits[offset:offset + len(windows)]
-            means[index], maxes[index] = part.mean(), part.max()
-            offset += len(windows)
-        pending, pending_count = [], 0
-
-    for index, feats in enumerate(features):
-        windows = clip_windows(feats, config)
-        pending.append((index, windows))
-        pending_count += len(windows)
-        if pending_count >= batch:
-            flush()
-    flush()
-    return {"mean_logit": means, "max_logit": maxes}
+    return aggregated(logits_per_clip(predict, [clip_windows(f, config) for f in features], batch))
 
 
 def keras_predictor(model) -> Callable[[np.ndarray], np.ndarray]:

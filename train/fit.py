@@ -8,9 +8,9 @@ Usage::
 
 Flow: manifest -> leakage check -> cached features -> class-balanced, augmented
 windows -> training loop (train/loop.py) with early stopping on the validation
-clip EER -> Platt calibration and bands on validation -> LiteRT export into a
-temporary folder -> test evaluation, plots and model card -> one atomic rename to
-``model_store/<version>/``. The active pointer (``active.json``) is never touched.
+clip EER -> Platt calibration and bands on validation; then :mod:`train.publish`
+exports, evaluates on test and renames the new version into the store atomically.
+The active pointer (``active.json``) is never touched.
 """
 
 from __future__ import annotations
@@ -18,22 +18,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
-import shutil
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
+import keras
 import numpy as np
 import pandas as pd
 
-from detector.config import FEATURE_TYPES, WINDOW_NORMS, FeatureConfig
-from detector.features import feature_code
+from detector.calibration import Calibration
+from detector.config import FEATURE_TYPES, WINDOW_NORMS
 from detector.metrics import compute_eer
-from detector.registry import Calibration
 from train.archs import available, build_model
 from train.averaging import make_weight_average
 from train.calibrate import calibrate
@@ -50,36 +46,14 @@ from train.dataset import (
 )
 from train.loop import run_training
 from train.progress import ProgressLog, make_callback
+from train.publish import publish_version
+from train.trained import TrainedModel
 
-KERAS_MAX_BYTES = 3_000_000   # model.keras is optional; large ones would blow the 10 MB store budget
 WARMUP_FRACTION = 0.05        # share of the steps spent warming the learning rate up
-
-
-@dataclass
-class TrainedModel:
-    """A trained, calibrated Keras model and everything measured on the way."""
-
-    model: Any
-    config: TrainConfig
-    features: FeatureConfig
-    calibration: Calibration
-    calibration_report: dict[str, Any]
-    history: list[dict[str, Any]]
-    best_epoch: int
-    val_eer: float
-    timings: dict[str, float]
-    counts: dict[str, Any] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def params(self) -> int:
-        return int(self.model.count_params())
 
 
 def seed_everything(seed: int) -> None:
     """Fix Python, numpy and TensorFlow seeds (data order uses its own seeded generator)."""
-    import keras
-
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
@@ -87,8 +61,6 @@ def seed_everything(seed: int) -> None:
 
 def make_optimizer(config: TrainConfig, total_steps: int):
     """Optimizer with linear warm-up then cosine decay of the learning rate."""
-    import keras
-
     warmup = max(1, int(WARMUP_FRACTION * total_steps))
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.lr * 0.1, decay_steps=max(1, total_steps - warmup), alpha=0.02,
@@ -147,8 +119,6 @@ def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
     -------
     TrainedModel
     """
-    import keras
-
     seed_everything(config.seed)
     features = config.feature_config()
     started = time.monotonic()
@@ -196,88 +166,6 @@ def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
         skipped=skipped)
 
 
-def version_name(config: TrainConfig, out: Path, now: datetime | None = None) -> str:
-    """Folder-safe, sortable version name such as ``20261122-0512-effnet-logspec``."""
-    now = now or datetime.now()
-    base = f"{now:%Y%m%d-%H%M}-{config.arch}-{config.feature}"
-    name, counter = base, 2
-    while (out / name).exists() or (out / f".tmp-{name}").exists():
-        name, counter = f"{base}-{counter}", counter + 1
-    return name
-
-
-def corpus_version(corpus: Path) -> int | None:
-    """The builder's ``corpus_version`` from ``summary.json`` (``None`` for v1 or a user's dataset)."""
-    try:
-        return json.loads((Path(corpus) / "summary.json").read_text()).get("corpus_version")
-    except (OSError, ValueError):
-        return None
-
-
-def training_metrics(trained: TrainedModel, corpus: Path, name: str) -> dict[str, Any]:
-    """The training and validation part of ``metrics.json``."""
-    return {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "version": name,
-        "corpus": str(corpus),
-        "corpus_version": corpus_version(corpus),
-        "arch": trained.config.arch,
-        "feature": trained.config.feature,
-        "window_norm": trained.config.window_norm,
-        "feature_code": feature_code(trained.features),
-        "params": trained.params,
-        "training": {**trained.timings, **trained.counts, "best_epoch": trained.best_epoch,
-                     "history": trained.history, "skipped_clips": len(trained.skipped)},
-        "validation": {"eer": trained.val_eer, **trained.calibration_report},
-    }
-
-
-def save_keras(trained: TrainedModel, path: Path) -> None:
-    """Save the weights as ``model.keras`` without optimizer state (3x smaller), if small enough."""
-    bare = build_model(trained.config.arch, trained.features.input_shape, **trained.config.arch_params)
-    bare.set_weights(trained.model.get_weights())
-    bare.save(path)
-    if path.stat().st_size > KERAS_MAX_BYTES:
-        path.unlink()  # the .tflite is what serves; keep the store within its 10 MB budget
-
-
-def write_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, out: Path, log: ProgressLog,
-                  evaluate: bool = True) -> Path:
-    """Export, evaluate on test and publish ``out/<version>/`` with one atomic rename.
-
-    Never writes ``out/active.json``: promotion is a separate, deliberate step.
-    """
-    from train.export import export_tflite
-
-    out.mkdir(parents=True, exist_ok=True)
-    name = version_name(trained.config, out)
-    temp = out / f".tmp-{name}"
-    # Named before the folder exists, so a job manager can remove it after a SIGKILL.
-    log.event("export", version=name)
-    temp.mkdir()
-    try:
-        export_tflite(trained.model, temp / "model.tflite")
-        trained.features.save(temp / "features.json")
-        (temp / "calibration.json").write_text(json.dumps(trained.calibration.to_dict(), indent=2) + "\n")
-        trained.config.save(temp / "train_config.json")
-        save_keras(trained, temp / "model.keras")
-        metrics = training_metrics(trained, corpus, name)
-        (temp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        if evaluate:
-            from train.evaluate import evaluate_folder
-
-            log.event("evaluate", version=name, split="test")
-            evaluate_folder(temp, frame, corpus)
-        for path in temp.rglob("*"):
-            path.chmod(0o755 if path.is_dir() else 0o644)  # temp files are created private
-        temp.chmod(0o755)
-        os.rename(temp, out / name)  # atomic publish on one filesystem
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-    return out / name
-
-
 def fit(corpus: str | Path, config: TrainConfig, out: str | Path = DEFAULT_STORE, run_dir: str | Path | None = None,
         cache_root: str | Path = DEFAULT_CACHE, workers: int = 2, quiet: bool = False) -> Path:
     """Train, calibrate, export and evaluate one model; return the new version folder.
@@ -294,7 +182,7 @@ def fit(corpus: str | Path, config: TrainConfig, out: str | Path = DEFAULT_STORE
         check_no_leakage(frame)
         started = time.monotonic()
         trained = train_model(frame, config, cache_root, log, workers)
-        path = write_version(trained, corpus, frame, out, log)
+        path = publish_version(trained, corpus, frame, out, log)
         metrics = json.loads((path / "metrics.json").read_text())
         log.event("done", version=path.name, path=str(path), val_eer=trained.val_eer,
                   test_eer=metrics.get("test", {}).get("eer"), total_s=round(time.monotonic() - started, 1))

@@ -20,9 +20,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import keras_tuner as kt
+from keras_tuner.src.engine.trial import TrialStatus
+
 from train.archs import available
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, TrainConfig
 from train.dataset import check_no_leakage, read_manifest
+from train.fit import load_splits, train_model
 from train.progress import ProgressLog
 
 OBJECTIVE = "val_eer"
@@ -50,10 +54,6 @@ def trial_config(base: TrainConfig, hp) -> TrainConfig:
 def make_tuner(base: TrainConfig, frame, splits, cache_root: Path, run_dir: Path, deadline: float,
                max_trials: int, seed: int, quiet: bool):
     """A keras-tuner ``BaseTuner`` whose oracle (random search) also stops at ``deadline``."""
-    import keras_tuner as kt
-    from keras_tuner.src.engine.trial import TrialStatus
-
-    from train.fit import train_model
 
     class BudgetRandomSearch(kt.oracles.RandomSearchOracle):
         """Random search that stops creating trials once the time budget is spent."""
@@ -86,8 +86,6 @@ def make_tuner(base: TrainConfig, frame, splits, cache_root: Path, run_dir: Path
 def tune(corpus: str | Path, budget_minutes: float, max_trials: int = 20, base: TrainConfig | None = None,
          run_dir: str | Path | None = None, cache_root: str | Path = DEFAULT_CACHE, quiet: bool = False) -> dict[str, Any]:
     """Run the search; return a summary with every trial's EER and the best ``TrainConfig``."""
-    from train.fit import load_splits
-
     base = base or TrainConfig()
     run_dir = Path(run_dir) if run_dir else DEFAULT_RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-tune-{base.arch}"
     log = ProgressLog(run_dir, quiet=quiet)

@@ -11,12 +11,11 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
-import soundfile as sf
-
-from train.corpus.channels import describe
+from train.corpus.genuine_games import GAME_SCANNERS
+from train.corpus.source_clip import SourceClip, source_clip
 
 ASTERISK_VOICES = {  # folder -> (speaker, language); Allison records en and es: one speaker
     "en_US_f_Allison": ("asterisk:Allison", "en"),
@@ -29,38 +28,9 @@ FESTVOX_RU_SPEAKER = "festvox-ru:nsh"
 _AUDIO = (".wav", ".ogg", ".opus")
 
 
-@dataclass
-class SourceClip:
-    """One genuine recording as shipped."""
-
-    path: str
-    source: str
-    speaker: str
-    language: str
-    text: str | None
-    native_rate: int
-    duration_s: float
-    channel: str = ""  # format as shipped, ``codec:rate`` (see train.corpus.channels)
-
-
 def _lang(code: str) -> str:
     """ISO 639-1 base of a locale-ish folder name (``pt_BR`` -> ``pt``, ``sr@latin`` -> ``sr``)."""
     return re.split(r"[_@.\-]", code)[0].lower()
-
-
-def _info(path: Path) -> tuple[int, float, str] | None:
-    try:
-        info = sf.info(str(path))
-        return int(info.samplerate), float(info.duration), describe(info.subtype, info.samplerate)
-    except Exception:  # unreadable by libsndfile: detector.audio falls back to PyAV; rate unknown here
-        return None
-
-
-def _clip(path: Path, source: str, speaker: str, language: str, text: str | None) -> SourceClip | None:
-    info = _info(path)
-    if info is None or info[1] <= 0.05:
-        return None
-    return SourceClip(str(path), source, speaker, language, text, info[0], info[1], info[2])
 
 
 def _words(stem: str) -> str:
@@ -76,7 +46,7 @@ def scan_asterisk(root: Path) -> list[SourceClip]:
                 continue  # pure silence prompts
             # File names are English prompt ids: usable as text for the English voice only.
             text = _words(path.stem) if lang == "en" and not path.stem.isdigit() else None
-            out.append(_clip(path, "asterisk", speaker, lang, text))
+            out.append(source_clip(path, "asterisk", speaker, lang, text))
     return [c for c in out if c]
 
 
@@ -89,7 +59,7 @@ def scan_festvox_ru(root: Path) -> list[SourceClip]:
             match = re.match(r'\(\s*(\S+)\s+"(.*)"\s*\)', line)
             if match:
                 texts[match.group(1)] = match.group(2).replace("+", "")
-    out = [_clip(p, "festvox-ru", FESTVOX_RU_SPEAKER, "ru", texts.get(p.stem))
+    out = [source_clip(p, "festvox-ru", FESTVOX_RU_SPEAKER, "ru", texts.get(p.stem))
            for p in sorted((voice / "wav").glob("*.wav"))]
     return [c for c in out if c]
 
@@ -118,7 +88,7 @@ def scan_tuxpaint(root: Path) -> tuple[list[SourceClip], list[tuple[str, str, st
         for lang, text in stamp_texts.items():
             texts.append((lang, text, f"tuxpaint:{lang}" if lang in descs else None))
         for lang, path in descs.items():
-            clip = _clip(path, "tuxpaint", f"tuxpaint:{lang}", lang, stamp_texts.get(lang))
+            clip = source_clip(path, "tuxpaint", f"tuxpaint:{lang}", lang, stamp_texts.get(lang))
             if clip:
                 clips.append(clip)
     return clips, texts
@@ -135,7 +105,7 @@ def scan_fillets(root: Path, min_clips: int = 40) -> list[SourceClip]:
     out = []
     for path, char in zip(paths, chars):
         speaker = f"fillets:{char}" if counts[char] >= min_clips else "fillets:minor"
-        out.append(_clip(path, "fillets", speaker, "cs", None))
+        out.append(source_clip(path, "fillets", speaker, "cs", None))
     return [c for c in out if c]
 
 
@@ -147,7 +117,7 @@ def scan_klettres(root: Path) -> list[SourceClip]:
         folder = xml.parent.name
         for path in sorted(xml.parent.glob("*/*.ogg")):
             rel = f"{folder}/{path.parent.name}/{path.name}"
-            out.append(_clip(path, "klettres", f"klettres:{folder}", _lang(folder), names.get(rel)))
+            out.append(source_clip(path, "klettres", f"klettres:{folder}", _lang(folder), names.get(rel)))
     return [c for c in out if c]
 
 
@@ -164,13 +134,13 @@ def scan_ktuberling(root: Path) -> list[SourceClip]:
                 continue
             seen.add(digest)
             words = _words(path.stem.split("_", 1)[-1])
-            out.append(_clip(path, "ktuberling", f"ktuberling:{folder.name}", _lang(folder.name), words or None))
+            out.append(source_clip(path, "ktuberling", f"ktuberling:{folder.name}", _lang(folder.name), words or None))
     return [c for c in out if c]
 
 
 def scan_gcin(root: Path) -> list[SourceClip]:
     base = root / "usr/share/gcin-voice/ogg"
-    out = [_clip(p, "gcin", f"gcin:{p.stem}", "zh", None) for p in sorted(base.glob("*/[35].ogg"))]
+    out = [source_clip(p, "gcin", f"gcin:{p.stem}", "zh", None) for p in sorted(base.glob("*/[35].ogg"))]
     return [c for c in out if c]
 
 
@@ -191,8 +161,6 @@ def scan_sources(root: Path, sources: list[str], cache_file: Path | None = None,
     The index is cached as JSON (probing 18k headers takes a while on 2 cores).
     ``limit`` caps the lines taken from each game archive (the small corpus).
     """
-    from train.corpus.genuine_games import GAME_SCANNERS
-
     key = ",".join(sorted(sources)) + f"|limit={limit}"
     if cache_file and cache_file.exists():
         data = json.loads(cache_file.read_text())

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from train.corpus.game_audio import extract_queen, extract_sky
-from train.corpus.genuine import SourceClip, _clip
+from train.corpus.source_clip import SourceClip, source_clip
 
 SKY_CLUSTERS = 24
 WARZONE_ARCHIVE = "usr/share/games/warzone2100/base.wz"
@@ -43,7 +43,7 @@ def _extracted(root: Path, source: str) -> Path:
 
 def scan_queen(root: Path, limit: int | None = None) -> list[SourceClip]:
     found = extract_queen(root, _extracted(root, "queen"), limit)
-    clips = [_clip(path, "queen", speaker, "en", None) for path, speaker in found]
+    clips = [source_clip(path, "queen", speaker, "en", None) for path, speaker in found]
     return [c for c in clips if c]
 
 
@@ -72,7 +72,7 @@ def voice_clusters(paths: list[Path], k: int, seed: int = 0) -> list[int]:
 
 def scan_sky(root: Path, limit: int | None = None) -> list[SourceClip]:
     paths = extract_sky(root, _extracted(root, "sky"), limit)
-    clips = [_clip(p, "sky", "", "en", None) for p in paths]
+    clips = [source_clip(p, "sky", "", "en", None) for p in paths]
     clips = [c for c in clips if c and c.duration_s >= 0.3]
     for clip, cluster in zip(clips, voice_clusters([Path(c.path) for c in clips], SKY_CLUSTERS)):
         clip.speaker = f"sky:voice{cluster:02d}"
@@ -91,7 +91,7 @@ def scan_warzone(root: Path, limit: int | None = None) -> list[SourceClip]:
             path = out_dir / name.replace("/", "_")
             if not path.exists():
                 path.write_bytes(archive.read(name))
-            clip = _clip(path, "warzone", speaker, "en", None)
+            clip = source_clip(path, "warzone", speaker, "en", None)
             if clip:
                 clips.append(clip)
             if limit and len(clips) >= limit:
@@ -101,7 +101,7 @@ def scan_warzone(root: Path, limit: int | None = None) -> list[SourceClip]:
 
 def scan_codec2(root: Path, limit: int | None = None) -> list[SourceClip]:
     base = Path(root) / CODEC2_DIR
-    clips = [_clip(base / rel, "codec2", f"codec2:{speaker}", "en", None) for rel, speaker in CODEC2_FILES.items()]
+    clips = [source_clip(base / rel, "codec2", f"codec2:{speaker}", "en", None) for rel, speaker in CODEC2_FILES.items()]
     return [c for c in clips if c]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from train.corpus.conditions import draw_condition
-from train.corpus.genuine import SourceClip
+from train.corpus.source_clip import SourceClip
 from train.corpus.splits import SPLITS, assign_speaker_splits, assign_voice_splits
 from train.corpus.tts import Voice
 

@@ -1,0 +1,162 @@
+"""Publish a trained model as a new version of the model store, atomically.
+
+A version folder is assembled under ``<store>/.tmp-<version>/`` — LiteRT export,
+feature configuration, calibration, training configuration, evaluation on the
+test split, plots and model card — and appears under its name with one
+``os.rename``, so the registry never sees half a version. The active pointer is
+never touched: promotion is a separate, deliberate step.
+
+This module alone writes ``metrics.json``: the trainer hands it a
+:class:`~train.trained.TrainedModel`, :mod:`train.evaluate` only computes, and
+``python -m train.evaluate`` re-evaluates a stored version through
+:func:`write_evaluation`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from detector.features import feature_code
+from detector.registry import atomic_write_text
+from train.archs import build_model
+from train.card import write_card
+from train.config import TrainConfig
+from train.evaluate import evaluate_version
+from train.export import export_tflite
+from train.plots import write_plots
+from train.progress import ProgressLog
+from train.trained import TrainedModel
+
+KERAS_MAX_BYTES = 3_000_000   # model.keras is optional; large ones would blow the store's size budget
+SCORE_COLUMNS = ("file", "label", "family", "generator", "language", "condition", "mean_logit", "max_logit",
+                 "p_synthetic")
+
+
+def version_name(config: TrainConfig, out: Path, now: datetime | None = None) -> str:
+    """Folder-safe, sortable version name such as ``20261122-0512-effnet-logspec``."""
+    now = now or datetime.now()
+    base = f"{now:%Y%m%d-%H%M}-{config.arch}-{config.feature}"
+    name, counter = base, 2
+    while (out / name).exists() or (out / f".tmp-{name}").exists():
+        name, counter = f"{base}-{counter}", counter + 1
+    return name
+
+
+def corpus_version(corpus: Path) -> int | None:
+    """The builder's ``corpus_version`` from ``summary.json`` (``None`` for v1 or a user's dataset)."""
+    try:
+        return json.loads((Path(corpus) / "summary.json").read_text()).get("corpus_version")
+    except (OSError, ValueError):
+        return None
+
+
+def training_metrics(trained: TrainedModel, corpus: Path, name: str) -> dict[str, Any]:
+    """The training and validation part of ``metrics.json``."""
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "version": name,
+        "corpus": str(corpus),
+        "corpus_version": corpus_version(corpus),
+        "arch": trained.config.arch,
+        "feature": trained.config.feature,
+        "window_norm": trained.config.window_norm,
+        "feature_code": feature_code(trained.features),
+        "params": trained.params,
+        "training": {**trained.timings, **trained.counts, "best_epoch": trained.best_epoch,
+                     "history": trained.history, "skipped_clips": len(trained.skipped)},
+        "validation": {"eer": trained.val_eer, **trained.calibration_report},
+    }
+
+
+def save_keras(trained: TrainedModel, path: Path) -> None:
+    """Save the weights as ``model.keras`` without optimizer state (3x smaller), if small enough."""
+    bare = build_model(trained.config.arch, trained.features.input_shape, **trained.config.arch_params)
+    bare.set_weights(trained.model.get_weights())
+    bare.save(path)
+    if path.stat().st_size > KERAS_MAX_BYTES:
+        path.unlink()  # the .tflite is what serves; keep the store within its 10 MB budget
+
+
+def publish_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, out: Path, log: ProgressLog,
+                    evaluate: bool = True) -> Path:
+    """Export, evaluate on test and publish ``out/<version>/`` with one atomic rename.
+
+    Never writes ``out/active.json``: promotion is a separate, deliberate step.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    name = version_name(trained.config, out)
+    temp = out / f".tmp-{name}"
+    # Named before the folder exists, so a job manager can remove it after a SIGKILL.
+    log.event("export", version=name)
+    temp.mkdir()
+    try:
+        export_tflite(trained.model, temp / "model.tflite")
+        trained.features.save(temp / "features.json")
+        (temp / "calibration.json").write_text(json.dumps(trained.calibration.to_dict(), indent=2) + "\n")
+        trained.config.save(temp / "train_config.json")
+        save_keras(trained, temp / "model.keras")
+        metrics = training_metrics(trained, corpus, name)
+        write_metrics(temp, metrics)
+        if evaluate:
+            log.event("evaluate", version=name, split="test")
+            write_evaluation(temp, frame, corpus)
+        for path in temp.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)  # temp files are created private
+        temp.chmod(0o755)
+        os.rename(temp, out / name)  # atomic publish on one filesystem
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return out / name
+
+
+
+
+def write_metrics(folder: Path, metrics: dict[str, Any]) -> Path:
+    """Write ``metrics.json`` atomically and readable by the app (atomic writes start private)."""
+    path = folder / "metrics.json"
+    atomic_write_text(path, json.dumps(metrics, indent=2, default=float) + "\n")
+    path.chmod(0o644)
+    return path
+
+
+def write_evaluation(folder: str | Path, frame: pd.DataFrame, corpus: str | Path,
+                     lofo: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Evaluate the version in ``folder`` on the test split; write metrics, scores, plots and card.
+
+    Parameters
+    ----------
+    folder : path
+        A version folder (possibly still the temporary one while publishing).
+    frame : pd.DataFrame
+        The corpus manifest.
+    corpus : path
+        The corpus folder (for ``audit.json``).
+    lofo : dict, optional
+        Held-out protocol results to store; kept from an earlier run if omitted.
+
+    Returns
+    -------
+    dict
+        The complete ``metrics.json`` content.
+    """
+    folder = Path(folder)
+    metrics_path = folder / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    metrics.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    evaluation, scored = evaluate_version(folder, frame, corpus)
+    metrics.update(evaluation)
+    if lofo is not None:
+        metrics["lofo"] = lofo
+    metrics["plots"] = write_plots(folder / "plots", scored, metrics)
+    scored[list(SCORE_COLUMNS)].to_csv(folder / "scores.csv.gz", index=False, float_format="%.5g")
+    write_metrics(folder, metrics)
+    write_card(folder, metrics, frame).chmod(0o644)
+    return metrics
