@@ -86,9 +86,12 @@ def show_results(results: VersionResults, active: VersionResults | None, prefix:
         st.markdown("**EER per family, generator, language, condition and source**")
         st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{prefix}-{results.name}-breakdown")
     if results.lofo:
-        st.markdown("**Leave-one-family-out** (the family was unseen in training)")
+        st.markdown("**Held out of training** (a family, neural vocoder or recording source the model never heard)")
         show_plot(results, "lofo", prefix)
-        st.dataframe(pd.DataFrame([{"family": k, "EER": v.get("eer"), "note": v.get("note", "")}
+        st.dataframe(pd.DataFrame([{"held out": k, "EER": v.get("eer"),
+                                    "unseen fakes called likely genuine": v.get("synthetic_called_genuine"),
+                                    "unseen genuine called likely synthetic": v.get("genuine_called_synthetic"),
+                                    "note": v.get("note", "")}
                                    for k, v in results.lofo.items()]), hide_index=True,
                      key=f"{prefix}-{results.name}-lofo")
     if results.history:

@@ -66,6 +66,18 @@ class ModelVersion:
         return float(value) if value is not None else None
 
 
+def heldout_folds(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The held-out folds of a version's ``metrics.json``, named ``protocol:held``.
+
+    Versions evaluated before the held-out protocols stored leave-one-family-out
+    results under ``lofo.families``; they read as ``family:<name>`` folds.
+    """
+    lofo = metrics.get("lofo") or {}
+    if isinstance(lofo.get("folds"), dict):
+        return dict(lofo["folds"])
+    return {f"family:{name}": entry for name, entry in (lofo.get("families") or {}).items()}
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so readers never observe a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)

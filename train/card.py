@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from detector.registry import atomic_write_text
+from detector.registry import atomic_write_text, heldout_folds
 
 NOT_MEASURED = "not measured"
 
@@ -87,12 +87,26 @@ def weakest_lines(breakdown: dict[str, Any], count: int = 4) -> list[str]:
     return ["- Weakest on test: " + "; ".join(f"{name} ({pct(eer)} EER)" for eer, name in worst) + "."]
 
 
+def heldout_band_lines(folds: dict[str, Any]) -> list[str]:
+    """The confident errors of the held-out folds, at each fold's own validation bands."""
+    missed = [v["synthetic_called_genuine"] for k, v in folds.items()
+              if k.split(":")[0] != "source" and v.get("synthetic_called_genuine") is not None]
+    alarms = [v["genuine_called_synthetic"] for k, v in folds.items()
+              if k.split(":")[0] == "source" and v.get("genuine_called_synthetic") is not None]
+    if not missed and not alarms:
+        return []
+    return [f"- Wrong with confidence on held-out parts: up to {pct(max(missed)) if missed else NOT_MEASURED} of an "
+            f"unseen generator's clips called *likely genuine*, up to {pct(max(alarms)) if alarms else NOT_MEASURED} "
+            "of an unseen source's genuine clips called *likely synthetic*."]
+
+
 def card_text(metrics: dict[str, Any], frame: pd.DataFrame) -> str:
     """Markdown of the model card."""
     test, calibration = metrics.get("test", {}), metrics.get("calibration", {})
     training = metrics.get("training", {})
     at = test.get("at_deployed_threshold", {})
     lofo = metrics.get("lofo") or {}
+    folds = heldout_folds(metrics)
     audit = metrics.get("audit") or {}
     bands = test.get("bands", {})
     lines = [
@@ -117,12 +131,14 @@ def card_text(metrics: dict[str, Any], frame: pd.DataFrame) -> str:
         f"- Shortcut audit of the corpus (the corpus builder's check that trivial cues such as level, duration or "
         f"silence cannot tell the classes apart): EER {pct(audit.get('eer'))}. The nearer this is to 50 %, the less "
         "the model's result can come from such shortcuts.",
-        f"- Leave-one-family-out (each synthetic family removed from training, then tested): mean EER "
-        f"{pct(lofo.get('mean_eer')) if lofo else NOT_MEASURED}. This is the honest figure for a kind of "
-        "generator the model has never heard.",
+        f"- Held out of training (each synthetic family, neural vocoder or genuine recording source removed from "
+        f"training and validation, then tested): mean EER {pct(lofo.get('mean_eer')) if lofo else NOT_MEASURED} "
+        "over the family and source folds. This is the honest figure for a kind of generator, or a recording "
+        "source, the model has never heard.",
+        *heldout_band_lines(folds),
     ]
-    if lofo.get("families"):
-        lines += ["", *breakdown_lines(lofo["families"], "held-out family")]
+    if folds:
+        lines += ["", *breakdown_lines(folds, "held-out part (protocol:name)")]
     breakdown = metrics.get("breakdown", {})
     for column, title in (("family", "synthetic family (vs all genuine)"), ("condition", "channel condition"),
                           ("language", "language")):

@@ -1,69 +1,175 @@
-"""Held-out protocols: retrain without part of the corpus and score what the model never heard.
+"""Held-out protocols: retrain without part of the corpus, then score what the model never heard.
 
-Leave-one-family-out retrains once per synthetic family with that family removed
-from train and validation (neither stopping nor model choice sees it) and scores
-its test clips against all genuine test clips. Imports the trainer and the
-evaluator; neither imports this module.
+A journalist's question is "would it catch a synthesiser it has never heard, without
+flagging real people it has never heard?". Each fold answers it for one part of the
+corpus, removed from train AND validation (so neither stopping, calibration nor model
+choice sees it):
+
+* ``family:F`` -- leave one synthetic family out; its test clips against all genuine
+  test clips.
+* ``vocoder:G`` -- leave one neural vocoder (a generator of the ``neural_vocoder``
+  family) out; the other stays in training.
+* ``source:S`` -- leave one genuine recording source out, with the synthetic copies made
+  from its recordings (they carry its channel); its genuine test clips against the
+  synthetic test clips of every other source: false alarms on a source never heard.
+
+Every fold reports its EER and, at the verdict bands its own calibration set on
+validation, the share of held-out synthetic clips called *likely genuine* and of
+held-out genuine clips called *likely synthetic*. The headline is the mean EER of the
+family and source folds. Imports the trainer and the evaluator; neither imports this.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
+from train.calibrate import band_report
 from train.config import TrainConfig
-from train.corpus.splits import lofo_folds
 from train.dataset import build_clipset, keras_predictor, score_clips
-from train.evaluate import group_eer
+from train.evaluate import MIN_PER_CLASS, group_eer
 from train.fit import train_model
 from train.progress import ProgressLog
 
+PROTOCOLS = ("family", "vocoder", "source")
+HEADLINE_PROTOCOLS = ("family", "source")   # the mean held-out EER the card and README quote
+VOCODER_FAMILY = "neural_vocoder"
 
-def lofo_test_sets(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """(family, test clips) per synthetic family: the corpus's own ``lofo_folds`` when available.
 
-    The test clips are the test split's genuine clips plus the held-out family's.
+@dataclass(frozen=True)
+class Fold:
+    """One held-out part of the corpus: ``protocol`` in :data:`PROTOCOLS`, ``held`` its name."""
+
+    protocol: str
+    held: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.protocol}:{self.held}"
+
+    def held_rows(self, frame: pd.DataFrame) -> pd.Series:
+        """The rows this fold removes from training and validation."""
+        if self.protocol == "family":
+            return (frame["label"] == "synthetic") & (frame["family"] == self.held)
+        if self.protocol == "vocoder":
+            return (frame["family"] == VOCODER_FAMILY) & (frame["generator"] == self.held)
+        return frame["source"] == self.held
+
+    def test_masks(self, test: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(genuine, synthetic) test rows this fold is scored on."""
+        genuine, synthetic = test["label"] == "genuine", test["label"] == "synthetic"
+        held = self.held_rows(test)
+        if self.protocol == "source":
+            return (genuine & held).to_numpy(), (synthetic & ~held).to_numpy()
+        return genuine.to_numpy(), (synthetic & held).to_numpy()
+
+
+def available_folds(frame: pd.DataFrame, protocols: Iterable[str] = PROTOCOLS) -> list[Fold]:
+    """Every fold the corpus can score: each class needs ``MIN_PER_CLASS`` test clips."""
+    test = frame[frame["split"] == "test"]
+    synthetic = frame[frame["label"] == "synthetic"]
+    candidates = {
+        "family": sorted(synthetic["family"].unique()),
+        "vocoder": sorted(synthetic.loc[synthetic["family"] == VOCODER_FAMILY, "generator"].unique()),
+        "source": sorted(frame.loc[frame["label"] == "genuine", "source"].unique()),
+    }
+    folds = []
+    for protocol in protocols:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
+        for held in candidates[protocol]:
+            fold = Fold(protocol, held)
+            negatives, positives = fold.test_masks(test)
+            if negatives.sum() >= MIN_PER_CLASS and positives.sum() >= MIN_PER_CLASS:
+                folds.append(fold)
+    return folds
+
+
+def run_fold(frame: pd.DataFrame, fold: Fold, config: TrainConfig, cache_root: str | Path,
+             log: ProgressLog) -> dict[str, Any]:
+    """Retrain without ``fold``'s part, calibrate on what validation has left, score the fold."""
+    started = time.monotonic()
+    held = fold.held_rows(frame) & frame["split"].isin(["train", "val"])
+    trained = train_model(frame[~held].reset_index(drop=True), config, cache_root, log)
+    test = frame[frame["split"] == "test"].reset_index(drop=True)
+    negatives, positives = fold.test_masks(test)
+    scored = test[negatives | positives].reset_index(drop=True)
+    clips, errors = build_clipset(scored, trained.features, cache_root)
+    logits = score_clips(keras_predictor(trained.model), clips.features, trained.features)
+    clip_logits = logits[trained.calibration.aggregation]
+    entry = group_eer(clips.labels, clip_logits)
+    bands = band_report(trained.calibration.probability(clip_logits), clips.labels, trained.calibration)
+    entry.update(synthetic_called_genuine=bands["synthetic_called_genuine"],
+                 genuine_called_synthetic=bands["genuine_called_synthetic"], skipped_clips=len(errors),
+                 val_eer_seen=trained.val_eer, epochs_run=trained.counts["epochs_run"],
+                 train_s=round(time.monotonic() - started, 1))
+    return entry
+
+
+def summarise(folds: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Mean held-out EER (family and source folds together), per protocol and worst fold."""
+    def eers(protocols: Iterable[str]) -> list[float]:
+        return [v["eer"] for k, v in folds.items() if k.split(":")[0] in protocols and v.get("eer") is not None]
+
+    headline = eers(HEADLINE_PROTOCOLS)
+    worst = max(((k, v["eer"]) for k, v in folds.items() if v.get("eer") is not None), key=lambda kv: kv[1],
+                default=(None, None))
+    return {
+        "mean_eer": float(np.mean(headline)) if headline else None,
+        "mean_eer_by_protocol": {p: float(np.mean(eers([p]))) for p in PROTOCOLS if eers([p])},
+        "worst_fold": {"fold": worst[0], "eer": worst[1]},
+        "max_synthetic_called_genuine": max((v.get("synthetic_called_genuine", 0.0) for v in folds.values()),
+                                            default=None),
+        "max_genuine_called_synthetic": max((v.get("genuine_called_synthetic", 0.0) for v in folds.values()),
+                                            default=None),
+    }
+
+
+def run_heldout(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path, run_dir: str | Path,
+                folds: list[Fold] | None = None, epochs: int | None = None, max_minutes: float | None = None,
+                quiet: bool = False, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the held-out folds (default: every available one) and summarise them.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        The corpus manifest.
+    config : TrainConfig
+        The recipe to retrain with; ``epochs``/``max_minutes`` shorten it for the folds.
+    folds : list of Fold, optional
+        The folds to run; results of other folds in ``previous`` (an earlier
+        ``heldout`` entry of ``metrics.json``) are kept.
+
+    Returns
+    -------
+    dict
+        ``folds`` (fold name -> figures), the summary of :func:`summarise`, and the recipe used.
     """
-    return [(family, test) for family, _, test in lofo_folds(frame)]
-
-
-def run_lofo(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path, run_dir: str | Path,
-             epochs: int | None = None, max_minutes: float | None = None, quiet: bool = False,
-             aggregation: str = "mean_logit", families: list[str] | None = None,
-             previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Leave-one-family-out: retrain without each synthetic family and score it on test.
-
-    The held-out family is removed from train and validation (so neither stopping
-    nor model choice sees it); its test clips are scored against all genuine test
-    clips with the deployed ``aggregation``. EER needs no calibration, so a fold
-    is reported even when it generalises worse than chance. ``families`` limits
-    the folds run; their results replace those of the same families in
-    ``previous`` (an earlier ``lofo`` entry), the others are kept.
-    """
-    results: dict[str, Any] = dict((previous or {}).get("families", {})) if families else {}
-    for family, test in lofo_test_sets(frame):
-        if families and family not in families:
-            continue
-        fold = replace(config, exclude_families=[family], epochs=epochs or config.epochs,
-                       max_minutes=max_minutes if max_minutes is not None else config.max_minutes)
-        log = ProgressLog(Path(run_dir) / f"lofo-{family}", quiet=quiet)
-        started = time.monotonic()
-        trained = train_model(frame, fold, cache_root, log, calibrated=False)
-        clips, errors = build_clipset(test, trained.features, cache_root)
-        scores = score_clips(keras_predictor(trained.model), clips.features, trained.features)
-        entry = group_eer(clips.labels, scores[aggregation])
-        entry["skipped_clips"] = len(errors)
-        entry.update(val_eer_seen_families=trained.val_eer, epochs_run=trained.counts["epochs_run"],
-                     train_s=round(time.monotonic() - started, 1))
-        results[family] = entry
-        log.event("done", family=family, eer=entry["eer"])
-    eers = [v["eer"] for v in results.values() if v["eer"] is not None]
+    folds = folds if folds is not None else available_folds(frame)
+    fold_config = replace(config, epochs=epochs or config.epochs,
+                          max_minutes=max_minutes if max_minutes is not None else config.max_minutes)
+    results: dict[str, Any] = dict((previous or {}).get("folds", {}))
+    for fold in folds:
+        log = ProgressLog(Path(run_dir) / fold.name.replace(":", "-"), quiet=quiet)
+        results[fold.name] = run_fold(frame, fold, fold_config, cache_root, log)
+        log.event("done", fold=fold.name, eer=results[fold.name]["eer"])
     results = dict(sorted(results.items()))
-    return {"families": results, "mean_eer": float(np.mean(eers)) if eers else None,
-            "epochs": epochs or config.epochs, "max_minutes": max_minutes, "arch": config.arch,
-            "feature": config.feature, "aggregation": aggregation}
+    return {"folds": results, **summarise(results), "epochs": fold_config.epochs,
+            "max_minutes": fold_config.max_minutes, "arch": config.arch, "feature": config.feature}
+
+
+def parse_folds(frame: pd.DataFrame, names: list[str] | None, protocols: list[str] | None) -> list[Fold]:
+    """Folds from ``protocol:held`` names and/or whole protocols (default: everything available)."""
+    chosen = available_folds(frame, protocols or PROTOCOLS)
+    if names:
+        known = {f.name: f for f in available_folds(frame)}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"unknown fold(s) {unknown}; this corpus has {sorted(known)}")
+        chosen = [known[n] for n in names]
+    return chosen

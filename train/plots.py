@@ -15,6 +15,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from detector.metrics import det_points, roc_points
+from detector.registry import heldout_folds
 
 MAX_POINTS = 400                 # curves are thinned to keep the JSON small in the store
 DET_TICKS = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
@@ -146,8 +147,8 @@ def write_plots(folder: str | Path, scored: pd.DataFrame, metrics: dict[str, Any
         if any(v is not None for v in groups.values()):
             written[f"eer_by_{column}"] = _save(*bar_figures(groups, f"Test EER by {column}"), folder,
                                                 f"eer_by_{column}")
-    lofo = (metrics.get("lofo") or {}).get("families")
-    if lofo:
-        written["lofo"] = _save(*bar_figures({k: v.get("eer") for k, v in lofo.items()},
-                                             "Leave-one-family-out EER (family unseen in training)"), folder, "lofo")
+    folds = heldout_folds(metrics)
+    if folds:
+        written["lofo"] = _save(*bar_figures({k: v.get("eer") for k, v in folds.items()},
+                                             "Held-out EER (part unseen in training)"), folder, "lofo")
     return written

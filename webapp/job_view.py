@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from detector.registry import heldout_folds
 from webapp.jobs import Job, JobStatus, read_events
 
 PHASES = {"start": "training", "features": "computing features", "step": "training", "epoch": "training",
@@ -150,7 +151,7 @@ class VersionResults:
 
     @property
     def lofo(self) -> dict[str, Any]:
-        return (self.metrics.get("lofo") or {}).get("families") or {}
+        return heldout_folds(self.metrics)
 
     def breakdown_rows(self) -> list[dict[str, Any]]:
         """One row per (breakdown, group): EER and counts, e.g. per family and per condition."""
@@ -170,7 +171,7 @@ class VersionResults:
                 "accuracy @0.5": deployed.get("accuracy"), "precision @0.5": deployed.get("precision"),
                 "recall @0.5": deployed.get("recall"), "F1 @0.5": deployed.get("f1"),
                 "validation EER": (self.metrics.get("validation") or {}).get("eer"),
-                "LOFO mean EER": (self.metrics.get("lofo") or {}).get("mean_eer"),
+                "held-out mean EER": (self.metrics.get("lofo") or {}).get("mean_eer"),
                 "shortcut-audit EER": self.audit_eer, "arch": self.metrics.get("arch"),
                 "feature": self.metrics.get("feature"), "params": self.metrics.get("params")}
 

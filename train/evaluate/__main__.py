@@ -6,8 +6,9 @@ Usage::
 
 Scores every test clip with the version's ``model.tflite`` through the serving
 feature path and rewrites the version's ``metrics.json``, ``scores.csv.gz``,
-plots and card (:func:`train.publish.write_evaluation`). ``--lofo`` first retrains
-once per synthetic family with that family held out (:mod:`train.lofo`).
+plots and card (:func:`train.publish.write_evaluation`). ``--lofo`` first runs the
+held-out protocols (:mod:`train.lofo`): one retraining per held-out synthetic family,
+neural vocoder and genuine source, stored under ``lofo`` in ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
 from train.dataset import read_manifest
-from train.lofo import run_lofo
+from train.lofo import PROTOCOLS, parse_folds, run_heldout
 from train.publish import write_evaluation
 
 
@@ -28,10 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", required=True, help="version name in the store")
     parser.add_argument("--corpus", required=True, help="folder with manifest.csv")
     parser.add_argument("--store", default=str(DEFAULT_STORE))
-    parser.add_argument("--lofo", action="store_true", help="also run leave-one-family-out retraining")
-    parser.add_argument("--lofo-epochs", type=int, help="epochs per LOFO fold (default: the version's)")
-    parser.add_argument("--lofo-minutes", type=float, help="time budget per LOFO fold")
-    parser.add_argument("--lofo-families", nargs="+", help="run only these folds; keep the stored others")
+    parser.add_argument("--lofo", action="store_true",
+                        help="also run the held-out protocols (retrain once per fold; see train/lofo.py)")
+    parser.add_argument("--protocols", nargs="+", choices=PROTOCOLS, help="held-out protocols to run (default: all)")
+    parser.add_argument("--folds", nargs="+", help="run only these folds (e.g. family:formant source:sky); "
+                        "the stored results of other folds are kept")
+    parser.add_argument("--lofo-epochs", type=int, help="epochs per fold (default: the version's recipe)")
+    parser.add_argument("--lofo-minutes", type=float, help="time budget per fold")
+    parser.add_argument("--lofo-recipe", help="TrainConfig JSON for the folds (default: the version's own)")
     parser.add_argument("--cache", default=str(DEFAULT_CACHE))
     parser.add_argument("--quiet", action="store_true")
     return parser
@@ -43,17 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     if not (folder / "model.tflite").exists():
         raise SystemExit(f"no model version {args.model!r} in {args.store}")
     frame = read_manifest(args.corpus)
-    lofo = None
+    heldout = None
     if args.lofo:
-        config = TrainConfig.from_dict(json.loads((folder / "train_config.json").read_text()))
-        run_dir = DEFAULT_RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-lofo-{args.model}"
-        aggregation = json.loads((folder / "calibration.json").read_text())["aggregation"]
-        previous = json.loads((folder / "metrics.json").read_text()).get("lofo") if args.lofo_families else None
-        lofo = run_lofo(frame, config, args.cache, run_dir, args.lofo_epochs, args.lofo_minutes, args.quiet,
-                        aggregation, args.lofo_families, previous)
-    metrics = write_evaluation(folder, frame, args.corpus, lofo)
+        recipe = Path(args.lofo_recipe) if args.lofo_recipe else folder / "train_config.json"
+        config = TrainConfig.from_dict(json.loads(recipe.read_text()))
+        run_dir = DEFAULT_RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-heldout-{args.model}"
+        folds = parse_folds(frame, args.folds, args.protocols)
+        previous = json.loads((folder / "metrics.json").read_text()).get("lofo") if args.folds else None
+        heldout = run_heldout(frame, config, args.cache, run_dir, folds, args.lofo_epochs, args.lofo_minutes,
+                              args.quiet, previous)
+        heldout["recipe"] = str(recipe)
+    metrics = write_evaluation(folder, frame, args.corpus, heldout)
     summary = {"version": args.model, "test_eer": metrics["test"]["eer"],
-               "lofo_mean_eer": (metrics.get("lofo") or {}).get("mean_eer")}
+               "heldout_mean_eer": (metrics.get("lofo") or {}).get("mean_eer")}
     print(json.dumps(summary))
     return 0
 
