@@ -26,7 +26,8 @@ import pandas as pd
 from detector.audio import load_audio
 from detector.config import FeatureConfig
 from detector.errors import AudioError
-from detector.features import feature_code, split_windows, standardise, waveform_to_windows
+from detector.features import feature_code, model_input
+from detector.windows import split_windows, standardise
 from train.augment import augment_batch
 from train.config import AugmentConfig
 
@@ -133,8 +134,7 @@ def cache_file(cache_root: Path, config: FeatureConfig, path: str) -> Path:
 def compute_features(path: str, config: FeatureConfig) -> np.ndarray:
     """Features of one clip through the serving path, shape (frames, bins), float32."""
     samples = load_audio(path, config.sample_rate).samples
-    _, _, _, features = waveform_to_windows(samples, config, check_length=False)
-    return features
+    return model_input(samples, config, check_length=False).features
 
 
 def _cached_features(args: tuple[str, str, dict]) -> tuple[str, str | None]:
