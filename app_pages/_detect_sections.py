@@ -22,15 +22,6 @@ from webapp import figures
 from webapp.modelfacts import limits_text
 from webapp.report import report_dict, report_html
 
-# Feature rows after the spectrum get a strip of their own in the explanation: its label and what it means.
-SUMMARY_ROWS = {
-    "melexc": ("Voice source", "The *Voice source* strip is what the model reads besides the spectrogram: how peaky "
-                               "and how regular the voice's excitation (the buzz of the vocal folds, once the vocal "
-                               "tract is filtered out) is. Vocoders that rebuild a real voice from its spectrum get "
-                               "it wrong."),
-    "melfine": ("Harmonics", "The *Harmonics* strip is what the model reads besides the spectrogram: how sharp the "
-                             "voice's harmonics are between 1 and 8 kHz."),
-}
 MAX_EXPLAIN_WINDOWS = 10  # occlusion costs ~100-200 model calls per window: explain at most this many
 VERDICT_STYLE = {"likely_genuine": ("green", ":material/check_circle:"), "uncertain": ("orange", ":material/help:"),
                  "likely_synthetic": ("red", ":material/warning:")}
@@ -135,7 +126,8 @@ def explanation_section(analysis: Analysis, detector: Detector) -> None:
         heat, shown = heats[key]
         st.caption(f"Explained: seconds {shown.windows[0].start_s:.1f}–{shown.windows[-1].end_s:.1f}.")
         summary = summary_effect(heat, config.spectrum_bins)
-        label, words = SUMMARY_ROWS.get(config.feature, ("Other features", ""))
+        # Feature rows after the spectrum get a strip of their own: the front end names them.
+        label, words = config.front_end.extra_label or "Other features", config.front_end.extra_help
         st.image(figures.occlusion_png(shown.features, heat, shown.feature_times, shown.feature_axis,
                                        shown.feature_unit, summary=summary, summary_label=label), width="stretch")
         if summary is not None and words:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages._shared import store_path
 from detector.config import FEATURE_TYPES
+from detector.frontends import front_end
 from train.archs import available as available_archs
 from train.config import TrainConfig
 from webapp.data_root import (
@@ -66,6 +67,11 @@ def choose_data(manager: JobManager, busy: bool) -> tuple[str | None, str | None
     return (str(folder), None) if has_manifest(folder) else (None, str(folder))
 
 
+def feature_label(name: str) -> str:
+    """A feature type as the selectors show it: the front end's label, then the name the card uses."""
+    return f"{front_end(name).label} ({name})"
+
+
 def extra_job_args() -> list[str]:
     """Extra command-line arguments for jobs started here (the optional shared feature cache)."""
     cache = os.environ.get(CACHE_ENV)
@@ -87,7 +93,8 @@ def start_forms(manager: JobManager, corpus: str | None, dataset: str | None, bu
         c1, c2 = st.columns(2)
         arch = c1.selectbox("Architecture", archs, index=archs.index(recipe.arch) if recipe.arch in archs else 0,
                             key="arch")
-        feature = c2.selectbox("Feature type", FEATURE_TYPES, index=FEATURE_TYPES.index(recipe.feature), key="feature")
+        feature = c2.selectbox("Feature type", FEATURE_TYPES, index=FEATURE_TYPES.index(recipe.feature), key="feature",
+                               format_func=feature_label)
         c1, c2, c3 = st.columns(3)
         epochs = c1.number_input("Epochs", 1, 500, recipe.epochs, key="epochs")
         batch = c2.number_input("Batch size", 4, 1024, recipe.batch, key="batch")
@@ -108,7 +115,7 @@ def start_forms(manager: JobManager, corpus: str | None, dataset: str | None, bu
         tune_arch = c1.selectbox("Architecture", archs, index=archs.index(recipe.arch) if recipe.arch in archs else 0,
                                  key="tune_arch")
         tune_feature = c2.selectbox("Feature type", FEATURE_TYPES, index=FEATURE_TYPES.index(recipe.feature),
-                                    key="tune_feature")
+                                    key="tune_feature", format_func=feature_label)
         budget = c3.number_input("Time budget (minutes)", 1, 24 * 60, 60, key="budget")
         trials = c4.number_input("Max trials", 1, 200, 20, key="max_trials")
         if st.form_submit_button("Start search", disabled=not ready):

@@ -2,7 +2,8 @@
 
 The example clips are committed under ``assets/learn/`` and shown by ``app_pages.learn_examples``
 (regenerate them with ``python -m train.learn_assets``). "Fake your own voice" makes vocoder copies
-of the visitor's recording with ``detector.vocoders`` and scores every version.
+of the visitor's recording with the corpus vocoders (``train.corpus.vocoders``, the fakes the model
+trained on) and scores every version.
 The visitor's last clip is kept for the session, so its results are still there
 after a visit to another page. Drawing helpers are in ``app_pages.learn_view``.
 """
@@ -28,14 +29,14 @@ from app_pages.learn_view import UNCERTAIN_TEXT, WHAT_DIFFERS, show_scores, show
 from detector.audio import load_audio, resample
 from detector.config import FeatureConfig
 from detector.errors import AudioError
-from detector.features import prepare_waveform
 from detector.inference import Detector
-from detector.vocoders import make_copies, wav_bytes
+from detector.preparation import prepare_waveform
+from train.corpus.vocoders import RATE, make_copies, wav_bytes
 from webapp.batch import score_files
 
 log = logging.getLogger("detector.app")
 
-WORK_RATE = 16000        # every version of "your voice" is made and compared at the model's usual rate
+WORK_RATE = RATE         # every version of "your voice" is made and compared at the corpus's rate
 MAX_OWN_SECONDS = 12.0   # vocoding costs a few seconds of CPU per 10 s of audio: keep the wait short
 UPLOAD_KEY, RECORD_KEY, SOURCE_KEY, KEPT_KEY = "learn_upload", "learn_record", "learn_source", "learn_kept"
 
@@ -71,8 +72,9 @@ def own_source() -> tuple[str, bytes, str] | None:
 
 def own_voice_section(detector: Detector | None) -> None:
     st.header("Fake your own voice")
-    st.markdown("Record a sentence or upload a clip. The app turns it into two vocoder fakes; listen to them, "
-                "compare the spectrograms and see how the detector scores each version.")
+    st.markdown("Record a sentence or upload a clip. The app turns it into two vocoder fakes, made the way the "
+                "model's training fakes were made; listen to them, compare the spectrograms and see how the "
+                "detector scores each version.")
     upload_column, record_column = st.columns(2, gap="large")
     with upload_column:
         st.file_uploader("Upload a clip", type=AUDIO_TYPES, key=UPLOAD_KEY, on_change=forget_when_emptied,

@@ -14,19 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FEATURE_TYPES = ("logspec", "mel", "lfcc", "melfine", "melexc")
-# The types whose first n_mels bins are a log-mel spectrogram (the others may follow it).
-MEL_FEATURES = ("mel", "melfine", "melexc")
-# ``melfine``: log mel plus this many bands summarising the harmonic fine structure
-# above FINE_MIN_HZ (see detector.features.fine_structure); fixed here, not a config
-# field, so adding the feature type did not change the cache key of the others.
-FINE_BANDS = 28
-FINE_MIN_HZ = 1000.0
-# ``melexc``: log mel plus this many per-frame statistics of the linear-prediction
-# residual (detector.excitation), the phase information a spectrogram drops.
-EXCITATION_ROWS = 8
+from detector.frontends import FRONT_ENDS, FrontEnd, front_end
+
+# Every feature type is a front end in detector.frontends; this is their names, in selector order.
+FEATURE_TYPES = tuple(FRONT_ENDS)
 # How each model window is normalised before the network sees it (see
-# detector.features.standardise): "global" takes one mean and deviation over the
+# detector.windows.standardise): "global" takes one mean and deviation over the
 # whole window; "per_band" first removes each band's own mean over the window (a
 # 2-s spectral mean normalisation, like cepstral mean normalisation), so a fixed
 # microphone, room or codec colouring cannot tell the network who recorded a clip.
@@ -55,9 +48,8 @@ class FeatureConfig:
     window_s, hop_s : float
         The model sees fixed windows of ``window_s`` seconds taken every ``hop_s``.
     feature : str
-        ``"logspec"`` (linear log power spectrogram), ``"mel"`` (log mel), ``"lfcc"``
-        ``"melfine"`` (log mel followed by ``FINE_BANDS`` fine-structure bands) or
-        ``"melexc"`` (log mel followed by ``EXCITATION_ROWS`` excitation statistics).
+        The name of a front end in :data:`detector.frontends.FRONT_ENDS` (one of
+        :data:`FEATURE_TYPES`); the front end says what the features are.
     n_fft, frame_length_s, frame_hop_s : int, float, float
         STFT size and analysis frame length/step.
     n_mels, n_lfcc, n_linear_filters : int
@@ -92,8 +84,7 @@ class FeatureConfig:
     window_norm: str = "global"
 
     def __post_init__(self) -> None:
-        if self.feature not in FEATURE_TYPES:
-            raise ValueError(f"feature must be one of {FEATURE_TYPES}, got {self.feature!r}")
+        front_end(self.feature)  # raises ValueError for an unknown feature type
         if self.window_norm not in WINDOW_NORMS:
             raise ValueError(f"window_norm must be one of {WINDOW_NORMS}, got {self.window_norm!r}")
         if self.sample_rate < 4000 or self.window_s <= 0 or self.hop_s <= 0:
@@ -124,28 +115,23 @@ class FeatureConfig:
         return int(round(self.window_s * self.sample_rate))
 
     @property
+    def front_end(self) -> FrontEnd:
+        """The front end that computes this configuration's features."""
+        return front_end(self.feature)
+
+    @property
     def n_bins(self) -> int:
         """Number of feature bins per frame (the model's second input axis)."""
-        if self.feature == "logspec":
-            return self.n_fft // 2 + 1
-        if self.feature == "mel":
-            return self.n_mels
-        if self.feature == "melfine":
-            return self.n_mels + FINE_BANDS
-        if self.feature == "melexc":
-            return self.n_mels + EXCITATION_ROWS
-        return self.n_lfcc
+        return self.front_end.n_bins(self)
 
     @property
     def spectrum_bins(self) -> int:
         """How many leading feature bins are spectrum (a frequency axis): EQ-able and drawable.
 
-        LFCC coefficients are not; ``melfine``'s fine-structure bands and ``melexc``'s
-        excitation statistics follow their mel bins.
+        0 when no bin is a frequency (LFCC); summary rows that follow the
+        spectrum (``melfine``, ``melexc``) are not counted.
         """
-        if self.feature == "lfcc":
-            return 0
-        return self.n_mels if self.feature in MEL_FEATURES else self.n_bins
+        return self.front_end.spectrum_bins(self)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:

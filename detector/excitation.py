@@ -10,7 +10,7 @@ the excitation, and its shape in time (how peaky, how periodic, in which band)
 is phase information a mel spectrogram cannot show.
 
 Every second analysis frame (the spectrogram's frames; each value is held for the
-frame after it) gives ``detector.config.EXCITATION_ROWS`` numbers, measured in
+frame after it) gives ``EXCITATION_ROWS`` numbers, measured in
 these units and then mapped onto the scale of a mel band (see ``ROW_CENTRE``):
 
 0. prediction gain, dB: how much of the frame the envelope explains;
@@ -26,12 +26,15 @@ these units and then mapped onto the scale of a mel band (see ``ROW_CENTRE``):
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
-from detector.config import FeatureConfig
 from detector.framing import frame_signal
+
+if TYPE_CHECKING:  # detector.config imports the front ends, which import this module
+    from detector.config import FeatureConfig
 
 LPC_ORDER = 16
 # Added to the samples before analysis, like the spectrogram's noise floor: exact
@@ -42,9 +45,11 @@ _DITHER_SEED = 20261122
 # Bump whenever this module's arithmetic changes: the trainer's feature cache key
 # includes it for ``melexc``, so only those caches are rebuilt.
 EXCITATION_VERSION = 3
+# Statistics per frame: the width of the block ``melexc`` appends to its mel bins.
+EXCITATION_ROWS = 8
 # Rows leave here on the scale of a loudness-normalised mel band (centre
 # MEL_LEVEL_DB, spread MEL_SPREAD_DB), so the one standardisation of a whole window
-# (detector.features.standardise) neither squashes them nor lets them shift the
+# (detector.windows.standardise) neither squashes them nor lets them shift the
 # mel bands' mean. ROW_CENTRE and ROW_SPREAD are each row's typical value and
 # spread, rounded, over 40 genuine clips of the default corpus's training split, in
 # the row's own units; fixed constants, so training and serving map rows identically.
@@ -130,7 +135,7 @@ def excitation_statistics(samples: np.ndarray, config: FeatureConfig) -> np.ndar
     ----------
     samples : np.ndarray
         Prepared mono samples at ``config.sample_rate``, at least one window long
-        (``detector.features.fit_to_window`` output), so the frames match the
+        (``detector.preparation.fit_to_window`` output), so the frames match the
         spectrogram's.
     config : FeatureConfig
         Sample rate and analysis frames.

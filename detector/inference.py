@@ -21,13 +21,14 @@ from detector.audio import load_audio
 from detector.clips import aggregated, logits_per_clip
 from detector.config import MAX_UPLOAD_BYTES
 from detector.errors import AudioError, ModelError
-from detector.features import feature_axis, model_input, split_windows
+from detector.features import feature_axis, model_input
 from detector.litert import LiteRTModel
 from detector.names import safe_display_name
 from detector.quality import QualityWarning, damage_reasons, quality_warnings
 from detector.registry import ModelRegistry, ModelVersion
 from detector.speech import MIN_VOICED_S, speech_activity
 from detector.verdict import VERDICTS, WindowScore, capped_verdict, explain_probability, synthetic_spans
+from detector.windows import split_windows
 
 
 @dataclass

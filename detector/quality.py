@@ -12,7 +12,7 @@ import numpy as np
 
 from detector.audio import DecodedAudio
 from detector.config import FeatureConfig
-from detector.features import PreparedClip
+from detector.preparation import PreparedClip
 
 CLIPPING_FRACTION = 0.001       # share of samples at full scale
 # Damage the model was never trained on and measurably misjudges: such a warning caps

@@ -159,7 +159,7 @@ def test_bad_own_clip_shows_a_message(learn, name, data, message):
 
 def test_a_clip_too_short_is_refused_before_any_vocoding(learn, monkeypatch):
     vocoded = []   # the page script imports make_copies on every run, so it gets this stand-in
-    monkeypatch.setattr("detector.vocoders.make_copies", lambda *a, **k: vocoded.append(1) or [])
+    monkeypatch.setattr("train.corpus.vocoders.make_copies", lambda *a, **k: vocoded.append(1) or [])
     learn.file_uploader(key="learn_upload").set_value(("short.wav", encode(voice_like(0.3), 16000, "wav"),
                                                        "audio/wav")).run()
     assert not learn.exception

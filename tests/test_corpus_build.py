@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from detector.config import FeatureConfig
-from detector.features import frame_rms_db
+from detector.preparation import frame_rms_db
 from train.corpus import build, lofo_folds, read_manifest
 from train.corpus.manifest import COLUMNS
 from train.corpus.reserved import check_no_reserved

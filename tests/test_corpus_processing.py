@@ -11,7 +11,7 @@ import soundfile as sf
 
 from detector.audio import load_audio
 from detector.config import FeatureConfig
-from detector.features import frame_rms_db
+from detector.preparation import frame_rms_db
 from train.corpus.conditions import CONDITIONS, apply_condition, narrowband
 from train.corpus.plan import MAX_TARGET_S, MIN_TARGET_S, Job, draw_target, equalise_narrowband, plan_tts
 from train.corpus.process import make_clip

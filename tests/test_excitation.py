@@ -7,9 +7,10 @@ from audio_fixtures import voice_like
 from scipy.linalg import solve_toeplitz
 from scipy.signal import lfilter
 
-from detector.config import EXCITATION_ROWS, FeatureConfig
-from detector.excitation import excitation_features, excitation_statistics, levinson
-from detector.features import clip_features, feature_axis, fit_to_window, prepare_waveform
+from detector.config import FeatureConfig
+from detector.excitation import EXCITATION_ROWS, excitation_features, excitation_statistics, levinson
+from detector.features import clip_features, feature_axis
+from detector.preparation import fit_to_window, prepare_waveform
 
 RATE = 16000
 CONFIG = FeatureConfig(feature="melexc")

@@ -6,24 +6,21 @@ import numpy as np
 import pytest
 from audio_fixtures import voice_like
 
-from detector.config import FEATURE_TYPES, FINE_BANDS, FeatureConfig
+from detector.config import FEATURE_TYPES, FeatureConfig
 from detector.errors import AudioError
-from detector.features import (
-    clip_features,
-    feature_axis,
-    fine_structure,
-    power_spectrogram,
-    prepare_waveform,
-    split_windows,
-    waveform_to_windows,
-)
+from detector.features import clip_features, feature_axis, model_input
+from detector.frontends.melfine import FINE_BANDS, fine_structure
+from detector.preparation import prepare_waveform
+from detector.spectrum import power_spectrogram
+from detector.windows import split_windows
 
 CONFIGS = [FeatureConfig(feature=name) for name in FEATURE_TYPES]
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.feature)
 def test_window_shape_matches_config(config):
-    windows, starts, _, features = waveform_to_windows(voice_like(5.0), config)
+    clip = model_input(voice_like(5.0), config)
+    windows, features = clip.windows, clip.features
     assert windows.shape[1:] == config.input_shape
     assert features.shape[1] == config.n_bins
     assert windows.dtype == np.float32
@@ -33,15 +30,16 @@ def test_window_shape_matches_config(config):
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.feature)
 def test_features_are_deterministic(config):
     samples = voice_like(3.0, seed=5)
-    first = waveform_to_windows(samples, config)[0]
-    second = waveform_to_windows(samples.copy(), config)[0]
+    first = model_input(samples, config).windows
+    second = model_input(samples.copy(), config).windows
     np.testing.assert_array_equal(first, second)
 
 
 @pytest.mark.parametrize("seconds, expected", [(1.2, 1), (2.0, 1), (3.0, 2), (10.0, 9), (10.5, 10)])
 def test_window_series_covers_the_clip(seconds, expected):
     config = FeatureConfig()
-    windows, starts, prepared, _ = waveform_to_windows(voice_like(seconds), config)
+    clip = model_input(voice_like(seconds), config)
+    windows, starts, prepared = clip.windows, clip.starts_s, clip.prepared
     assert len(windows) == expected
     assert starts[0] == 0.0
     # The last window ends at the end of the clip (aligned), never past it for long clips.
@@ -62,14 +60,14 @@ def test_leading_silence_and_gain_do_not_change_the_model_input():
     config = FeatureConfig()
     speech = voice_like(3.0, seed=2)
     padded = np.concatenate([np.zeros(16000, np.float32), 0.1 * speech, np.zeros(8000, np.float32)])
-    a = waveform_to_windows(speech, config)
-    b = waveform_to_windows(padded, config)
-    assert b[2].leading_trim_s == pytest.approx(1.0, abs=0.03)  # frame-quantised (25 ms frames)
-    assert b[2].duration_s == pytest.approx(a[2].duration_s, abs=0.05)
+    a = model_input(speech, config)
+    b = model_input(padded, config)
+    assert b.prepared.leading_trim_s == pytest.approx(1.0, abs=0.03)  # frame-quantised (25 ms frames)
+    assert b.prepared.duration_s == pytest.approx(a.prepared.duration_s, abs=0.05)
     # Trimming is frame-quantised: a few frames of silence may stay. Aligned by that
     # shift, the model input is the same despite 1 s of silence and -20 dB of gain.
-    shift = int(round((1.0 - b[2].leading_trim_s) / config.frame_hop_s))
-    assert np.mean(np.abs(a[0][0][:150] - b[0][0][shift:150 + shift])) < 0.01
+    shift = int(round((1.0 - b.prepared.leading_trim_s) / config.frame_hop_s))
+    assert np.mean(np.abs(a.windows[0][:150] - b.windows[0][shift:150 + shift])) < 0.01
 
 
 def test_loudness_is_normalised():
@@ -108,9 +106,9 @@ def test_feature_config_round_trips(tmp_path):
 def test_mel_filters_match_librosa():
     import librosa
 
-    from detector.features import _mel_filters, feature_axis
+    from detector.frontends.mel import mel_filters
 
-    ours = _mel_filters(16000, 512, 80)
+    ours = mel_filters(16000, 512, 80)
     reference = librosa.filters.mel(sr=16000, n_fft=512, n_mels=80, fmin=20.0, htk=False)
     np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-7)
     centres, unit = feature_axis(FeatureConfig(feature="mel"))

@@ -86,7 +86,8 @@ def test_occlusion_hides_excitation_rows_as_one_patch_apart_from_the_spectrum(tm
     """A melexc model: 40 mel bins in patches of 16 (the last one 8 wide), then the 8 excitation rows alone."""
     from conftest import build_tiny_version
 
-    from detector.config import EXCITATION_ROWS, FeatureConfig
+    from detector.config import FeatureConfig
+    from detector.excitation import EXCITATION_ROWS
     from detector.explain import summary_effect
 
     config = FeatureConfig(feature="melexc", n_mels=40)
@@ -132,12 +133,13 @@ def test_service_without_any_model(tmp_path):
 def test_served_model_input_is_exactly_the_training_input(tiny_detector):
     # Train/serve skew guard: the Detector's inputs equal what the trainer builds.
     from detector.audio import load_audio
-    from detector.features import waveform_to_windows
+    from detector.features import model_input
 
     clip = encode(voice_like(5.5, 22050, seed=9), 22050, "ogg")
     analysis = tiny_detector.analyse(clip)
     decoded = load_audio(clip, tiny_detector.config.sample_rate)
-    windows, starts, _, features = waveform_to_windows(decoded.samples, tiny_detector.config)
+    served = model_input(decoded.samples, tiny_detector.config)
+    windows, starts, features = served.windows, served.starts_s, served.features
     np.testing.assert_array_equal(analysis.model_input, windows)
     np.testing.assert_array_equal(analysis.features, features)
     assert [w.start_s for w in analysis.windows] == list(starts)

@@ -14,8 +14,8 @@ from audio_fixtures import encode
 from scipy.signal import butter, sosfilt
 
 from detector.config import FeatureConfig
-from detector.features import clip_power
 from detector.quality import NARROW_BAND_HZ, bandwidth_hz
+from detector.spectrum import clip_power
 
 RATE = 16000
 CONFIG = FeatureConfig(feature="mel")

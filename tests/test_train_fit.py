@@ -14,7 +14,7 @@ import pytest
 
 from detector.audio import load_audio
 from detector.config import FeatureConfig
-from detector.features import feature_code, waveform_to_windows
+from detector.features import feature_code, model_input
 from detector.litert import LiteRTModel
 from detector.metrics import compute_eer
 from detector.registry import REQUIRED_FILES, ModelRegistry
@@ -106,7 +106,7 @@ def test_keras_and_litert_agree_on_real_windows(trained) -> None:
     config = FeatureConfig.load(path / "features.json")
     frame = read_manifest(trained["corpus"])
     clips = frame[frame["split"] == "test"]["path"].tolist()[:4]
-    windows = np.concatenate([waveform_to_windows(load_audio(c, config.sample_rate).samples, config)[0] for c in clips])
+    windows = np.concatenate([model_input(load_audio(c, config.sample_rate).samples, config).windows for c in clips])
     expected = np.asarray(keras.saving.load_model(path / "model.keras")(windows, training=False))
     np.testing.assert_allclose(LiteRTModel(path / "model.tflite")(windows), expected.reshape(-1), atol=1e-4)
 

@@ -11,8 +11,9 @@ from sklearn.metrics import roc_curve
 
 from detector.calibration import Calibration
 from detector.config import FeatureConfig
-from detector.features import standardise, waveform_to_windows
+from detector.features import model_input
 from detector.metrics import compute_eer
+from detector.windows import standardise
 from train.augment import augment_batch
 from train.calibrate import calibrate, choose_bands, fit_platt
 from train.config import AugmentConfig
@@ -181,7 +182,8 @@ def test_training_windows_match_serving_windows() -> None:
     config = FeatureConfig()
     rng = np.random.default_rng(0)
     samples = (0.1 * rng.standard_normal(16000 * 4)).astype(np.float32)
-    windows, _, _, features = waveform_to_windows(samples, config)
+    clip = model_input(samples, config)
+    windows, features = clip.windows, clip.features
     np.testing.assert_allclose(clip_windows(features, config), windows, atol=1e-6)
     batch = features[np.newaxis, : config.window_frames]
     np.testing.assert_allclose(standardise(batch)[0], standardise(features[: config.window_frames]), atol=1e-5)
@@ -191,7 +193,8 @@ def test_per_band_windows_match_serving_and_ignore_a_fixed_colouring() -> None:
     config = FeatureConfig(feature="mel", window_norm="per_band")
     rng = np.random.default_rng(1)
     samples = (0.1 * rng.standard_normal(16000 * 4)).astype(np.float32)
-    windows, _, _, features = waveform_to_windows(samples, config)
+    clip = model_input(samples, config)
+    windows, features = clip.windows, clip.features
     np.testing.assert_allclose(clip_windows(features, config), windows, atol=1e-6)
     crop = features[np.newaxis, : config.window_frames].astype(np.float32)
     served = standardise(crop[0], "per_band")

@@ -1,4 +1,8 @@
-"""WORLD and Griffin-Lim copies: same length and rate, same voice, different waveform."""
+"""Vocoder copies (``train.corpus.vocoders``): same length and rate, same voice, different waveform.
+
+The Learn page's "fake your own voice" and the corpus builder share the module: a visitor's fake
+is the corpus's fake.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,16 @@ import pytest
 import soundfile as sf
 from audio_fixtures import voice_like
 
-from detector.vocoders import PEAK, griffin_lim_copy, make_copies, mel_settings, wav_bytes, world_copy
+from train.corpus.vocoders import (
+    LEARN_COPIES,
+    PEAK,
+    copy_synthesis,
+    griffin_lim_copy,
+    make_copies,
+    mel_settings,
+    wav_bytes,
+    world_copy,
+)
 
 RATE = 16000
 COPIES = [world_copy, griffin_lim_copy]
@@ -93,3 +106,26 @@ def test_make_copies_and_wav_bytes(clip):
     data, rate = sf.read(io.BytesIO(wav_bytes(copies[1][2], RATE)), dtype="float32")
     assert rate == RATE and len(data) == len(clip)
     assert np.max(np.abs(data - copies[1][2])) < 1e-4  # 16-bit PCM round trip
+
+
+def test_learn_copies_are_the_corpus_copies(clip):
+    # The fake a visitor hears is made exactly as the corpus builder made the model's training fakes.
+    copies = make_copies(clip, RATE)
+    for (key, label, method), (copy_key, copy_label, samples) in zip(LEARN_COPIES, copies[1:]):
+        assert (key, label) == (copy_key, copy_label)
+        np.testing.assert_array_equal(samples, copy_synthesis(clip, method, seed=0))
+
+
+@pytest.mark.parametrize("method", [method for _, _, method in LEARN_COPIES])
+def test_learn_copies_keep_pitch_and_spectral_shape(method, clip):
+    out = copy_synthesis(clip, method, seed=0)
+    assert out.dtype == np.float32 and out.shape == clip.shape and not np.allclose(out, clip, atol=1e-3)
+    assert median_f0(out, RATE) == pytest.approx(median_f0(clip, RATE), rel=0.05)
+    a, b = log_mel(clip, RATE).mean(axis=1), log_mel(out, RATE).mean(axis=1)
+    assert np.corrcoef(a, b)[0, 1] > 0.9
+
+
+def test_make_copies_resamples_to_the_corpus_rate():
+    wide = voice_like(1.0, rate=22050, f0=150.0)
+    copies = make_copies(wide, 22050)
+    assert all(len(samples) == RATE for _, _, samples in copies)   # 1 s at 16 kHz, every version

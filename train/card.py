@@ -11,21 +11,11 @@ from typing import Any
 
 import pandas as pd
 
+from detector.config import FeatureConfig
+from detector.frontends import FRONT_ENDS
 from detector.registry import atomic_write_text, heldout_folds
 
 NOT_MEASURED = "not measured"
-
-# What each feature type is, in words a card reader understands.
-FEATURE_WORDS = {
-    "logspec": "a 257-bin linear log power spectrogram",
-    "mel": "an 80-band log-mel spectrogram",
-    "lfcc": "40 linear-frequency cepstral coefficients",
-    "melfine": "an 80-band log-mel spectrogram plus 28 bands measuring how sharp the voice's harmonics are "
-               "between 1 and 8 kHz",
-    "melexc": "an 80-band log-mel spectrogram plus 8 per-frame statistics of the voice's excitation (the "
-              "linear-prediction residual: how peaky and how periodic it is, overall and in four bands), "
-              "phase information a spectrogram drops",
-}
 
 # How windows were normalised, when it is more than one level for the whole window.
 NORM_WORDS = {
@@ -100,8 +90,18 @@ def heldout_band_lines(folds: dict[str, Any]) -> list[str]:
             "of an unseen source's genuine clips called *likely synthetic*."]
 
 
-def card_text(metrics: dict[str, Any], frame: pd.DataFrame) -> str:
-    """Markdown of the model card."""
+def feature_words(metrics: dict[str, Any], config: FeatureConfig | None = None) -> str:
+    """The model's features in plain words, sizes from ``config`` (the defaults when it is unknown)."""
+    name = str(metrics.get("feature"))
+    if name not in FRONT_ENDS:
+        return "see features.json"
+    if config is None or config.feature != name:
+        config = FeatureConfig(feature=name)
+    return config.front_end.describe(config)
+
+
+def card_text(metrics: dict[str, Any], frame: pd.DataFrame, config: FeatureConfig | None = None) -> str:
+    """Markdown of the model card; ``config`` is the model's ``features.json`` when known."""
     test, calibration = metrics.get("test", {}), metrics.get("calibration", {})
     training = metrics.get("training", {})
     at = test.get("at_deployed_threshold", {})
@@ -114,7 +114,7 @@ def card_text(metrics: dict[str, Any], frame: pd.DataFrame) -> str:
         "",
         f"Created {metrics.get('created', '?')}. Architecture `{metrics.get('arch')}` "
         f"({metrics.get('params', '?')} parameters) on `{metrics.get('feature')}` features "
-        f"({FEATURE_WORDS.get(str(metrics.get('feature')), 'see features.json')}) of 2-second windows"
+        f"({feature_words(metrics, config)}) of 2-second windows"
         f"{NORM_WORDS.get(str(metrics.get('window_norm')), '')}; "
         f"a clip's score is the {calibration.get('aggregation', 'mean_logit').replace('_', ' ')} of its windows. "
         f"Model file {metrics.get('tflite_bytes', 0) / 1e6:.2f} MB; scoring a 10-second clip takes about "
@@ -179,5 +179,7 @@ def card_text(metrics: dict[str, Any], frame: pd.DataFrame) -> str:
 def write_card(folder: str | Path, metrics: dict[str, Any], frame: pd.DataFrame) -> Path:
     """Write ``folder/card.md`` atomically and return its path."""
     path = Path(folder) / "card.md"
-    atomic_write_text(path, card_text(metrics, frame))
+    saved = Path(folder) / "features.json"
+    config = FeatureConfig.load(saved) if saved.exists() else None
+    atomic_write_text(path, card_text(metrics, frame, config))
     return path

@@ -1,10 +1,10 @@
 """Manifest -> cached features -> training batches (numpy, see train/loop.py) and evaluation windows.
 
-Features are computed once per clip with :func:`detector.features.waveform_to_windows`
+Features are computed once per clip with :func:`detector.features.model_input`
 (the serving code path) and cached on disk as one ``.npy`` per clip, in a folder
 named by a hash of the :class:`FeatureConfig`, so changing any feature setting
 can never reuse stale features. Evaluation windows come from
-:func:`detector.features.split_windows`, exactly what the server scores; training
+:func:`detector.windows.split_windows`, exactly what the server scores; training
 windows are random crops of the same matrices, standardised the same way.
 """
 
@@ -27,7 +27,8 @@ from detector.audio import load_audio
 from detector.clips import aggregated, logits_per_clip
 from detector.config import FeatureConfig
 from detector.errors import AudioError
-from detector.features import feature_code, split_windows, standardise, waveform_to_windows
+from detector.features import feature_code, model_input
+from detector.windows import split_windows, standardise
 from train.augment import augment_batch
 from train.config import AugmentConfig
 
@@ -134,8 +135,7 @@ def cache_file(cache_root: Path, config: FeatureConfig, path: str) -> Path:
 def compute_features(path: str, config: FeatureConfig) -> np.ndarray:
     """Features of one clip through the serving path, shape (frames, bins), float32."""
     samples = load_audio(path, config.sample_rate).samples
-    _, _, _, features = waveform_to_windows(samples, config, check_length=False)
-    return features
+    return model_input(samples, config, check_length=False).features
 
 
 def _cached_features(args: tuple[str, str, dict]) -> tuple[str, str | None]:

@@ -2,7 +2,8 @@
 
 For each example a permissively licensed genuine recording (from Debian packages,
 fetched with the corpus tools) is copied together with synthetic versions of the
-same words: WORLD and Griffin-Lim vocoder copies (``detector.vocoders``) and
+same words: WORLD and Griffin-Lim vocoder copies at the clip's own rate
+(``train.corpus.vocoders.world_copy`` and ``griffin_lim_copy``) and
 classic text-to-speech (espeak-ng, flite) reading the same sentence. The clips,
 ``manifest.json`` and ``ATTRIBUTION.md`` go to ``assets/learn/`` and are committed,
 so the app never needs the synthesisers at runtime. Output is deterministic.
@@ -22,7 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from detector.audio import resample
-from detector.vocoders import griffin_lim_copy, world_copy
+from train.corpus.vocoders import griffin_lim_copy, world_copy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO_ROOT / "assets" / "learn"

@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 
 from detector.bands import band_text
 from detector.config import FeatureConfig
-from detector.features import power_spectrogram
+from detector.spectrum import power_spectrogram
 
 MAX_POINTS = 4000     # waveform envelope points
 MAX_COLUMNS = 1200    # spectrogram time columns

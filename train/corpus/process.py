@@ -19,7 +19,7 @@ import soundfile as sf
 from detector.audio import load_audio
 from detector.config import FeatureConfig
 from detector.errors import AudioError
-from detector.features import prepare_waveform
+from detector.preparation import prepare_waveform
 from train.corpus.channels import imitate
 from train.corpus.conditions import apply_condition, narrowband, noise_floor
 from train.corpus.plan import Job
