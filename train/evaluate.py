@@ -261,8 +261,8 @@ def run_lofo(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path, r
     the folds run; their results replace those of the same families in
     ``previous`` (an earlier ``lofo`` entry), the others are kept.
     """
+    from train.events import ProgressLog
     from train.fit import train_model
-    from train.progress import ProgressLog
 
     results: dict[str, Any] = dict((previous or {}).get("families", {})) if families else {}
     for family, test in lofo_test_sets(frame):

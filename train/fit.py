@@ -37,6 +37,7 @@ from detector.registry import Calibration
 from train.archs import available, build_model
 from train.averaging import make_weight_average
 from train.calibrate import calibrate
+from train.callbacks import make_callback
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
 from train.dataset import (
     ClipSet,
@@ -48,8 +49,8 @@ from train.dataset import (
     train_batches,
     warn_errors,
 )
+from train.events import ProgressLog
 from train.loop import run_training
-from train.progress import ProgressLog, make_callback
 
 KERAS_MAX_BYTES = 3_000_000   # model.keras is optional; large ones would blow the 10 MB store budget
 WARMUP_FRACTION = 0.05        # share of the steps spent warming the learning rate up

@@ -1,4 +1,4 @@
-"""Entry point of a job's own process (launched by :class:`webapp.jobs.JobManager`).
+"""Entry point of a job's own process (launched by the admin page's job supervisor, ``webapp.jobs``).
 
 Usage (not meant to be typed by hand)::
 
@@ -28,7 +28,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from webapp.jobs import DEFAULT_NICE, NICE_ENV, PROGRESS_FILE, TERMINAL_EVENTS, append_event, read_events
+from train.events import DEFAULT_NICE, NICE_ENV, append_event, has_terminal
 
 CORPUS_EVENT_EVERY_S = 1.0   # corpus progress lines at most this often (the file stays small)
 SPLITS_NEEDED = ("train", "val", "test")   # train.fit fits on train, calibrates on val, reports on test
@@ -49,10 +49,6 @@ def _lower_priority() -> None:
         os.nice(int(os.environ.get(NICE_ENV, DEFAULT_NICE)))
     except (OSError, ValueError):
         pass
-
-
-def _has_terminal(run_dir: Path) -> bool:
-    return any(e.get("event") in TERMINAL_EVENTS for e in read_events(run_dir / PROGRESS_FILE))
 
 
 def prepare_dataset(source: str | Path, run_dir: Path) -> Path:
@@ -121,15 +117,15 @@ def run_module(module: str, args: list[str], run_dir: Path, prepare: str | None 
         if exc.code not in (None, 0) and not isinstance(exc.code, int):
             print(exc.code, file=sys.stderr)   # argparse-style messages
     except Cancelled:
-        if not _has_terminal(run_dir):
+        if not has_terminal(run_dir):
             append_event(run_dir, "error", message="Cancelled by the admin.")
         return 130
     except BaseException as exc:  # noqa: BLE001 - any failure must end up as an error line
         traceback.print_exc()
-        if not _has_terminal(run_dir):
+        if not has_terminal(run_dir):
             append_event(run_dir, "error", message=f"{type(exc).__name__}: {exc}")
         return 1
-    if not _has_terminal(run_dir):
+    if not has_terminal(run_dir):
         if code == 0:
             append_event(run_dir, "done", version=None, message=f"{module} finished")
         else:
