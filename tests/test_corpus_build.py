@@ -20,7 +20,7 @@ from detector.features import frame_rms_db
 from train.corpus import build, lofo_folds, read_manifest
 from train.corpus.manifest import COLUMNS
 from train.corpus.reserved import check_no_reserved
-from train.corpus.splits import check_disjoint
+from train.schema import check_no_leakage
 
 pytestmark = pytest.mark.slow
 CONFIG = FeatureConfig()
@@ -77,7 +77,7 @@ def test_both_classes_share_duration_and_loudness_distributions(small_corpus) ->
 
 def test_splits_are_speaker_disjoint_and_lofo_works(small_corpus) -> None:
     _, manifest, _ = small_corpus
-    check_disjoint(manifest)
+    check_no_leakage(manifest)
     genuine = manifest[manifest["label"] == "genuine"]
     assert genuine.groupby("speaker")["split"].nunique().max() == 1
     vocoder = manifest[manifest["family"] == "vocoder"]

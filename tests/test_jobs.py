@@ -155,8 +155,8 @@ def test_prepare_dataset_with_the_corpus_adapters(tmp_path):
     import numpy as np
     import soundfile as sf
 
-    from train.dataset import read_manifest
     from train.job_runner import prepare_dataset
+    from train.schema import read_manifest
 
     data = tmp_path / "mydata"
     for label in ("real", "fake"):

@@ -25,8 +25,8 @@ from detector.errors import ModelError
 from detector.inference import Detector
 from detector.registry import REQUIRED_FILES, ModelRegistry
 from train.config import TrainConfig
-from train.dataset import read_manifest
 from train.events import NICE_ENV, read_events
+from train.schema import read_manifest
 from webapp.jobs import Job, JobManager, pid_alive
 
 pytestmark = pytest.mark.slow

@@ -32,7 +32,8 @@ from detector.metrics import auc, compute_eer, threshold_report
 from detector.registry import Calibration, atomic_write_text
 from train.calibrate import apply, band_report
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
-from train.dataset import build_clipset, compute_features, keras_predictor, read_manifest, score_clips
+from train.dataset import build_clipset, compute_features, keras_predictor, score_clips
+from train.schema import read_manifest
 
 TFLITE_BATCH = 64          # fixed interpreter batch; the last chunk is zero-padded
 MIN_PER_CLASS = 5          # fewer clips of a class than this: a breakdown EER is not reported

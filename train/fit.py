@@ -42,15 +42,14 @@ from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
 from train.dataset import (
     ClipSet,
     build_clipset,
-    check_no_leakage,
     keras_predictor,
-    read_manifest,
     score_clips,
     train_batches,
     warn_errors,
 )
 from train.events import ProgressLog
 from train.loop import run_training
+from train.schema import check_no_leakage, read_manifest
 
 KERAS_MAX_BYTES = 3_000_000   # model.keras is optional; large ones would blow the 10 MB store budget
 WARMUP_FRACTION = 0.05        # share of the steps spent warming the learning rate up

@@ -22,8 +22,8 @@ from typing import Any
 
 from train.archs import available
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, TrainConfig
-from train.dataset import check_no_leakage, read_manifest
 from train.events import ProgressLog
+from train.schema import check_no_leakage, read_manifest
 
 OBJECTIVE = "val_eer"
 MIN_TRIAL_MINUTES = 0.5   # do not start a trial with less budget than this left

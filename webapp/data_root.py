@@ -14,10 +14,11 @@ from pathlib import Path
 
 from detector import paths
 from detector.paths import DATA_ROOT_ENV
+from train.schema import MANIFEST_FILE
 
 ENV_VAR = DATA_ROOT_ENV
 CORPUS_SIZES = ("small", "default", "full")   # as in train.corpus (plan.SIZES); not imported to keep the app light
-MANIFEST = "manifest.csv"
+MANIFEST = MANIFEST_FILE
 # Folder names the corpus adapters read as labels (train.corpus.adapters._REAL/_FAKE).
 GENUINE_DIRS = {"real", "genuine", "bona-fide", "bonafide", "bona_fide", "human"}
 SYNTHETIC_DIRS = {"fake", "spoof", "spoofed", "synthetic", "deepfake"}

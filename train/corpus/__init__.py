@@ -30,8 +30,8 @@ def lofo_folds(manifest, families=None):
 
 
 def read_manifest(path):
-    """Read a corpus ``manifest.csv``; see :func:`train.corpus.manifest.read_manifest`."""
-    from train.corpus.manifest import read_manifest as _read
+    """Read a corpus ``manifest.csv`` as stored; see :func:`train.schema.read_manifest_table`."""
+    from train.schema import read_manifest_table as _read
 
     return _read(path)
 

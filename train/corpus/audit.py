@@ -170,7 +170,7 @@ def run_audit(corpus_dir: str | Path, manifest: pd.DataFrame | None = None, work
     ``passed`` is true only when both audits (trivial features; language and
     source channel) stay at or above :data:`TARGET_EER`.
     """
-    from train.corpus.manifest import read_manifest
+    from train.schema import read_manifest_table as read_manifest
 
     corpus_dir = Path(corpus_dir)
     manifest = read_manifest(corpus_dir) if manifest is None else manifest
