@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections import OrderedDict
 from typing import Any
 
@@ -17,7 +16,8 @@ import streamlit as st
 from detector.errors import ModelError
 from detector.inference import Detector
 from detector.names import markdown_text, safe_display_name
-from detector.registry import DEFAULT_STORE, ModelVersion
+from detector.paths import model_store
+from detector.registry import ModelVersion
 from webapp.modelfacts import known_limits, plain_summary  # noqa: F401 (known_limits: used by tests)
 from webapp.service import ModelService
 
@@ -38,7 +38,7 @@ CACHE_SIZE = 3  # analyses kept per session: a 10-minute clip's analysis holds a
 
 def store_path() -> str:
     """The model store folder, read at call time so tests and admins can point it elsewhere."""
-    return os.environ.get("DETECTOR_MODEL_STORE") or str(DEFAULT_STORE)
+    return str(model_store())
 
 
 @st.cache_resource(show_spinner="Loading the model…")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import streamlit as st
 
 from app_pages._shared import store_path
 from detector.config import FEATURE_TYPES
 from detector.frontends import front_end
-from train.archs import available as available_archs
-from train.config import TrainConfig
+from train.config import TrainConfig, available_archs
 from webapp.data_root import (
     CORPUS_SIZES,
     DataPathError,
@@ -100,9 +100,10 @@ def start_forms(manager: JobManager, corpus: str | None, dataset: str | None, bu
         batch = c2.number_input("Batch size", 4, 1024, recipe.batch, key="batch")
         lr = c3.number_input("Learning rate", 1e-5, 1.0, recipe.lr, step=1e-4, format="%.5f", key="lr")
         if st.form_submit_button("Start training", disabled=not ready):
+            # The form's fields over the recipe: the job gets the whole configuration as one file.
+            config = replace(recipe, arch=arch, feature=feature, epochs=int(epochs), batch=int(batch), lr=float(lr))
             try:
-                manager.start_fit(corpus or dataset, store, arch, feature, int(epochs), int(batch), float(lr),
-                                  extra, prepare_dataset=dataset)
+                manager.start_fit(corpus or dataset, store, config, extra, prepare_dataset=dataset)
                 st.rerun()
             except JobBusy as exc:
                 st.error(str(exc))
@@ -120,8 +121,8 @@ def start_forms(manager: JobManager, corpus: str | None, dataset: str | None, bu
         trials = c4.number_input("Max trials", 1, 200, 20, key="max_trials")
         if st.form_submit_button("Start search", disabled=not ready):
             try:
-                manager.start_tune(corpus or dataset, float(budget), tune_arch, tune_feature, int(trials), extra,
-                                   prepare_dataset=dataset)
+                manager.start_tune(corpus or dataset, float(budget), replace(recipe, arch=tune_arch,
+                                   feature=tune_feature), int(trials), extra, prepare_dataset=dataset)
                 st.rerun()
             except JobBusy as exc:
                 st.error(str(exc))

@@ -9,8 +9,9 @@ from app_pages.admin_forms import extra_job_args
 from app_pages.admin_registry import ask_to_confirm, confirm_pending
 from app_pages.admin_results import active_or_none, curve_figures, show_results
 from detector.registry import ModelRegistry
+from webapp.job_records import JobStatus
 from webapp.job_view import curves, format_seconds, latest_trial_events, load_results, progress_of, tune_trials
-from webapp.jobs import JobBusy, JobManager, JobStatus
+from webapp.jobs import JobBusy, JobManager
 
 CANCEL_GRACE_S = 10.0
 STATE_ICONS = {"running": "⏳", "cancelling": "⏳", "done": "✅", "failed": "❌", "cancelled": "⛔"}
@@ -86,7 +87,7 @@ def job_history(manager: JobManager, registry: ModelRegistry) -> None:
             corpus = status.job.folder / "dataset" if prepared else status.job.params.get("corpus", "")
             if st.button("Train with the best configuration", key="train_best"):
                 try:
-                    manager.start_fit(corpus, registry.root, config_file=best, extra=extra_job_args())
+                    manager.start_fit(corpus, registry.root, best, extra=extra_job_args())
                     st.rerun()
                 except JobBusy as exc:
                     st.error(str(exc))

@@ -6,16 +6,16 @@ The clips and ``manifest.json`` live in ``assets/learn/`` (``python -m train.lea
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from app_pages.learn_view import show_scores, show_versions
 from detector.inference import Detector
+from detector.paths import ASSETS_DIR
 from webapp.batch import BatchRow, score_one
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "learn"
+ASSETS = ASSETS_DIR / "learn"
 
 
 def load_manifest() -> list[dict]:

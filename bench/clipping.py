@@ -12,15 +12,15 @@ from __future__ import annotations
 import argparse
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from detector.audio import load_audio
 from detector.inference import Detector
+from detector.paths import ASSETS_DIR
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "learn"
+ASSETS = ASSETS_DIR / "learn"
 GAINS = (1.0, 4.0, 16.0, 64.0)
 PIPER_TEXTS = ("The council will publish the full budget report on Thursday morning.",
                "Please call me back when you get this message, it is rather urgent.")

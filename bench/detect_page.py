@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import io
 import time
-from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from detector.inference import Detector
+from detector.paths import REPO_ROOT
 from detector.speech import speech_activity
 from webapp import figures
 
-CLIP = Path(__file__).resolve().parent.parent / "tests" / "clips" / "ru-nsh" / "genuine.flac"
+CLIP = REPO_ROOT / "tests" / "clips" / "ru-nsh" / "genuine.flac"
 MINUTES = (0.2, 3.0, 10.0)
 
 

@@ -28,8 +28,8 @@ import numpy as np
 import soundfile as sf
 
 from bench.serving import speech_like
+from detector.paths import REPO_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 CLIP_S = 10.0
 CLIP_RATE = 44_100

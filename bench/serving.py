@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parent.parent
+from detector.paths import REPO_ROOT as ROOT
+
 CLIP_S = 10.0
 WARM_RUNS = 50
 BATCH_CLIPS = 40

@@ -116,7 +116,8 @@ def serving_ms(model, feature: str) -> tuple[float, int]:
 
 def train_split_clips(corpus: str | Path, feature: str):
     """The cached features of a corpus's train split."""
-    from train.dataset import build_clipset, read_manifest
+    from train.dataset import build_clipset
+    from train.schema import read_manifest
 
     frame = read_manifest(corpus)
     clips, _ = build_clipset(frame[frame["split"] == "train"], TrainConfig(feature=feature).feature_config(),

@@ -28,13 +28,14 @@ from detector.config import FeatureConfig
 from detector.errors import ModelError
 from detector.features import feature_code
 from detector.model_probe import probe_version
+from detector.paths import model_store
 
 POINTER_FILE = "active.json"
 # Shown to users too: no server path, and the repair that really works (promote rewrites the pointer).
 CORRUPT_POINTER = ("The active-model pointer (active.json) is corrupt or unreadable; promote a version to repair "
                    "it (on the Admin page, or `python -m detector promote <version>`).")
 REQUIRED_FILES = ("model.tflite", "features.json", "calibration.json")
-DEFAULT_STORE = Path(os.environ.get("DETECTOR_MODEL_STORE", Path(__file__).resolve().parent.parent / "model_store"))
+DEFAULT_STORE = model_store()   # the import-time value, for command-line defaults; instances ask again
 
 
 @dataclass
@@ -135,7 +136,7 @@ class ModelRegistry:
     """List, load, promote, roll back and delete model versions in a store folder."""
 
     def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root) if root is not None else DEFAULT_STORE
+        self.root = Path(root) if root is not None else model_store()
 
     # Reading ------------------------------------------------------------------
     def versions(self) -> list[str]:

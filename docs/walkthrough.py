@@ -33,7 +33,7 @@ def main(work: Path) -> None:
     # A corpus is a folder of clips plus ``manifest.csv``: one row per clip with its
     # label, speaker, family and split. Genuine speakers never cross splits, and a
     # synthetic copy of a recording stays in its source speaker's split.
-    from train.dataset import check_no_leakage, read_manifest
+    from train.schema import check_no_leakage, read_manifest
     from train.toy_corpus import make_toy_corpus
 
     corpus = make_toy_corpus(work / "corpus")
@@ -48,8 +48,8 @@ def main(work: Path) -> None:
     # (aggregation, Platt scaling, verdict bands) on validation. The test split is
     # not touched.
     from train.config import TrainConfig
+    from train.events import ProgressLog
     from train.fit import train_model
-    from train.progress import ProgressLog
 
     config = replace(TrainConfig(), epochs=EPOCHS, batch=BATCH, windows_per_clip=WINDOWS_PER_CLIP, max_minutes=None)
     log = ProgressLog(work / "run", quiet=True)

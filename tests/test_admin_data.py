@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from train.events import read_events
 from webapp.data_root import DataPathError, builtin_corpus_dir, data_root, detect_layout, list_datasets, resolve_inside
+from webapp.job_records import Job, JobStatus
 from webapp.job_view import progress_of
-from webapp.jobs import Job, JobStatus, read_events
 
 
 @pytest.fixture

@@ -114,8 +114,8 @@ def test_sigkill_during_training_leaves_the_registry_intact_and_shows_failed(tra
     manager, registry = train_env, ModelRegistry(tiny_store)
     versions, pointer = registry.versions(), (tiny_store / "active.json").read_bytes()
     assert detect_serves() == "v1"
-    job = manager.start_fit(toy_data / "corpus-small", tiny_store, "effnet", "logspec", epochs=50, batch=16, lr=2e-3,
-                            extra=["--cache", str(feature_cache)])
+    config = TrainConfig(arch="effnet", feature="logspec", epochs=50, batch=16, lr=2e-3)
+    job = manager.start_fit(toy_data / "corpus-small", tiny_store, config, extra=["--cache", str(feature_cache)])
     wait_for(lambda: has_event(manager, job, "step") or has_event(manager, job, "epoch"), JOB_TIMEOUT_S)
     assert manager.status(job).state == "running"   # mid-training: weights are being updated
     os.killpg(job.pid, signal.SIGKILL)
@@ -137,7 +137,7 @@ def test_sigkill_during_training_leaves_the_registry_intact_and_shows_failed(tra
 def test_search_with_too_small_a_budget_fails_with_its_reason_on_the_page(train_env, toy_data, feature_cache):
     """The real ``train.tune`` command line as the page builds it; no trial fits in 1 s, so it fails clearly."""
     manager = train_env
-    job = manager.start_tune(toy_data / "corpus-small", 1 / 60, "effnet", "logspec", 2,
+    job = manager.start_tune(toy_data / "corpus-small", 1 / 60, TrainConfig(arch="effnet", feature="logspec"), 2,
                              extra=["--cache", str(feature_cache)])
     status = wait_for(lambda: finished(manager, job), JOB_TIMEOUT_S, interval=0.5)
     assert status.state == "failed" and "no trial finished within the budget" in status.message

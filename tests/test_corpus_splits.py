@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from train.corpus.splits import assign_speaker_splits, assign_voice_splits, check_disjoint, lofo_folds
+from train.corpus.splits import assign_speaker_splits, assign_voice_splits
+from train.lofo import Fold
+from train.schema import LeakageError, check_no_leakage
 
 
 def test_speaker_splits_cover_every_split_with_roughly_right_sizes() -> None:
@@ -39,43 +41,29 @@ def _manifest() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_check_disjoint_accepts_a_valid_manifest_and_catches_leaks() -> None:
+def test_the_leakage_check_accepts_a_built_manifest_and_catches_leaks() -> None:
+    """The builder's manifests (labels, no ``y`` column) go through the trainer's own check."""
     manifest = _manifest()
-    check_disjoint(manifest)
+    check_no_leakage(manifest)
     leaked_genuine = pd.concat([manifest, manifest.iloc[[0]].assign(file="x.wav", split="test")])
-    with pytest.raises(AssertionError, match="genuine speakers"):
-        check_disjoint(leaked_genuine)
+    with pytest.raises(LeakageError, match=r"speaker: \['A'\]"):   # a genuine speaker in two splits
+        check_no_leakage(leaked_genuine)
     leaked_copy = manifest.copy()
     leaked_copy.loc[leaked_copy["file"] == "vA.wav", "split"] = "test"
-    with pytest.raises(AssertionError, match="outside their speaker's split"):
-        check_disjoint(leaked_copy)
+    with pytest.raises(LeakageError, match=r"speaker: \['A'\]"):   # a copy outside its speaker's split
+        check_no_leakage(leaked_copy)
     leaked_text = manifest.copy()
     leaked_text.loc[leaked_text["file"] == "formantB.wav", "split"] = "train"
-    with pytest.raises(AssertionError, match="outside their speaker's split"):
-        check_disjoint(leaked_text)
+    with pytest.raises(LeakageError, match=r"derived_from: \['text:B'\]"):   # a text outside its speaker's split
+        check_no_leakage(leaked_text)
 
 
-def test_lofo_folds_hold_out_one_family_each() -> None:
+def test_family_folds_hold_out_one_family_each() -> None:
     manifest = _manifest()
-    folds = lofo_folds(manifest)
-    assert [f for f, _, _ in folds] == ["formant", "neural", "vocoder"]
-    for family, train, test in folds:
-        assert family not in set(train["family"])
-        assert set(train["split"]) == {"train"}
-        assert set(test["split"]) == {"test"}
-        assert set(test["family"]) == {"genuine", family}
-    only = lofo_folds(manifest, ["neural"])
-    assert len(only) == 1 and only[0][0] == "neural"
-
-
-def test_balance_weights_equalise_labels_within_each_language() -> None:
-    from train.corpus.splits import balance_weights
-
-    manifest = pd.DataFrame({"language": ["en"] * 10 + ["fr"] * 4 + ["zh"] * 3,
-                             "label": ["genuine"] + ["synthetic"] * 9 + ["genuine"] * 2 + ["synthetic"] * 2 + ["genuine"] * 3})
-    weights = balance_weights(manifest)
-    assert weights.mean() == pytest.approx(1.0)
-    totals = weights.groupby([manifest["language"], manifest["label"]]).sum()
-    assert totals[("en", "genuine")] == pytest.approx(totals[("en", "synthetic")])
-    assert totals[("fr", "genuine")] == pytest.approx(totals[("fr", "synthetic")])
-    assert weights[manifest["language"] == "zh"].nunique() == 1
+    test = manifest[manifest["split"] == "test"]
+    for family in ("formant", "neural", "vocoder"):
+        fold = Fold("family", family)
+        kept = manifest[~fold.held_rows(manifest)]
+        assert family not in set(kept["family"]) and set(kept["family"]) >= {"genuine"}
+        genuine, synthetic = fold.test_masks(test)
+        assert set(test.loc[genuine | synthetic, "family"]) == {"genuine", family}

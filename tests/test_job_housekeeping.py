@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from train.events import read_events
 from train.job_runner import dataset_problem, run_module
-from webapp.jobs import KEEP_ENV, JobManager, keep_jobs, read_events
+from webapp.jobs import KEEP_ENV, JobManager, keep_jobs
 
 MANIFEST_HEADER = "file,label,source,speaker,language,family,generator,derived_from,split,condition,duration_s\n"
 

@@ -155,8 +155,8 @@ def test_prepare_dataset_with_the_corpus_adapters(tmp_path):
     import numpy as np
     import soundfile as sf
 
-    from train.dataset import read_manifest
     from train.job_runner import prepare_dataset
+    from train.schema import read_manifest
 
     data = tmp_path / "mydata"
     for label in ("real", "fake"):
@@ -174,8 +174,9 @@ def test_prepare_dataset_with_the_corpus_adapters(tmp_path):
 def test_search_progress_is_time_based_with_trials(tmp_path):
     from datetime import datetime, timedelta, timezone
 
+    from train.events import append_event
+    from webapp.job_records import Job, JobStatus
     from webapp.job_view import latest_trial_events, tune_trials
-    from webapp.jobs import Job, JobStatus, append_event
 
     folder = tmp_path / "tune-job"
     for trial, events in (("00", [("epoch", {"val_eer": 0.3}), ("done", {"val_eer": 0.2, "params": 1234})]),
@@ -211,7 +212,7 @@ def test_job_outlives_the_process_that_started_it(tmp_path, fake):
 
 @pytest.mark.parametrize("last_event", ["export", "evaluate"])
 def test_killed_fit_leaves_no_half_written_version(manager, fake, tmp_path, last_event):
-    from webapp.jobs import append_event
+    from train.events import append_event
 
     store = tmp_path / "store"
     (store / ".tmp-v9").mkdir(parents=True)      # what train.fit was exporting when killed
@@ -223,3 +224,33 @@ def test_killed_fit_leaves_no_half_written_version(manager, fake, tmp_path, last
     os.killpg(job.pid, signal.SIGKILL)
     assert poll(lambda: (s := manager.status(job)).finished and s).state == "failed"
     assert sorted(p.name for p in store.iterdir()) == [".tmp-other"]
+
+
+def test_a_training_job_carries_its_whole_configuration_as_one_file(manager, tmp_path):
+    """The form's TrainConfig reaches train.fit unchanged through ``--config``: no option list kept by hand."""
+    from dataclasses import replace
+
+    from train.config import TrainConfig
+    from train.fit import build_parser, config_from_args
+
+    config = replace(TrainConfig(), arch="seed-cnn", feature="mel", epochs=3, batch=8, lr=1.5e-3,
+                     speaker_balance=0.25, exclude_families=["x"])
+    job = manager.start_fit(tmp_path / "corpus", tmp_path / "store", config, ["--cache", str(tmp_path / "cache")])
+    manager.cancel(job, grace_s=5)
+    written = job.folder / "fit_config.json"
+    assert job.params["config"] == str(written) and written.is_file()
+    assert job.params["epochs"] == 3 and job.params["arch"] == "seed-cnn"
+    module_args = job.command[job.command.index("train.fit") + 1:]
+    assert "--arch" not in module_args and "--epochs" not in module_args
+    assert config_from_args(build_parser().parse_args(module_args)) == config
+
+
+def test_a_search_job_passes_the_base_architecture_and_features(manager, tmp_path):
+    from train.config import TrainConfig
+
+    job = manager.start_tune(tmp_path / "corpus", 1, TrainConfig(arch="seed-cnn", feature="lfcc"), 3)
+    manager.cancel(job, grace_s=5)
+    module_args = job.command[job.command.index("train.tune") + 1:]
+    assert module_args[module_args.index("--arch") + 1] == "seed-cnn"
+    assert module_args[module_args.index("--features") + 1] == "lfcc"
+    assert (job.params["arch"], job.params["feature"], job.params["max_trials"]) == ("seed-cnn", "lfcc", 3)

@@ -19,8 +19,8 @@ from detector.litert import LiteRTModel
 from detector.metrics import compute_eer
 from detector.registry import REQUIRED_FILES, ModelRegistry
 from train.config import TrainConfig
-from train.dataset import LeakageError, find_leakage, read_manifest
-from train.progress import read_progress
+from train.events import read_progress
+from train.schema import LeakageError, find_leakage, read_manifest
 from train.toy_corpus import make_toy_corpus
 
 ACTIVE = {"version": "someone-elses-model", "history": []}

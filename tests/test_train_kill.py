@@ -24,8 +24,10 @@ from admin_helpers import wait_for
 from detector.errors import ModelError
 from detector.inference import Detector
 from detector.registry import REQUIRED_FILES, ModelRegistry
-from train.dataset import read_manifest
-from webapp.jobs import NICE_ENV, Job, JobManager, pid_alive, read_events
+from train.config import TrainConfig
+from train.events import NICE_ENV, read_events
+from train.schema import read_manifest
+from webapp.jobs import Job, JobManager, pid_alive
 
 pytestmark = pytest.mark.slow
 SEED = 7
@@ -109,7 +111,7 @@ def test_sigkill_at_random_moments_never_publishes_a_partial_version(tiny_store,
     rng = np.random.default_rng(SEED)
     for wanted, longest in KILLS:
         delay, before = float(rng.uniform(0.0, longest)), folders(tiny_store)
-        job = manager.start_fit(toy_corpus, tiny_store, "effnet", "mel", epochs=1, batch=16,
+        job = manager.start_fit(toy_corpus, tiny_store, TrainConfig(arch="effnet", feature="mel", epochs=1, batch=16),
                                 extra=["--cache", str(cache), "--workers", "1"])
         at_kill = kill_in(job, tiny_store, cache, before, wanted, delay)
         assert at_kill == wanted, f"aimed at {wanted} (+{delay:.2f} s) but killed in {at_kill}"

@@ -19,15 +19,13 @@ from train.calibrate import calibrate, choose_bands, fit_platt
 from train.config import AugmentConfig
 from train.dataset import (
     ClipSet,
-    LeakageError,
     balanced_weights,
-    check_no_leakage,
     clip_windows,
     config_hash,
-    find_leakage,
     train_batches,
 )
 from train.evaluate import breakdown, condition_ratios, group_eer
+from train.schema import LeakageError, check_no_leakage, find_leakage
 
 
 def sklearn_eer(labels: np.ndarray, scores: np.ndarray) -> float:

@@ -13,13 +13,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from detector import paths
 from detector.config import FeatureConfig
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ARCH = "effnet"
-DEFAULT_STORE = REPO_ROOT / "model_store"
-DEFAULT_RUNS = REPO_ROOT / "runs"
-DEFAULT_CACHE = REPO_ROOT / ".cache" / "features"
+# The store the app serves from ($DETECTOR_MODEL_STORE or model_store/), so a model trained from a
+# terminal lands where the app looks; read at import, like detector.registry.DEFAULT_STORE.
+DEFAULT_STORE = paths.model_store()
+DEFAULT_RUNS = paths.RUNS_DIR
+DEFAULT_CACHE = paths.FEATURE_CACHE_DIR
+# The shipped recipe's feature type. detector.config.FeatureConfig keeps "logspec" as its own
+# default on purpose: features.json files saved before the feature field existed mean logspec.
+DEFAULT_FEATURE = "melexc"
+
+# Architecture name -> module under train.archs (whose build() imports Keras). Kept here, free of
+# TensorFlow, so the admin page can offer the names without importing the architectures.
+ARCHITECTURES: dict[str, str] = {
+    "seed-cnn": "train.archs.seed_cnn",
+    "effnet": "train.archs.effnet",
+}
+
+
+def available_archs() -> list[str]:
+    """Registered architecture names, sorted."""
+    return sorted(ARCHITECTURES)
 
 
 @dataclass
@@ -48,7 +65,7 @@ class TrainConfig:
     Attributes
     ----------
     arch : str
-        Name in :data:`train.archs.ARCHITECTURES`.
+        Name in :data:`ARCHITECTURES`.
     arch_params : dict
         Keyword arguments of the architecture's ``build`` function.
     feature : str
@@ -86,7 +103,7 @@ class TrainConfig:
     # beat mel alone (validation EER 13.2 % against 15.8 %): README, "What we tried".
     # 28 epochs of ~29 s (train/loop.py) fill the cosine decay; the 13-minute budget is the
     # safety stop that keeps a full retrain, feature extraction included, within 15.
-    feature: str = "melexc"
+    feature: str = DEFAULT_FEATURE
     # "per_band" led after 10 epochs (validation EER 20.4 % against 21.6 %) but not after
     # the full 28 (17.1 % against 15.8 %): README, "What we tried".
     window_norm: str = "global"

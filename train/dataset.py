@@ -32,82 +32,8 @@ from detector.windows import split_windows, standardise
 from train.augment import augment_batch
 from train.config import AugmentConfig
 
-MANIFEST_COLUMNS = ("file", "label", "source", "speaker", "language", "family", "generator",
-                    "derived_from", "split", "condition", "duration_s")
-LABELS = {"genuine": 0, "synthetic": 1}
-SPLITS = ("train", "val", "test")
 CACHE_DTYPE = np.float16  # halves disk and RAM; rounding (<0.1 dB) is far below any cue
 EVAL_BATCH = 256          # windows per forward pass when scoring
-
-
-class LeakageError(ValueError):
-    """The same speaker or source recording appears in more than one split."""
-
-
-def read_manifest(corpus: str | Path) -> pd.DataFrame:
-    """Read ``corpus/manifest.csv`` and add ``path`` (absolute) and ``y`` (0/1).
-
-    Raises
-    ------
-    ValueError
-        Missing columns, unknown labels or splits.
-    """
-    corpus = Path(corpus)
-    frame = pd.read_csv(corpus / "manifest.csv", dtype=str, keep_default_na=False)
-    missing = [c for c in MANIFEST_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{corpus / 'manifest.csv'} lacks columns {missing}")
-    bad = sorted(set(frame["label"]) - set(LABELS))
-    if bad:
-        raise ValueError(f"unknown labels {bad}; expected {sorted(LABELS)}")
-    bad = sorted(set(frame["split"]) - set(SPLITS))
-    if bad:
-        raise ValueError(f"unknown splits {bad}; expected {SPLITS}")
-    frame["path"] = [str((corpus / f).resolve()) for f in frame["file"]]
-    frame["y"] = frame["label"].map(LABELS).astype(int)
-    frame["duration_s"] = pd.to_numeric(frame["duration_s"], errors="coerce")
-    return frame
-
-
-def find_leakage(frame: pd.DataFrame) -> dict[str, list[str]]:
-    """Genuine speakers and source recordings shared between splits.
-
-    The corpus rules: a genuine speaker lies in one split; a synthetic clip made
-    from a speaker's audio (``speaker`` = that speaker) or text (``derived_from`` =
-    ``text:<speaker>`` or the source file) lies in that speaker's split, otherwise
-    the model could recognise the person or recording rather than the synthesis.
-    TTS voice names of synthetic clips may recur across splits by design.
-
-    Returns
-    -------
-    dict
-        ``{"speaker": [...], "derived_from": [...]}``; empty lists when clean.
-    """
-    genuine = frame[frame["y"] == 0]
-    splits_of = genuine.groupby("speaker")["split"].agg(set)
-    speakers = {s for s, v in splits_of.items() if len(v) > 1 and s != ""}
-    home = {s: next(iter(v)) for s, v in splits_of.items() if len(v) == 1}
-    synthetic = frame[frame["y"] == 1]
-    for speaker, split in zip(synthetic["speaker"], synthetic["split"]):
-        if speaker in home and home[speaker] != split:
-            speakers.add(speaker)
-    by_file = dict(zip(frame["file"], frame["split"]))
-    crossed = set()
-    for origin, split in zip(frame["derived_from"], frame["split"]):
-        owner = origin[5:] if origin.startswith("text:") else None
-        if (origin in by_file and by_file[origin] != split) or (owner in home and home[owner] != split):
-            crossed.add(origin)
-    values = frame[frame["derived_from"] != ""].groupby("derived_from")["split"].nunique()
-    crossed |= set(values[values > 1].index.astype(str))
-    return {"speaker": sorted(speakers), "derived_from": sorted(crossed)}
-
-
-def check_no_leakage(frame: pd.DataFrame) -> None:
-    """Raise :class:`LeakageError` if any speaker or source crosses splits."""
-    leaks = find_leakage(frame)
-    if any(leaks.values()):
-        summary = "; ".join(f"{k}: {v[:5]}{'...' if len(v) > 5 else ''}" for k, v in leaks.items() if v)
-        raise LeakageError(f"splits share {summary}")
 
 
 # Feature cache --------------------------------------------------------------------

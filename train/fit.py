@@ -33,20 +33,20 @@ from detector.metrics import compute_eer
 from train.archs import available, build_model
 from train.averaging import make_weight_average
 from train.calibrate import calibrate
+from train.callbacks import make_callback
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
 from train.dataset import (
     ClipSet,
     build_clipset,
-    check_no_leakage,
     keras_predictor,
-    read_manifest,
     score_clips,
     train_batches,
     warn_errors,
 )
+from train.events import ProgressLog
 from train.loop import run_training
-from train.progress import ProgressLog, make_callback
 from train.publish import publish_version
+from train.schema import check_no_leakage, read_manifest
 from train.trained import TrainedModel
 
 WARMUP_FRACTION = 0.05        # share of the steps spent warming the learning rate up

@@ -1,4 +1,4 @@
-"""Entry point of a job's own process (launched by :class:`webapp.jobs.JobManager`).
+"""Entry point of a job's own process (launched by the admin page's job supervisor, ``webapp.jobs``).
 
 Usage (not meant to be typed by hand)::
 
@@ -28,10 +28,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from webapp.jobs import DEFAULT_NICE, NICE_ENV, PROGRESS_FILE, TERMINAL_EVENTS, append_event, read_events
+from train.events import DEFAULT_NICE, NICE_ENV, append_event, has_terminal
+from train.schema import LABEL_NAMES, MANIFEST_FILE, SPLITS
 
 CORPUS_EVENT_EVERY_S = 1.0   # corpus progress lines at most this often (the file stays small)
-SPLITS_NEEDED = ("train", "val", "test")   # train.fit fits on train, calibrates on val, reports on test
+SPLITS_NEEDED = SPLITS   # train.fit fits on train, calibrates on val, reports on test
 TRAINING_MODULES = ("train.fit", "train.tune")
 
 
@@ -51,10 +52,6 @@ def _lower_priority() -> None:
         pass
 
 
-def _has_terminal(run_dir: Path) -> bool:
-    return any(e.get("event") in TERMINAL_EVENTS for e in read_events(run_dir / PROGRESS_FILE))
-
-
 def prepare_dataset(source: str | Path, run_dir: Path) -> Path:
     """Turn a user's dataset folder into ``<run_dir>/dataset/manifest.csv`` with the corpus adapters.
 
@@ -69,7 +66,7 @@ def prepare_dataset(source: str | Path, run_dir: Path) -> Path:
     frame["file"] = [f if Path(f).is_absolute() else str((source / f).resolve()) for f in frame["file"].astype(str)]
     out = run_dir / "dataset"
     out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out / "manifest.csv", index=False)
+    frame.to_csv(out / MANIFEST_FILE, index=False)
     append_event(run_dir, "prepare", dataset=str(source), clips=int(len(frame)), message="manifest written")
     return out
 
@@ -88,7 +85,7 @@ def dataset_problem(manifest: Path, splits: tuple[str, ...] = SPLITS_NEEDED) -> 
         return None   # unreadable or another layout: the trainer's own checks will say why
     for split in splits:
         labels = set(frame.loc[frame["split"] == split, "label"])
-        missing = [label for label in ("genuine", "synthetic") if label not in labels]
+        missing = [label for label in LABEL_NAMES if label not in labels]
         if missing:
             return (f"The dataset is too small to train on: its {split} split has no {' and no '.join(missing)} "
                     f"clips ({len(frame)} clips in all). Speakers are kept within one split, so add clips of both "
@@ -110,7 +107,7 @@ def run_module(module: str, args: list[str], run_dir: Path, prepare: str | None 
             prepare_dataset(prepare, run_dir)
         corpus = _corpus_argument(args) if module in TRAINING_MODULES else None
         splits = SPLITS_NEEDED if module == "train.fit" else SPLITS_NEEDED[:2]   # a search never tests
-        problem = dataset_problem(corpus / "manifest.csv", splits) if corpus is not None else None
+        problem = dataset_problem(corpus / MANIFEST_FILE, splits) if corpus is not None else None
         if problem:
             append_event(run_dir, "error", message=problem)
             return 2
@@ -121,15 +118,15 @@ def run_module(module: str, args: list[str], run_dir: Path, prepare: str | None 
         if exc.code not in (None, 0) and not isinstance(exc.code, int):
             print(exc.code, file=sys.stderr)   # argparse-style messages
     except Cancelled:
-        if not _has_terminal(run_dir):
+        if not has_terminal(run_dir):
             append_event(run_dir, "error", message="Cancelled by the admin.")
         return 130
     except BaseException as exc:  # noqa: BLE001 - any failure must end up as an error line
         traceback.print_exc()
-        if not _has_terminal(run_dir):
+        if not has_terminal(run_dir):
             append_event(run_dir, "error", message=f"{type(exc).__name__}: {exc}")
         return 1
-    if not _has_terminal(run_dir):
+    if not has_terminal(run_dir):
         if code == 0:
             append_event(run_dir, "done", version=None, message=f"{module} finished")
         else:

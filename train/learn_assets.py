@@ -23,10 +23,10 @@ import numpy as np
 import soundfile as sf
 
 from detector.audio import resample
+from detector.paths import ASSETS_DIR
 from train.corpus.vocoders import griffin_lim_copy, world_copy
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-OUT_DIR = REPO_ROOT / "assets" / "learn"
+OUT_DIR = ASSETS_DIR / "learn"
 MAX_TOTAL_BYTES = 2 * 1024 * 1024
 PEAK = 0.7
 

@@ -33,8 +33,8 @@ from train.calibrate import band_report
 from train.config import TrainConfig
 from train.dataset import build_clipset, keras_predictor, score_clips
 from train.evaluate import MIN_PER_CLASS, group_eer
+from train.events import ProgressLog
 from train.fit import train_model
-from train.progress import ProgressLog
 
 PROTOCOLS = ("family", "vocoder", "source")
 HEADLINE_PROTOCOLS = ("family", "source")   # the mean held-out EER the card and README quote

@@ -29,9 +29,9 @@ from train.archs import build_model
 from train.card import write_card
 from train.config import TrainConfig
 from train.evaluate import evaluate_version
+from train.events import ProgressLog
 from train.export import export_tflite
 from train.plots import write_plots
-from train.progress import ProgressLog
 from train.trained import TrainedModel
 
 KERAS_MAX_BYTES = 3_000_000   # model.keras is optional; large ones would blow the store's size budget

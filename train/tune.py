@@ -25,9 +25,9 @@ from keras_tuner.src.engine.trial import TrialStatus
 
 from train.archs import available
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, TrainConfig
-from train.dataset import check_no_leakage, read_manifest
+from train.events import ProgressLog
 from train.fit import load_splits, train_model
-from train.progress import ProgressLog
+from train.schema import check_no_leakage, read_manifest
 
 OBJECTIVE = "val_eer"
 MIN_TRIAL_MINUTES = 0.5   # do not start a trial with less budget than this left

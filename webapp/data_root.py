@@ -8,15 +8,17 @@ cannot make the server read arbitrary folders. No TensorFlow here.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-ENV_VAR = "DETECTOR_DATA_ROOT"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from detector import paths
+from detector.paths import DATA_ROOT_ENV
+from train.schema import MANIFEST_FILE
+
+ENV_VAR = DATA_ROOT_ENV
 CORPUS_SIZES = ("small", "default", "full")   # as in train.corpus (plan.SIZES); not imported to keep the app light
-MANIFEST = "manifest.csv"
+MANIFEST = MANIFEST_FILE
 # Folder names the corpus adapters read as labels (train.corpus.adapters._REAL/_FAKE).
 GENUINE_DIRS = {"real", "genuine", "bona-fide", "bonafide", "bona_fide", "human"}
 SYNTHETIC_DIRS = {"fake", "spoof", "spoofed", "synthetic", "deepfake"}
@@ -28,8 +30,7 @@ class DataPathError(ValueError):
 
 def data_root() -> Path:
     """The configured data root, resolved (it need not exist yet)."""
-    configured = os.environ.get(ENV_VAR)
-    return Path(configured).expanduser().resolve() if configured else (REPO_ROOT / "data").resolve()
+    return paths.data_root()
 
 
 def resolve_inside(path: str | Path, root: str | Path | None = None, must_exist: bool = True) -> Path:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from detector.registry import heldout_folds
-from webapp.jobs import Job, JobStatus, read_events
+from train.events import PROGRESS_FILE, read_events
+from webapp.job_records import Job, JobStatus
 
 PHASES = {"start": "training", "features": "computing features", "step": "training", "epoch": "training",
           "early_stop": "stopping early", "export": "exporting the model", "evaluate": "evaluating on the test split",
@@ -94,7 +95,7 @@ def tune_trials(folder: str | Path) -> list[dict[str, Any]]:
     """One row per trial of a search (``trial-*/progress.jsonl``): state, epochs and validation EER."""
     rows = []
     for trial in sorted(Path(folder).glob("trial-*"), key=lambda p: p.stat().st_mtime):
-        events = read_events(trial / "progress.jsonl")
+        events = read_events(trial / PROGRESS_FILE)
         done = next((e for e in events if e.get("event") == "done"), None)
         epochs = [e for e in events if e.get("event") == "epoch"]
         best = done.get("val_eer") if done else min((e["val_eer"] for e in epochs if e.get("val_eer") is not None),
@@ -107,7 +108,7 @@ def tune_trials(folder: str | Path) -> list[dict[str, Any]]:
 def latest_trial_events(folder: str | Path) -> list[dict[str, Any]]:
     """Events of the most recent trial of a search (for its live curves)."""
     trials = sorted(Path(folder).glob("trial-*"), key=lambda p: p.stat().st_mtime)
-    return read_events(trials[-1] / "progress.jsonl") if trials else []
+    return read_events(trials[-1] / PROGRESS_FILE) if trials else []
 
 
 def curves(events: list[dict[str, Any]]) -> dict[str, list[Any]]:

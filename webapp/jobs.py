@@ -1,14 +1,8 @@
 """Background jobs for the admin page: training, tuning and corpus builds in their own process.
 
-A job is a folder ``<jobs root>/<id>/`` holding ``job.json`` (what was launched),
-``stdout.log``/``stderr.log`` and the ``progress.jsonl`` its process appends to.
 The process is started with ``start_new_session=True`` so it has its own process
 group and survives page reloads, browser disconnects and even a restart of the
-app; its state is always derived from disk:
-
-* a ``done`` line -> done, an ``error`` line -> failed (or cancelled if a cancel was asked);
-* no such line and the process is gone (e.g. SIGKILL, out of memory) -> failed;
-* otherwise running.
+app; its state is always derived from disk (:mod:`webapp.job_records`).
 
 One job at a time: ``active.lock`` holds the job id, PID and the PID's start
 time; a lock whose process is dead (or whose PID was reused) is stale and cleared.
@@ -25,162 +19,50 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-ENV_VAR = "DETECTOR_JOBS_ROOT"
-NICE_ENV = "DETECTOR_JOB_NICE"
+from detector.paths import REPO_ROOT
+from train.config import TrainConfig
+from train.events import NICE_ENV, PROGRESS_FILE, TERMINAL_EVENTS, append_event, now_iso, read_events
+from webapp import job_commands
+from webapp.job_records import (
+    CANCEL_FILE,
+    DEFAULT_KEEP,
+    ENV_VAR,
+    KEEP_ENV,
+    Job,
+    JobStatus,
+    derive_status,
+    jobs_root,
+    keep_jobs,
+    list_jobs,
+    new_folder,
+    prune,
+    write_json,
+)
+from webapp.processes import pid_alive, process_start_time, spawn
+
+# Names other modules and tests import from here, wherever they are defined.
+__all__ = ["CANCEL_FILE", "DEFAULT_GRACE_S", "DEFAULT_KEEP", "ENV_VAR", "KEEP_ENV", "LOCK_FILE", "NICE_ENV",
+           "PROGRESS_FILE", "TERMINAL_EVENTS", "Job", "JobBusy", "JobManager", "JobStatus", "append_event",
+           "jobs_root", "keep_jobs", "pid_alive", "process_start_time", "read_events", "write_json"]
+
 SECRET_ENV = "DETECTOR_ADMIN_PASSWORD"   # webapp.auth.ENV_VAR; not passed on to jobs
-PROGRESS_FILE = "progress.jsonl"       # same name as train.progress.PROGRESS_FILE
 LOCK_FILE = "active.lock"
-CANCEL_FILE = "cancel-requested"
-TERMINAL_EVENTS = ("done", "error")
-DEFAULT_NICE = 10                      # training must not starve the app serving users
 DEFAULT_GRACE_S = 10.0
-KEEP_ENV = "DETECTOR_KEEP_JOBS"        # how many job folders to keep (newest first); older ones are removed
-DEFAULT_KEEP = 20
-
-
-def jobs_root() -> Path:
-    """``DETECTOR_JOBS_ROOT`` or ``jobs/`` in the repository (git-ignored)."""
-    configured = os.environ.get(ENV_VAR)
-    return Path(configured).expanduser().resolve() if configured else REPO_ROOT / "jobs"
-
-
-def keep_jobs() -> int:
-    """``DETECTOR_KEEP_JOBS`` (default 20): how many job folders survive; at least 1."""
-    try:
-        return max(1, int(os.environ.get(KEEP_ENV, DEFAULT_KEEP)))
-    except ValueError:
-        return DEFAULT_KEEP
+_SAFE_NAME = r"[A-Za-z0-9_.-]+"
 
 
 class JobBusy(RuntimeError):
     """Another job is still running."""
 
 
-# Processes -------------------------------------------------------------------
-_CHILDREN: dict[int, subprocess.Popen] = {}   # children of this process, polled so they never stay zombies
-
-
-def process_start_time(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot (Linux), to detect PID reuse; None if unknown."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[19])   # field 22; the name in (...) may hold spaces
-
-
-def _reap(pid: int) -> None:
-    """Collect the exit status if ``pid`` is our child, so a finished job does not linger as a zombie."""
-    child = _CHILDREN.get(pid)
-    if child is not None:
-        if child.poll() is not None:
-            _CHILDREN.pop(pid, None)
-        return
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass  # not our child: its own parent (or init) reaps it
-
-
-def pid_alive(pid: int | None, start_time: int | None = None) -> bool:
-    """Whether ``pid`` runs and is still the process we launched (same start time), zombies excluded."""
-    if not pid or pid <= 0:
-        return False
-    _reap(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True  # no /proc: kill(0) is all we know
-    return state not in ("Z", "X") and (start_time is None or process_start_time(pid) == start_time)
-
-
-# Jobs -------------------------------------------------------------------------
-@dataclass
-class Job:
-    """One launched job, as recorded in ``job.json``."""
-
-    id: str
-    kind: str
-    folder: Path
-    command: list[str]
-    params: dict[str, Any] = field(default_factory=dict)
-    pid: int | None = None
-    start_time: int | None = None
-    created: str = ""
-
-    @property
-    def progress_path(self) -> Path:
-        return self.folder / PROGRESS_FILE
-
-    def save(self) -> None:
-        data = {"id": self.id, "kind": self.kind, "command": self.command, "params": self.params,
-                "pid": self.pid, "start_time": self.start_time, "created": self.created}
-        write_json(self.folder / "job.json", data)
-
-    @classmethod
-    def load(cls, folder: Path) -> "Job":
-        data = json.loads((folder / "job.json").read_text())
-        return cls(id=data["id"], kind=data["kind"], folder=folder, command=list(data["command"]),
-                   params=dict(data.get("params", {})), pid=data.get("pid"), start_time=data.get("start_time"),
-                   created=data.get("created", ""))
-
-
-@dataclass
-class JobStatus:
-    """A job's state derived from its progress file and its process."""
-
-    job: Job
-    state: str                          # running | cancelling | done | failed | cancelled
-    events: list[dict[str, Any]]
-    message: str = ""
-    version: str | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.state in ("done", "failed", "cancelled")
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write via a temporary file and rename, so readers never see half a file."""
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(temp, path)
-
-
-def read_events(path: Path) -> list[dict[str, Any]]:
-    """All JSON lines of a progress file; a torn last line (writer mid-write) is skipped."""
-    events: list[dict[str, Any]] = []
-    for line in (path.read_text(encoding="utf-8", errors="replace") if path.exists() else "").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
-            events.append(record)
-    return events
-
-
-def append_event(folder: Path, event: str, **fields: Any) -> None:
-    """Append one event line (O_APPEND, one write: lines from several writers never interleave)."""
-    record = {"event": event, "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **fields}
-    with open(folder / PROGRESS_FILE, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, default=str) + "\n")
+def fill_job_folder(value: Any, folder: Path) -> Any:
+    """``value`` with ``{job}`` replaced by the job folder when it is text; other values unchanged."""
+    return value.replace("{job}", str(folder)) if isinstance(value, str) else value
 
 
 class JobManager:
@@ -223,21 +105,12 @@ class JobManager:
         return None
 
     # Launch -------------------------------------------------------------------
-    def _new_folder(self, kind: str) -> tuple[str, Path]:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        for counter in range(1, 1000):
-            job_id = f"{stamp}-{kind}" + (f"-{counter}" if counter > 1 else "")
-            folder = self.root / job_id
-            try:
-                folder.mkdir(parents=True)
-                return job_id, folder
-            except FileExistsError:
-                continue
-        raise RuntimeError("could not create a job folder")
-
     def start(self, kind: str, command: Sequence[str], params: dict[str, Any] | None = None,
-              env: dict[str, str] | None = None) -> Job:
+              env: dict[str, str] | None = None, files: dict[str, str] | None = None) -> Job:
         """Launch ``command`` as a job in its own session; ``{job}`` in it is replaced by the job folder.
+
+        ``files`` (name -> text) are written into the job folder before the process
+        starts; ``{job}`` in text params is replaced too.
 
         Raises
         ------
@@ -250,111 +123,67 @@ class JobManager:
             holder = self._read_lock()
             if holder is not None and pid_alive(holder.get("pid"), holder.get("start_time")):
                 raise JobBusy(f"Job {holder.get('job')} is still running; wait for it or cancel it first.")
-            job_id, folder = self._new_folder(kind)
-            argv = [str(part).replace("{job}", str(folder)) for part in command]
-            job = Job(id=job_id, kind=kind, folder=folder, command=argv, params=dict(params or {}),
-                      created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            job_id, folder = new_folder(self.root, kind)
+            argv = [fill_job_folder(str(part), folder) for part in command]
+            job = Job(id=job_id, kind=kind, folder=folder, command=argv,
+                      params={k: fill_job_folder(v, folder) for k, v in (params or {}).items()}, created=now_iso())
             job.save()
+            for name, text in (files or {}).items():
+                (folder / name).write_text(text)
             child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
             child_env.pop(SECRET_ENV, None)   # the job has no use for the admin password
-            with open(folder / "stdout.log", "wb") as out, open(folder / "stderr.log", "wb") as err:
-                process = subprocess.Popen(argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                           env=child_env, start_new_session=True, close_fds=True)
-            _CHILDREN[process.pid] = process
-            job.pid, job.start_time = process.pid, process_start_time(process.pid)
+            job.pid, job.start_time = spawn(argv, folder, REPO_ROOT, child_env)
             job.save()
             write_json(self.root / LOCK_FILE, {"job": job_id, "pid": job.pid, "start_time": job.start_time})
             self.prune(keep_jobs())
         return job
 
     def prune(self, keep: int) -> list[str]:
-        """Remove all but the newest ``keep`` job folders (never the running one); return the removed ids.
-
-        Job folders hold logs, progress and prepared manifests: without this they pile up forever.
-        """
-        if not self.root.is_dir():
-            return []
-        lock = self._read_lock() or {}
-        folders = sorted((p for p in self.root.iterdir() if not p.name.startswith(".") and (p / "job.json").is_file()),
-                         reverse=True)
-        removed = []
-        for folder in folders[max(keep, 1):]:
-            if folder.name == lock.get("job"):
-                continue
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder.name)
-        return removed
+        """Remove all but the newest ``keep`` job folders (never the running one); return the removed ids."""
+        return prune(self.root, keep, (self._read_lock() or {}).get("job"))
 
     def start_module(self, kind: str, module: str, args: Sequence[str], params: dict[str, Any] | None = None,
-                     prepare_dataset: str | Path | None = None) -> Job:
-        """Run ``python -m <module> <args>`` through this module's wrapper (cancel-safe, always ends with an event)."""
-        wrapper = [sys.executable, "-m", "train.job_runner", "exec", "--run-dir", "{job}"]
-        if prepare_dataset is not None:
-            wrapper += ["--prepare-dataset", str(prepare_dataset)]
-        return self.start(kind, [*wrapper, "--", module, *[str(a) for a in args]], params)
+                     prepare_dataset: str | Path | None = None, files: dict[str, str] | None = None) -> Job:
+        """Run ``python -m <module> <args>`` through the job runner (cancel-safe, always ends with an event)."""
+        return self.start(kind, job_commands.runner_command(module, args, prepare_dataset), params, files=files)
 
-    def start_fit(self, corpus: str | Path, store: str | Path, arch: str | None = None, feature: str | None = None,
-                  epochs: int | None = None, batch: int | None = None, lr: float | None = None,
-                  extra: Sequence[str] = (), prepare_dataset: str | Path | None = None,
-                  config_file: str | Path | None = None) -> Job:
+    def start_fit(self, corpus: str | Path, store: str | Path, config: TrainConfig | str | Path | None = None,
+                  extra: Sequence[str] = (), prepare_dataset: str | Path | None = None) -> Job:
         """Train one model into ``store`` (never promoted); see ``python -m train.fit``.
 
-        Settings left as ``None`` come from ``config_file`` (e.g. a search's
-        ``best_config.json``) or the trainer's defaults. With ``prepare_dataset``
-        the dataset folder is first turned into a manifest in ``<job>/dataset`` by
-        the corpus adapters, and training reads that.
+        ``config`` is a :class:`TrainConfig` (written to the job folder) or a
+        configuration file such as a search's ``best_config.json``; None trains the
+        shipped recipe. With ``prepare_dataset`` the dataset folder is first turned
+        into a manifest in ``<job>/dataset`` by the corpus adapters, and training reads that.
         """
-        settings = {"arch": arch, "feature": feature, "epochs": epochs, "batch": batch, "lr": lr}
-        flags = {"arch": "--arch", "feature": "--features", "epochs": "--epochs", "batch": "--batch", "lr": "--lr"}
-        args = ["--corpus", "{job}/dataset" if prepare_dataset is not None else str(corpus), "--out", str(store),
-                "--run-dir", "{job}", "--quiet"]
-        if config_file is not None:
-            args += ["--config", str(config_file)]
-        for name, value in settings.items():
-            if value is not None:
-                args += [flags[name], repr(float(value)) if name == "lr" else str(value)]
-        params = {"corpus": str(corpus), "store": str(store), "prepared": prepare_dataset is not None,
-                  **{k: v for k, v in settings.items() if v is not None}}
-        if config_file is not None:
-            params["config"] = str(config_file)
-        return self.start_module("fit", "train.fit", [*args, *extra], params, prepare_dataset)
+        args, params, files = job_commands.fit_job(corpus, store, config if config is not None else TrainConfig(),
+                                                   prepare_dataset)
+        return self.start_module("fit", "train.fit", [*args, *extra], params, prepare_dataset, files)
 
-    def start_tune(self, corpus: str | Path, budget_minutes: float, arch: str, feature: str, max_trials: int = 20,
-                   extra: Sequence[str] = (), prepare_dataset: str | Path | None = None) -> Job:
+    def start_tune(self, corpus: str | Path, budget_minutes: float, base: TrainConfig | None = None,
+                   max_trials: int = 20, extra: Sequence[str] = (),
+                   prepare_dataset: str | Path | None = None) -> Job:
         """Random hyper-parameter search bounded by ``budget_minutes``; see ``python -m train.tune``.
 
         It writes no model version: its ``best_config.json`` (in the job folder) is
         trained afterwards with :meth:`start_fit`.
         """
-        args = ["--corpus", "{job}/dataset" if prepare_dataset is not None else str(corpus),
-                "--budget-minutes", f"{budget_minutes:g}", "--max-trials", str(max_trials), "--arch", arch,
-                "--features", feature, "--run-dir", "{job}", "--quiet", *extra]
-        params = {"corpus": str(corpus), "prepared": prepare_dataset is not None, "budget_minutes": budget_minutes,
-                  "arch": arch, "feature": feature, "max_trials": max_trials}
-        return self.start_module("tune", "train.tune", args, params, prepare_dataset)
+        args, params = job_commands.tune_job(corpus, budget_minutes, base or TrainConfig(), max_trials,
+                                             prepare_dataset)
+        return self.start_module("tune", "train.tune", [*args, *extra], params, prepare_dataset)
 
     def start_corpus(self, out: str | Path, size: str) -> Job:
         """Build (or resume) the built-in corpus of ``size`` into ``out``."""
-        command = [sys.executable, "-m", "train.job_runner", "corpus", "--run-dir", "{job}", "--out", str(out),
-                   "--size", size]
-        return self.start("corpus", command, {"out": str(out), "size": size})
+        command, params = job_commands.corpus_job(out, size)
+        return self.start("corpus", command, params)
 
     # Inspect ------------------------------------------------------------------
     def jobs(self, limit: int = 50) -> list[Job]:
         """Recorded jobs, newest first (ids start with a timestamp)."""
-        if not self.root.is_dir():
-            return []
-        folders = sorted((p for p in self.root.iterdir() if (p / "job.json").is_file()), reverse=True)
-        found = []
-        for folder in folders[:limit]:
-            try:
-                found.append(Job.load(folder))
-            except (OSError, KeyError, json.JSONDecodeError):
-                continue
-        return found
+        return list_jobs(self.root, limit)
 
     def get(self, job_id: str) -> Job:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", job_id) or job_id.startswith("."):
+        if not re.fullmatch(_SAFE_NAME, job_id) or job_id.startswith("."):
             raise KeyError(job_id)
         return Job.load(self.root / job_id)
 
@@ -363,24 +192,10 @@ class JobManager:
         job = self.get(job) if isinstance(job, str) else job
         alive = pid_alive(job.pid, job.start_time)
         events = read_events(job.progress_path)
-        cancel_asked = (job.folder / CANCEL_FILE).exists()
-        terminal = next((e for e in reversed(events) if e.get("event") in TERMINAL_EVENTS), None)
-        if terminal is not None and terminal["event"] == "done":
-            return JobStatus(job, "done", events, "Finished.", terminal.get("version"))
-        if terminal is not None:
-            state = "cancelled" if cancel_asked else "failed"
-            return JobStatus(job, state, events, str(terminal.get("message", "")))
-        if alive:
-            return JobStatus(job, "cancelling" if cancel_asked else "running", events)
-        self._discard_partial_version(job, events)
-        if cancel_asked:
-            return JobStatus(job, "cancelled", events, "Cancelled.")
-        try:
-            detail = "\n".join((job.folder / "stderr.log").read_text(errors="replace").splitlines()[-5:])
-        except OSError:
-            detail = ""
-        return JobStatus(job, "failed", events, "The job's process ended without finishing (killed, out of "
-                         "memory or crashed)." + (f"\n\n{detail}" if detail else ""))
+        status = derive_status(job, events, alive, (job.folder / CANCEL_FILE).exists())
+        if not alive and not any(e.get("event") in TERMINAL_EVENTS for e in events):
+            self._discard_partial_version(job, events)
+        return status
 
     @staticmethod
     def _discard_partial_version(job: Job, events: list[dict[str, Any]]) -> None:
@@ -388,7 +203,7 @@ class JobManager:
         itself on any exception, but SIGKILL gives it no chance). The store ignores dot-folders anyway."""
         name = next((e.get("version") for e in reversed(events) if e.get("event") in ("export", "evaluate")), None)
         store = job.params.get("store")
-        if job.kind == "fit" and store and isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        if job.kind == "fit" and store and isinstance(name, str) and re.fullmatch(_SAFE_NAME, name):
             shutil.rmtree(Path(store) / f".tmp-{name}", ignore_errors=True)
 
     # Cancel -------------------------------------------------------------------
@@ -402,7 +217,7 @@ class JobManager:
             return True
         if not pid_alive(job.pid, job.start_time):
             return True   # already over; never signal a PID that may now belong to someone else
-        (job.folder / CANCEL_FILE).write_text(datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        (job.folder / CANCEL_FILE).write_text(now_iso())
         pgid = job.pid    # start_new_session made the job the leader of its own group
         try:
             os.killpg(pgid, signal.SIGTERM)
@@ -423,4 +238,3 @@ class JobManager:
             time.sleep(0.1)
         self.current()   # clears the lock now that the process is gone
         return not pid_alive(job.pid, job.start_time)
-

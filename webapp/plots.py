@@ -26,8 +26,6 @@ HEIGHT = 280
 GENUINE_COLOUR = "#1a7f37"
 UNCERTAIN_COLOUR = "#b08800"
 SYNTHETIC_COLOUR = "#cf222e"
-VERDICT_COLOURS = {"likely_genuine": GENUINE_COLOUR, "uncertain": UNCERTAIN_COLOUR,
-                   "likely_synthetic": SYNTHETIC_COLOUR}
 _MARGIN = dict(l=60, r=20, t=40, b=45)
 # Magma written as rgb() strings: Streamlit's plotly bundle misreads Magma's first stop "#000004"
 # (near-black) and paints the quietest cells pink, which looked like a signal where there is silence.

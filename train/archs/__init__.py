@@ -10,16 +10,15 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-# name -> module under train.archs; modules import Keras lazily inside build().
-ARCHITECTURES: dict[str, str] = {
-    "seed-cnn": "train.archs.seed_cnn",
-    "effnet": "train.archs.effnet",
-}
+# The table lives in train.config (TensorFlow-free) so the admin page can list the names
+# without importing this package; modules import Keras lazily inside build().
+from train.config import ARCHITECTURES as ARCHITECTURES
+from train.config import available_archs
 
 
 def available() -> list[str]:
     """Registered architecture names."""
-    return sorted(ARCHITECTURES)
+    return available_archs()
 
 
 def build_model(name: str, input_shape: tuple[int, int, int], **params: Any):

@@ -2,8 +2,7 @@
 
 ``python -m train.corpus build --size small|default|full --out DIR`` builds it;
 :func:`build` is the same from Python, :func:`train.corpus.adapters.manifest_from_dataset`
-turns a user's dataset into the same manifest, and
-:func:`train.corpus.splits.lofo_folds` gives leave-one-family-out folds.
+turns a user's dataset into the same manifest. Held-out folds live in :mod:`train.lofo`.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["build", "lofo_folds", "read_manifest", "manifest_from_dataset", "run_audit"]
+__all__ = ["build", "read_manifest", "manifest_from_dataset", "run_audit"]
 
 
 def build(out_dir: str | Path, size: str = "default", progress: Callable[[int, int, str], None] | None = None,
@@ -22,16 +21,11 @@ def build(out_dir: str | Path, size: str = "default", progress: Callable[[int, i
     return _build(out_dir, size, progress=progress, **kwargs)
 
 
-def lofo_folds(manifest, families=None):
-    """Leave-one-family-out folds; see :func:`train.corpus.splits.lofo_folds`."""
-    from train.corpus.splits import lofo_folds as _lofo
-
-    return _lofo(manifest, families)
 
 
 def read_manifest(path):
-    """Read a corpus ``manifest.csv``; see :func:`train.corpus.manifest.read_manifest`."""
-    from train.corpus.manifest import read_manifest as _read
+    """Read a corpus ``manifest.csv`` as stored; see :func:`train.schema.read_manifest_table`."""
+    from train.schema import read_manifest_table as _read
 
     return _read(path)
 

@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         result = run_audit(args.corpus)
         return 0 if result["passed"] else 1
     if args.command == "summary":
-        from train.corpus.manifest import format_summary, read_manifest, summarise, write_summary
+        from train.corpus.manifest import format_summary, summarise, write_summary
+        from train.schema import read_manifest_table as read_manifest
 
         existing = Path(args.corpus) / "summary.json"
         # Keep what only the build knows (timings, audit EER, narrow share).

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from detector.audio import load_audio
+from detector.metrics import compute_eer
 
 FEATURES = ["duration_s", "rms_db", "rolloff85_hz", "rolloff99_hz", "bandwidth_hz", "effective_bandwidth_hz",
             "leading_quiet_s", "trailing_quiet_s", "original_sample_rate"]
@@ -29,21 +30,7 @@ RATE = 16000
 
 def eer(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     """Equal error rate and its threshold (``labels`` 1 = synthetic, higher score = more synthetic)."""
-    try:
-        from detector.metrics import compute_eer  # the core's implementation, once it exists
-
-        return compute_eer(labels, scores)
-    except ImportError:
-        pass
-    from sklearn.metrics import roc_curve
-
-    labels = np.asarray(labels).astype(int)
-    if labels.min() == labels.max():
-        return float("nan"), float("nan")
-    fpr, tpr, thresholds = roc_curve(labels, scores)
-    fnr = 1.0 - tpr
-    i = int(np.nanargmin(np.abs(fnr - fpr)))
-    return float((fpr[i] + fnr[i]) / 2.0), float(thresholds[i])
+    return compute_eer(labels, scores)
 
 
 def clip_features(path: str | Path) -> dict[str, float]:
@@ -170,7 +157,7 @@ def run_audit(corpus_dir: str | Path, manifest: pd.DataFrame | None = None, work
     ``passed`` is true only when both audits (trivial features; language and
     source channel) stay at or above :data:`TARGET_EER`.
     """
-    from train.corpus.manifest import read_manifest
+    from train.schema import read_manifest_table as read_manifest
 
     corpus_dir = Path(corpus_dir)
     manifest = read_manifest(corpus_dir) if manifest is None else manifest

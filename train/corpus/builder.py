@@ -37,8 +37,8 @@ from train.corpus.manifest import (
 from train.corpus.neural_vocoders import ensure_hifigan
 from train.corpus.plan import CORPUS_VERSION, SIZES, Job, equalise_narrowband, plan_copies, plan_genuine, plan_tts
 from train.corpus.reserved import check_no_reserved
-from train.corpus.splits import check_disjoint
 from train.corpus.tts import Voice, catalogue, ensure_gnuspeech
+from train.schema import check_no_leakage
 
 Progress = Callable[[int, int, str], None]
 _STATE: dict = {}
@@ -194,7 +194,7 @@ def build(out_dir: str | Path, size: str = "default", progress: Progress | None 
     _run_jobs(jobs, root, voices, out, workers, progress)
     manifest = rows_from_jobs(jobs, out)
     validate(manifest)
-    check_disjoint(manifest)
+    check_no_leakage(manifest)
     check_no_reserved(manifest)
     write_manifest(manifest, out)
     write_provenance(jobs, manifest, out)

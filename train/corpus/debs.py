@@ -15,8 +15,9 @@ import subprocess
 from pathlib import Path
 from typing import Iterable
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CACHE = REPO_ROOT / ".cache" / "corpus"
+from detector.paths import CORPUS_CACHE_DIR
+
+DEFAULT_CACHE = CORPUS_CACHE_DIR
 
 # Genuine speech: package -> short source name used in the manifest.
 GENUINE_PACKAGES: dict[str, list[str]] = {

@@ -9,9 +9,10 @@ from typing import Iterable
 import pandas as pd
 import soundfile as sf
 
-COLUMNS = ["file", "label", "source", "speaker", "language", "family", "generator", "derived_from", "split",
-           "condition", "duration_s"]
-LABELS = ("genuine", "synthetic")
+from train.schema import LABEL_NAMES, MANIFEST_COLUMNS, MANIFEST_FILE, SPLITS
+
+COLUMNS = list(MANIFEST_COLUMNS)   # a list: pandas takes it as the column order
+LABELS = LABEL_NAMES
 FAMILIES = ("genuine", "formant", "diphone", "parametric", "neural", "articulatory", "vocoder", "neural_vocoder")
 PROVENANCE_COLUMNS = ["file", "channel", "original_sample_rate"]
 SHARE_RANGE = (0.40, 0.60)   # synthetic share allowed per language
@@ -62,24 +63,16 @@ def validate(manifest: pd.DataFrame) -> None:
     bad_families = set(manifest["family"]) - set(FAMILIES) - {"unknown"}
     if bad_labels or bad_families:
         raise ValueError(f"unexpected labels {bad_labels} or families {bad_families}")
-    if not manifest["split"].isin(["train", "val", "test"]).all():
+    if not manifest["split"].isin(SPLITS).all():
         raise ValueError("split must be train, val or test")
 
 
 def write_manifest(manifest: pd.DataFrame, out_dir: Path) -> Path:
-    path = Path(out_dir) / "manifest.csv"
+    path = Path(out_dir) / MANIFEST_FILE
     tmp = path.with_suffix(".tmp")
     manifest.to_csv(tmp, index=False)
     tmp.replace(path)
     return path
-
-
-def read_manifest(path: str | Path) -> pd.DataFrame:
-    """Read ``manifest.csv`` (or the folder holding it) with empty strings kept as ``""``."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "manifest.csv"
-    return pd.read_csv(path, keep_default_na=False, dtype={"speaker": str, "derived_from": str})
 
 
 def counts_of(values: pd.Series) -> dict:

@@ -17,8 +17,9 @@ import numpy as np
 
 from train.corpus.conditions import draw_condition
 from train.corpus.source_clip import SourceClip
-from train.corpus.splits import SPLITS, assign_speaker_splits, assign_voice_splits
+from train.corpus.splits import assign_speaker_splits, assign_voice_splits
 from train.corpus.tts import Voice
+from train.schema import SPLITS
 
 CORPUS_VERSION = 2  # v2: neural-vocoder and articulatory families, game voices, language balance
 ALL_SOURCES = ["asterisk", "festvox-ru", "tuxpaint", "fillets", "klettres", "ktuberling", "gcin",

@@ -4,7 +4,8 @@ Genuine speakers are assigned to train/val/test first. Vocoder copies and TTS
 renderings of a speaker's text inherit that speaker's split. Synthetic voices
 are assigned too: in a family with at least three voices, some voices appear
 only in val or only in test (the test split holds unseen voices), while every
-family stays present in every split.
+family stays present in every split. The check that a finished manifest keeps
+these rules is the trainer's own, :func:`train.schema.check_no_leakage`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import hashlib
 from typing import Iterable
 
 import numpy as np
-import pandas as pd
 
-SPLITS = ("train", "val", "test")
+from train.schema import SPLITS
+
 DEFAULT_FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}
 
 
@@ -86,72 +87,3 @@ def assign_voice_splits(voices: Iterable[tuple[str, str]], seed: int = 0, held_o
         for i, voice in enumerate(ordered):
             out[voice] = "test" if i < n_hold else "val" if i < 2 * n_hold else "train"
     return out
-
-
-def check_disjoint(manifest: pd.DataFrame) -> None:
-    """Raise ``AssertionError`` when the split rules are broken.
-
-    A genuine speaker lies in exactly one split; vocoder copies (whose
-    ``speaker`` is the original speaker) and TTS clips reading a speaker's text
-    (``derived_from`` = ``text:<speaker>``) lie in that speaker's split.
-    """
-    genuine = manifest[manifest["label"] == "genuine"]
-    splits_of = genuine.groupby("speaker")["split"].agg(lambda s: set(s))
-    bad = [s for s, v in splits_of.items() if len(v) > 1]
-    if bad:
-        raise AssertionError(f"genuine speakers in more than one split: {bad[:5]}")
-    home = {s: next(iter(v)) for s, v in splits_of.items()}
-    synthetic = manifest[manifest["label"] == "synthetic"]
-    owner = synthetic["derived_from"].fillna("").str.extract(r"^text:(.*)$")[0]
-    for speaker_col in (synthetic["speaker"], owner):
-        expected = speaker_col.map(home)
-        wrong = expected.notna() & (expected != synthetic["split"])
-        if wrong.any():
-            rows = synthetic.loc[wrong, ["file", "speaker", "split"]].head(3).to_dict("records")
-            raise AssertionError(f"synthetic clips outside their speaker's split: {rows}")
-
-
-def lofo_folds(manifest: pd.DataFrame, families: Iterable[str] | None = None) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
-    """Leave-one-family-out folds for the trainer.
-
-    For each synthetic family ``F``: train on the train split without ``F``;
-    test on the test split's genuine clips plus its ``F`` clips only. The model
-    therefore never saw the tested family, nor the tested speakers.
-
-    Parameters
-    ----------
-    manifest : DataFrame
-        The corpus manifest (``family``, ``label``, ``split`` columns).
-    families : iterable of str, optional
-        Families to hold out; default every synthetic family present.
-
-    Returns
-    -------
-    list of (family, train_df, test_df)
-    """
-    present = [f for f in manifest["family"].unique() if f != "genuine"]
-    chosen = list(families) if families is not None else sorted(present)
-    folds = []
-    for family in chosen:
-        train = manifest[(manifest["split"] == "train") & (manifest["family"] != family)]
-        test_split = manifest[manifest["split"] == "test"]
-        test = test_split[(test_split["family"] == "genuine") | (test_split["family"] == family)]
-        folds.append((family, train.reset_index(drop=True), test.reset_index(drop=True)))
-    return folds
-
-
-def balance_weights(manifest: pd.DataFrame, by: str = "language", cap: float = 10.0) -> pd.Series:
-    """Per-clip training weights that make each ``by`` group label-balanced.
-
-    English-only synthesisers (flite, piper, hibari, festival English voices)
-    make English mostly synthetic while the genuine sets are mostly other
-    languages; weighting each (group, label) cell to the same total keeps
-    "language" from acting as a label shortcut. Groups holding one label only
-    keep weight 1. Weights are clipped at ``cap`` (a handful of clips must not
-    dominate) and scaled to a mean of 1.
-    """
-    counts = manifest.groupby([by, "label"])["label"].transform("size").astype(float)
-    labels_in_group = manifest.groupby(by)["label"].transform("nunique")
-    group_size = manifest.groupby(by)["label"].transform("size").astype(float)
-    weights = (group_size / (labels_in_group * counts)).where(labels_in_group > 1, 1.0).clip(upper=cap)
-    return weights / weights.mean()

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
-from train.dataset import read_manifest
 from train.lofo import PROTOCOLS, parse_folds, run_heldout
 from train.publish import write_evaluation
+from train.schema import read_manifest
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,96 +1,18 @@
-"""Live training progress: human lines on stdout and JSON lines in the run folder.
+"""The Keras callback that reports training progress, validates each epoch and stops early.
 
-``progress.jsonl`` is append-only and flushed after every line so an admin page
-can tail it while training runs. Every line is one JSON object with an
-``event`` (``start``, ``features``, ``step``, ``epoch``, ``done`` or ``error``)
-and ``time`` (ISO 8601); ``step`` and ``epoch`` lines always carry ``epoch``,
-``step``, ``loss``, ``accuracy``, ``val_eer`` (null until measured),
-``elapsed_s`` and ``eta_s``.
+Keras is imported inside :func:`make_callback` only, so importing this module
+stays cheap; the event file itself is :mod:`train.events`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Callable
 
-PROGRESS_FILE = "progress.jsonl"
+from train.events import ProgressLog
+
 STEP_EVERY_S = 2.0   # at most one step line per this many seconds (keeps the file small)
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe value: numpy scalars to Python, NaN/inf to null."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-class ProgressLog:
-    """Append events to ``run_dir/progress.jsonl`` and echo a short line to stdout.
-
-    Parameters
-    ----------
-    run_dir : Path
-        Folder of this run (created if missing).
-    quiet : bool
-        Do not print to stdout.
-    """
-
-    def __init__(self, run_dir: str | Path, quiet: bool = False) -> None:
-        self.path = Path(run_dir) / PROGRESS_FILE
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.quiet = quiet
-        self.started = time.monotonic()
-
-    @property
-    def elapsed_s(self) -> float:
-        return time.monotonic() - self.started
-
-    def event(self, event: str, **fields: Any) -> dict[str, Any]:
-        """Write one JSON line (and print it briefly); returns the record."""
-        record = {"event": event, "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        record.update({key: _clean(value) for key, value in fields.items()})
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-            handle.flush()
-        if not self.quiet:
-            print(self._describe(record), file=sys.stdout, flush=True)
-        return record
-
-    @staticmethod
-    def _describe(record: dict[str, Any]) -> str:
-        kind = record["event"]
-        if kind in ("step", "epoch"):
-            parts = [f"epoch {record['epoch']}/{record.get('epochs', '?')}", f"step {record['step']}"]
-            for key in ("loss", "accuracy", "val_eer"):
-                if record.get(key) is not None:
-                    parts.append(f"{key} {record[key]:.4f}")
-            parts.append(f"elapsed {record['elapsed_s']:.0f}s")
-            if record.get("eta_s") is not None:
-                parts.append(f"eta {record['eta_s']:.0f}s")
-            return ("  " if kind == "step" else "") + " | ".join(parts)
-        extras = {k: v for k, v in record.items() if k not in ("event", "time")}
-        return f"[{kind}] " + ", ".join(f"{k}={v}" for k, v in extras.items())
-
-
-def read_progress(run_dir: str | Path) -> list[dict[str, Any]]:
-    """All events of a run (for the admin page and tests); a torn last line is ignored."""
-    path = Path(run_dir) / PROGRESS_FILE
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a writer may be mid-line
-    return records
 
 
 def make_callback(log: ProgressLog, epochs: int, steps_per_epoch: int, validate: Callable[[], float],
