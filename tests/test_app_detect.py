@@ -202,12 +202,10 @@ def test_explain_button_draws_the_occlusion_heatmap(app):
 
 
 def test_excitation_model_explains_its_voice_source_rows(tmp_path, monkeypatch):
-    from conftest import build_tiny_version
-
-    from detector.config import FeatureConfig
+    from tiny_models import tiny_version
 
     store = tmp_path / "store"
-    build_tiny_version(store / "exc", seed=4, config=FeatureConfig(feature="melexc", n_mels=40))
+    tiny_version(store / "exc", "tiny-exc")  # melexc, 40 mel bins
     ModelRegistry(store).promote("exc")
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(store))
     at = AppTest.from_file(APP, default_timeout=120).run()
