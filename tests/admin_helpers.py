@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 import time
 from pathlib import Path
@@ -19,13 +18,7 @@ PAGE = str(REPO / "app_pages" / "admin.py")
 PASSWORD = "correct horse battery staple"
 
 # The repository root and tests/ are on sys.path through pyproject's pytest ``pythonpath``; a
-# subprocess gets them from ``subprocess_env`` (PYTHONPATH).
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    """The environment for a child interpreter that imports the repository's packages and tests/ helpers."""
-    paths = [str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p), **extra}
+# subprocess gets them from ``cli_helpers.subprocess_env`` (PYTHONPATH).
 
 
 def set_admin_env(monkeypatch, tmp_path: Path, store: Path, password: str | None = PASSWORD) -> Path:

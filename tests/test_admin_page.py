@@ -157,7 +157,8 @@ def test_the_page_process_never_imports_tensorflow(tmp_path):
     """Render the logged-in page in a fresh interpreter and list the TensorFlow/Keras modules it loaded."""
     import subprocess
 
-    from admin_helpers import REPO, subprocess_env
+    from admin_helpers import REPO
+    from cli_helpers import subprocess_env
 
     script = """
 import sys
