@@ -3,20 +3,58 @@
 from __future__ import annotations
 
 import json
-import sys
 import textwrap
 import time
 from pathlib import Path
 from typing import Any, Callable
 
+import pytest
 from streamlit.testing.v1 import AppTest
+
+from webapp.auth import ENV_VAR, THROTTLE
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = str(REPO / "app_pages" / "admin.py")
 PASSWORD = "correct horse battery staple"
 
-if str(REPO) not in sys.path:   # the page imports ``app_pages._shared`` and ``train.*`` from the repository root
-    sys.path.insert(0, str(REPO))
+# The repository root and tests/ are on sys.path through pyproject's pytest ``pythonpath``; a
+# subprocess gets them from ``cli_helpers.subprocess_env`` (PYTHONPATH).
+
+
+def set_admin_env(monkeypatch, tmp_path: Path, store: Path, password: str | None = PASSWORD) -> Path:
+    """Point the admin page at ``store`` and at fresh job and data folders under ``tmp_path``.
+
+    ``password=None`` leaves the admin password unset (admin off).
+    """
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(store))
+    monkeypatch.setenv("DETECTOR_JOBS_ROOT", str(tmp_path / "jobs"))
+    monkeypatch.setenv("DETECTOR_DATA_ROOT", str(tmp_path / "data"))
+    if password is None:
+        monkeypatch.delenv(ENV_VAR, raising=False)
+    else:
+        monkeypatch.setenv(ENV_VAR, password)
+    return tmp_path
+
+
+@pytest.fixture
+def fresh_throttle():
+    """The login throttle lives as long as the server process: tests must not inherit each other's failures.
+
+    Modules that need it import it and mark it autouse with ``pytestmark``.
+    """
+    THROTTLE.reset()
+    yield
+    THROTTLE.reset()
+
+
+class Clock:
+    """A settable clock for the login throttle."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def admin_app() -> AppTest:

@@ -1,49 +1,22 @@
-"""Shared fixtures: a tiny LiteRT model store (random weights) and generated audio."""
+"""Shared fixtures: a tiny LiteRT model store (random weights, committed files) and generated audio."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_models import tiny_version
 
-from detector.calibration import Calibration
-from detector.config import FeatureConfig  # noqa: E402
-from detector.registry import ModelRegistry  # noqa: E402
-
-TINY_CONFIG = FeatureConfig(feature="mel", n_mels=40)
-
-
-def build_tiny_version(folder: Path, seed: int, config: FeatureConfig = TINY_CONFIG) -> Path:
-    """Write a complete model version with a small random-weight CNN exported to LiteRT."""
-    import keras
-
-    from train.export import export_tflite
-
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input(config.input_shape)
-    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(inputs)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(1)(x)
-    model = keras.Model(inputs, outputs)
-    folder.mkdir(parents=True, exist_ok=True)
-    export_tflite(model, folder / "model.tflite")
-    config.save(folder / "features.json")
-    calibration = Calibration(scale=1.0, bias=0.0, genuine_below=0.3, synthetic_above=0.7, method="none")
-    (folder / "calibration.json").write_text(json.dumps(calibration.to_dict()))
-    metrics = {"created": "2026-11-22T00:00:00+00:00", "test": {"eer": 0.5}}
-    (folder / "metrics.json").write_text(json.dumps(metrics))
-    (folder / "card.md").write_text(f"# Tiny test model {folder.name}\nRandom weights, for tests only.\n")
-    return folder
+from detector.registry import ModelRegistry
 
 
 @pytest.fixture(scope="session")
 def tiny_store_template(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("store-template")
-    build_tiny_version(root / "v1", seed=1)
-    build_tiny_version(root / "v2", seed=2)
+    tiny_version(root / "v1", "tiny-a")  # mean of window logits, Platt scale 1.7, bias -0.4
+    tiny_version(root / "v2", "tiny-b")  # max of window logits, Platt scale 0.6, bias 0.25
     ModelRegistry(root).promote("v1")
     return root
 

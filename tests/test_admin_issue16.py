@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from admin_helpers import FAKE_JOB, PASSWORD, REPO, admin_app, chart_titles, login, texts, wait_for
+from admin_helpers import FAKE_JOB, PASSWORD, REPO, admin_app, chart_titles, login, set_admin_env, texts, wait_for
 from streamlit.testing.v1 import AppTest
 
 from webapp.auth import MAX_FAILURES
@@ -19,12 +19,8 @@ SHIPPED_STORE = REPO / "model_store"
 
 @pytest.fixture
 def admin_env(tmp_path, tiny_store, monkeypatch):
-    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
-    monkeypatch.setenv("DETECTOR_JOBS_ROOT", str(tmp_path / "jobs"))
-    monkeypatch.setenv("DETECTOR_DATA_ROOT", str(tmp_path / "data"))
-    monkeypatch.setenv("DETECTOR_ADMIN_PASSWORD", PASSWORD)
     (tmp_path / "data").mkdir()
-    return tmp_path
+    return set_admin_env(monkeypatch, tmp_path, tiny_store)
 
 
 def test_every_shipped_version_shows_its_evaluation_picked_by_version(admin_env, monkeypatch):
@@ -122,7 +118,6 @@ def test_a_job_that_ended_is_not_drawn_as_running_before_the_page_refreshes(admi
 
     monkeypatch.setattr(streamlit, "rerun", rerun)
     at = AppTest.from_string(LIVE_SCRIPT.replace("JOB_ID", repr(job.id)), default_timeout=30)
-    sys.path.insert(0, str(REPO))
-    at.run()
+    at.run()   # the script imports app_pages from the repository root: on sys.path via pyproject
     assert asked and at.exception   # the rerun was asked for (and stopped the script there)
     assert not at.subheader and not at.get("plotly_chart") and not at.button and not at.get("progress")

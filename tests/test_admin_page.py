@@ -15,6 +15,7 @@ from admin_helpers import (
     labels,
     login,
     progress_texts,
+    set_admin_env,
     table_with,
     texts,
     wait_for,
@@ -26,12 +27,8 @@ from webapp.jobs import JobManager, pid_alive
 
 @pytest.fixture
 def admin_env(tmp_path, tiny_store, monkeypatch):
-    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
-    monkeypatch.setenv("DETECTOR_JOBS_ROOT", str(tmp_path / "jobs"))
-    monkeypatch.setenv("DETECTOR_DATA_ROOT", str(tmp_path / "data"))
-    monkeypatch.setenv("DETECTOR_ADMIN_PASSWORD", PASSWORD)
     (tmp_path / "data").mkdir()
-    return tmp_path
+    return set_admin_env(monkeypatch, tmp_path, tiny_store)
 
 
 def detect_serves() -> str:
@@ -158,21 +155,20 @@ def test_finished_search_shows_trials_and_trains_its_best_configuration(admin_en
 
 def test_the_page_process_never_imports_tensorflow(tmp_path):
     """Render the logged-in page in a fresh interpreter and list the TensorFlow/Keras modules it loaded."""
-    import os
     import subprocess
 
     from admin_helpers import REPO
+    from cli_helpers import subprocess_env
 
-    script = f"""
+    script = """
 import sys
-sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(REPO / 'tests')!r})
 from admin_helpers import admin_app, login, labels
 at = login(admin_app().run())
 assert "Log out" in labels(at) and not at.exception
 print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')))
 """
-    env = {**os.environ, "DETECTOR_ADMIN_PASSWORD": PASSWORD, "DETECTOR_MODEL_STORE": str(tmp_path / "store"),
-           "DETECTOR_JOBS_ROOT": str(tmp_path / "jobs"), "DETECTOR_DATA_ROOT": str(tmp_path / "data")}
+    env = subprocess_env(DETECTOR_ADMIN_PASSWORD=PASSWORD, DETECTOR_MODEL_STORE=str(tmp_path / "store"),
+                         DETECTOR_JOBS_ROOT=str(tmp_path / "jobs"), DETECTOR_DATA_ROOT=str(tmp_path / "data"))
     result = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -3,41 +3,32 @@
 from __future__ import annotations
 
 import pytest
-from admin_helpers import PASSWORD, admin_app, labels, login, texts
+from admin_helpers import (
+    PASSWORD,
+    Clock,
+    admin_app,
+    fresh_throttle,  # noqa: F401 (a fixture, used through pytestmark)
+    labels,
+    login,
+    set_admin_env,
+    texts,
+)
 
 from webapp.auth import (
     ENV_VAR,
     MAX_FAILURES,
     MIN_PASSWORD_LENGTH,
-    THROTTLE,
     LoginThrottle,
     configured_password,
     disabled_reason,
 )
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    THROTTLE.reset()
-    yield
-    THROTTLE.reset()
+pytestmark = pytest.mark.usefixtures("fresh_throttle")
 
 
 @pytest.fixture
 def admin_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tmp_path / "empty_store"))
-    monkeypatch.setenv("DETECTOR_JOBS_ROOT", str(tmp_path / "jobs"))
-    monkeypatch.setenv("DETECTOR_DATA_ROOT", str(tmp_path / "data"))
-    monkeypatch.setenv(ENV_VAR, PASSWORD)
-    return tmp_path
+    return set_admin_env(monkeypatch, tmp_path, tmp_path / "empty_store")
 
 
 # Item 2 -----------------------------------------------------------------------------------------

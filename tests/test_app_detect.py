@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio_fixtures import ALL_FORMATS, encode, noise, voice_like
+from cli_helpers import subprocess_env
 from streamlit.testing.v1 import AppTest
 
 from detector.bands import band_text
@@ -202,12 +203,10 @@ def test_explain_button_draws_the_occlusion_heatmap(app):
 
 
 def test_excitation_model_explains_its_voice_source_rows(tmp_path, monkeypatch):
-    from conftest import build_tiny_version
-
-    from detector.config import FeatureConfig
+    from tiny_models import tiny_version
 
     store = tmp_path / "store"
-    build_tiny_version(store / "exc", seed=4, config=FeatureConfig(feature="melexc", n_mels=40))
+    tiny_version(store / "exc", "tiny-exc")  # melexc, 40 mel bins
     ModelRegistry(store).promote("exc")
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(store))
     at = AppTest.from_file(APP, default_timeout=120).run()
@@ -273,9 +272,7 @@ def test_admin_page_is_listed_and_renders(app):
 def test_app_process_never_imports_tensorflow(tiny_store):
     """Drive every page, with uploads, in a fresh interpreter and look at sys.modules."""
     script = textwrap.dedent(f"""
-        import os, sys
-        sys.path[:0] = [{str(REPO)!r}, {str(REPO / 'tests')!r}]
-        os.environ["DETECTOR_MODEL_STORE"] = {str(tiny_store)!r}
+        import sys
         from streamlit.testing.v1 import AppTest
         from audio_fixtures import encode, voice_like
         wav = encode(voice_like(3.0), 16000, "wav")
@@ -291,7 +288,8 @@ def test_app_process_never_imports_tensorflow(tiny_store):
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras"))
         print("LOADED", loaded)
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
+                            env=subprocess_env(DETECTOR_MODEL_STORE=str(tiny_store)))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "LOADED []" in result.stdout, result.stdout[-2000:]
 

@@ -12,7 +12,10 @@ when it finishes, so a session finishing early pulls the runtime from under
 another one still running ("Runtime hasn't been created!"). The ``one_runtime``
 fixture installs one runtime and the AppTest config override for the whole test,
 as a real server has one runtime for all its sessions; nothing in the app is
-patched.
+patched. Likewise every ``AppTest`` builds its own script cache, so sessions
+starting together compiled the pages concurrently, which CPython 3.11 cannot do
+safely ("SystemError: AST constructor recursion depth mismatch", cpython#106905);
+the fixture gives them the one script cache (and its lock) a server has.
 """
 
 from __future__ import annotations
@@ -35,13 +38,15 @@ from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheSto
 from streamlit.runtime.dataframe_source_manager import DataframeSourceManager
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
 from streamlit.testing.v1.util import build_mock_config_get_option
 
 from detector.inference import Detector
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-ROUNDS = 2  # concurrent rounds: more interleavings of the same sessions
+ROUNDS = 1  # concurrent rounds (each one: eight sessions racing to load the model, then uploading at once)
 # Distinct lengths, so a session showing another session's clip shows another caption.
 CLIPS = {
     "alpha.wav": encode(voice_like(3.0, seed=21), 16000, "wav"),
@@ -71,6 +76,8 @@ def one_runtime(monkeypatch) -> MagicMock:
     # AppTest.run patches and restores config.get_option itself; with overlapping runs the
     # restores come out of order, so the override must hold underneath all of them.
     monkeypatch.setattr(config, "get_option", build_mock_config_get_option({"global.appTest": True}))
+    shared_cache = ScriptCache()   # a server compiles each page once, under one lock, for all sessions
+    monkeypatch.setattr(app_test_module, "ScriptCache", lambda: shared_cache)
     return runtime
 
 

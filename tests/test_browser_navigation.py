@@ -8,7 +8,6 @@ a server ever got. Needs ``/usr/bin/chromium`` (``make test`` installs it).
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,13 +36,6 @@ def browser():
         yield instance
 
 
-@pytest.fixture
-def fresh_store(tiny_store_template, tmp_path) -> Path:
-    store = tmp_path / "model_store"
-    shutil.copytree(tiny_store_template, store)
-    return store
-
-
 def sidebar_titles(page) -> list[str]:
     """The page titles of the sidebar navigation (each link's last line: the first is its icon's name)."""
     links = page.get_by_test_id("stSidebarNav").get_by_test_id("stSidebarNavLink")
@@ -51,9 +43,9 @@ def sidebar_titles(page) -> list[str]:
 
 
 @pytest.mark.parametrize("path", ["batch", "admin", "learn", "model-card", "shared"])
-def test_first_request_to_any_url_gets_the_apps_navigation(path, fresh_store, browser, tmp_path):
+def test_first_request_to_any_url_gets_the_apps_navigation(path, tiny_store, browser, tmp_path):
     log_path = tmp_path / "streamlit.log"
-    with streamlit_server(fresh_store, log_path) as url:
+    with streamlit_server(tiny_store, log_path) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
             page.goto(f"{url}/{path}", wait_until="domcontentloaded")
@@ -76,9 +68,9 @@ def test_first_request_to_any_url_gets_the_apps_navigation(path, fresh_store, br
             page.close()
 
 
-def test_pages_fetch_nothing_from_outside_servers(fresh_store, browser, tmp_path):
+def test_pages_fetch_nothing_from_outside_servers(tiny_store, browser, tmp_path):
     """Every request the pages make (tab icon, fonts, scripts, icons) goes to the app's own server."""
-    with streamlit_server(fresh_store, tmp_path / "streamlit.log") as url:
+    with streamlit_server(tiny_store, tmp_path / "streamlit.log") as url:
         own_host = urlsplit(url).netloc
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         requested: list[str] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from audio_fixtures import encode, voice_like
+from cli_helpers import run_cli
 
 from detector.cli import CSV_COLUMNS, main
 
@@ -26,17 +27,6 @@ def clips(tmp_path) -> Path:
     (folder / "nested" / "b.ogg").write_bytes(encode(voice_like(2.5, 22050), 22050, "ogg"))
     (folder / "notes.txt").write_text("ignored: not an audio extension")
     return folder
-
-
-def run_cli(*args: str, store: Path) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err
-    try:
-        code = main(["--store", str(store), *args])
-    finally:
-        sys.stdout, sys.stderr = old
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_scores_a_folder_recursively_as_csv(clips, tiny_store):

@@ -36,7 +36,9 @@ def test_analysis_has_everything_the_ui_needs(tiny_detector):
 def test_clip_probability_is_calibrated_mean_of_window_logits(tiny_detector):
     analysis = tiny_detector.analyse(encode(voice_like(4.0), 16000, "wav"))
     logits = tiny_detector.window_logits(analysis.model_input)
-    expected = 1 / (1 + np.exp(-np.mean(logits)))
+    calibration = tiny_detector.calibration
+    assert calibration.aggregation == "mean_logit" and (calibration.scale, calibration.bias) != (1.0, 0.0)
+    expected = 1 / (1 + np.exp(-(calibration.scale * np.mean(logits) + calibration.bias)))
     assert analysis.p_synthetic == pytest.approx(expected, rel=1e-6)
 
 
@@ -84,14 +86,14 @@ def test_occlusion_map_matches_features(tiny_detector):
 
 def test_occlusion_hides_excitation_rows_as_one_patch_apart_from_the_spectrum(tmp_path):
     """A melexc model: 40 mel bins in patches of 16 (the last one 8 wide), then the 8 excitation rows alone."""
-    from conftest import build_tiny_version
+    from tiny_models import EXC_CONFIG as config
+    from tiny_models import tiny_version
 
-    from detector.config import FeatureConfig
     from detector.excitation import EXCITATION_ROWS
     from detector.explain import summary_effect
 
-    config = FeatureConfig(feature="melexc", n_mels=40)
-    detector = Detector.from_store(build_tiny_version(tmp_path / "exc", seed=3, config=config).parent, "exc")
+    assert config.feature == "melexc" and config.n_mels == 40
+    detector = Detector.from_store(tiny_version(tmp_path / "exc", "tiny-exc").parent, "exc")
     analysis = detector.analyse(encode(voice_like(3.0), 16000, "wav"))
     assert analysis.features.shape[1] == 40 + EXCITATION_ROWS
     heat = occlusion_map(detector, analysis, patch_s=0.5, patch_bins=16)
@@ -148,13 +150,13 @@ def test_served_model_input_is_exactly_the_training_input(tiny_detector):
 def test_served_windows_follow_the_saved_window_norm(tmp_path):
     # A model trained with per-band normalisation must be served with it: the setting
     # travels in features.json, and the trainer's windows equal the served ones.
-    from conftest import TINY_CONFIG, build_tiny_version
+    from tiny_models import TINY_CONFIG, tiny_version
 
     from detector.config import FeatureConfig
     from train.dataset import clip_windows
 
     per_band = FeatureConfig.from_dict({**TINY_CONFIG.to_dict(), "window_norm": "per_band"})
-    build_tiny_version(tmp_path / "store" / "pb", seed=3, config=per_band)
+    tiny_version(tmp_path / "store" / "pb", "tiny-a", config=per_band)
     ModelRegistry(tmp_path / "store").promote("pb")
     detector = Detector.from_store(tmp_path / "store")
     assert detector.config.window_norm == "per_band"

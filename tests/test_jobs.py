@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import pytest
 from admin_helpers import FAKE_JOB, wait_for
+from cli_helpers import subprocess_env
 
 from webapp.job_view import curves, progress_of
 from webapp.jobs import LOCK_FILE, JobBusy, JobManager, pid_alive, process_start_time
@@ -197,12 +198,11 @@ def test_search_progress_is_time_based_with_trials(tmp_path):
 
 def test_job_outlives_the_process_that_started_it(tmp_path, fake):
     """Like an app restart: the launcher exits, the job keeps running and another process sees it finish."""
-    launcher = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
-                "from webapp.jobs import JobManager\n"
+    launcher = ("from webapp.jobs import JobManager\n"
                 f"job = JobManager({str(tmp_path / 'jobs')!r}).start('fit', {raw(fake, 'finish', steps=20)!r})\n"
                 "print(job.id)")
     job_id = subprocess.run([sys.executable, "-c", launcher], capture_output=True, text=True, check=True,
-                            timeout=60).stdout.strip()
+                            timeout=60, env=subprocess_env()).stdout.strip()
     manager = JobManager(tmp_path / "jobs")
     job = manager.get(job_id)
     assert pid_alive(job.pid, job.start_time) and manager.current().id == job_id

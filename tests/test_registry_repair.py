@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from admin_helpers import PASSWORD, admin_app, login, table_with, texts
 from audio_fixtures import encode, voice_like
+from cli_helpers import run_cli
 
-from detector.cli import main
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
 from webapp.auth import THROTTLE
@@ -25,17 +23,6 @@ BAD_POINTERS = {
     "a list": json.dumps(["v1"]),
     "a path as version": json.dumps({"version": "../v1", "history": []}),
 }
-
-
-def run_cli(*args: str, store: Path) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err
-    try:
-        code = main(["--store", str(store), *args])
-    finally:
-        sys.stdout, sys.stderr = old
-    return code, out.getvalue(), err.getvalue()
 
 
 def truncate_model(store: Path, name: str) -> None:
