@@ -29,12 +29,14 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from train.calibrate import band_report
+from detector.calibration import AGGREGATIONS, Calibration
+from train.calibrate import band_report, calibrate
 from train.config import TrainConfig
 from train.dataset import build_clipset, keras_predictor, score_clips
 from train.evaluate import MIN_PER_CLASS, group_eer
 from train.events import ProgressLog
 from train.fit import train_model
+from train.trained import TrainedModel
 
 PROTOCOLS = ("family", "vocoder", "source")
 HEADLINE_PROTOCOLS = ("family", "source")   # the mean held-out EER the card and README quote
@@ -90,25 +92,52 @@ def available_folds(frame: pd.DataFrame, protocols: Iterable[str] = PROTOCOLS) -
     return folds
 
 
+def fold_calibration(trained: TrainedModel, frame: pd.DataFrame, cache_root: str | Path) -> Calibration | None:
+    """The fold model's calibration on its own validation clips, or ``None`` when it is no better than chance.
+
+    A short fold recipe can leave validation at chance; its EER is still reported
+    (it needs no calibration), only the confident-band rates are not.
+    """
+    val = frame[frame["split"] == "val"]
+    clips, _ = build_clipset(val, trained.features, cache_root)
+    try:
+        calibration, _ = calibrate(score_clips(keras_predictor(trained.model), clips.features, trained.features),
+                                   clips.labels)
+    except ValueError:
+        return None
+    return calibration
+
+
 def run_fold(frame: pd.DataFrame, fold: Fold, config: TrainConfig, cache_root: str | Path,
              log: ProgressLog) -> dict[str, Any]:
     """Retrain without ``fold``'s part, calibrate on what validation has left, score the fold."""
     started = time.monotonic()
     held = fold.held_rows(frame) & frame["split"].isin(["train", "val"])
-    trained = train_model(frame[~held].reset_index(drop=True), config, cache_root, log)
+    seen = frame[~held].reset_index(drop=True)
+    trained = train_model(seen, config, cache_root, log, calibrated=False)
+    calibration = fold_calibration(trained, seen, cache_root)
     test = frame[frame["split"] == "test"].reset_index(drop=True)
     negatives, positives = fold.test_masks(test)
     scored = test[negatives | positives].reset_index(drop=True)
     clips, errors = build_clipset(scored, trained.features, cache_root)
     logits = score_clips(keras_predictor(trained.model), clips.features, trained.features)
-    clip_logits = logits[trained.calibration.aggregation]
-    entry = group_eer(clips.labels, clip_logits)
-    bands = band_report(trained.calibration.probability(clip_logits), clips.labels, trained.calibration)
-    entry.update(synthetic_called_genuine=bands["synthetic_called_genuine"],
-                 genuine_called_synthetic=bands["genuine_called_synthetic"], skipped_clips=len(errors),
-                 val_eer_seen=trained.val_eer, epochs_run=trained.counts["epochs_run"],
-                 train_s=round(time.monotonic() - started, 1))
+    aggregation = calibration.aggregation if calibration else AGGREGATIONS[0]
+    entry = group_eer(clips.labels, logits[aggregation])
+    if calibration is None:
+        entry.update(synthetic_called_genuine=None, genuine_called_synthetic=None,
+                     bands_note="validation at chance: no calibration, no verdict bands")
+    else:
+        bands = band_report(calibration.probability(logits[aggregation]), clips.labels, calibration)
+        entry.update(synthetic_called_genuine=bands["synthetic_called_genuine"],
+                     genuine_called_synthetic=bands["genuine_called_synthetic"])
+    entry.update(aggregation=aggregation, skipped_clips=len(errors), val_eer_seen=trained.val_eer,
+                 epochs_run=trained.counts["epochs_run"], train_s=round(time.monotonic() - started, 1))
     return entry
+
+
+def _largest(folds: dict[str, dict[str, Any]], key: str) -> float | None:
+    values = [v[key] for v in folds.values() if v.get(key) is not None]
+    return max(values) if values else None
 
 
 def summarise(folds: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -123,10 +152,8 @@ def summarise(folds: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "mean_eer": float(np.mean(headline)) if headline else None,
         "mean_eer_by_protocol": {p: float(np.mean(eers([p]))) for p in PROTOCOLS if eers([p])},
         "worst_fold": {"fold": worst[0], "eer": worst[1]},
-        "max_synthetic_called_genuine": max((v.get("synthetic_called_genuine", 0.0) for v in folds.values()),
-                                            default=None),
-        "max_genuine_called_synthetic": max((v.get("genuine_called_synthetic", 0.0) for v in folds.values()),
-                                            default=None),
+        "max_synthetic_called_genuine": _largest(folds, "synthetic_called_genuine"),
+        "max_genuine_called_synthetic": _largest(folds, "genuine_called_synthetic"),
     }
 
 
