@@ -56,7 +56,7 @@ def _compiled(arch: str, batch: int, feature: str):
 
 
 def _batches(clips, config: TrainConfig):
-    from train.dataset import train_batches
+    from train.batches import train_batches
 
     if clips is None:
         return random_batches(config)

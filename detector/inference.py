@@ -143,7 +143,7 @@ class Detector:
     def score_features(self, features: Sequence[np.ndarray]) -> ClipScores:
         """Score clips from their (frames, bins) features, many windows per model call.
 
-        The serving windows of each clip (:func:`detector.features.split_windows`) go
+        The serving windows of each clip (:func:`detector.windows.split_windows`) go
         through the model together; each clip's logits are aggregated and calibrated
         by the version's :class:`~detector.calibration.Calibration`. Evaluation is this
         method over the test split.

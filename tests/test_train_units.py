@@ -15,15 +15,10 @@ from detector.features import model_input
 from detector.metrics import compute_eer
 from detector.windows import standardise
 from train.augment import augment_batch
+from train.batches import balanced_weights, train_batches
 from train.calibrate import calibrate, choose_bands, fit_platt
 from train.config import AugmentConfig
-from train.dataset import (
-    ClipSet,
-    balanced_weights,
-    clip_windows,
-    config_hash,
-    train_batches,
-)
+from train.dataset import ClipSet, clip_windows, config_hash
 from train.evaluate import breakdown, condition_ratios, group_eer
 from train.schema import LeakageError, check_no_leakage, find_leakage
 

@@ -91,7 +91,7 @@ class TrainConfig:
         the model's ``features.json`` so serving does the same.
     speaker_balance : float
         How evenly training batches draw from speakers within each class or family:
-        0 every clip alike, 1 every speaker alike (:func:`train.dataset.balanced_weights`).
+        0 every clip alike, 1 every speaker alike (:func:`train.batches.balanced_weights`).
     exclude_families : list of str
         Synthetic families removed from train and validation (leave-one-family-out).
     """

@@ -1,11 +1,11 @@
-"""Manifest -> cached features -> training batches (numpy, see train/loop.py) and evaluation windows.
+"""Cached features of a manifest's clips, and how a model scores them clip by clip.
 
 Features are computed once per clip with :func:`detector.features.model_input`
 (the serving code path) and cached on disk as one ``.npy`` per clip, in a folder
 named by a hash of the :class:`FeatureConfig`, so changing any feature setting
 can never reuse stale features. Evaluation windows come from
 :func:`detector.windows.split_windows`, exactly what the server scores; training
-windows are random crops of the same matrices, standardised the same way.
+batches are random crops of the same matrices (:mod:`train.batches`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -28,9 +27,7 @@ from detector.clips import aggregated, logits_per_clip
 from detector.config import FeatureConfig
 from detector.errors import AudioError
 from detector.features import feature_code, model_input
-from detector.windows import split_windows, standardise
-from train.augment import augment_batch
-from train.config import AugmentConfig
+from detector.windows import split_windows
 
 CACHE_DTYPE = np.float16  # halves disk and RAM; rounding (<0.1 dB) is far below any cue
 EVAL_BATCH = 256          # windows per forward pass when scoring
@@ -158,64 +155,6 @@ def build_clipset(frame: pd.DataFrame, config: FeatureConfig, cache_root: str | 
     return ClipSet(kept, [f for f in feats if f is not None]), errors
 
 
-# Training batches -----------------------------------------------------------------
-def balanced_weights(frame: pd.DataFrame, speaker_balance: float = 0.0) -> np.ndarray:
-    """Sampling weight per clip: both classes equally likely, and within the synthetic
-    class every family equally likely, so no class or family dominates the gradient.
-
-    ``speaker_balance`` (0-1) shares each group's weight among its speakers (voices, for
-    synthetic clips): 0 weights every clip alike, 1 every speaker alike, 0.5 in between
-    (a clip weighs ``1 / clips_of_its_speaker ** speaker_balance``). Genuine sources are
-    very uneven (one gives two thirds of the genuine training clips); evening them out was
-    meant to stop small, unusual speakers looking synthetic, but did not lower the
-    validation EER (README, "What we tried"), so the default stays 0.
-    """
-    if not 0.0 <= speaker_balance <= 1.0:
-        raise ValueError(f"speaker_balance must be within [0, 1], got {speaker_balance}")
-    groups = pd.Series(np.where(frame["y"].to_numpy() == 1, "syn:" + frame["family"].astype(str), "genuine"))
-    is_syn = frame["y"].to_numpy() == 1
-    families = max(1, len(set(groups[is_syn])))
-    share = np.where(is_syn, 0.5 / families, 0.5)
-    if not is_syn.any() or is_syn.all():
-        share = np.full(len(frame), 1.0)
-    if speaker_balance > 0 and "speaker" in frame:
-        speakers = groups + "|" + frame["speaker"].astype(str).to_numpy()
-        raw = speakers.map(speakers.value_counts()).to_numpy(dtype=float) ** -speaker_balance
-    else:
-        raw = np.ones(len(frame))
-    group_totals = pd.Series(raw).groupby(groups).transform("sum").to_numpy()
-    weights = share * raw / group_totals
-    return weights / weights.sum()
-
-
-def random_crops(clips: ClipSet, indices: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
-    """One window of ``frames`` frames from each chosen clip, at a random start, float32."""
-    out = np.empty((len(indices), frames, clips.features[0].shape[1]), dtype=np.float32)
-    for row, index in enumerate(indices):
-        feats = clips.features[index]
-        start = int(rng.integers(0, len(feats) - frames + 1))
-        out[row] = feats[start:start + frames]
-    return out
-
-
-def train_batches(clips: ClipSet, config: FeatureConfig, batch: int, augment: AugmentConfig | None,
-                  seed: int, speaker_balance: float = 0.0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Endless class-balanced batches ``(windows (b, frames, bins, 1), labels (b, 1))``."""
-    rng = np.random.default_rng(seed)
-    weights = balanced_weights(clips.frame, speaker_balance)
-    labels = clips.labels.astype(np.float32)
-    normalise = partial(standardise, window_norm=config.window_norm)
-    while True:
-        chosen = rng.choice(len(clips), size=batch, p=weights)
-        windows = random_crops(clips, chosen, config.window_frames, rng)
-        if augment is not None:
-            windows = augment_batch(windows, augment, config, rng, normalise)
-        else:
-            windows = normalise(windows)
-        yield windows[..., np.newaxis].astype(np.float32), labels[chosen, np.newaxis]
-
-
-# Evaluation -----------------------------------------------------------------------
 def clip_windows(features: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """The serving windows of one clip, (n, frames, bins, 1) float32."""
     windows, _ = split_windows(np.asarray(features, dtype=np.float32), config)

@@ -32,17 +32,11 @@ from detector.config import FEATURE_TYPES, WINDOW_NORMS
 from detector.metrics import compute_eer
 from train.archs import available, build_model
 from train.averaging import make_weight_average
+from train.batches import train_batches
 from train.calibrate import calibrate
 from train.callbacks import make_callback
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
-from train.dataset import (
-    ClipSet,
-    build_clipset,
-    keras_predictor,
-    score_clips,
-    train_batches,
-    warn_errors,
-)
+from train.dataset import ClipSet, build_clipset, keras_predictor, score_clips, warn_errors
 from train.events import ProgressLog
 from train.loop import run_training
 from train.publish import publish_version
