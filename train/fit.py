@@ -95,7 +95,7 @@ def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
     Parameters
     ----------
     frame : pd.DataFrame
-        The manifest (see :func:`train.dataset.read_manifest`); the test split is ignored.
+        The manifest (see :func:`train.schema.read_manifest`); the test split is ignored.
     config : TrainConfig
         The run's settings.
     cache_root : path
