@@ -11,7 +11,7 @@ import grimp
 
 REPO = Path(__file__).resolve().parent.parent
 # The training steps: each may import the ones before it in this list, never a later one.
-TRAIN_STEPS = ("train.dataset", "train.evaluate", "train.publish", "train.fit", "train.tune", "train.lofo",
+TRAIN_STEPS = ("train.dataset", "train.evaluate", "train.publish", "train.fit", "train.tune", "train.lofo", "train.screen",
                "train.evaluate.__main__")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -62,3 +64,27 @@ def test_unknown_fold_names_are_refused_with_the_available_ones() -> None:
     with pytest.raises(ValueError, match="source:queen"):
         parse_folds(_manifest(), ["source:nowhere"], None)
     assert [f.name for f in parse_folds(_manifest(), None, ["vocoder"])] == ["vocoder:hifigan", "vocoder:lpcnet"]
+
+
+def test_a_screen_holds_parts_out_of_training_and_reports_each(tmp_path) -> None:
+    from train.config import TrainConfig
+    from train.events import ProgressLog
+    from train.schema import read_manifest
+    from train.screen import parse_fold, screen
+    from train.toy_corpus import make_toy_corpus
+
+    frame = read_manifest(make_toy_corpus(tmp_path / "corpus"))
+    config = TrainConfig(epochs=2, batch=16, windows_per_clip=4, max_minutes=None)
+    log = ProgressLog(tmp_path / "run", quiet=True)
+    result = screen(frame, config, [parse_fold("family:vocoder")], tmp_path / "cache", log)
+    start = next(e for e in map(json.loads, (tmp_path / "run" / "progress.jsonl").read_text().splitlines())
+                 if e["event"] == "start")
+    held_train = int(((frame["family"] == "vocoder") & (frame["split"] == "train")).sum())
+    assert start["train_clips"] == int((frame["split"] == "train").sum()) - held_train   # the part never trained
+    held = result["family:vocoder"]
+    assert held["n"] == [int(((frame["split"] == "test") & (frame["label"] == "genuine")).sum()),
+                         int(((frame["split"] == "test") & (frame["family"] == "vocoder")).sum())]
+    assert 0 <= held["eer"] <= 1 and result["mean_heldout_eer"] == held["eer"]
+    assert result["in_domain"]["n"][1] == int(((frame["split"] == "test") & (frame["family"] == "formant")).sum())
+    with pytest.raises(ValueError, match="protocol:name"):
+        parse_fold("vocoder")

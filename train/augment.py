@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from detector.config import FeatureConfig
+from detector.features import feature_axis
 from train.config import AugmentConfig
 
 
@@ -29,6 +30,42 @@ def spectral_gain(batch: int, bins: int, max_db: float, rng: np.random.Generator
     phase = rng.uniform(0, 2 * np.pi, (batch, 1))
     ripple = 0.5 * np.sin(np.pi * cycles * axis + phase).astype(np.float32)
     return (max_db * (tilt + ripple) / 2.0)[:, np.newaxis, :]
+
+
+BAND_TOP_HZ = (3400.0, 7500.0)     # range of the random upper edge (telephone to wideband codecs)
+BAND_BOTTOM_HZ = (100.0, 300.0)    # range of the random lower edge (a telephone's high-pass)
+
+
+def band_limit(windows: np.ndarray, axis_hz: np.ndarray, prob: float, rng: np.random.Generator) -> np.ndarray:
+    """Make a random share of windows look band-limited, before standardisation.
+
+    Parameters
+    ----------
+    windows : np.ndarray
+        Unstandardised features (batch, frames, bins) in dB; the first ``len(axis_hz)`` bins are spectrum.
+    axis_hz : np.ndarray
+        Centre frequency of each spectrum bin.
+    prob : float
+        Chance per window.
+
+    Returns
+    -------
+    np.ndarray
+        A copy where the chosen windows' bins outside a random pass band hold the window's lowest spectrum
+        value: what the serving features of a band-limited recording show there (the noise floor).
+    """
+    chosen = np.flatnonzero(rng.random(len(windows)) < prob)
+    if not len(chosen):
+        return windows
+    windows = windows.copy()
+    spectrum = len(axis_hz)
+    for row in chosen:
+        floor = windows[row, :, :spectrum].min()
+        stop = axis_hz > rng.uniform(*BAND_TOP_HZ)
+        if rng.random() < 0.5:
+            stop |= axis_hz < rng.uniform(*BAND_BOTTOM_HZ)
+        windows[row, :, :spectrum][:, stop] = floor
+    return windows
 
 
 def apply_masks(windows: np.ndarray, augment: AugmentConfig, rng: np.random.Generator, chosen: np.ndarray) -> None:
@@ -73,6 +110,10 @@ def augment_batch(
     np.ndarray
         Standardised, augmented windows.
     """
+    if augment.band_limit_prob > 0 and config.spectrum_bins:
+        axis, unit = feature_axis(config)
+        if unit == "Hz":
+            windows = band_limit(windows, axis[:config.spectrum_bins], augment.band_limit_prob, rng)
     chosen = rng.random(len(windows)) < augment.prob
     spectrum_bins = config.spectrum_bins
     if augment.eq_db > 0 and spectrum_bins and chosen.any():

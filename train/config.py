@@ -56,6 +56,10 @@ class AugmentConfig:
     freq_masks: int = 2
     freq_mask_fraction: float = 0.08  # widest frequency mask, as a share of the bins
     eq_db: float = 3.0              # peak-to-peak spectral tilt/ripple in dB (spectra only)
+    # Chance that a training window (either label) looks band-limited: everything above a random
+    # 3.4-7.5 kHz edge, and half the time below a random 100-300 Hz edge, drops to the window's floor.
+    # Real fakes arrive through phones and messengers; a model must not read "full band" as a label.
+    band_limit_prob: float = 0.0
 
 
 @dataclass
