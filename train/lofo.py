@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -92,7 +92,8 @@ def available_folds(frame: pd.DataFrame, protocols: Iterable[str] = PROTOCOLS) -
     return folds
 
 
-def fold_calibration(trained: TrainedModel, frame: pd.DataFrame, cache_root: str | Path) -> Calibration | None:
+def fold_calibration(trained: TrainedModel, predict: Callable[[np.ndarray], np.ndarray], frame: pd.DataFrame,
+                     cache_root: str | Path) -> Calibration | None:
     """The fold model's calibration on its own validation clips, or ``None`` when it is no better than chance.
 
     A short fold recipe can leave validation at chance; its EER is still reported
@@ -101,7 +102,7 @@ def fold_calibration(trained: TrainedModel, frame: pd.DataFrame, cache_root: str
     val = frame[frame["split"] == "val"]
     clips, _ = build_clipset(val, trained.features, cache_root)
     try:
-        calibration, _ = calibrate(score_clips(keras_predictor(trained.model), clips.features, trained.features),
+        calibration, _ = calibrate(score_clips(predict, clips.features, trained.features),
                                    clips.labels)
     except ValueError:
         return None
@@ -115,12 +116,13 @@ def run_fold(frame: pd.DataFrame, fold: Fold, config: TrainConfig, cache_root: s
     held = fold.held_rows(frame) & frame["split"].isin(["train", "val"])
     seen = frame[~held].reset_index(drop=True)
     trained = train_model(seen, config, cache_root, log, calibrated=False)
-    calibration = fold_calibration(trained, seen, cache_root)
+    predict = keras_predictor(trained.model)   # one compiled forward pass for validation and test
+    calibration = fold_calibration(trained, predict, seen, cache_root)
     test = frame[frame["split"] == "test"].reset_index(drop=True)
     negatives, positives = fold.test_masks(test)
     scored = test[negatives | positives].reset_index(drop=True)
     clips, errors = build_clipset(scored, trained.features, cache_root)
-    logits = score_clips(keras_predictor(trained.model), clips.features, trained.features)
+    logits = score_clips(predict, clips.features, trained.features)
     aggregation = calibration.aggregation if calibration else AGGREGATIONS[0]
     entry = group_eer(clips.labels, logits[aggregation])
     if calibration is None:

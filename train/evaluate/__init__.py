@@ -52,13 +52,12 @@ def load_detector(folder: str | Path) -> Detector:
     return Detector(load_folder(folder))
 
 
-def score_split(folder: str | Path, frame: pd.DataFrame, split: str = "test") -> pd.DataFrame:
-    """Score one split with the folder's :class:`Detector` from the audio files (no cache).
+def score_split(detector: Detector, frame: pd.DataFrame, split: str = "test") -> pd.DataFrame:
+    """Score one split with a version's :class:`Detector` from the audio files (no cache).
 
     Returns the split's manifest rows that could be scored, with ``mean_logit``,
     ``max_logit``, ``logit`` (the deployed aggregation) and ``p_synthetic``.
     """
-    detector = load_detector(folder)
     rows = frame[frame["split"] == split].reset_index(drop=True)
     features, keep = [], []
     for path in rows["path"]:
@@ -163,7 +162,7 @@ def evaluate_version(folder: str | Path, frame: pd.DataFrame, corpus: str | Path
     """
     folder = Path(folder)
     detector = load_detector(folder)
-    scored = score_split(folder, frame, "test")
+    scored = score_split(detector, frame, "test")
     labels, logits = scored["y"].to_numpy(), scored["logit"].to_numpy()
     metrics: dict[str, Any] = {"test": split_metrics(labels, logits, detector.calibration)}
     metrics["breakdown"] = {column: breakdown(scored, column) for column in BREAKDOWNS}
