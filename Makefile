@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev system-deps corpus train bench clean
+.PHONY: run test install install-dev system-deps corpus train heldout bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,13 @@ test: install-dev system-deps
 corpus: install system-deps
 	$(PY) -m train.corpus build --size default --out data/corpus
 
+# The shipped model: the `full` recipe (train/recipes/full.json), then every held-out protocol with the
+# shorter `fold` recipe, verdict bands narrowed to the folds: `make train`, then `make heldout MODEL=<version>`.
 train: install
-	$(PY) -m train.fit --corpus data/corpus
+	$(PY) -m train.fit --corpus data/corpus --recipe full
+
+heldout: install
+	$(PY) -m train.evaluate --model $(MODEL) --corpus data/corpus --lofo --lofo-recipe train/recipes/fold.json --heldout-bands
 
 bench: install
 	$(PY) -m bench

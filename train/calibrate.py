@@ -68,6 +68,20 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     return scale, bias
 
 
+def edge_below(synthetic: np.ndarray, max_error: float = MAX_BAND_ERROR) -> float:
+    """The highest ``genuine_below`` edge with at most ``max_error`` of these synthetic clips below it."""
+    synthetic = np.sort(np.asarray(synthetic, dtype=np.float64).ravel())
+    edge = float(synthetic[int(np.floor(max_error * len(synthetic)))]) if len(synthetic) else 0.5
+    return float(np.clip(edge, MIN_BAND, 0.5 - MIN_UNCERTAIN / 2))
+
+
+def edge_above(genuine: np.ndarray, max_error: float = MAX_BAND_ERROR) -> float:
+    """The lowest ``synthetic_above`` edge with at most ``max_error`` of these genuine clips at or above it."""
+    genuine = np.sort(np.asarray(genuine, dtype=np.float64).ravel())[::-1]
+    edge = float(np.nextafter(genuine[int(np.floor(max_error * len(genuine)))], 1.0)) if len(genuine) else 0.5
+    return float(np.clip(edge, 0.5 + MIN_UNCERTAIN / 2, 1.0 - MIN_BAND))
+
+
 def choose_bands(probabilities: np.ndarray, labels: np.ndarray, max_error: float = MAX_BAND_ERROR) -> tuple[float, float]:
     """Band edges ``(genuine_below, synthetic_above)`` from validation probabilities.
 
@@ -77,14 +91,7 @@ def choose_bands(probabilities: np.ndarray, labels: np.ndarray, max_error: float
     """
     p = np.asarray(probabilities, dtype=np.float64).ravel()
     labels = np.asarray(labels).astype(int).ravel()
-    synthetic, genuine = np.sort(p[labels == 1]), np.sort(p[labels == 0])[::-1]
-    allowed_syn = int(np.floor(max_error * len(synthetic)))
-    allowed_gen = int(np.floor(max_error * len(genuine)))
-    genuine_below = float(synthetic[allowed_syn]) if len(synthetic) else 0.5
-    synthetic_above = float(np.nextafter(genuine[allowed_gen], 1.0)) if len(genuine) else 0.5
-    genuine_below = float(np.clip(genuine_below, MIN_BAND, 0.5 - MIN_UNCERTAIN / 2))
-    synthetic_above = float(np.clip(synthetic_above, 0.5 + MIN_UNCERTAIN / 2, 1.0 - MIN_BAND))
-    return genuine_below, synthetic_above
+    return edge_below(p[labels == 1], max_error), edge_above(p[labels == 0], max_error)
 
 
 def band_report(probabilities: np.ndarray, labels: np.ndarray, calibration: Calibration) -> dict[str, Any]:

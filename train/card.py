@@ -90,6 +90,30 @@ def heldout_band_lines(folds: dict[str, Any]) -> list[str]:
             "of an unseen source's genuine clips called *likely synthetic*."]
 
 
+def recipe_lines(training: dict[str, Any]) -> list[str]:
+    """Which committed recipe made the model (versions trained before recipes existed say nothing)."""
+    recipe = training.get("recipe")
+    if not recipe:
+        return []
+    name = str(recipe).split("+")[0]
+    changed = " with options changed from the file" if str(recipe).endswith("+changes") else ""
+    loss = {"ocsoftmax": "one-class softmax", "bce": "binary cross-entropy"}.get(str(training.get("loss")), "")
+    return [f"- Recipe `{name}` (`train/recipes/{name}.json`){changed}"
+            f"{f'; loss: {loss}' if loss else ''}."]
+
+
+def band_source_lines(lofo: dict[str, Any], calibration: dict[str, Any]) -> list[str]:
+    """Where the verdict bands come from: validation alone, or narrowed by the held-out folds."""
+    bands = lofo.get("bands") or {}
+    applied = bool(bands) and calibration.get("genuine_below", 1.0) <= bands["genuine_below"] + 1e-12 \
+        and calibration.get("synthetic_above", 0.0) >= bands["synthetic_above"] - 1e-12
+    if not applied:
+        return ["- The verdict bands were set on validation (at most 1 % of a class in the other class's band)."]
+    return [f"- The verdict bands were set on validation, then narrowed to what the {bands.get('folds')} held-out "
+            f"folds allow: in every fold at most {pct(bands.get('max_error'))} of the never-heard training and "
+            "validation clips of the held-out part fell in the wrong confident band (test clips chose nothing)."]
+
+
 def feature_words(metrics: dict[str, Any], config: FeatureConfig | None = None) -> str:
     """The model's features in plain words, sizes from ``config`` (the defaults when it is unknown)."""
     name = str(metrics.get("feature"))
@@ -151,6 +175,7 @@ def card_text(metrics: dict[str, Any], frame: pd.DataFrame, config: FeatureConfi
         f"- {str(calibration.get('method', '?')).title()} scaling fitted on the validation split: p(synthetic) = "
         f"sigmoid({calibration.get('scale', 0):.3f} x clip logit {'-' if calibration.get('bias', 0) < 0 else '+'} "
         f"{abs(calibration.get('bias', 0)):.3f}).",
+        *band_source_lines(lofo, calibration),
         f"- Verdict bands: likely genuine below {calibration.get('genuine_below', 0):.2f}, likely synthetic at or above "
         f"{calibration.get('synthetic_above', 0):.2f}, uncertain in between. On test, "
         f"{pct(bands.get('uncertain', {}).get('share'))} of clips were uncertain, "
@@ -158,6 +183,7 @@ def card_text(metrics: dict[str, Any], frame: pd.DataFrame, config: FeatureConfi
         f"{pct(bands.get('genuine_called_synthetic'))} of genuine clips likely synthetic.",
         "",
         "## Training",
+        *recipe_lines(training),
         f"- {training.get('epochs_run', '?')} epochs (best {training.get('best_epoch', '?')}, chosen on validation EER; "
         f"stopped because: {training.get('stop_reason', 'not recorded')}), "
         f"{training.get('fit_s', '?')} s of fitting plus {training.get('features_s', '?')} s of feature extraction; "

@@ -22,6 +22,9 @@ DEFAULT_ARCH = "effnet"
 DEFAULT_STORE = paths.model_store()
 DEFAULT_RUNS = paths.RUNS_DIR
 DEFAULT_CACHE = paths.FEATURE_CACHE_DIR
+# Committed recipes, one JSON file each: quick (the Admin page's retrain, <= 15 minutes on 2 cores),
+# full (the shipped model, `make train`, <= 90 minutes) and fold (the held-out protocols' retraining).
+RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 # The shipped recipe's feature type. detector.config.FeatureConfig keeps "logspec" as its own
 # default on purpose: features.json files saved before the feature field existed mean logspec.
 DEFAULT_FEATURE = "melexc"
@@ -32,6 +35,19 @@ ARCHITECTURES: dict[str, str] = {
     "seed-cnn": "train.archs.seed_cnn",
     "effnet": "train.archs.effnet",
 }
+
+
+def available_recipes() -> list[str]:
+    """Names of the committed recipes in ``train/recipes/``."""
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.json"))
+
+
+def load_recipe(name: str) -> "TrainConfig":
+    """The committed recipe ``train/recipes/<name>.json`` (``quick``, ``full`` or ``fold``)."""
+    path = RECIPES_DIR / f"{name}.json"
+    if not path.exists():
+        raise ValueError(f"unknown recipe {name!r}; choose one of {available_recipes()}")
+    return TrainConfig.load(path)
 
 
 def available_archs() -> list[str]:
@@ -79,6 +95,9 @@ class TrainConfig:
         Maximum epochs, windows per batch and peak learning rate.
     optimizer : str
         ``adam``, ``adamw`` or ``sgd``.
+    loss : str
+        ``bce`` (binary cross-entropy on a logit) or ``ocsoftmax`` (one-class softmax on
+        a cosine score, :mod:`train.losses`).
     patience : int
         Epochs without a better validation EER before stopping.
     seed : int
@@ -98,6 +117,8 @@ class TrainConfig:
         0 every clip alike, 1 every speaker alike (:func:`train.batches.balanced_weights`).
     exclude_families : list of str
         Synthetic families removed from train and validation (leave-one-family-out).
+    recipe : str
+        Name of the committed recipe the run started from (:func:`load_recipe`).
     """
 
     arch: str = DEFAULT_ARCH
@@ -116,7 +137,8 @@ class TrainConfig:
     lr: float = 2e-3
     optimizer: str = "adam"
     weight_decay: float = 1e-4
-    label_smoothing: float = 0.05
+    label_smoothing: float = 0.05   # binary cross-entropy only
+    loss: str = "bce"               # "bce" or "ocsoftmax" (train.losses)
     patience: int = 10
     seed: int = 1234
     windows_per_clip: float = 1.0
@@ -125,6 +147,9 @@ class TrainConfig:
     speaker_balance: float = 0.0
     exclude_families: list[str] = field(default_factory=list)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # Which committed recipe (train/recipes/<name>.json) this run came from; "+changes" when options
+    # overrode it. The card names it.
+    recipe: str = "quick"
 
     def feature_config(self) -> FeatureConfig:
         """The serving feature configuration this run trains with."""
@@ -138,6 +163,14 @@ class TrainConfig:
         data = dict(data)
         augment = AugmentConfig(**data.pop("augment", {}))
         return cls(augment=augment, **data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        """Read a saved ``train_config.json`` or a recipe file."""
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            raise ValueError(f"cannot read a training recipe from {path}: {exc}") from exc
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m train.fit --corpus data/corpus [--arch effnet|seed-cnn] [--epochs N]
+    python -m train.fit --corpus data/corpus [--recipe quick|full|fold] [--arch effnet|seed-cnn] [--epochs N]
         [--batch N] [--lr X] [--features logspec|mel|lfcc|melfine|melexc] [--weight-average-decay D]
         [--window-norm global|per_band] [--speaker-balance B] [--out model_store] [--run-dir DIR]
 
@@ -35,10 +35,11 @@ from train.averaging import make_weight_average
 from train.batches import train_batches
 from train.calibrate import calibrate
 from train.callbacks import make_callback
-from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
+from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig, available_recipes, load_recipe
 from train.dataset import ClipSet, build_clipset, keras_predictor, score_clips, warn_errors
 from train.events import ProgressLog
 from train.loop import run_training
+from train.losses import LOSSES, head_params, make_loss
 from train.publish import publish_version
 from train.schema import check_no_leakage, read_manifest
 from train.trained import TrainedModel
@@ -123,11 +124,11 @@ def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
     warn_errors(skipped, lambda message: log.event("warning", message=message))
     feature_s = time.monotonic() - started
 
-    model = build_model(config.arch, features.input_shape, **config.arch_params)
+    model = build_model(config.arch, features.input_shape, **{**config.arch_params, **head_params(config.loss)})
     steps = max(1, math.ceil(config.windows_per_clip * len(train_set) / config.batch))
-    model.compile(optimizer=make_optimizer(config, steps * config.epochs),
-                  loss=keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
-                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)])
+    loss, threshold = make_loss(config.loss, config.label_smoothing)
+    model.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss,
+                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold)])
     predict = keras_predictor(model)
 
     def validate() -> float:
@@ -187,17 +188,29 @@ def fit(corpus: str | Path, config: TrainConfig, out: str | Path = DEFAULT_STORE
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """A :class:`TrainConfig` from command-line options (a JSON config file first, flags override)."""
-    config = TrainConfig.from_dict(json.loads(Path(args.config).read_text())) if args.config else TrainConfig()
+    """A :class:`TrainConfig` from command-line options: a recipe or JSON config first, flags override.
+
+    Any overriding flag marks the recipe name with ``+changes``, so a card never claims
+    a committed recipe that the run did not follow.
+    """
+    if args.config:
+        config = TrainConfig.load(args.config)
+    else:
+        config = load_recipe(args.recipe or "quick")
+    changed = False
     for option in ("arch", "epochs", "batch", "lr", "optimizer", "patience", "seed", "max_minutes",
-                   "weight_average_decay", "speaker_balance", "window_norm"):
+                   "weight_average_decay", "speaker_balance", "window_norm", "loss"):
         value = getattr(args, option)
         if value is not None:
+            changed |= value != getattr(config, option)
             setattr(config, option, value)
-    if args.features:
-        config.feature = args.features
+    if args.features and args.features != config.feature:
+        config.feature, changed = args.features, True
     if args.arch_params:
         config.arch_params.update(json.loads(args.arch_params))
+        changed = True
+    if changed and not config.recipe.endswith("+changes"):
+        config.recipe += "+changes"
     return config
 
 
@@ -220,7 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--speaker-balance", type=float,
                         help="0 draws every training clip alike, 1 every speaker alike (within its class or family)")
     parser.add_argument("--arch-params", help='JSON, e.g. \'{"widths": [32, 64, 96, 128]}\'')
-    parser.add_argument("--config", help="TrainConfig JSON (e.g. a run's train_config.json)")
+    parser.add_argument("--recipe", choices=available_recipes(),
+                        help="committed recipe in train/recipes/ (default quick; make train uses full)")
+    parser.add_argument("--config", help="TrainConfig JSON (e.g. a run's train_config.json) instead of a recipe")
+    parser.add_argument("--loss", choices=LOSSES, help="bce, or ocsoftmax (one-class softmax, train/losses.py)")
     parser.add_argument("--out", default=str(DEFAULT_STORE), help="model store folder")
     parser.add_argument("--run-dir", help="where progress.jsonl goes (default runs/<time>-<arch>-<feature>)")
     parser.add_argument("--cache", default=str(DEFAULT_CACHE), help="feature cache folder")

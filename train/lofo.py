@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from detector.calibration import AGGREGATIONS, Calibration
-from train.calibrate import band_report, calibrate
+from train.calibrate import band_report, calibrate, edge_above, edge_below
 from train.config import TrainConfig
 from train.dataset import build_clipset, keras_predictor, score_clips
 from train.evaluate import MIN_PER_CLASS, group_eer
@@ -40,6 +40,9 @@ from train.trained import TrainedModel
 
 PROTOCOLS = ("family", "vocoder", "source")
 HEADLINE_PROTOCOLS = ("family", "source")   # the mean held-out EER the card and README quote
+# Verdict bands from held-out parts: at most this share of a fold's never-heard clips in a confident
+# band of the wrong class (the issue's confident-error target).
+HELDOUT_BAND_ERROR = 0.02
 VOCODER_FAMILY = "neural_vocoder"
 
 
@@ -109,9 +112,32 @@ def fold_calibration(trained: TrainedModel, predict: Callable[[np.ndarray], np.n
     return calibration
 
 
+def heldout_edges(held: pd.DataFrame, trained: TrainedModel, predict: Callable[[np.ndarray], np.ndarray],
+                  calibration: Calibration, cache_root: str | Path) -> dict[str, Any]:
+    """Band edges that keep ``HELDOUT_BAND_ERROR`` of the fold's held-out TRAIN and VAL clips out of the wrong band.
+
+    Those clips left training with the fold, so the fold model never heard them, and
+    they are not test clips: bands chosen on them are not chosen on the test split.
+    """
+    clips, _ = build_clipset(held, trained.features, cache_root)
+    if not len(clips):
+        return {"genuine_below": None, "synthetic_above": None, "genuine_clips": 0, "synthetic_clips": 0}
+    logits = score_clips(predict, clips.features, trained.features)[calibration.aggregation]
+    p, labels = calibration.probability(logits), np.asarray(clips.labels)
+    synthetic, genuine = p[labels == 1], p[labels == 0]
+    enough = MIN_PER_CLASS
+    return {"genuine_below": edge_below(synthetic, HELDOUT_BAND_ERROR) if len(synthetic) >= enough else None,
+            "synthetic_above": edge_above(genuine, HELDOUT_BAND_ERROR) if len(genuine) >= enough else None,
+            "genuine_clips": int(len(genuine)), "synthetic_clips": int(len(synthetic))}
+
+
 def run_fold(frame: pd.DataFrame, fold: Fold, config: TrainConfig, cache_root: str | Path,
              log: ProgressLog) -> dict[str, Any]:
-    """Retrain without ``fold``'s part, calibrate on what validation has left, score the fold."""
+    """Retrain without ``fold``'s part, calibrate on what validation has left, score the fold.
+
+    The entry also carries the fold's test probabilities and labels under the private
+    key ``_scored`` (for :func:`rates_at_bands`; :func:`run_heldout` drops it).
+    """
     started = time.monotonic()
     held = fold.held_rows(frame) & frame["split"].isin(["train", "val"])
     seen = frame[~held].reset_index(drop=True)
@@ -129,12 +155,39 @@ def run_fold(frame: pd.DataFrame, fold: Fold, config: TrainConfig, cache_root: s
         entry.update(synthetic_called_genuine=None, genuine_called_synthetic=None,
                      bands_note="validation at chance: no calibration, no verdict bands")
     else:
-        bands = band_report(calibration.probability(logits[aggregation]), clips.labels, calibration)
+        probabilities = calibration.probability(logits[aggregation])
+        bands = band_report(probabilities, clips.labels, calibration)
         entry.update(synthetic_called_genuine=bands["synthetic_called_genuine"],
-                     genuine_called_synthetic=bands["genuine_called_synthetic"])
+                     genuine_called_synthetic=bands["genuine_called_synthetic"],
+                     band_edges=heldout_edges(frame[held].reset_index(drop=True), trained, predict, calibration,
+                                              cache_root),
+                     _scored=(probabilities, np.asarray(clips.labels)))
     entry.update(aggregation=aggregation, skipped_clips=len(errors), val_eer_seen=trained.val_eer,
                  epochs_run=trained.counts["epochs_run"], train_s=round(time.monotonic() - started, 1))
     return entry
+
+
+def heldout_bands(folds: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The strictest edges over the folds: every fold kept its never-heard clips within the allowed error."""
+    edges = [v["band_edges"] for v in folds.values() if v.get("band_edges")]
+    below = [e["genuine_below"] for e in edges if e["genuine_below"] is not None]
+    above = [e["synthetic_above"] for e in edges if e["synthetic_above"] is not None]
+    if not below or not above:
+        return None
+    return {"genuine_below": min(below), "synthetic_above": max(above), "max_error": HELDOUT_BAND_ERROR,
+            "folds": len(edges)}
+
+
+def rates_at_bands(folds: dict[str, dict[str, Any]], bands: dict[str, Any]) -> None:
+    """Add each fold's test confident-error rates at the held-out bands (in place)."""
+    for entry in folds.values():
+        scored = entry.pop("_scored", None)
+        if scored is None:
+            continue
+        p, labels = scored
+        entry["at_heldout_bands"] = {
+            "synthetic_called_genuine": float(np.mean(p[labels == 1] < bands["genuine_below"])),
+            "genuine_called_synthetic": float(np.mean(p[labels == 0] >= bands["synthetic_above"]))}
 
 
 def _largest(folds: dict[str, dict[str, Any]], key: str) -> float | None:
@@ -156,6 +209,7 @@ def summarise(folds: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "worst_fold": {"fold": worst[0], "eer": worst[1]},
         "max_synthetic_called_genuine": _largest(folds, "synthetic_called_genuine"),
         "max_genuine_called_synthetic": _largest(folds, "genuine_called_synthetic"),
+        "bands": heldout_bands(folds),
     }
 
 
@@ -188,7 +242,15 @@ def run_heldout(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
         results[fold.name] = run_fold(frame, fold, fold_config, cache_root, log)
         log.event("done", fold=fold.name, eer=results[fold.name]["eer"])
     results = dict(sorted(results.items()))
-    return {"folds": results, **summarise(results), "epochs": fold_config.epochs,
+    summary = summarise(results)
+    if summary["bands"]:
+        rates_at_bands(results, summary["bands"])
+        summary["max_at_heldout_bands"] = {
+            key: max((v["at_heldout_bands"][key] for v in results.values() if "at_heldout_bands" in v), default=None)
+            for key in ("synthetic_called_genuine", "genuine_called_synthetic")}
+    for entry in results.values():
+        entry.pop("_scored", None)
+    return {"folds": results, **summary, "epochs": fold_config.epochs,
             "max_minutes": fold_config.max_minutes, "arch": config.arch, "feature": config.feature}
 
 

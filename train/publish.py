@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from detector.calibration import Calibration
 from detector.features import feature_code
 from detector.registry import atomic_write_text
 from train.archs import build_model
@@ -70,6 +72,7 @@ def training_metrics(trained: TrainedModel, corpus: Path, name: str) -> dict[str
         "feature_code": feature_code(trained.features),
         "params": trained.params,
         "training": {**trained.timings, **trained.counts, "best_epoch": trained.best_epoch,
+                     "recipe": trained.config.recipe, "loss": trained.config.loss, "epochs": trained.config.epochs,
                      "history": trained.history, "skipped_clips": len(trained.skipped)},
         "validation": {"eer": trained.val_eer, **trained.calibration_report},
     }
@@ -125,6 +128,28 @@ def write_metrics(folder: Path, metrics: dict[str, Any]) -> Path:
     atomic_write_text(path, json.dumps(metrics, indent=2, default=float) + "\n")
     path.chmod(0o644)
     return path
+
+
+def apply_heldout_bands(folder: str | Path, bands: dict[str, Any]) -> dict[str, Any]:
+    """Widen the version's uncertain band to the held-out folds' edges where they are stricter.
+
+    Validation only knows the synthesisers and sources the model trained on; the
+    held-out folds (:func:`train.lofo.heldout_bands`) show how far never-heard ones
+    reach into the confident bands. The stricter of the two edges is kept, so a band
+    only ever narrows. Writes ``calibration.json`` atomically (the old edges are kept
+    in it under ``validation_bands``) and returns its content.
+    """
+    path = Path(folder) / "calibration.json"
+    stored = json.loads(path.read_text())
+    validation = stored.get("validation_bands") or [stored["genuine_below"], stored["synthetic_above"]]
+    calibration = Calibration.from_dict(stored)
+    tightened = replace(calibration, genuine_below=min(validation[0], bands["genuine_below"]),
+                        synthetic_above=max(validation[1], bands["synthetic_above"]))
+    content = {**tightened.to_dict(), "validation_bands": validation, "bands_from": "validation and held-out folds",
+               "heldout_max_error": bands.get("max_error")}
+    atomic_write_text(path, json.dumps(content, indent=2) + "\n")
+    path.chmod(0o644)
+    return content
 
 
 def write_evaluation(folder: str | Path, frame: pd.DataFrame, corpus: str | Path,

@@ -58,6 +58,7 @@ def build(
     kernel_size: int = DEFAULT_KERNEL,
     dense_units: int = DEFAULT_DENSE,
     dropout: float = DEFAULT_DROPOUT,
+    output: str = "logit",
     freq_stride: int | None = None,
     head: str = "global",
 ):
@@ -84,14 +85,20 @@ def build(
         ``global`` averages and max-pools over time and frequency; ``freq`` pools
         over time only and keeps the (few) remaining frequency rows.
 
+    output : {"logit", "cosine"}
+        ``logit``: a dense layer's raw logit; ``cosine``: the cosine between the unit
+        embedding and a unit weight vector, for the OC-Softmax loss (:mod:`train.losses`).
+
     Returns
     -------
     keras.Model
-        Output: one raw logit per window.
+        Output: one raw score per window (a logit or a cosine; calibration makes it a probability).
     """
     import keras
     from keras import layers
 
+    if output not in ("logit", "cosine"):
+        raise ValueError(f"output must be 'logit' or 'cosine', got {output!r}")
     if head not in ("global", "freq"):
         raise ValueError(f"head must be 'global' or 'freq', got {head!r}")
     if len(widths) > len(STAGE_STRIDES):
@@ -124,5 +131,11 @@ def build(
     if dense_units:
         pooled = layers.Dense(int(dense_units), activation="relu", name="dense")(pooled)
     pooled = layers.Dropout(dropout, name="dropout")(pooled)
-    logit = layers.Dense(1, name="logit")(pooled)  # raw logit: the sigmoid lives in calibration
+    if output == "cosine":
+        # A unit embedding against a weight vector kept at unit length: the output is their cosine.
+        embedding = layers.UnitNormalization(name="unit_embedding")(pooled)
+        logit = layers.Dense(1, use_bias=False, kernel_constraint=keras.constraints.UnitNorm(axis=0),
+                             name="logit")(embedding)
+    else:
+        logit = layers.Dense(1, name="logit")(pooled)  # raw logit: the sigmoid lives in calibration
     return keras.Model(inputs, logit, name="effnet")

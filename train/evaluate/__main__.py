@@ -2,13 +2,15 @@
 
 Usage::
 
-    python -m train.evaluate --model VERSION --corpus data/corpus [--lofo] [--store model_store]
+    python -m train.evaluate --model VERSION --corpus data/corpus [--lofo [--heldout-bands]] [--store model_store]
 
 Scores every test clip with the version's ``model.tflite`` through the serving
 feature path and rewrites the version's ``metrics.json``, ``scores.csv.gz``,
 plots and card (:func:`train.publish.write_evaluation`). ``--lofo`` first runs the
 held-out protocols (:mod:`train.lofo`): one retraining per held-out synthetic family,
 neural vocoder and genuine source, stored under ``lofo`` in ``metrics.json``.
+``--heldout-bands`` then narrows the verdict bands to where the folds' never-heard
+train and validation clips say they must be (:func:`train.publish.apply_heldout_bands`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
 from train.lofo import PROTOCOLS, parse_folds, run_heldout
-from train.publish import write_evaluation
+from train.publish import apply_heldout_bands, write_evaluation
 from train.schema import read_manifest
 
 
@@ -37,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lofo-epochs", type=int, help="epochs per fold (default: the version's recipe)")
     parser.add_argument("--lofo-minutes", type=float, help="time budget per fold")
     parser.add_argument("--lofo-recipe", help="TrainConfig JSON for the folds (default: the version's own)")
+    parser.add_argument("--heldout-bands", action="store_true",
+                        help="narrow the version's verdict bands to the held-out folds' edges where stricter "
+                             "(needs held-out results from --lofo, now or stored)")
     parser.add_argument("--cache", default=str(DEFAULT_CACHE))
     parser.add_argument("--quiet", action="store_true")
     return parser
@@ -58,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         heldout = run_heldout(frame, config, args.cache, run_dir, folds, args.lofo_epochs, args.lofo_minutes,
                               args.quiet, previous)
         heldout["recipe"] = str(recipe)
+    if args.heldout_bands:
+        stored = heldout or json.loads((folder / "metrics.json").read_text()).get("lofo") or {}
+        if not stored.get("bands"):
+            raise SystemExit("no held-out band edges: run with --lofo first (every fold needs a calibration)")
+        apply_heldout_bands(folder, stored["bands"])
     metrics = write_evaluation(folder, frame, args.corpus, heldout)
     summary = {"version": args.model, "test_eer": metrics["test"]["eer"],
                "heldout_mean_eer": (metrics.get("lofo") or {}).get("mean_eer")}
