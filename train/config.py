@@ -151,6 +151,14 @@ class TrainConfig:
     # overrode it. The card names it.
     recipe: str = "quick"
 
+    def model_params(self) -> dict[str, Any]:
+        """Keyword arguments of the architecture's ``build``: ``arch_params`` plus what the loss needs.
+
+        One-class softmax scores with a cosine head (``train.losses``); training and the
+        saved ``model.keras`` both build through here, so they cannot disagree.
+        """
+        return {**self.arch_params, **({"output": "cosine"} if self.loss == "ocsoftmax" else {})}
+
     def feature_config(self) -> FeatureConfig:
         """The serving feature configuration this run trains with."""
         return FeatureConfig(feature=self.feature, window_norm=self.window_norm)

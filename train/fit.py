@@ -39,7 +39,7 @@ from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
 from train.dataset import ClipSet, build_clipset, keras_predictor, score_clips, warn_errors
 from train.events import ProgressLog
 from train.loop import run_training
-from train.losses import LOSSES, head_params, make_loss
+from train.losses import LOSSES, make_loss
 from train.publish import publish_version
 from train.schema import check_no_leakage, read_manifest
 from train.trained import TrainedModel
@@ -124,7 +124,7 @@ def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
     warn_errors(skipped, lambda message: log.event("warning", message=message))
     feature_s = time.monotonic() - started
 
-    model = build_model(config.arch, features.input_shape, **{**config.arch_params, **head_params(config.loss)})
+    model = build_model(config.arch, features.input_shape, **config.model_params())
     steps = max(1, math.ceil(config.windows_per_clip * len(train_set) / config.batch))
     loss, threshold = make_loss(config.loss, config.label_smoothing)
     model.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss,

@@ -45,8 +45,3 @@ def make_loss(name: str, label_smoothing: float = 0.0):
     if name == "ocsoftmax":
         return oc_softmax, cosine_threshold()
     raise ValueError(f"unknown loss {name!r}; choose one of {LOSSES}")
-
-
-def head_params(name: str) -> dict[str, str]:
-    """Architecture keyword arguments a loss needs (OC-Softmax needs a cosine output)."""
-    return {"output": "cosine"} if name == "ocsoftmax" else {}

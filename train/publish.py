@@ -80,7 +80,7 @@ def training_metrics(trained: TrainedModel, corpus: Path, name: str) -> dict[str
 
 def save_keras(trained: TrainedModel, path: Path) -> None:
     """Save the weights as ``model.keras`` without optimizer state (3x smaller), if small enough."""
-    bare = build_model(trained.config.arch, trained.features.input_shape, **trained.config.arch_params)
+    bare = build_model(trained.config.arch, trained.features.input_shape, **trained.config.model_params())
     bare.set_weights(trained.model.get_weights())
     bare.save(path)
     if path.stat().st_size > KERAS_MAX_BYTES:
