@@ -76,3 +76,21 @@ def test_evaluate_refuses_heldout_bands_without_heldout_results(tmp_path) -> Non
                                           "condition,duration_s\n")
     with pytest.raises(SystemExit, match="run with --lofo first"):
         main(["--model", "v1", "--corpus", str(corpus), "--store", str(tmp_path / "store"), "--heldout-bands"])
+
+
+def test_the_card_says_where_the_bands_come_from_and_the_heldout_confident_errors() -> None:
+    from train.card import band_source_lines, heldout_band_lines, recipe_lines
+
+    lofo = {"bands": {"genuine_below": 0.03, "synthetic_above": 0.95, "max_error": 0.02, "folds": 13}}
+    narrowed = band_source_lines(lofo, {"genuine_below": 0.03, "synthetic_above": 0.97})
+    assert "narrowed to what the 13 held-out folds allow" in narrowed[0] and "2.00 %" in narrowed[0]
+    assert "set on validation (" in band_source_lines(lofo, {"genuine_below": 0.2, "synthetic_above": 0.8})[0]
+    assert "set on validation (" in band_source_lines({}, {"genuine_below": 0.03, "synthetic_above": 0.97})[0]
+    folds = {"family:a": {"synthetic_called_genuine": 0.3, "at_heldout_bands": {"synthetic_called_genuine": 0.01}},
+             "source:s": {"genuine_called_synthetic": 0.1, "at_heldout_bands": {"genuine_called_synthetic": 0.04}}}
+    own, shipped = heldout_band_lines(folds)
+    assert "own validation bands: up to 30.00 %" in own and "up to 10.00 %" in own
+    assert "shipped bands" in shipped and "up to 1.00 %" in shipped and "up to 4.00 %" in shipped
+    assert recipe_lines({"recipe": "full", "loss": "ocsoftmax"}) == [
+        "- Recipe `full` (`train/recipes/full.json`); loss: one-class softmax."]
+    assert "options changed" in recipe_lines({"recipe": "quick+changes"})[0] and recipe_lines({}) == []

@@ -11,7 +11,7 @@ import pytest
 from detector.features import feature_code
 from detector.inference import Detector
 from detector.registry import ModelRegistry
-from train.config import TrainConfig
+from train.config import TrainConfig, load_recipe
 
 REPO = Path(__file__).resolve().parent.parent
 STORE = REPO / "model_store"
@@ -23,11 +23,11 @@ def shipped() -> Detector:
     return Detector.from_store(STORE)
 
 
-def test_active_model_was_trained_with_the_shipped_recipe(shipped):
-    """`python -m train.fit --corpus data/corpus` (the defaults) is how the shipped model was made."""
+def test_active_model_was_trained_with_the_full_recipe(shipped):
+    """`make train` (`python -m train.fit --corpus data/corpus --recipe full`) is how the shipped model was made."""
     saved = json.loads((shipped.version.path / "train_config.json").read_text())
-    assert TrainConfig.from_dict(saved) == TrainConfig()
-    assert shipped.config.feature == TrainConfig().feature
+    assert TrainConfig.from_dict(saved) == load_recipe("full")
+    assert shipped.config.feature == load_recipe("full").feature
     assert shipped.version.metrics["feature_code"] == feature_code(shipped.config)  # the skew guard has its record
 
 
