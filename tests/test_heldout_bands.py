@@ -94,3 +94,12 @@ def test_the_card_says_where_the_bands_come_from_and_the_heldout_confident_error
     assert recipe_lines({"recipe": "full", "loss": "ocsoftmax"}) == [
         "- Recipe `full` (`train/recipes/full.json`); loss: one-class softmax."]
     assert "options changed" in recipe_lines({"recipe": "quick+changes"})[0] and recipe_lines({}) == []
+
+
+def test_the_card_reports_both_shortcut_audits() -> None:
+    from train.card import channel_audit_lines
+
+    audit = {"eer": 0.39, "details": {"channel_audit": {"features": ["language (one-hot)"], "eer": 0.5143}}}
+    (line,) = channel_audit_lines(audit)
+    assert "language (one-hot)" in line and "51.43 %" in line
+    assert channel_audit_lines({"eer": 0.39}) == []

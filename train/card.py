@@ -101,6 +101,15 @@ def heldout_band_lines(folds: dict[str, Any]) -> list[str]:
     return lines
 
 
+def channel_audit_lines(audit: dict[str, Any]) -> list[str]:
+    """The second shortcut audit: can language, the source's codec or its sample rate tell the classes apart?"""
+    channel = ((audit.get("details") or {}).get("channel_audit")) or {}
+    if channel.get("eer") is None:
+        return []
+    return [f"- Channel and language audit of the corpus (a classifier on {', '.join(channel.get('features', []))} "
+            f"alone): EER {pct(channel['eer'])}. At 50 % none of these can stand in for the label."]
+
+
 def recipe_lines(training: dict[str, Any]) -> list[str]:
     """Which committed recipe made the model (versions trained before recipes existed say nothing)."""
     recipe = training.get("recipe")
@@ -166,6 +175,7 @@ def card_text(metrics: dict[str, Any], frame: pd.DataFrame, config: FeatureConfi
         f"- Shortcut audit of the corpus (the corpus builder's check that trivial cues such as level, duration or "
         f"silence cannot tell the classes apart): EER {pct(audit.get('eer'))}. The nearer this is to 50 %, the less "
         "the model's result can come from such shortcuts.",
+        *channel_audit_lines(audit),
         f"- Held out of training (each synthetic family, neural vocoder or genuine recording source removed from "
         f"training and validation, then tested): mean EER {pct(lofo.get('mean_eer')) if lofo else NOT_MEASURED} "
         "over the family and source folds. This is the honest figure for a kind of generator, or a recording "
