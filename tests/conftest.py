@@ -36,6 +36,23 @@ def tiny_detector(tiny_store_template):
     return Detector.from_store(tiny_store_template)
 
 
+# A real model kept in the store for rollback whose behaviour on tests/clips is pinned
+# (tests/test_pinned_scores.py): app logic that needs a real model's verdicts on real speech
+# (spliced clips, clipping caps) is tested on it, so retraining the active model cannot
+# silently change what those tests check.
+PINNED_MODEL = "20261122-1412-effnet-melexc"
+REPO_STORE = Path(__file__).resolve().parent.parent / "model_store"
+
+
+@pytest.fixture(scope="session")
+def pinned_store(tmp_path_factory) -> Path:
+    """A store whose only, active, version is :data:`PINNED_MODEL` (copied from the repository store)."""
+    root = tmp_path_factory.mktemp("pinned-store")
+    shutil.copytree(REPO_STORE / PINNED_MODEL, root / PINNED_MODEL)
+    ModelRegistry(root).promote(PINNED_MODEL)
+    return root
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

@@ -24,8 +24,9 @@ LEARN = REPO / "tests" / "clips" / "ru-nsh"   # the first Learn example, kept as
 
 
 @pytest.fixture
-def shipped_app(monkeypatch) -> AppTest:
-    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(REPO / "model_store"))
+def shipped_app(pinned_store, monkeypatch) -> AppTest:
+    """The app on the pinned real model (conftest.PINNED_MODEL): its verdicts on these clips are fixed."""
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(pinned_store))
     return AppTest.from_file(APP, default_timeout=120)
 
 

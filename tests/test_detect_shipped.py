@@ -1,4 +1,9 @@
-"""The shipped model on real clips: file times with leading silence, spliced audio, clipping."""
+"""A real model on real clips: file times with leading silence, spliced audio, clipping.
+
+These run the pinned real model (``conftest.PINNED_MODEL``), whose scores on these clips
+are fixed by tests/test_pinned_scores.py: what they check is the scoring path's logic
+(times, spans, the clipping cap), which must not depend on which model is active.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,8 @@ LEARN = REPO / "tests" / "clips"   # the first Learn examples, kept as test reco
 
 
 @pytest.fixture(scope="module")
-def shipped() -> Detector:
-    return Detector.from_store(REPO / "model_store")
+def shipped(pinned_store) -> Detector:
+    return Detector.from_store(pinned_store)
 
 
 def read(relative: str) -> tuple[np.ndarray, int]:

@@ -14,8 +14,11 @@ from detector.registry import ModelVersion
 
 GOOD_EER = 0.10   # a family the model misjudges at most this often counts as "good at"
 WEAK_EER = 0.15   # ... at least this often as "weak at"
+RARE_BAND = 0.01  # a verdict band holding fewer test clips than this is "almost never" given
 FAMILY_WORDS = {"formant": "formant synthesisers (espeak)", "parametric": "parametric TTS",
-                "diphone": "diphone TTS", "neural": "neural TTS", "vocoder": "vocoder copies of real voices"}
+                "diphone": "diphone TTS", "neural": "neural TTS", "vocoder": "vocoder copies of real voices",
+                "neural_vocoder": "neural-vocoder copies of real voices (HiFi-GAN, LPCNet)",
+                "articulatory": "articulatory synthesis (gnuspeech)"}
 DEFAULT_LIMITS = ("A verdict is evidence, not proof. The model only knows the kinds of synthetic speech it was "
                   "trained on; new voice-cloning systems can fool it, and unusual recordings can be misjudged.")
 
@@ -32,7 +35,8 @@ def error_rates(version: ModelVersion) -> dict[str, Any]:
     dict
         ``test_eer``, ``validation_eer``, ``unseen_family_eer`` (leave-one-family-out mean),
         ``genuine_band_error`` and ``synthetic_band_error`` (share of test clips in the
-        likely-genuine / likely-synthetic band that belong to the other class) and
+        likely-genuine / likely-synthetic band that belong to the other class),
+        ``likely_genuine_share`` (share of test clips called likely genuine) and
         ``by_family`` (test EER per synthetic family).
     """
     metrics = version.metrics or {}
@@ -45,6 +49,7 @@ def error_rates(version: ModelVersion) -> dict[str, Any]:
         "unseen_family_eer": _number((metrics.get("lofo") or {}).get("mean_eer")),
         "genuine_band_error": _number((bands.get("likely_genuine") or {}).get("error")),
         "synthetic_band_error": _number((bands.get("likely_synthetic") or {}).get("error")),
+        "likely_genuine_share": _number((bands.get("likely_genuine") or {}).get("share")),
         "by_family": {name: _number(row.get("eer")) for name, row in families.items()
                       if isinstance(row, dict) and _number(row.get("eer")) is not None},
     }
@@ -67,7 +72,8 @@ def plain_summary(version: ModelVersion) -> str:
         parts.append(f"Usually right about {names} ({_percent_range(list(good.values()))} errors on unseen test clips)")
     weak_words = [f"{FAMILY_WORDS.get(f, f)} ({e * 100:.0f} % errors)" for f, e in sorted(weak.items(), key=lambda i: i[1])]
     if rates["unseen_family_eer"] is not None:
-        weak_words.append(f"kinds of synthesis it never heard (about {rates['unseen_family_eer'] * 100:.0f} % errors)")
+        weak_words.append(f"synthesisers and recording sources it never heard "
+                          f"(about {rates['unseen_family_eer'] * 100:.0f} % errors)")
     if weak_words:
         parts.append("often fooled by " + " and ".join(weak_words))
     if not parts:
@@ -75,7 +81,11 @@ def plain_summary(version: ModelVersion) -> str:
             return "This model has no recorded test results: treat its verdicts with extra care."
         return f"On unseen test clips this model is wrong {rates['test_eer'] * 100:.0f} % of the time."
     sentence = "; ".join(parts)
-    return sentence[0].upper() + sentence[1:] + "."
+    sentence = sentence[0].upper() + sentence[1:] + "."
+    if rates["likely_genuine_share"] is not None and rates["likely_genuine_share"] < RARE_BAND:
+        sentence += (" It almost never says *likely genuine*: fakes from synthesisers it never heard can score "
+                     "as genuine as real speech, so it cannot clear a clip.")
+    return sentence
 
 
 def known_limits(card: str) -> str | None:
