@@ -103,3 +103,13 @@ def test_the_card_reports_both_shortcut_audits() -> None:
     (line,) = channel_audit_lines(audit)
     assert "language (one-hot)" in line and "51.43 %" in line
     assert channel_audit_lines({"eer": 0.39}) == []
+
+
+def test_the_card_says_when_a_cosine_head_can_never_say_likely_genuine() -> None:
+    from train.card import score_floor_lines
+
+    (line,) = score_floor_lines({"loss": "ocsoftmax"}, {"scale": 4.0, "bias": 2.5, "genuine_below": 0.15})
+    assert "never below 0.182" in line and "never calls a clip *likely genuine*" in line
+    (line,) = score_floor_lines({"loss": "ocsoftmax"}, {"scale": 4.0, "bias": 2.5, "genuine_below": 0.3})
+    assert "never calls" not in line
+    assert score_floor_lines({"loss": "bce"}, {"scale": 4.0}) == []

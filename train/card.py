@@ -6,6 +6,7 @@ Every number comes from ``metrics.json`` (written by ``train.fit`` and
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,17 @@ def band_source_lines(lofo: dict[str, Any], calibration: dict[str, Any]) -> list
             "validation clips of the held-out part fell in the wrong confident band (test clips chose nothing)."]
 
 
+def score_floor_lines(training: dict[str, Any], calibration: dict[str, Any]) -> list[str]:
+    """A cosine head bounds the probability: say so, and whether *likely genuine* can happen at all."""
+    if training.get("loss") != "ocsoftmax" or "scale" not in calibration:
+        return []
+    floor = 1.0 / (1.0 + math.exp(calibration["scale"] - calibration.get("bias", 0.0)))   # p at a cosine of -1
+    never = calibration.get("genuine_below", 0.0) <= floor
+    return [f"- The network's score is a cosine between -1 and 1, so p(synthetic) is never below {floor:.3f}"
+            + (": this model never calls a clip *likely genuine*; it can flag a fake but cannot clear a clip."
+               if never else ".")]
+
+
 def feature_words(metrics: dict[str, Any], config: FeatureConfig | None = None) -> str:
     """The model's features in plain words, sizes from ``config`` (the defaults when it is unknown)."""
     name = str(metrics.get("feature"))
@@ -197,6 +209,7 @@ def card_text(metrics: dict[str, Any], frame: pd.DataFrame, config: FeatureConfi
         f"sigmoid({calibration.get('scale', 0):.3f} x clip logit {'-' if calibration.get('bias', 0) < 0 else '+'} "
         f"{abs(calibration.get('bias', 0)):.3f}).",
         *band_source_lines(lofo, calibration),
+        *score_floor_lines(training, calibration),
         f"- Verdict bands: likely genuine below {calibration.get('genuine_below', 0):.2f}, likely synthetic at or above "
         f"{calibration.get('synthetic_above', 0):.2f}, uncertain in between. On test, "
         f"{pct(bands.get('uncertain', {}).get('share'))} of clips were uncertain, "
