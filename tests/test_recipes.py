@@ -85,3 +85,11 @@ def test_the_cosine_head_outputs_a_cosine_and_keeps_a_unit_weight() -> None:
     assert np.linalg.norm(model.get_layer("logit").kernel.numpy()) == pytest.approx(1.0, abs=1e-5)
     with pytest.raises(ValueError, match="output must be"):
         build_model("effnet", (32, 24, 1), output="softmax")
+
+
+def test_fit_refuses_a_recipe_and_a_config_together(capsys) -> None:
+    from train.fit import main
+
+    with pytest.raises(SystemExit):
+        main(["--corpus", "c", "--recipe", "full", "--config", "x.json"])
+    assert "not both" in capsys.readouterr().err

@@ -80,8 +80,8 @@ def weakest_lines(breakdown: dict[str, Any], count: int = 4) -> list[str]:
 
 def _largest_rate(folds: dict[str, Any], key: str, sources: bool, within: str | None = None) -> float | None:
     """The largest ``key`` rate over the synthetic-part folds (``sources`` False) or the source folds."""
-    values = [(v.get(within) or {} if within else v).get(key) for k, v in folds.items()
-              if (k.split(":")[0] == "source") == sources]
+    entries = [v for k, v in folds.items() if (k.split(":")[0] == "source") == sources]
+    values = [(entry.get(within) or {}).get(key) if within else entry.get(key) for entry in entries]
     values = [x for x in values if x is not None]
     return max(values) if values else None
 

@@ -246,7 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.config and args.recipe:
+        parser.error("give --recipe or --config, not both")
     path = fit(args.corpus, config_from_args(args), args.out, args.run_dir, args.cache, args.workers, args.quiet)
     print(path.name)
     return 0
