@@ -6,12 +6,12 @@ Every number comes from ``metrics.json`` (written by ``train.fit`` and
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from detector.calibration import Calibration
 from detector.config import FeatureConfig
 from detector.frontends import FRONT_ENDS
 from detector.registry import atomic_write_text, heldout_folds
@@ -139,7 +139,7 @@ def score_floor_lines(training: dict[str, Any], calibration: dict[str, Any]) -> 
     """A cosine head bounds the probability: say so, and whether *likely genuine* can happen at all."""
     if training.get("loss") != "ocsoftmax" or "scale" not in calibration:
         return []
-    floor = 1.0 / (1.0 + math.exp(calibration["scale"] - calibration.get("bias", 0.0)))   # p at a cosine of -1
+    floor = float(Calibration.from_dict(calibration).probability(-1.0))   # p at a cosine of -1
     never = calibration.get("genuine_below", 0.0) <= floor
     return [f"- The network's score is a cosine between -1 and 1, so p(synthetic) is never below {floor:.3f}"
             + (": this model never calls a clip *likely genuine*; it can flag a fake but cannot clear a clip."

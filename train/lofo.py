@@ -125,9 +125,8 @@ def heldout_edges(held: pd.DataFrame, trained: TrainedModel, predict: Callable[[
     logits = score_clips(predict, clips.features, trained.features)[calibration.aggregation]
     p, labels = calibration.probability(logits), np.asarray(clips.labels)
     synthetic, genuine = p[labels == 1], p[labels == 0]
-    enough = MIN_PER_CLASS
-    return {"genuine_below": edge_below(synthetic, HELDOUT_BAND_ERROR) if len(synthetic) >= enough else None,
-            "synthetic_above": edge_above(genuine, HELDOUT_BAND_ERROR) if len(genuine) >= enough else None,
+    return {"genuine_below": edge_below(synthetic, HELDOUT_BAND_ERROR) if len(synthetic) >= MIN_PER_CLASS else None,
+            "synthetic_above": edge_above(genuine, HELDOUT_BAND_ERROR) if len(genuine) >= MIN_PER_CLASS else None,
             "genuine_clips": int(len(genuine)), "synthetic_clips": int(len(synthetic))}
 
 
