@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev system-deps corpus train heldout bench clean
+.PHONY: run test install install-dev system-deps corpus train heldout bench clean encoder encoder-features bakeoff
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,21 @@ train: install
 
 heldout: install
 	$(PY) -m train.evaluate --model $(MODEL) --corpus data/corpus --lofo --lofo-recipe train/recipes/fold.json --heldout-bands
+
+# The pretrained Whisper encoder (first ENCODER_BLOCKS blocks) as one shared LiteRT file, then its
+# features of every corpus clip (cached once) and the held-out bake-off of the heads (docs/frontends.md).
+ENCODER_BLOCKS ?= 4
+ENCODER_FILE := model_store/encoders/whisper-base-$(ENCODER_BLOCKS).tflite
+$(ENCODER_FILE): | $(VENV)/.installed-app
+	$(PY) -m train.encoder.export --blocks $(ENCODER_BLOCKS)
+
+encoder: $(ENCODER_FILE)
+
+encoder-features: encoder
+	$(PY) -m train.encoder.features --corpus data/corpus --encoder $(ENCODER_FILE)
+
+bakeoff: encoder-features
+	$(PY) -m train.encoder.bakeoff --corpus data/corpus --encoder $(ENCODER_FILE)
 
 bench: install
 	$(PY) -m bench

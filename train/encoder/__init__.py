@@ -1,0 +1,1 @@
+"""The Whisper encoder in Keras: weights from CTranslate2's file, LiteRT export for serving."""

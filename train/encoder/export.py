@@ -1,0 +1,63 @@
+"""Convert the pretrained Whisper encoder (first N blocks) into the shared LiteRT file serving runs.
+
+``python -m train.encoder.export --blocks 3`` (``make encoder``) writes
+``model_store/encoders/whisper-base-3.tflite`` once from the installed weights; model
+versions name the file and its SHA-256 instead of carrying a copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from detector.encoder.runtime import encoder_path, write_encoder_record
+
+
+def export_encoder(blocks: int, path: str | Path | None = None, variables=None) -> Path:
+    """Write the LiteRT encoder of ``blocks`` blocks, time axis dynamic; returns its path.
+
+    Input: log-mel (1, frames, 80). Output: (1, frames // 2, blocks + 1, 512), the
+    final-layer-normed stream after the stem and after each block.
+    """
+    import keras
+    import tensorflow as tf
+
+    from train.encoder.keras_whisper import pretrained_encoder
+
+    path = Path(path) if path else encoder_path(blocks)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    encoder = pretrained_encoder(blocks, variables=variables)
+    stacked = keras.Model(encoder.inputs, keras.ops.stack(encoder.outputs, axis=2), name=encoder.name)
+    with tempfile.TemporaryDirectory() as saved:
+        export = keras.export.ExportArchive()
+        export.track(stacked)
+        export.add_endpoint("serve", lambda mel: stacked(mel, training=False),
+                            input_signature=[tf.TensorSpec((1, None, 80), tf.float32, name="log_mel")])
+        export.write_out(saved, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+        flatbuffer = converter.convert()
+    temp = path.with_suffix(".tmp")
+    temp.write_bytes(flatbuffer)
+    temp.replace(path)
+    write_encoder_record(path, blocks)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.encoder.export", description=__doc__)
+    parser.add_argument("--blocks", type=int, default=3, help="transformer blocks to keep (1-6)")
+    parser.add_argument("--out", default=None, help="output file (default: the shared encoder path)")
+    parser.add_argument("--force", action="store_true", help="rewrite an existing file")
+    args = parser.parse_args(argv)
+    target = Path(args.out) if args.out else encoder_path(args.blocks)
+    if target.exists() and not args.force:
+        print(f"{target} exists")
+        return 0
+    print(export_encoder(args.blocks, target))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

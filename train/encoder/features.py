@@ -1,0 +1,128 @@
+"""Encoder features of a corpus, computed once through the serving path and cached per clip.
+
+Each clip is decoded, trimmed and loudness-normalised exactly as the server does
+(:func:`detector.preparation.prepare_waveform`), turned into log-mel and run through
+the shared LiteRT encoder (:class:`detector.encoder.runtime.WhisperEncoder`). What is
+kept per clip:
+
+* ``stats`` (outputs, 2, 512): mean and standard deviation over time of every output;
+* ``sequence`` (frames // 5, SEQUENCE_OUTPUTS, 512): the first outputs averaged over
+  0.1-s steps, for heads that look at time.
+
+The cache folder is named by the encoder file's SHA-256, so a different encoder never
+reuses stale features. ``python -m train.encoder.features --corpus data/corpus``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from detector.audio import load_audio
+from detector.config import FeatureConfig
+from detector.encoder.runtime import WhisperEncoder, file_sha256, pooled_stats
+from detector.errors import AudioError
+from detector.paths import REPO_ROOT
+from detector.preparation import prepare_waveform
+
+CACHE_ROOT = REPO_ROOT / ".cache" / "encoder"
+SEQUENCE_STEP = 5          # encoder frames averaged into one sequence step (0.1 s)
+SEQUENCE_OUTPUTS = 4       # stem and blocks 1-3 are kept as sequences
+PREPARATION = FeatureConfig()   # trimming and loudness exactly as every other front end
+
+
+def prepared_samples(path: str) -> np.ndarray:
+    """A clip decoded at 16 kHz, trimmed and loudness-normalised like served audio."""
+    decoded = load_audio(path, PREPARATION.sample_rate)
+    return prepare_waveform(decoded.samples, PREPARATION, check_length=False).samples
+
+
+def clip_entry(encoder: WhisperEncoder, path: str) -> dict[str, np.ndarray]:
+    """Pooled statistics and the short-step sequence of one clip."""
+    frames = encoder.encode(prepared_samples(path))
+    steps = len(frames) // SEQUENCE_STEP
+    if steps == 0:   # under 0.1 s of encoder frames: one step, their mean
+        sequence = frames[:, :SEQUENCE_OUTPUTS].mean(axis=0, keepdims=True)
+    else:
+        kept = frames[: steps * SEQUENCE_STEP, :SEQUENCE_OUTPUTS]
+        sequence = kept.reshape(steps, SEQUENCE_STEP, *kept.shape[1:]).mean(axis=1)
+    return {"stats": pooled_stats(frames).astype(np.float16), "sequence": sequence.astype(np.float16)}
+
+
+def cache_folder(encoder_file: str | Path) -> Path:
+    return CACHE_ROOT / file_sha256(encoder_file)[:12]
+
+
+def _key(path: str) -> str:
+    stat = os.stat(path)
+    return hashlib.sha1(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:24]
+
+
+def extract(frame: pd.DataFrame, encoder_file: str | Path, threads: int = 2, log=print) -> dict[str, str]:
+    """Make sure every clip of ``frame`` (a manifest with ``path``) has cached features; return errors."""
+    folder = cache_folder(encoder_file)
+    folder.mkdir(parents=True, exist_ok=True)
+    encoder = WhisperEncoder(encoder_file, num_threads=threads)
+    errors: dict[str, str] = {}
+    started, done = time.monotonic(), 0
+    for index, path in enumerate(frame["path"]):
+        target = folder / f"{_key(path)}.npz"
+        if target.exists():
+            continue
+        try:
+            entry = clip_entry(encoder, path)
+        except AudioError as exc:
+            errors[path] = exc.message
+            continue
+        temp = target.with_suffix(".tmp.npz")
+        np.savez(temp, **entry)
+        os.replace(temp, target)
+        done += 1
+        if done % 250 == 0:
+            log(f"{index + 1}/{len(frame)} clips, {time.monotonic() - started:.0f} s")
+    return errors
+
+
+def load(frame: pd.DataFrame, encoder_file: str | Path, sequences: bool = False):
+    """Stacked ``stats`` (n, outputs, 2, 512) float32, and the list of sequences when asked; NaN rows for missing clips."""
+    folder = cache_folder(encoder_file)
+    stats, seqs = [], []
+    for path in frame["path"]:
+        target = folder / f"{_key(path)}.npz"
+        if target.exists():
+            with np.load(target) as data:
+                stats.append(data["stats"].astype(np.float32))
+                if sequences:
+                    seqs.append(data["sequence"])
+        else:
+            stats.append(None)
+            seqs.append(None)
+    shape = next(s.shape for s in stats if s is not None)
+    array = np.stack([s if s is not None else np.full(shape, np.nan, np.float32) for s in stats])
+    return (array, seqs) if sequences else array
+
+
+def main(argv: list[str] | None = None) -> int:
+    from train.schema import read_manifest
+
+    parser = argparse.ArgumentParser(prog="python -m train.encoder.features", description=__doc__)
+    parser.add_argument("--corpus", default="data/corpus")
+    parser.add_argument("--encoder", required=True, help="the LiteRT encoder file")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    frame = read_manifest(args.corpus)
+    started = time.monotonic()
+    errors = extract(frame, args.encoder, args.threads)
+    print(f"{len(frame)} clips, {len(errors)} skipped, {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Heads over frozen encoder features: the bake-off's candidates.
+
+A head is fitted on training clips, picks its regularisation on validation clips and
+returns clip logits (positive = synthetic). Two kinds:
+
+* :class:`PooledLinear` -- logistic regression on the mean and standard deviation over
+  time of chosen encoder outputs (the probe that first beat the CNN on held-out folds);
+* :class:`TemporalHead` -- learned softmax weights over the stem and blocks 1-3, a
+  small temporal convolution over 0.1-s steps and attentive statistics pooling
+  (the SLS-style candidate: frame-level, layer weights learned).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from detector.metrics import compute_eer
+
+C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
+
+
+def pooled_matrix(stats: np.ndarray, outputs: tuple[int, ...]) -> np.ndarray:
+    """(n, len(outputs) * 1024) features: mean and std of each chosen output."""
+    return stats[:, list(outputs)].reshape(len(stats), -1)
+
+
+@dataclass
+class PooledLinear:
+    """Logistic regression on pooled statistics of ``outputs``; C chosen by validation EER."""
+
+    outputs: tuple[int, ...]
+    chosen_c: float | None = None
+    scaler: StandardScaler | None = None
+    model: LogisticRegression | None = None
+
+    def fit(self, stats: np.ndarray, labels: np.ndarray, val_stats: np.ndarray, val_labels: np.ndarray,
+            **_) -> "PooledLinear":
+        x, x_val = pooled_matrix(stats, self.outputs), pooled_matrix(val_stats, self.outputs)
+        self.scaler = StandardScaler().fit(x)
+        x, x_val = self.scaler.transform(x), self.scaler.transform(x_val)
+        best = None
+        for c in C_GRID:
+            model = LogisticRegression(C=c, class_weight="balanced", max_iter=400).fit(x, labels)
+            eer = compute_eer(val_labels, model.decision_function(x_val))[0]
+            if best is None or eer < best[0]:
+                best = (eer, c, model)
+        _, self.chosen_c, self.model = best
+        return self
+
+    def logits(self, stats: np.ndarray, **_) -> np.ndarray:
+        return self.model.decision_function(self.scaler.transform(pooled_matrix(stats, self.outputs)))
+
+
+@dataclass
+class TemporalHead:
+    """Layer weights, a temporal conv and attentive statistics pooling, trained with Keras."""
+
+    epochs: int = 12
+    width: int = 64
+    seed: int = 1234
+    max_steps: int = 100        # 10 s of 0.1-s steps seen per clip in training
+    model: object = None
+    history: list = field(default_factory=list)
+
+    def _build(self, outputs: int, dim: int):
+        import keras
+        from keras import layers, ops
+
+        keras.utils.set_random_seed(self.seed)
+        seq = keras.Input((None, outputs, dim))
+        mask = keras.Input((None,))
+        weights = layers.Dense(1, use_bias=False, kernel_initializer="zeros", name="layer_logits")
+        # softmax over the layer axis of a learned per-layer score (SLS-style weighted sum)
+        layer_weights = ops.softmax(ops.squeeze(weights(ops.ones((1, outputs, 1))), -1), axis=-1)
+        mixed = ops.einsum("btld,l->btd", seq, layer_weights[0])
+        x = layers.LayerNormalization()(mixed)
+        x = layers.Dropout(0.2)(x)
+        x = layers.Dense(self.width, activation="gelu")(x)
+        x = layers.Conv1D(self.width, 3, padding="same", activation="gelu")(x)
+        score = layers.Dense(1)(layers.Dense(32, activation="tanh")(x))[..., 0]
+        score = score + (1.0 - mask) * -1e9
+        attention = ops.softmax(score, axis=1)[..., None]
+        mean = ops.sum(attention * x, axis=1)
+        std = ops.sqrt(ops.maximum(ops.sum(attention * x * x, axis=1) - mean * mean, 1e-6))
+        pooled = layers.Dropout(0.3)(ops.concatenate([mean, std], axis=-1))
+        logit = layers.Dense(1, kernel_regularizer=keras.regularizers.l2(1e-3))(pooled)
+        model = keras.Model([seq, mask], logit)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                      loss=keras.losses.BinaryCrossentropy(from_logits=True))
+        return model
+
+    @staticmethod
+    def _pad(seqs: list[np.ndarray], limit: int, rng: np.random.Generator | None):
+        crops = []
+        for s in seqs:
+            if len(s) > limit:
+                start = int(rng.integers(0, len(s) - limit + 1)) if rng is not None else 0
+                s = s[start:start + limit]
+            crops.append(s)
+        length = max(len(s) for s in crops)
+        batch = np.zeros((len(crops), length, *crops[0].shape[1:]), np.float32)
+        mask = np.zeros((len(crops), length), np.float32)
+        for i, s in enumerate(crops):
+            batch[i, :len(s)], mask[i, :len(s)] = s, 1.0
+        return batch, mask
+
+    def fit(self, stats, labels, val_stats, val_labels, seqs=None, val_seqs=None) -> "TemporalHead":
+        rng = np.random.default_rng(self.seed)
+        self.model = self._build(seqs[0].shape[1], seqs[0].shape[2])
+        order = np.argsort([len(s) for s in seqs])   # batches of similar length: little padding
+        batches = [order[i:i + 32] for i in range(0, len(order), 32)]
+        weight = {0: len(labels) / (2 * np.sum(labels == 0)), 1: len(labels) / (2 * np.sum(labels == 1))}
+        best = (np.inf, None)
+        for _ in range(self.epochs):
+            for b in rng.permutation(len(batches)):
+                idx = batches[b]
+                x, m = self._pad([seqs[i] for i in idx], self.max_steps, rng)
+                y = labels[idx].astype(np.float32)[:, None]
+                self.model.train_on_batch([x, m], y, sample_weight=np.array([weight[int(v)] for v in labels[idx]]))
+            eer = compute_eer(val_labels, self.logits(None, seqs=val_seqs))[0]
+            self.history.append(round(float(eer), 4))
+            if eer < best[0]:
+                best = (eer, self.model.get_weights())
+        self.model.set_weights(best[1])
+        return self
+
+    def logits(self, stats, seqs=None, **_) -> np.ndarray:
+        out = np.empty(len(seqs))
+        order = np.argsort([len(s) for s in seqs])
+        for i in range(0, len(order), 64):
+            idx = order[i:i + 64]
+            x, m = self._pad([seqs[j] for j in idx], 3000, None)
+            out[idx] = np.asarray(self.model([x, m], training=False))[:, 0]
+        return out
+
+
+CANDIDATES = {
+    "linear-123": lambda: PooledLinear((1, 2, 3)),
+    "linear-01234": lambda: PooledLinear((0, 1, 2, 3, 4)),
+    "linear-0123": lambda: PooledLinear((0, 1, 2, 3)),
+    "temporal-0123": lambda: TemporalHead(),
+}
