@@ -67,7 +67,7 @@ def random_encoder_file(tmp_path_factory):
 
 def test_litert_encoder_matches_keras(random_encoder_file):
     from detector.encoder.runtime import WhisperEncoder
-    from train.encoder.keras_whisper import load_weights, build_encoder
+    from train.encoder.keras_whisper import build_encoder, load_weights
 
     mel = log_mel(np.load(FIXTURES / "whisper_logmel.npz")["signal"])
     keras_outputs = load_weights(build_encoder(2), random_variables(2, seed=11))(mel[None])
