@@ -89,7 +89,7 @@ def reference_clips(reference_dir: str | Path | None = None) -> list[Path]:
 
 def reference_scores(version: "ModelVersion", clips: list[Path]) -> list[dict[str, Any]]:
     """Score each clip with ``version`` (its own features and calibration): one entry per clip."""
-    from detector.inference import Detector   # imported here: inference imports the registry, which imports this
+    from detector.inference import Detector  # imported here: inference imports the registry, which imports this
 
     detector = Detector(version, num_threads=1)
     entries = []
@@ -119,7 +119,7 @@ def seal(version: "ModelVersion", reference_dir: str | Path | None = None) -> di
     record = {"format": RECORD_FORMAT, "sealed": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "files": file_digests(version.path), "references": references,
               "tolerance": {"clip_logit": LOGIT_TOLERANCE}}
-    from detector.registry import atomic_write_text   # the registry imports this module
+    from detector.registry import atomic_write_text  # the registry imports this module
 
     path = version.path / RECORD_FILE
     atomic_write_text(path, json.dumps(record, indent=2) + "\n")
