@@ -96,7 +96,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     registry = ModelRegistry(args.store)
     if args.model:
-        detector = Detector(registry.load(args.model))
+        detector = Detector(registry.check(args.model))   # the same checks as promotion: intact, or refused
     else:
         version, notice = registry.serving_version()   # a broken active model falls back to its history
         if notice:
