@@ -168,3 +168,14 @@ def test_verify_reads_the_hashes_every_time(store):
     model.write_bytes(bytes(data))
     with pytest.raises(ModelError, match="SHA-256"):
         verify(version)
+
+
+def test_admin_says_which_version_failed_when_detect_serves_a_fallback(store, tmp_path, monkeypatch):
+    (store / "active.json").write_text(json.dumps({"version": "v-const", "history": [ACTIVE, OLDER]}))
+    set_admin_env(monkeypatch, tmp_path, store)
+    (tmp_path / "data").mkdir()
+    THROTTLE.reset()
+    at = login(admin_app().run())
+    assert not at.exception
+    warning = " ".join(texts(at, "warning"))
+    assert "'v-const' failed its integrity check" in warning and f"Serving {ACTIVE} instead" in warning
