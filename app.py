@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages._shared import render_sidebar
+from webapp import session_sweep
 
 # A local file, not a ":material/...:" or emoji icon: those make the browser fetch the tab icon from an
 # outside font/CDN server, and the app must work offline without contacting anyone.
@@ -28,6 +29,7 @@ PAGES = [
     st.Page("app_pages/model_card.py", title="Model card", icon=":material/description:", url_path="model-card"),
 ]
 
+session_sweep.start()   # once per process: frees closed sessions' uploads on an idle server too (README)
 page = st.navigation(PAGES)
 render_sidebar()
 page.run()

@@ -15,7 +15,8 @@ import streamlit as st
 
 from app_pages._shared import remember, session_cache
 from detector.bands import band_text
-from detector.explain import occlusion_map, summary_effect
+from detector.errors import AudioError
+from detector.explain import check_region, occlusion_map, summary_effect
 from detector.inference import Analysis, Detector
 from detector.verdict import spans_sentence
 from webapp import figures
@@ -86,7 +87,14 @@ def _default_region(analysis: Analysis, limit_s: float) -> tuple[float, float]:
 
 
 def region_subset(analysis: Analysis, detector: Detector, start_s: float, end_s: float) -> Analysis:
-    """The windows inside [start_s, end_s] (at most ``MAX_EXPLAIN_WINDOWS``, at least one) as an Analysis."""
+    """The windows inside [start_s, end_s] (at most ``MAX_EXPLAIN_WINDOWS``, at least one) as an Analysis.
+
+    Raises
+    ------
+    AudioError
+        When the region is reversed, empty or outside the clip (:func:`detector.explain.check_region`).
+    """
+    start_s, end_s = check_region(start_s, end_s, analysis.windows[0].start_s, analysis.windows[-1].end_s)
     inside = [i for i, w in enumerate(analysis.windows) if w.start_s >= start_s - 1e-6 and w.end_s <= end_s + 1e-6]
     if not inside:  # a region narrower than a window: the window that overlaps it most
         overlap = [min(w.end_s, end_s) - max(w.start_s, start_s) for w in analysis.windows]
@@ -116,7 +124,11 @@ def explanation_section(analysis: Analysis, detector: Detector) -> None:
         region = st.slider(f"Seconds to explain (up to {limit_s:g} s at a time)", min_value=round(first, 1),
                            max_value=round(last, 1), value=(round(region[0], 1), round(region[1], 1)), step=0.1,
                            key=f"explain_region_{analysis.sha256[:12]}")
-    subset = region_subset(analysis, detector, *region)
+    try:   # the slider sends (start, end); a forged message can send anything
+        subset = region_subset(analysis, detector, *region)
+    except (AudioError, TypeError, ValueError) as exc:
+        st.error(exc.message if isinstance(exc, AudioError) else "The region to explain must be two times in seconds.")
+        return
     key = (analysis.sha256, analysis.model_version, subset.windows[0].start_s, subset.windows[-1].end_s)
     if key not in heats and st.button("Explain this region", icon=":material/search_insights:",
                                       key="explain_button"):

@@ -32,6 +32,11 @@ NO_MODEL_HELP = (
     "python -m detector promote <version>\n```\n"
     "Or set `DETECTOR_MODEL_STORE` to a folder that already holds a trained model store."
 )
+NO_GOOD_MODEL_HELP = (
+    "**No model can be served.** The model store holds {count} version(s), but none passes its checks (the "
+    "message above names what failed; `python -m detector models` lists each version's state). Promote a good "
+    "version (on the Admin page, or `python -m detector promote <version>`), or train a new one."
+)
 MODEL_CARD_PAGE = "app_pages/model_card.py"
 CACHE_SIZE = 3  # analyses kept per session: a 10-minute clip's analysis holds a few hundred MB of arrays
 
@@ -62,16 +67,16 @@ def current_detector(show_errors: bool = True) -> Detector | None:
     except ModelError as exc:
         if show_errors:
             st.error(f"{exc}")
-            st.info(NO_MODEL_HELP)
+            count = len(service.registry.versions())
+            st.info(NO_GOOD_MODEL_HELP.format(count=count) if count else NO_MODEL_HELP)
         return None
     except Exception:  # an unexpected failure must not show a traceback to users
         log.exception("loading the model failed")
         if show_errors:
             st.error("The model could not be loaded because of an internal error; see the server log.")
         return None
-    if service.last_error and show_errors:
-        st.warning(f"The newly activated model could not be loaded ({service.last_error}); "
-                   f"still serving **{detector.name}**.")
+    if service.last_error and show_errors:   # the sentence says what failed and which version serves instead
+        st.warning(service.last_error)
     return detector
 
 

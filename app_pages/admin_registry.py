@@ -72,8 +72,11 @@ def registry_section(registry: ModelRegistry) -> str | None:
     st.subheader("Model registry")
     active = active_or_none(registry, show_error=True)
     try:
-        served = get_service().get().name   # what Detect serves right now (reloads after a promotion)
+        service = get_service()
+        served = service.get().name   # what Detect serves right now (reloads after a promotion)
         st.caption(f"Store `{registry.root}` — the Detect page serves **{served}**.")
+        if service.last_error:   # a fallback: which version failed, and why
+            st.warning(service.last_error, icon=":material/report:")
     except ModelError as exc:
         st.caption(f"Store `{registry.root}` — no model served: {exc}")
     rows, loaded = [], {}

@@ -12,7 +12,7 @@ import streamlit as st
 
 from app_pages._detect_sections import charts_section, downloads, explanation_section, verdict_card
 from app_pages._shared import AUDIO_TYPES, current_detector, digest, latest_or_kept, remember, session_cache
-from detector.config import UPLOAD_LIMIT_MB
+from detector.config import UPLOAD_LIMIT_MIB
 from detector.errors import AudioError
 from detector.inference import Analysis, Detector
 from detector.names import markdown_text, safe_display_name
@@ -74,7 +74,7 @@ def render() -> None:
     upload_column, record_column = st.columns(2, gap="large")
     with upload_column:
         st.file_uploader("Upload an audio file", type=AUDIO_TYPES, key=UPLOAD_KEY,
-                         help=f"WAV, MP3, FLAC, OGG, Opus, M4A, AAC or WebM; up to {UPLOAD_LIMIT_MB} MB. "
+                         help=f"WAV, MP3, FLAC, OGG, Opus, M4A, AAC or WebM; up to {UPLOAD_LIMIT_MIB} MiB. "
                               f"Only the first {detector.config.max_duration_s / 60:g} minutes are analysed.",
                          on_change=input_changed, args=("upload",))
     with record_column:

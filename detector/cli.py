@@ -1,4 +1,4 @@
-"""Command line: ``python -m detector score PATH... | models | promote VERSION | rollback``.
+"""Command line: ``python -m detector score PATH... | models | promote VERSION | rollback | seal VERSION``.
 
 Exit codes: 0 every file scored, 1 some file failed (its row carries the error),
 2 usage error or no model. Bad input never prints a traceback.
@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     promote = commands.add_parser("promote", help="make a model version the active one (atomic)")
     promote.add_argument("version")
     commands.add_parser("rollback", help="re-activate the previously active version")
+    seal = commands.add_parser("seal", help="record a version's file hashes and reference scores (integrity.json); "
+                                            "only for a version you have checked")
+    seal.add_argument("version")
     return parser
 
 
@@ -93,7 +96,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     registry = ModelRegistry(args.store)
     if args.model:
-        detector = Detector(registry.load(args.model))
+        detector = Detector(registry.check(args.model))   # the same checks as promotion: intact, or refused
     else:
         version, notice = registry.serving_version()   # a broken active model falls back to its history
         if notice:
@@ -152,7 +155,21 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"score": _cmd_score, "models": _cmd_models, "promote": _cmd_promote, "rollback": _cmd_rollback}
+def _cmd_seal(args: argparse.Namespace) -> int:
+    from detector.integrity import seal
+    from detector.model_probe import probe_version
+    from detector.registry import ModelRegistry
+
+    version = ModelRegistry(args.store).load(args.version)
+    probe_version(version)   # never vouch for a model that cannot serve
+    record = seal(version)
+    scores = ", ".join(f"{r['clip']} {r['p_synthetic']:.6f}" for r in record["references"])
+    print(f"Sealed {version.name}: {len(record['files'])} files; reference scores {scores}")
+    return 0
+
+
+COMMANDS = {"score": _cmd_score, "models": _cmd_models, "promote": _cmd_promote, "rollback": _cmd_rollback,
+            "seal": _cmd_seal}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,10 +31,13 @@ WINDOW_NORMS = ("global", "per_band")
 # runs block by block (detector.audio_blocks), so an analysis's memory does not grow with
 # the file; the limit only bounds what one upload holds on the server.
 ANALYSED_S = 600.0
-UPLOAD_LIMIT_MB = math.ceil((ANALYSED_S * 48_000 * 2 * 2 + 1_000_000) / 1_000_000)   # = 117
-# Streamlit's browser widget counts decimal megabytes and its server binary ones
-# (server.maxUploadSize x 2**20): the smaller figure is the one every layer enforces.
-MAX_UPLOAD_BYTES = UPLOAD_LIMIT_MB * 1_000_000
+# One unit everywhere: MiB (2**20 bytes), the unit of Streamlit's server.maxUploadSize, which the
+# server enforces; the app's check and its message use the same figure. Streamlit's upload box reads
+# the same setting in decimal megabytes on Linux and macOS (10**6 bytes, a little stricter), so the
+# figure is sized for that reading too: 10 minutes of 48 kHz stereo plus 1 MB still pass it.
+UPLOAD_LIMIT_MIB = math.ceil((ANALYSED_S * 48_000 * 2 * 2 + 1_000_000) / 1_000_000)   # = 117
+MIB = 2**20
+MAX_UPLOAD_BYTES = UPLOAD_LIMIT_MIB * MIB
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,53 @@ exactly what the verdict used.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from detector.errors import AudioError
 from detector.inference import Analysis, Detector
 
 DEFAULT_PATCH_S = 0.2
 DEFAULT_PATCH_BINS = 16
 MAX_BATCH = 64  # occluded copies scored per interpreter call
+
+
+def check_region(start_s: float, end_s: float, first_s: float, last_s: float) -> tuple[float, float]:
+    """The region ``(start_s, end_s)`` to explain, as floats, once it is known to be a real stretch of the clip.
+
+    The page's slider cannot send a reversed or empty region, but a forged websocket
+    message can; explaining something else without a word would mislead.
+
+    Parameters
+    ----------
+    start_s, end_s : float
+        The region, in seconds of the uploaded file.
+    first_s, last_s : float
+        The analysed seconds the region must overlap.
+
+    Raises
+    ------
+    AudioError
+        (code ``"bad_region"``) when a time is not a finite number, the region is empty or
+        reversed, or it lies outside the analysed seconds.
+    """
+    try:
+        start, end = float(start_s), float(end_s)
+    except (TypeError, ValueError):
+        raise AudioError("The region to explain must be two times in seconds.", "bad_region") from None
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise AudioError("The region to explain must be two times in seconds.", "bad_region")
+    if end < start:
+        raise AudioError(f"The region to explain ends ({end:.1f} s) before it starts ({start:.1f} s); choose a start "
+                         "before the end.", "bad_region")
+    if end == start:
+        raise AudioError(f"The region to explain is empty (it starts and ends at {start:.1f} s); choose a stretch "
+                         "of the clip.", "bad_region")
+    if end <= first_s or start >= last_s:
+        raise AudioError(f"The region to explain ({start:.1f}–{end:.1f} s) lies outside the analysed seconds "
+                         f"{first_s:.1f}–{last_s:.1f}.", "bad_region")
+    return start, end
 
 
 def occlusion_map(

@@ -10,6 +10,7 @@ TensorFlow is never imported here.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 
 from detector.audio import load_audio
 from detector.clips import aggregated, logits_per_clip
-from detector.config import MAX_UPLOAD_BYTES
+from detector.config import MAX_UPLOAD_BYTES, MIB
 from detector.errors import AudioError, ModelError
 from detector.features import feature_axis, model_input
 from detector.litert import LiteRTModel
@@ -173,8 +174,9 @@ class Detector:
         """
         is_bytes = isinstance(source, (bytes, bytearray))
         if is_bytes and len(source) > max_bytes:
-            raise AudioError(f"The upload is {len(source) / 1e6:.0f} MB; the limit is "
-                             f"{max_bytes / 1e6:.0f} MB. Trim the clip or use the command line.", "too_large")
+            # Rounded up: a file over the limit never reads as the limit itself.
+            raise AudioError(f"The upload is {math.ceil(len(source) / MIB * 10) / 10:.1f} MiB; the limit is "
+                             f"{max_bytes / MIB:g} MiB. Trim the clip or use the command line.", "too_large")
         payload = bytes(source) if is_bytes else Path(source)
         display_name = safe_display_name(name or ("upload" if is_bytes else Path(source).name))
         decoded = load_audio(payload, self.config.sample_rate, max_seconds=self.config.max_duration_s)

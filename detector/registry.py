@@ -8,6 +8,7 @@ Layout::
         <version>/features.json the FeatureConfig used in training
         <version>/calibration.json
         <version>/metrics.json, card.md, model.keras (optional)
+        <version>/integrity.json  file hashes and reference scores (detector.integrity)
 
 Every write goes to a temporary file in the same folder followed by ``os.replace``,
 so a reader sees the old pointer or the new one, never half of either.
@@ -27,6 +28,7 @@ from detector.calibration import Calibration
 from detector.config import FeatureConfig
 from detector.errors import ModelError
 from detector.features import feature_code
+from detector.integrity import verify
 from detector.model_probe import probe_version
 from detector.paths import model_store
 
@@ -184,15 +186,18 @@ class ModelRegistry:
 
     # Changing -----------------------------------------------------------------
     def check(self, name: str) -> ModelVersion:
-        """Load ``name`` and score a fixed probe input with it: what promotion and listings trust.
+        """Load ``name``, score a probe input and verify its record: what promotion, start-up and listings trust.
 
         Raises
         ------
         ModelError
-            When the version is incomplete, misconfigured, or its model cannot serve.
+            When the version is incomplete, misconfigured, its model cannot serve, or its files or
+            reference scores differ from those recorded when it was published
+            (:func:`detector.integrity.verify`).
         """
         version = self.load(name)
-        probe_version(version)
+        probe_version(version)   # first: a model that cannot even load gets the plainer sentence
+        verify(version)
         return version
 
     def promote(self, name: str) -> None:
@@ -212,17 +217,29 @@ class ModelRegistry:
         self._write_pointer(name, history)
 
     def serving_version(self) -> tuple[ModelVersion, str | None]:
-        """The version to serve and, when it is not the active one, a sentence saying why.
+        """The version to serve and, when it is not the active one, a sentence saying what happened.
 
         A broken active version falls back to the newest version in its history that
-        passes :meth:`check`, so one bad promotion does not leave users with nothing.
+        passes :meth:`check`, so one bad promotion does not leave users with nothing. A
+        corrupt pointer has no readable history: the newest version in the store that
+        passes :meth:`check` serves instead, and the sentence says so.
 
         Raises
         ------
         ModelError
-            When neither the active version nor any in its history can serve.
+            When nothing that could be served passes :meth:`check`.
         """
-        pointer = self._pointer()
+        try:
+            pointer = self._pointer()
+        except ModelError as exc:
+            for candidate in reversed(self.versions()):
+                try:
+                    version = self.check(candidate)
+                except ModelError:
+                    continue
+                return version, (f"{exc} Serving {candidate} instead, the newest version in the store that "
+                                 "passes its checks.")
+            raise
         active = pointer["version"]
         if active is None:
             raise ModelError("No active model in the model store. Train one (python -m train.fit) and promote it.")

@@ -95,7 +95,33 @@ def test_a_short_password_leaves_admin_disabled_with_the_reason(weak):
     reason = disabled_reason({}, environ={ENV_VAR: weak})
     assert "too short" in reason and f"at least {MIN_PASSWORD_LENGTH}" in reason
     assert "hunter2" not in reason   # the page never echoes the configured password
-    assert configured_password({}, environ={ENV_VAR: "x" * MIN_PASSWORD_LENGTH}) == "x" * MIN_PASSWORD_LENGTH
+    assert configured_password({}, environ={ENV_VAR: "abcdefgh" * 2}) == "abcdefgh" * 2
+
+
+# Issue 26, item 6: NFKC, no invisible characters, not whitespace only, 12 characters of which 8 differ -----
+@pytest.mark.parametrize(("weak", "words"), [
+    ("\u200b" * 12, "invisible or control characters (U+200B)"),        # twelve zero-width spaces
+    (" " * 11 + "a", "too few different characters (2)"),               # eleven spaces and an a
+    ("x" * MIN_PASSWORD_LENGTH, "too few different characters (1)"),
+    ("abcdefg" * 2, "too few different characters (7)"),
+    ("abcdefgh\u200dijkl", "invisible or control characters (U+200D)"),  # a zero-width joiner inside
+    ("abcdefgh\x00ijkl", "invisible or control characters (U+0000)"),
+    ("\u3000" * 12, "only spaces"),                                    # ideographic spaces: NFKC makes them spaces
+    ("ｘ" * 12, "too few different characters (1)"),                    # full-width x: NFKC makes it x
+])
+def test_a_weak_or_invisible_password_leaves_admin_disabled(weak, words):
+    assert configured_password({}, environ={ENV_VAR: weak}) is None
+    reason = disabled_reason({}, environ={ENV_VAR: weak})
+    assert words in reason and f"at least {MIN_PASSWORD_LENGTH} characters" in reason and "8 of them" in reason
+
+
+def test_the_password_is_compared_in_its_nfkc_form():
+    full_width = "ｃｏｒｒｅｃｔ ｈｏｒｓｅ"
+    assert configured_password({}, environ={ENV_VAR: full_width}) == "correct horse"
+    throttle = LoginThrottle()
+    assert throttle.attempt("203.0.113.9", "correct horse", configured_password({}, environ={ENV_VAR: full_width})).ok
+    assert throttle.attempt("203.0.113.9", full_width, "correct horse").ok
+    assert not throttle.attempt("203.0.113.9", "correct horse\u200b", "correct horse").ok
 
 
 def test_the_page_explains_a_too_short_password(admin_env, monkeypatch):

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from detector.bands import band_text
 from detector.errors import AudioError
 from detector.inference import Detector
+from detector.integrity import seal_folder
 from detector.registry import ModelRegistry
 
 REPO = Path(__file__).resolve().parent.parent
@@ -246,6 +247,7 @@ def test_json_download_holds_the_analysis(app, downloads):
 def test_card_limits_are_shown_with_the_verdict(app, tiny_store):
     card = tiny_store / "v1" / "card.md"
     card.write_text("# Model v1\n\n## Known limits\n- Not trained on singing.\n\n## Training\nAdam.\n")
+    seal_folder(tiny_store / "v1")   # a changed card is a changed version: recorded again, as an operator would
     app.run()
     app.file_uploader[0].set_value(("clip.wav", encode(voice_like(3.0), 16000, "wav"), "audio/wav")).run()
     limits = next(e for e in app.main.expander if e.label == "What this model cannot tell you")
@@ -304,7 +306,8 @@ def test_broken_new_model_keeps_serving_the_old_one(tiny_store, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert_clean(at)
     assert sidebar_version(at) == "v1"
-    assert "still serving **v1**" in at.warning[0].value and "corrupt" in at.warning[0].value
+    warning = at.warning[0].value   # what happened, never "newly activated" (issue 26)
+    assert "'v2' is broken" in warning and "corrupt" in warning and "Serving v1 instead" in warning
     at.file_uploader[0].set_value(("clip.wav", encode(voice_like(3.0), 16000, "wav"), "audio/wav")).run()
     assert verdict_text(at) is not None
 

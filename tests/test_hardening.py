@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 from audio_fixtures import voice_like
 from hostile_inputs import CASES
 
 from detector.cli import main
-from detector.config import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_MB
+from detector.config import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_MIB
 from detector.errors import AudioError
 
 
@@ -60,7 +62,20 @@ def test_upload_over_the_limit_is_refused(tiny_detector):
     with pytest.raises(AudioError) as info:
         tiny_detector.analyse(b"RIFF" + bytes(2048), name="big.wav", max_bytes=1024)
     assert info.value.code == "too_large" and "limit" in info.value.message
-    assert MAX_UPLOAD_BYTES == UPLOAD_LIMIT_MB * 1_000_000   # one figure, sized in detector.config
+    assert MAX_UPLOAD_BYTES == UPLOAD_LIMIT_MIB * 2**20   # one figure in one unit, sized in detector.config
+
+
+def test_the_app_accepts_what_the_server_accepts_and_says_so_in_one_unit(tiny_detector):
+    # Issue 26: the server took 117 MiB, the app refused above 117,000,000 B with "117 MB; the limit is 117 MB".
+    server = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert MAX_UPLOAD_BYTES == server["server"]["maxUploadSize"] * 2**20   # Streamlit's server: MiB
+    with pytest.raises(AudioError) as info:   # the issue's 117,120,078-byte file is not refused for its size
+        tiny_detector.analyse(b"RIFF" + bytes(117_120_078 - 4), name="big.wav")
+    assert info.value.code != "too_large"
+    with pytest.raises(AudioError) as info:
+        tiny_detector.analyse(bytes(MAX_UPLOAD_BYTES + 1), name="big.wav")
+    assert info.value.code == "too_large"
+    assert info.value.message.startswith(f"The upload is 117.1 MiB; the limit is {UPLOAD_LIMIT_MIB} MiB.")
 
 
 @pytest.mark.slow

@@ -37,17 +37,29 @@ def clip(tmp_path) -> Path:
     return path
 
 
-# Item 9: a pointer with the wrong shape is one sentence and exit 2 -----------------------------------
+# Item 9: a pointer with the wrong shape is one sentence; issue 26: the newest good version serves meanwhile ---
 @pytest.mark.parametrize("text", BAD_POINTERS.values(), ids=BAD_POINTERS.keys())
-def test_a_malformed_pointer_is_one_sentence_and_exit_two(tiny_store, clip, text):
+def test_a_malformed_pointer_is_one_sentence_and_the_newest_good_version_serves(tiny_store, clip, text):
     (tiny_store / "active.json").write_text(text)
     with pytest.raises(ModelError, match="corrupt"):
         ModelRegistry(tiny_store).active_name()
     code, _, err = run_cli("score", str(clip), store=tiny_store)
-    assert code == 2 and "Traceback" not in err
-    assert err.startswith("error: ") and "promote" in err and str(tiny_store) not in err
+    assert code == 0 and "Traceback" not in err
+    assert err.startswith("warning: ") and "corrupt" in err and "promote" in err and str(tiny_store) not in err
+    assert "Serving v2 instead" in err and "model v2" in err
+    service = ModelService(tiny_store)   # the app: serves v2 and says why
+    assert service.get().name == "v2"
+    assert "corrupt" in service.last_error and "Serving v2 instead" in service.last_error
+
+
+def test_a_malformed_pointer_with_no_good_version_is_exit_two(tiny_store, clip):
+    (tiny_store / "active.json").write_text("{not json")
+    for name in ("v1", "v2"):
+        truncate_model(tiny_store, name)
+    code, _, err = run_cli("score", str(clip), store=tiny_store)
+    assert code == 2 and err.startswith("error: ") and "corrupt" in err and "Traceback" not in err
     with pytest.raises(ModelError, match="corrupt"):
-        ModelService(tiny_store).get()   # the app: a ModelError with the sentence, not "internal error"
+        ModelService(tiny_store).get()
 
 
 # Item 4: promote repairs a corrupt pointer, from the CLI and from Admin ---------------------------------

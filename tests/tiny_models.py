@@ -14,6 +14,7 @@ from pathlib import Path
 
 from detector.calibration import Calibration
 from detector.config import FeatureConfig
+from detector.integrity import seal_folder
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TINY_CONFIG = FeatureConfig(feature="mel", n_mels=40)
@@ -31,7 +32,7 @@ CALIBRATIONS = {
 
 
 def tiny_version(folder: Path, model: str = "tiny-a", config: FeatureConfig | None = None,
-                 calibration: Calibration | None = None) -> Path:
+                 calibration: Calibration | None = None, seal: bool = True) -> Path:
     """Write a complete model version whose model.tflite is the committed fixture ``model``.
 
     ``config`` must give the fixture's input shape (mel 40 for tiny-a/b, melexc 40 for
@@ -46,4 +47,6 @@ def tiny_version(folder: Path, model: str = "tiny-a", config: FeatureConfig | No
     metrics = {"created": "2026-11-22T00:00:00+00:00", "test": {"eer": 0.5}}
     (folder / "metrics.json").write_text(json.dumps(metrics))
     (folder / "card.md").write_text(f"# Tiny test model {folder.name}\nRandom weights, for tests only.\n")
+    if seal:
+        seal_folder(folder)   # as publishing does: the registry refuses a version without its integrity record
     return folder

@@ -26,6 +26,7 @@ import pandas as pd
 
 from detector.calibration import Calibration
 from detector.features import feature_code
+from detector.integrity import seal_folder
 from detector.registry import atomic_write_text
 from train.archs import build_model
 from train.card import write_card
@@ -110,6 +111,7 @@ def publish_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, ou
         if evaluate:
             log.event("evaluate", version=name, split="test")
             write_evaluation(temp, frame, corpus)
+        seal_folder(temp)   # last: the record covers every file the version ships (detector/integrity.py)
         for path in temp.rglob("*"):
             path.chmod(0o755 if path.is_dir() else 0o644)  # temp files are created private
         temp.chmod(0o755)

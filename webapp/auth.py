@@ -3,8 +3,10 @@
 The password comes from the environment (``DETECTOR_ADMIN_PASSWORD``) or from
 Streamlit's secrets (key ``admin_password``); the page reads ``st.secrets`` and
 passes the mapping in, so this module can be tested and reused without a UI.
-With no password configured, or one shorter than :data:`MIN_PASSWORD_LENGTH`
-characters, admin is disabled (never "open by default") and :func:`disabled_reason`
+With no password configured, or one that breaks the rule of :func:`password_problem`
+(NFKC-normalised: at least :data:`MIN_PASSWORD_LENGTH` characters, at least
+:data:`MIN_DISTINCT_CHARACTERS` different ones, no invisible or control characters, not
+whitespace only), admin is disabled (never "open by default") and :func:`disabled_reason`
 says why.
 """
 
@@ -16,6 +18,7 @@ import os
 import secrets
 import threading
 import time
+import unicodedata
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -30,10 +33,16 @@ GLOBAL_WINDOW_S = 3600.0
 MAX_TRACKED_CLIENTS = 10_000
 FORGET_AFTER_S = 86_400.0   # a client's failures older than this no longer count
 MIN_PASSWORD_LENGTH = 12
+MIN_DISTINCT_CHARACTERS = 8   # "aaaaaaaaaaaa" and 11 spaces plus an "a" are long enough, and guessed at once
+# Unicode categories nobody can see or type on purpose: controls, formats (zero-width space and joiners,
+# direction marks), line and paragraph separators, private use, surrogates and unassigned code points.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+PASSWORD_RULE = (f"at least {MIN_PASSWORD_LENGTH} characters, at least {MIN_DISTINCT_CHARACTERS} of them different, "
+                 "with no invisible or control characters and not only spaces")
 
 ENABLE_HELP = (
     "Admin is disabled because no admin password is configured. To enable it, either set the "
-    f"environment variable `{ENV_VAR}` (at least {MIN_PASSWORD_LENGTH} characters) before starting the app:\n\n"
+    f"environment variable `{ENV_VAR}` ({PASSWORD_RULE}) before starting the app:\n\n"
     f"```\n{ENV_VAR}='a long random passphrase' streamlit run app.py\n```\n\n"
     f"or add it to `.streamlit/secrets.toml` (keep that file out of version control):\n\n"
     f"```toml\n{SECRET_KEY} = \"a long random passphrase\"\n```"
@@ -53,8 +62,35 @@ def _raw_password(secrets: Mapping[str, Any] | None, environ: Mapping[str, str] 
     return value
 
 
+def normalise(password: str) -> str:
+    """The NFKC form: a full-width or composed character and its plain equivalent are the same password."""
+    return unicodedata.normalize("NFKC", password)
+
+
+def password_problem(password: str) -> str | None:
+    """Why ``password`` (already :func:`normalise`-d) cannot enable admin, or ``None`` when it can.
+
+    Raises
+    ------
+    TypeError
+        When ``password`` is not a string.
+    """
+    if not isinstance(password, str):
+        raise TypeError("the password must be a string")
+    invisible = sorted({f"U+{ord(c):04X}" for c in password if unicodedata.category(c) in INVISIBLE_CATEGORIES})
+    if invisible:
+        return f"it contains invisible or control characters ({', '.join(invisible[:5])})"
+    if not password.strip():
+        return "it is only spaces"
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"it is too short ({len(password)} character{'s' if len(password) != 1 else ''})"
+    if len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        return f"it has too few different characters ({len(set(password))})"
+    return None
+
+
 def configured_password(secrets: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> str | None:
-    """The admin password, or ``None`` when admin is not enabled.
+    """The admin password (NFKC-normalised), or ``None`` when admin is not enabled.
 
     Parameters
     ----------
@@ -67,26 +103,29 @@ def configured_password(secrets: Mapping[str, Any] | None = None, environ: Mappi
     -------
     str or None
         An empty or whitespace-only value counts as not configured, so a blank
-        variable never turns into "any empty password logs in"; a password shorter
-        than :data:`MIN_PASSWORD_LENGTH` characters leaves admin disabled too.
+        variable never turns into "any empty password logs in"; a password that breaks
+        the rule of :func:`password_problem` leaves admin disabled too.
     """
     value = _raw_password(secrets, environ)
-    return value if value is not None and len(value) >= MIN_PASSWORD_LENGTH else None
+    if value is None:
+        return None
+    value = normalise(value)
+    return value if password_problem(value) is None else None
 
 
 def disabled_reason(secrets: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> str:
     """Why admin is disabled and how to enable it (Markdown), for the page to show."""
     value = _raw_password(secrets, environ)
-    if value is None:
+    problem = password_problem(normalise(value)) if value is not None else None
+    if problem is None:
         return ENABLE_HELP
-    return (f"Admin is disabled because the configured admin password is too short ({len(value)} character{'s' if len(value) != 1 else ''}; at "
-            f"least {MIN_PASSWORD_LENGTH} are needed, so it cannot be guessed). Set a longer one:\n\n"
-            + ENABLE_HELP.split(":\n\n", 1)[1])
+    return (f"Admin is disabled because the configured admin password cannot be used: {problem}. It needs "
+            f"{PASSWORD_RULE}, so it cannot be guessed. Set another one:\n\n" + ENABLE_HELP.split(":\n\n", 1)[1])
 
 
 def password_matches(given: str, expected: str) -> bool:
-    """Constant-time comparison (no early exit that leaks how many characters matched)."""
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    """Constant-time comparison of the NFKC forms (no early exit that leaks how many characters matched)."""
+    return hmac.compare_digest(normalise(given).encode("utf-8"), normalise(expected).encode("utf-8"))
 
 
 _PROCESS_KEY = secrets.token_bytes(32)   # new on every server start: a restart ends all admin sessions

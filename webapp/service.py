@@ -13,7 +13,7 @@ from pathlib import Path
 
 from detector.errors import ModelError
 from detector.inference import Detector
-from detector.registry import ModelRegistry
+from detector.registry import POINTER_FILE, ModelRegistry
 
 
 class ModelService:
@@ -22,17 +22,26 @@ class ModelService:
     def __init__(self, store: str | Path | None = None) -> None:
         self.registry = ModelRegistry(store)
         self._detector: Detector | None = None
-        self._served_for: str | None = None   # the pointer's version the detector was chosen for
+        self._pointer_text: str | None = None   # active.json as it was when the detector was chosen
+        self._chosen = False
         self._lock = threading.Lock()
+        # When what is served is not simply the active version: one sentence saying what happened and
+        # what is served instead (no server paths). None when the active version serves.
         self.last_error: str | None = None
+
+    def _read_pointer(self) -> str | None:
+        try:
+            return (self.registry.root / POINTER_FILE).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
 
     def get(self) -> Detector:
         """The detector for the active version, or the best fallback when that cannot serve.
 
-        The fallback is the newest good version in the pointer's history (see
-        :meth:`ModelRegistry.serving_version`), else the last detector that loaded;
-        :attr:`last_error` then says why, in a sentence without server paths.
-        Versions are checked again only when the pointer names another version.
+        The fallback is the one :meth:`ModelRegistry.serving_version` picks (the newest good
+        version in the history, or in the store when the pointer is corrupt), else the last
+        detector that loaded; :attr:`last_error` then says what happened and what serves.
+        Versions are checked again only when ``active.json`` changes.
 
         Raises
         ------
@@ -40,22 +49,30 @@ class ModelService:
             Only when nothing can be served.
         """
         with self._lock:
-            try:
-                wanted = self.registry.active_name()
-            except ModelError as exc:   # a corrupt pointer: keep serving, check again once it is readable
-                wanted = self._served_for = None
-                self.last_error = str(exc)
-            if wanted is not None and wanted != self._served_for:
-                self._served_for = wanted
+            text = self._read_pointer()
+            if self._chosen and text == self._pointer_text:
+                return self._served()
+            self._pointer_text, self._chosen = text, True
+            if self._detector is not None:
                 try:
-                    version, self.last_error = self.registry.serving_version()
-                    if self._detector is None or self._detector.name != version.name:
-                        self._detector = Detector(version)
-                except ModelError as exc:
+                    self.registry.active_name()
+                except ModelError as exc:   # keep what serves rather than switch to a version nobody promoted
+                    self.last_error = f"{exc} Still serving {self._detector.name}, the version served before."
+                    return self._detector
+            try:
+                version, self.last_error = self.registry.serving_version()
+            except ModelError as exc:
+                if self._detector is None:
                     self.last_error = str(exc)
-            elif wanted is None:
-                self._served_for = None
-                self.last_error = self.last_error or "No active model in the model store."
-            if self._detector is None:
-                raise ModelError(self.last_error or "No model could be loaded.")
+                else:
+                    self.last_error = f"{exc} Still serving {self._detector.name}, the version loaded before."
+                return self._served()
+            if self._detector is None or self._detector.name != version.name \
+                    or self._detector.version.path != version.path:
+                self._detector = Detector(version)
             return self._detector
+
+    def _served(self) -> Detector:
+        if self._detector is None:
+            raise ModelError(self.last_error or "No model could be loaded.")
+        return self._detector

@@ -1,0 +1,227 @@
+"""A model version proves it is intact: file hashes and reference scores recorded when it is published.
+
+A probe that only asks for one finite score let a damaged model through: three flipped
+bits in a shipped ``model.tflite`` still gave finite scores, 0.94 *likely synthetic* for
+every clip. So each version carries ``integrity.json``, written when it is published
+(or sealed later with ``python -m detector seal VERSION``):
+
+* the SHA-256 of every file in the version folder, and
+* the clip logit and calibrated probability of each committed reference recording
+  (``assets/reference/``, genuine and synthetic) under the version's own features and
+  calibration.
+
+:func:`verify` checks both; the registry runs it for promotion, start-up and listings.
+The hashes catch any change to the bytes; the reference scores catch a forger who also
+rewrote the hashes, and a model that has stopped listening to its input. A version
+without a record is refused too: deleting the record must not switch the check off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from detector.errors import ModelError
+from detector.paths import ASSETS_DIR
+
+if TYPE_CHECKING:  # annotations only: the registry imports this module
+    from detector.registry import ModelVersion
+
+RECORD_FILE = "integrity.json"
+RECORD_FORMAT = 1
+REFERENCE_DIR = ASSETS_DIR / "reference"
+REFERENCE_LABELS = ("genuine", "synthetic")
+# Scores are recomputed on the same CPU kind with the same code: they agree to ~1e-6; a damaged
+# model moves them by far more. A change too small to show here is the hashes' job.
+LOGIT_TOLERANCE = 1e-3
+_CHUNK = 1 << 20
+_passed: set[str] = set()   # digests of records whose reference scores were reproduced in this process
+_passed_lock = threading.Lock()
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_digests(folder: str | Path) -> dict[str, str]:
+    """SHA-256 of every regular file under ``folder`` except the record, keyed by POSIX relative path.
+
+    Hidden names (``.``-prefixed: atomic writes' temporary files) are not part of a version.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelError(f"Model version {folder.name!r} does not exist in the model store.")
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and not path.is_symlink() and relative.as_posix() != RECORD_FILE \
+                and not any(part.startswith(".") for part in relative.parts):
+            files[relative.as_posix()] = sha256_file(path)
+    return files
+
+
+def reference_clips(reference_dir: str | Path | None = None) -> list[Path]:
+    """The reference recordings, sorted; each file name starts with its label (``genuine-``/``synthetic-``).
+
+    Raises
+    ------
+    ModelError
+        When the folder lacks a genuine or a synthetic recording.
+    """
+    folder = Path(reference_dir) if reference_dir is not None else REFERENCE_DIR
+    clips = sorted(p for p in folder.glob("*.flac") if p.is_file()) if folder.is_dir() else []
+    labels = {clip.name.split("-", 1)[0] for clip in clips}
+    if not set(REFERENCE_LABELS) <= labels:
+        raise ModelError("The reference recordings (assets/reference) are missing: the installation is incomplete, "
+                         "so no model version can prove it is intact.")
+    return clips
+
+
+def reference_scores(version: "ModelVersion", clips: list[Path]) -> list[dict[str, Any]]:
+    """Score each clip with ``version`` (its own features and calibration): one entry per clip."""
+    from detector.inference import Detector  # imported here: inference imports the registry, which imports this
+
+    detector = Detector(version, num_threads=1)
+    entries = []
+    for clip in clips:
+        analysis = detector.analyse(clip)
+        entries.append({"clip": clip.name, "label": clip.name.split("-", 1)[0], "sha256": sha256_file(clip),
+                        "clip_logit": float(analysis.clip_logit), "p_synthetic": float(analysis.p_synthetic)})
+    return entries
+
+
+def seal(version: "ModelVersion", reference_dir: str | Path | None = None) -> dict[str, Any]:
+    """Write ``integrity.json`` into ``version``'s folder and return its content.
+
+    Raises
+    ------
+    ModelError
+        When a reference score is not finite, or every reference recording gets the same
+        score (a model that does not listen to its input must not be vouched for).
+    """
+    references = reference_scores(version, reference_clips(reference_dir))
+    logits = [entry["clip_logit"] for entry in references]
+    if not all(math.isfinite(value) for value in logits):
+        raise ModelError(f"Model version {version.name!r} cannot be sealed: a reference recording got no finite score.")
+    if max(logits) - min(logits) <= LOGIT_TOLERANCE:
+        raise ModelError(f"Model version {version.name!r} cannot be sealed: it gives every reference recording the "
+                         "same score, so it does not respond to its input.")
+    record = {"format": RECORD_FORMAT, "sealed": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "files": file_digests(version.path), "references": references,
+              "tolerance": {"clip_logit": LOGIT_TOLERANCE}}
+    from detector.registry import atomic_write_text  # the registry imports this module
+
+    path = version.path / RECORD_FILE
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    path.chmod(0o644)   # atomic writes start private; the server may run as another user
+    return record
+
+
+def seal_folder(folder: str | Path, reference_dir: str | Path | None = None) -> dict[str, Any]:
+    """Load the version in ``folder`` (e.g. one still being published) and :func:`seal` it."""
+    from detector.registry import load_folder
+
+    return seal(load_folder(folder), reference_dir)
+
+
+def read_record(version: "ModelVersion") -> dict[str, Any]:
+    """The version's record, validated in shape.
+
+    Raises
+    ------
+    ModelError
+        When the record is missing or malformed; the sentence names the repair.
+    """
+    name, path = version.name, version.path / RECORD_FILE
+    repair = f"Check the version, then record it with `python -m detector seal {name}`."
+    if not path.is_file():
+        raise ModelError(f"Model version {name!r} has no integrity record ({RECORD_FILE}), so nothing shows that its "
+                         f"files are the ones that were published. {repair}")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        record = None
+    if not _valid_record(record):
+        raise ModelError(f"Model version {name!r} has an unreadable integrity record ({RECORD_FILE}). {repair}")
+    return record
+
+
+def verify(version: "ModelVersion", reference_dir: str | Path | None = None) -> None:
+    """Check ``version`` against its record: every file's hash, then the reference scores.
+
+    Raises
+    ------
+    ModelError
+        Naming the version and what failed (a missing or changed file, a changed reference
+        recording, or a reference score that moved).
+    """
+    name = version.name
+    record = read_record(version)
+    recorded, present = record["files"], file_digests(version.path)
+    missing = [f for f in ("model.tflite", "features.json", "calibration.json") if f not in recorded]
+    if missing:
+        raise ModelError(f"Model version {name!r} failed its integrity check: its record does not cover "
+                         f"{', '.join(missing)}.")
+    for file, expected in recorded.items():
+        if file not in present:
+            raise ModelError(f"Model version {name!r} failed its integrity check: {file} is missing.")
+        if present[file] != expected:
+            raise ModelError(f"Model version {name!r} failed its integrity check: {file} is not the file recorded "
+                             f"when the version was sealed (its SHA-256 differs), so it is damaged or was changed. "
+                             f"If it was changed on purpose, check the version and run "
+                             f"`python -m detector seal {name}`.")
+    key = hashlib.sha256(json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
+    with _passed_lock:
+        if key in _passed:   # same bytes as a record already reproduced here: the scores cannot differ
+            return
+    _check_references(version, record["references"], reference_dir)
+    with _passed_lock:
+        _passed.add(key)
+
+
+def _check_references(version: "ModelVersion", expected: list[dict[str, Any]],
+                      reference_dir: str | Path | None) -> None:
+    folder = Path(reference_dir) if reference_dir is not None else REFERENCE_DIR
+    clips = []
+    for entry in expected:
+        clip = folder / entry["clip"]
+        if not clip.is_file() or sha256_file(clip) != entry["sha256"]:
+            raise ModelError(f"Model version {version.name!r} cannot be checked: the reference recording "
+                             f"{entry['clip']} is missing or has changed (assets/reference), so the installation "
+                             "is damaged.")
+        clips.append(clip)
+    for entry, got in zip(expected, reference_scores(version, clips)):
+        if not abs(got["clip_logit"] - entry["clip_logit"]) <= LOGIT_TOLERANCE:
+            raise ModelError(f"Model version {version.name!r} failed its integrity check: it scores the "
+                             f"{entry.get('label', 'reference')} reference recording {entry['clip']} {got['p_synthetic']:.6f} "
+                             f"(logit {got['clip_logit']:.4f}) where {entry['p_synthetic']:.6f} (logit "
+                             f"{entry['clip_logit']:.4f}) was recorded, so its model is damaged.")
+
+
+def _valid_record(record: Any) -> bool:
+    """Whether ``record`` has the shape :func:`seal` writes."""
+    if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+        return False
+    files, references = record.get("files"), record.get("references")
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        return False
+    if not isinstance(references, list) or not references:
+        return False
+    for entry in references:
+        if not isinstance(entry, dict) or not isinstance(entry.get("clip"), str) or "/" in entry["clip"] \
+                or "\\" in entry["clip"] or entry["clip"].startswith(".") or not isinstance(entry.get("sha256"), str):
+            return False
+        if not all(isinstance(entry.get(k), (int, float)) and not isinstance(entry.get(k), bool)
+                   for k in ("clip_logit", "p_synthetic")):
+            return False
+    return True
