@@ -16,11 +16,8 @@ from typing import Iterator, Sequence
 
 from detector.errors import AudioError, ModelError
 from detector.spreadsheet import spreadsheet_safe
+from detector.vocabulary import AUDIO_EXTENSIONS
 
-AUDIO_EXTENSIONS = frozenset({
-    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4", ".webm",
-    ".aif", ".aiff", ".au", ".caf", ".wv", ".mka",
-})
 CSV_COLUMNS = ("path", "p_synthetic", "verdict", "duration_s", "error")
 
 
