@@ -49,7 +49,7 @@ train: install
 	$(PY) -m train.fit --corpus data/corpus --recipe full
 
 heldout: install
-	$(PY) -m train.evaluate --model $(MODEL) --corpus data/corpus --lofo --lofo-recipe train/recipes/fold.json --heldout-bands
+	$(PY) -m train.evaluate --model $(MODEL) --corpus data/corpus --heldout --heldout-recipe train/recipes/fold.json --heldout-bands
 
 bench: install
 	$(PY) -m bench

@@ -84,7 +84,7 @@ def registry_section(registry: ModelRegistry) -> str | None:
             rows.append({"version": name, "active": "", "created": "", "data": "", "test EER": str(exc)})
             continue
         rows.append({"version": name, "active": "✅" if name == active else "", "created": version.created[:19],
-                     "data": str(version.metrics.get("corpus", "")), "test EER": pct(version.test_eer)})
+                     "data": version.report.corpus or "", "test EER": pct(version.test_eer)})
     if not rows:
         st.info("The store holds no model version yet; train one above.")
         return None

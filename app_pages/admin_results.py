@@ -63,9 +63,9 @@ def show_results(results: VersionResults, active: VersionResults | None, prefix:
     """
     test = results.test
     cols = st.columns(4)
-    cols[0].metric("Test EER", pct(test.get("eer")))
-    cols[1].metric("EER threshold (p)", f"{test['eer_threshold_p']:.3f}" if "eer_threshold_p" in test else "–")
-    cols[2].metric("AUC", f"{test['auc']:.3f}" if "auc" in test else "–")
+    cols[0].metric("Test EER", pct(test.eer))
+    cols[1].metric("EER threshold (p)", "–" if test.eer_threshold_p is None else f"{test.eer_threshold_p:.3f}")
+    cols[2].metric("AUC", "–" if test.auc is None else f"{test.auc:.3f}")
     cols[3].metric("Shortcut-audit EER", pct(results.audit_eer),
                    help="EER of simple classifiers that see only duration, level, bandwidth, silences and sample "
                    "rate. Near chance (≥ 35 %) means the corpus offers no such shortcut; the model's EER should "
@@ -85,15 +85,18 @@ def show_results(results: VersionResults, active: VersionResults | None, prefix:
     if rows:
         st.markdown("**EER per family, generator, language, condition and source**")
         st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{prefix}-{results.name}-breakdown")
-    if results.lofo:
-        st.markdown("**Held out of training** (a family, neural vocoder or recording source the model never heard)")
-        show_plot(results, "lofo", prefix)
-        st.dataframe(pd.DataFrame([{"held out": k, "EER": v.get("eer"),
-                                    "unseen fakes called likely genuine": v.get("synthetic_called_genuine"),
-                                    "unseen genuine called likely synthetic": v.get("genuine_called_synthetic"),
-                                    "note": v.get("note", "")}
-                                   for k, v in results.lofo.items()]), hide_index=True,
-                     key=f"{prefix}-{results.name}-lofo")
+    if results.heldout:
+        st.markdown("**Held out of training** (a family, neural-vocoder generator or recording source the model "
+                    "never heard; confident errors at each fold model's own bands)")
+        show_plot(results, "heldout", prefix)
+        st.dataframe(pd.DataFrame([{"held out": k, "EER": v.eer,
+                                    "unseen fakes called likely genuine": v.own_bands.synthetic_called_genuine
+                                    if v.own_bands else None,
+                                    "unseen genuine called likely synthetic": v.own_bands.genuine_called_synthetic
+                                    if v.own_bands else None,
+                                    "note": v.note or ""}
+                                   for k, v in results.heldout.items()]), hide_index=True,
+                     key=f"{prefix}-{results.name}-heldout")
     if results.history:
         for index, figure in enumerate(curve_figures(history_curves(results.history))):
             st.plotly_chart(figure, key=f"{prefix}-{results.name}-history-{index}")

@@ -1,8 +1,8 @@
 """What a model version is good and bad at, in plain words and in numbers.
 
-The sidebar, the report and the model-card page read the version's own
-``metrics.json`` (held-out test results) and ``card.md`` through here, so the
-same figures are quoted everywhere.
+The sidebar, the report and the model-card page read the version's own report
+(:mod:`detector.model_report`: test and held-out results) and ``card.md`` through
+here, so the same figures are quoted everywhere.
 """
 
 from __future__ import annotations
@@ -23,35 +23,30 @@ DEFAULT_LIMITS = ("A verdict is evidence, not proof. The model only knows the ki
                   "trained on; new voice-cloning systems can fool it, and unusual recordings can be misjudged.")
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def error_rates(version: ModelVersion) -> dict[str, Any]:
-    """Held-out error rates of ``version`` (missing figures are ``None``).
+    """Held-out error rates of ``version`` (missing figures are ``None``), for the sidebar and the exported report.
 
     Returns
     -------
     dict
-        ``test_eer``, ``validation_eer``, ``unseen_family_eer`` (leave-one-family-out mean),
+        ``test_eer``, ``validation_eer``, ``heldout_mean_eer`` (mean EER of the held-out
+        family and source folds: generators and recording sources never heard),
         ``genuine_band_error`` and ``synthetic_band_error`` (share of test clips in the
         likely-genuine / likely-synthetic band that belong to the other class),
         ``likely_genuine_share`` (share of test clips called likely genuine) and
         ``by_family`` (test EER per synthetic family).
     """
-    metrics = version.metrics or {}
-    test = metrics.get("test") if isinstance(metrics.get("test"), dict) else {}
-    bands = test.get("bands") if isinstance(test.get("bands"), dict) else {}
-    families = (metrics.get("breakdown") or {}).get("family") or {}
+    report = version.report
+    test, bands = report.test, report.test.bands if report.test else None
     return {
-        "test_eer": _number(test.get("eer")),
-        "validation_eer": _number((metrics.get("validation") or {}).get("eer")),
-        "unseen_family_eer": _number((metrics.get("lofo") or {}).get("mean_eer")),
-        "genuine_band_error": _number((bands.get("likely_genuine") or {}).get("error")),
-        "synthetic_band_error": _number((bands.get("likely_synthetic") or {}).get("error")),
-        "likely_genuine_share": _number((bands.get("likely_genuine") or {}).get("share")),
-        "by_family": {name: _number(row.get("eer")) for name, row in families.items()
-                      if isinstance(row, dict) and _number(row.get("eer")) is not None},
+        "test_eer": test.eer if test else None,
+        "validation_eer": report.validation.eer if report.validation else None,
+        "heldout_mean_eer": report.heldout.mean_eer if report.heldout else None,
+        "genuine_band_error": bands.likely_genuine.error if bands else None,
+        "synthetic_band_error": bands.likely_synthetic.error if bands else None,
+        "likely_genuine_share": bands.likely_genuine.share if bands else None,
+        "by_family": {name: row.eer for name, row in report.breakdown.get("family", {}).items()
+                      if row.eer is not None},
     }
 
 
@@ -71,9 +66,9 @@ def plain_summary(version: ModelVersion) -> str:
         names = ", ".join(FAMILY_WORDS.get(f, f) for f in sorted(good, key=good.get))
         parts.append(f"Usually right about {names} ({_percent_range(list(good.values()))} errors on unseen test clips)")
     weak_words = [f"{FAMILY_WORDS.get(f, f)} ({e * 100:.0f} % errors)" for f, e in sorted(weak.items(), key=lambda i: i[1])]
-    if rates["unseen_family_eer"] is not None:
+    if rates["heldout_mean_eer"] is not None:
         weak_words.append(f"synthesisers and recording sources it never heard "
-                          f"(about {rates['unseen_family_eer'] * 100:.0f} % errors)")
+                          f"(about {rates['heldout_mean_eer'] * 100:.0f} % errors)")
     if weak_words:
         parts.append("often fooled by " + " and ".join(weak_words))
     if not parts:

@@ -123,7 +123,7 @@ def report_html(analysis, version: ModelVersion, overview_png: bytes | None = No
         ("Version", f"<code>{html.escape(version.name)}</code>"),
         ("In plain words", html.escape(data["model"]["summary"])),
         ("Test equal error rate", _percent(rates["test_eer"])),
-        ("Error rate on synthesisers and sources it never heard", _percent(rates["unseen_family_eer"])),
+        ("Error rate on synthesisers and sources it never heard", _percent(rates["heldout_mean_eer"])),
         ("Synthetic clips among test clips called likely genuine", _percent(rates["genuine_band_error"])),
         ("Genuine clips among test clips called likely synthetic", _percent(rates["synthetic_band_error"])),
     ])
