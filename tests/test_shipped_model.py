@@ -28,7 +28,7 @@ def test_active_model_was_trained_with_the_full_recipe(shipped):
     saved = json.loads((shipped.version.path / "train_config.json").read_text())
     assert TrainConfig.from_dict(saved) == load_recipe("full")
     assert shipped.config.feature == load_recipe("full").feature
-    assert shipped.version.metrics["feature_code"] == feature_code(shipped.config)  # the skew guard has its record
+    assert shipped.version.report.feature_code == feature_code(shipped.config)  # the skew guard has its record
 
 
 def test_litert_model_matches_the_keras_model_on_a_real_recording(shipped):
@@ -64,11 +64,11 @@ def test_active_model_on_real_recordings(shipped):
 
 def test_active_models_bands_come_from_heldout_folds_and_it_cannot_clear_a_clip(shipped):
     """Held-out folds put the likely-genuine edge below the lowest probability the cosine head can give."""
-    metrics = shipped.version.metrics
-    bands = metrics["lofo"]["bands"]
-    assert shipped.calibration.genuine_below == pytest.approx(min(bands["genuine_below"], 0.19004865742427757))
+    report = shipped.version.report
+    bands = report.heldout.bands
+    assert shipped.calibration.genuine_below == pytest.approx(min(bands.genuine_below, 0.19004865742427757))
     calibration = shipped.calibration
     lowest = calibration.probability(-1.0)   # a cosine score is at least -1
     assert calibration.genuine_below < lowest
-    assert metrics["test"]["bands"]["likely_genuine"]["share"] == 0.0
+    assert report.test.bands.likely_genuine.share == 0.0
     assert "narrowed to what the 13 held-out folds allow" in shipped.version.card
