@@ -1,11 +1,11 @@
-# Two commands on a fresh machine: `make run` and `make test`.
+# Two commands on a fresh machine: `make run` and `make test`; `make test-fast` is the inner loop.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev system-deps corpus train heldout bench clean
+.PHONY: run test test-fast install install-dev system-deps corpus train heldout bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ test: install-dev system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
+
+# The inner loop, under 2 minutes on 2 cores: no TensorFlow, no AppTest or browser, no job subprocesses, no
+# corpus build. tests/conftest.py marks each test by what it loads (tests/tiers.py), so no list is kept by hand.
+FAST_TIER := not (tensorflow or app or browser or jobs or corpus or slow)
+test-fast: install-dev
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -m "$(FAST_TIER)"
 
 corpus: install system-deps
 	$(PY) -m train.corpus build --size default --out data/corpus
