@@ -41,13 +41,14 @@ def test_litert_model_matches_the_keras_model_on_a_real_recording(shipped):
     np.testing.assert_allclose(shipped.window_logits(windows), expected, atol=1e-4)
 
 
-def test_readme_and_card_quote_the_active_models_test_eer():
+def test_readme_and_card_quote_the_active_models_figures():
     registry = ModelRegistry(STORE)
     version = registry.active()
-    test_eer = f"{version.test_eer * 100:.1f} %"
+    report = version.report
     readme = (REPO / "README.md").read_text()
     assert f"model_store/{version.name}" in readme
-    assert f"test EER of {test_eer}" in readme
+    assert f"| {report.test.eer * 100:.1f} % (validation {report.validation.eer * 100:.1f} %) |" in readme
+    assert f"| **{report.heldout.mean_eer * 100:.1f} %** (target" in readme
     assert f"{version.test_eer * 100:.2f} %" in version.card
     assert sum(p.stat().st_size for p in STORE.rglob("*") if p.is_file()) <= 10 * 1024 * 1024
 
