@@ -23,9 +23,9 @@ from detector.config import MAX_UPLOAD_BYTES
 from detector.errors import AudioError, ModelError
 from detector.features import feature_axis, model_input
 from detector.litert import LiteRTModel
+from detector.model_facts import ModelFacts, facts_of
 from detector.names import safe_display_name
 from detector.quality import QualityWarning, damage_reasons, quality_warnings
-from detector.model_facts import ModelFacts, facts_of
 from detector.registry import ModelRegistry, ModelVersion
 from detector.speech import MIN_VOICED_S, speech_activity
 from detector.verdict import (
@@ -79,6 +79,11 @@ class Analysis:
     @property
     def verdict_label(self) -> str:
         return VERDICTS[self.verdict]
+
+    @property
+    def file_duration_s(self) -> float:
+        """The length of the uploaded file: longer than ``duration_s`` when only its start was decoded."""
+        return self.source_duration_s if self.truncated and self.source_duration_s else self.duration_s
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no sample arrays)."""

@@ -151,3 +151,17 @@ def spans_sentence(spans: Sequence[tuple[float, float]], limit: int = MAX_LISTED
                 f"{parts[0]}, the last at seconds {parts[-1]}.")
     joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"Seconds {joined} score likely synthetic."
+
+
+def stretches_sentence(spans: Sequence[tuple[float, float]], spliced: bool, verdict: str) -> str:
+    """The sentence on likely-synthetic stretches for the card, the report and Batch ("" when it adds nothing).
+
+    A spliced clip (:func:`is_spliced`) is named as such; a clip that is *likely synthetic* as a whole
+    and has no stretch that scores as genuine gets no stretch sentence: its verdict says it all.
+    """
+    if spliced:
+        listed = spans_sentence(spans)
+        return f"Possibly spliced: {listed[0].lower()}{listed[1:-1]}, while other seconds score as genuine as this model gets."
+    if spans and verdict != "likely_synthetic":
+        return spans_sentence(spans)
+    return ""

@@ -17,6 +17,7 @@ from plotly.colors import hex_to_rgb, sequential
 
 from detector.bands import band_text
 from detector.config import FeatureConfig
+from detector.model_facts import BandSpan, ModelFacts
 from detector.spectrum import power_spectrogram
 
 MAX_POINTS = 4000     # waveform envelope points
@@ -63,19 +64,30 @@ def reduce_columns(matrix: np.ndarray, times: np.ndarray,
     return reduced, times[:usable].reshape(-1, factor).mean(axis=1)
 
 
-def _bands(fig: go.Figure, genuine_below: float, synthetic_above: float, horizontal: bool) -> None:
-    """Shade the verdict bands so a score's meaning is visible at a glance."""
-    spans = ((0.0, genuine_below, GENUINE_COLOUR), (genuine_below, synthetic_above, UNCERTAIN_COLOUR),
-             (synthetic_above, 1.0, SYNTHETIC_COLOUR))
-    for low, high, colour in spans:
+def band_spans(genuine_below: float, synthetic_above: float, facts: ModelFacts | None = None) -> list[BandSpan]:
+    """The bands to shade: the model's reachable ones (``facts``), else all three over [0, 1]."""
+    if facts is not None:
+        return facts.band_spans()
+    return [BandSpan("likely_genuine", 0.0, genuine_below), BandSpan("uncertain", genuine_below, synthetic_above),
+            BandSpan("likely_synthetic", synthetic_above, 1.0)]
+
+
+BAND_COLOURS = {"likely_genuine": GENUINE_COLOUR, "uncertain": UNCERTAIN_COLOUR, "likely_synthetic": SYNTHETIC_COLOUR}
+
+
+def _bands(fig: go.Figure, spans: Sequence[BandSpan], horizontal: bool) -> None:
+    """Shade the verdict bands so a score's meaning is visible at a glance (only bands a clip can reach)."""
+    for span in spans:
+        colour = BAND_COLOURS[span.verdict]
         if horizontal:
-            fig.add_hrect(y0=low, y1=high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
+            fig.add_hrect(y0=span.low, y1=span.high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
         else:
-            fig.add_vrect(x0=low, x1=high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
+            fig.add_vrect(x0=span.low, x1=span.high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
 
 
 def timeline_figure(windows: Sequence, genuine_below: float = 0.2, synthetic_above: float = 0.8,
-                    title: str = "Score per window", marker_limit: int = 60) -> go.Figure:
+                    title: str = "Score per window", marker_limit: int = 60,
+                    facts: ModelFacts | None = None) -> go.Figure:
     """p(synthetic) of each model window, drawn across the seconds it covers.
 
     ``windows`` holds objects with ``start_s``, ``end_s`` and ``p_synthetic``
@@ -83,9 +95,11 @@ def timeline_figure(windows: Sequence, genuine_below: float = 0.2, synthetic_abo
     window is a horizontal segment with a marker at its centre in its band's colour;
     a legend names the band colours, markers at 0 or 100 % are drawn whole, and clips
     with more than ``marker_limit`` windows get one line through the centres instead.
+    With ``facts`` only the bands this model can reach are shaded and named.
     """
     fig = go.Figure()
-    _bands(fig, genuine_below, synthetic_above, horizontal=True)
+    spans = band_spans(genuine_below, synthetic_above, facts)
+    _bands(fig, spans, horizontal=True)
     windows = list(windows)
     centres = [(w.start_s + w.end_s) / 2 for w in windows]
     scores = [w.p_synthetic for w in windows]
@@ -108,9 +122,9 @@ def timeline_figure(windows: Sequence, genuine_below: float = 0.2, synthetic_abo
                                  line=dict(color="#57606a", width=1, dash="dot"), text=labels, cliponaxis=False,
                                  hovertemplate="%{text}<extra></extra>", showlegend=False))
     # Legend entries for the shaded bands (shapes have no legend of their own).
-    for name, colour in ((f"likely genuine (below {text.genuine_below})", GENUINE_COLOUR),
-                         ("uncertain", UNCERTAIN_COLOUR),
-                         (f"likely synthetic ({text.synthetic_above} or more)", SYNTHETIC_COLOUR)):
+    names = {"likely_genuine": f"likely genuine (below {text.genuine_below})", "uncertain": "uncertain",
+             "likely_synthetic": f"likely synthetic ({text.synthetic_above} or more)"}
+    for name, colour in ((names[span.verdict], BAND_COLOURS[span.verdict]) for span in spans):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
                                  marker=dict(size=12, symbol="square", color=colour, opacity=0.35)))
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
@@ -121,11 +135,11 @@ def timeline_figure(windows: Sequence, genuine_below: float = 0.2, synthetic_abo
 
 
 def histogram_figure(scores: Sequence[float], genuine_below: float = 0.2, synthetic_above: float = 0.8,
-                     title: str = "Scores of all files", bins: int = 20) -> go.Figure:
-    """Histogram of p(synthetic) over [0, 1] with the verdict bands shaded."""
+                     title: str = "Scores of all files", bins: int = 20, facts: ModelFacts | None = None) -> go.Figure:
+    """Histogram of p(synthetic) over [0, 1] with the verdict bands shaded (with ``facts``: the reachable ones)."""
     fig = go.Figure(go.Histogram(x=list(scores), xbins=dict(start=0.0, end=1.0 + 1e-9, size=1.0 / bins),
                                  marker=dict(color="#0969da", line=dict(color="white", width=1))))
-    _bands(fig, genuine_below, synthetic_above, horizontal=False)
+    _bands(fig, band_spans(genuine_below, synthetic_above, facts), horizontal=False)
     fig.update_xaxes(range=[0, 1], tickformat=".0%")
     return _layout(fig, title, "p(synthetic)", "Files", height=260)
 
