@@ -159,7 +159,7 @@ def stretches_sentence(spans: Sequence[tuple[float, float]], spliced: bool, verd
     A spliced clip (:func:`is_spliced`) is named as such; a clip that is *likely synthetic* as a whole
     and has no stretch that scores as genuine gets no stretch sentence: its verdict says it all.
     """
-    if spliced:
+    if spliced and spans:
         listed = spans_sentence(spans)
         return f"Possibly spliced: {listed[0].lower()}{listed[1:-1]}, while other seconds score as genuine as this model gets."
     if spans and verdict != "likely_synthetic":

@@ -131,7 +131,7 @@ def report_html(analysis, version: ModelVersion, overview_png: bytes | None = No
     """
     data = report_dict(analysis, version)
     text = band_text([analysis.p_synthetic], data["bands"]["genuine_below"], data["bands"]["synthetic_above"])
-    facts = facts_of(version)
+    model = facts_of(version)
     spans = data["stretches"]
     channels = {1: "mono", 2: "stereo"}.get(analysis.channels, f"{analysis.channels} channels")
     file_format = (f"{html.escape(analysis.container)} / {html.escape(analysis.codec)}, "
@@ -150,7 +150,7 @@ def report_html(analysis, version: ModelVersion, overview_png: bytes | None = No
     model_rows = _rows([
         ("Version", f"<code>{html.escape(version.name)}</code>"),
         ("In plain words", _inline(data["model"]["summary"])),
-        *((name, html.escape(value) if value else None) for name, value in _rate_rows(facts)),
+        *((name, html.escape(value) if value else None) for name, value in _rate_rows(model)),
     ])
     warnings = "".join(f"<li>{_inline(w.message)}</li>" for w in analysis.warnings) or "<li>None found.</li>"
     image = (f'<img alt="Score per window, waveform and spectrogram on one time axis" '
@@ -163,7 +163,7 @@ def report_html(analysis, version: ModelVersion, overview_png: bytes | None = No
 the voice is synthetic</p>
 <p>{_inline(analysis.explanation)}</p>
 {f'<p class="spans">{html.escape(spans)}</p>' if spans else ''}
-<p>{html.escape(bands_sentence(facts))}</p>
+<p>{html.escape(bands_sentence(model))}</p>
 <h2>The file</h2><table>{facts}</table>
 <h2>Score over time, waveform and spectrogram</h2>
 <p>Times are seconds of the uploaded file. Red shading marks stretches that score likely synthetic.</p>
