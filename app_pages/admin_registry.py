@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._shared import get_service
-from app_pages.admin_results import active_or_none, pct
+from app_pages.admin_results import active_or_none
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
+from webapp.admin_tables import incomparable_note, registry_row
 
 # The registry action waiting for a "yes": (action, version, where the button was), action "promote"/"rollback".
 CONFIRM_KEY = "admin_confirm"
@@ -65,7 +66,7 @@ def promote(registry: ModelRegistry, name: str) -> None:
 
 
 def registry_section(registry: ModelRegistry) -> str | None:
-    """Every version with date, data and test EER; promote, roll back, delete, download the card.
+    """Every version with date, test EER and the corpus it was measured on; promote, roll back, delete, download the card.
 
     Returns the version picked (the active one unless the admin picks another), for its evaluation.
     """
@@ -81,14 +82,16 @@ def registry_section(registry: ModelRegistry) -> str | None:
         try:
             version = loaded[name] = registry.check(name)   # builds the model: a broken one shows as broken
         except ModelError as exc:
-            rows.append({"version": name, "active": "", "created": "", "data": "", "test EER": str(exc)})
+            rows.append({"version": name, "active": "", "created": "", "test EER": str(exc), "measured on": ""})
             continue
-        rows.append({"version": name, "active": "✅" if name == active else "", "created": version.created[:19],
-                     "data": version.report.corpus or "", "test EER": pct(version.test_eer)})
+        rows.append(registry_row(version, active))
     if not rows:
         st.info("The store holds no model version yet; train one above.")
         return None
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="registry_table")
+    note = incomparable_note(rows)
+    if note:
+        st.warning(note, icon=":material/compare_arrows:")
     names = [r["version"] for r in rows]
     name = st.selectbox("Version", names, index=names.index(active) if active in names else 0, key="registry_pick")
     c1, c2, c3, c4 = st.columns(4)

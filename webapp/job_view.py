@@ -156,7 +156,7 @@ class VersionResults:
 
     def breakdown_rows(self) -> list[dict[str, Any]]:
         """One row per (breakdown, group): EER and counts, e.g. per family and per condition."""
-        return [{"by": column, "group": group, "EER": entry.eer, "genuine clips": entry.n_genuine,
+        return [{"by": column, "group": group, "EER": _percent(entry.eer), "genuine clips": entry.n_genuine,
                  "synthetic clips": entry.n_synthetic, "note": entry.note or ""}
                 for column, groups in self.report.breakdown.items() for group, entry in groups.items()]
 
@@ -164,15 +164,24 @@ class VersionResults:
         """Headline numbers for the side-by-side comparison."""
         deployed = self.test.at_deployed_threshold
         report = self.report
-        return {"version": self.name, "test EER": self.test.eer,
+        corpus = (f"corpus v{report.corpus_version}" if report.corpus_version is not None
+                  else "corpus version not recorded")
+        return {"version": self.name, "test EER": _percent(self.test.eer), "measured on": corpus,
+                "test clips": None if self.test.n_genuine is None or self.test.n_synthetic is None
+                else self.test.n_genuine + self.test.n_synthetic,
                 "EER threshold (p)": self.test.eer_threshold_p, "AUC": self.test.auc,
                 "accuracy @0.5": deployed.accuracy if deployed else None,
                 "precision @0.5": deployed.precision if deployed else None,
                 "recall @0.5": deployed.recall if deployed else None, "F1 @0.5": deployed.f1 if deployed else None,
-                "validation EER": report.validation.eer if report.validation else None,
-                "held-out mean EER": report.heldout.mean_eer if report.heldout else None,
-                "shortcut-audit EER": self.audit_eer, "arch": report.arch, "feature": report.feature,
+                "validation EER": _percent(report.validation.eer if report.validation else None),
+                "held-out mean EER": _percent(report.heldout.mean_eer if report.heldout else None),
+                "shortcut-audit EER": _percent(self.audit_eer), "arch": report.arch, "feature": report.feature,
                 "params": report.params}
+
+
+def _percent(value: float | None) -> str | None:
+    """Rates in per cent, as everywhere else in the app."""
+    return None if value is None else f"{value * 100:.2f} %"
 
 
 def load_results(version_dir: str | Path) -> VersionResults | None:

@@ -1,0 +1,44 @@
+"""webapp.admin_tables: the registry compares like with like; per cent everywhere; readable stored figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.io as pio
+
+from detector.registry import ModelRegistry
+from webapp.admin_tables import heldout_rows, incomparable_note, registry_row, same_corpus, tidy_figure
+from webapp.job_view import load_results
+
+STORE = Path(__file__).resolve().parent.parent / "model_store"
+NEW, OLD = "20261130-0747-effnet-melexc", "20261122-1412-effnet-melexc"
+
+
+def test_registry_says_which_corpus_each_test_eer_was_measured_on():
+    registry = ModelRegistry(STORE)
+    rows = [registry_row(registry.load(name), NEW) for name in (NEW, OLD)]
+    assert rows[0]["test EER"] == "23.11 %" and rows[0]["measured on"] == "corpus v2, 1091 clips"
+    assert rows[1]["test EER"] == "10.55 %" and "version not recorded" in rows[1]["measured on"]
+    assert [row["active"] for row in rows] == ["active", ""]   # a word, not an emoji a browser may lack
+    assert "not comparable" in incomparable_note(rows)
+    assert incomparable_note(rows[:1]) is None
+    assert not same_corpus(registry.load(NEW).report, registry.load(OLD).report)
+    assert same_corpus(registry.load(NEW).report, registry.load(NEW).report)
+
+
+def test_heldout_rates_in_per_cent_say_they_come_from_each_fold_at_its_own_bands():
+    rows = heldout_rows(ModelRegistry(STORE).load(NEW).report.heldout.folds)
+    articulatory = next(row for row in rows if row["held out"] == "family:articulatory")
+    assert articulatory["EER"] == "47.87 %"
+    assert any("fold models at their own bands" in column for column in articulatory)
+    results = load_results(STORE / NEW)
+    assert all(row["EER"] is None or row["EER"].endswith(" %") for row in results.breakdown_rows())
+    assert results.summary()["measured on"] == "corpus v2"
+
+
+def test_stored_figures_get_readable_axes():
+    results = load_results(STORE / NEW)
+    det = tidy_figure("det", pio.from_json(results.figures["det"]))
+    assert list(det.layout.xaxis.ticktext) == ["0.1%", "1.0%", "5.0%", "20.0%", "40.0%"]
+    scores = tidy_figure("scores", pio.from_json(results.figures["scores"]))
+    assert scores.layout.yaxis.type == "log" and scores.layout.yaxis.dtick == 1
