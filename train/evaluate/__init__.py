@@ -114,7 +114,7 @@ def breakdown(scored: pd.DataFrame, column: str) -> dict[str, GroupFigures]:
     for value in sorted(set(scored.loc[scored["y"] == 1 if synthetic_only else slice(None), column])):
         group = (scored[column] == value).to_numpy()
         if synthetic_only:
-            genuine, synthetic = part_masks(scored, group, genuine_part=False)
+            genuine, synthetic = part_masks(labels == 1, group, genuine_part=False)
             group = genuine | synthetic
         result[str(value) or "(none)"] = group_figures(labels[group], logits[group])
     return result
