@@ -21,11 +21,11 @@ import dataclasses
 import json
 import os
 import tempfile
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from detector.typed_json import from_dict
 
 FILE_NAME = "metrics.json"
 
@@ -251,44 +251,6 @@ class ModelReport:
     def replace(self, **changes: Any) -> "ModelReport":
         """A copy with ``changes`` (the report is immutable)."""
         return dataclasses.replace(self, **changes)
-
-
-def _build(kind: Any, value: Any) -> Any:
-    """``value`` (parsed JSON) as an instance of the annotated type ``kind``."""
-    if value is None:
-        return None
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin in (typing.Union, types.UnionType):
-        return _build(next(a for a in args if a is not type(None)), value)
-    if dataclasses.is_dataclass(kind):
-        return from_dict(kind, value)
-    if origin is dict:
-        return {str(k): _build(args[1], v) for k, v in value.items()}
-    if origin is list:
-        return [_build(args[0], v) for v in value]
-    if kind is float:
-        return float(value)
-    if kind is int:
-        return int(value)
-    return value
-
-
-def from_dict(kind: type, data: dict[str, Any]) -> Any:
-    """A dataclass ``kind`` from a dict; keys it does not declare are dropped.
-
-    Raises
-    ------
-    ValueError
-        ``data`` is not a dict, or a required field is missing.
-    """
-    if not isinstance(data, dict):
-        raise ValueError(f"{kind.__name__} needs an object, got {type(data).__name__}")
-    hints = typing.get_type_hints(kind)
-    known = {f.name for f in dataclasses.fields(kind) if f.init}
-    try:
-        return kind(**{name: _build(hints[name], value) for name, value in data.items() if name in known})
-    except TypeError as exc:
-        raise ValueError(f"{kind.__name__}: {exc}") from exc
 
 
 def to_dict(report: ModelReport) -> dict[str, Any]:

@@ -33,9 +33,9 @@ from detector.model_report import (
     TestFigures,
     ThresholdFigures,
     band_figures,
-    from_dict,
 )
 from detector.registry import load_folder
+from detector.typed_json import from_dict
 from train.calibrate import band_report
 from train.dataset import compute_features
 from train.heldout import part_eer, part_masks
