@@ -293,5 +293,9 @@ def save(version_dir: str | Path, report: ModelReport) -> Path:
 
 
 def band_figures(report: dict[str, Any]) -> BandFigures:
-    """:class:`BandFigures` from :func:`train.calibrate.band_report`'s dict."""
-    return from_dict(BandFigures, report)
+    """:class:`BandFigures` from :func:`train.calibrate.band_report`'s dict (its clip counts are not kept)."""
+    genuine, uncertain, synthetic = report["likely_genuine"], report["uncertain"], report["likely_synthetic"]
+    return BandFigures(likely_genuine=Band(genuine["share"], genuine["error"]), uncertain=Band(uncertain["share"]),
+                       likely_synthetic=Band(synthetic["share"], synthetic["error"]),
+                       synthetic_called_genuine=report["synthetic_called_genuine"],
+                       genuine_called_synthetic=report["genuine_called_synthetic"])

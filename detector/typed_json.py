@@ -1,7 +1,7 @@
 """Dataclasses from parsed JSON, by their type hints: nested dataclasses, ``X | None``, ``dict[str, X]``, ``list[X]``.
 
-What :mod:`detector.model_report` loads ``metrics.json`` with. Keys a dataclass does
-not declare are dropped; a missing required field is an error, not a silent default.
+What :mod:`detector.model_report` loads ``metrics.json`` with. A key the dataclass
+does not declare and a missing required field are errors, never a silent default.
 """
 
 from __future__ import annotations
@@ -33,18 +33,22 @@ def _build(kind: Any, value: Any) -> Any:
 
 
 def from_dict(kind: type, data: dict[str, Any]) -> Any:
-    """A dataclass ``kind`` from a dict; keys it does not declare are dropped.
+    """A dataclass ``kind`` from a dict.
 
     Raises
     ------
     ValueError
-        ``data`` is not a dict, or a required field is missing.
+        ``data`` is not a dict, has a key ``kind`` does not declare (a renamed field
+        fails loudly instead of reading as missing), or lacks a required field.
     """
     if not isinstance(data, dict):
         raise ValueError(f"{kind.__name__} needs an object, got {type(data).__name__}")
     hints = typing.get_type_hints(kind)
     known = {f.name for f in dataclasses.fields(kind) if f.init}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{kind.__name__} has no field(s) {unknown}")
     try:
-        return kind(**{name: _build(hints[name], value) for name, value in data.items() if name in known})
+        return kind(**{name: _build(hints[name], value) for name, value in data.items()})
     except TypeError as exc:
         raise ValueError(f"{kind.__name__}: {exc}") from exc
