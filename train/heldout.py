@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -234,8 +234,13 @@ def has_scores(report: HeldOutReport) -> bool:
     return any(fold.scores is not None for fold in report.folds.values())
 
 
-def summarise(folds: dict[str, FoldResult], **recipe) -> HeldOutReport:
-    """Mean held-out EER (family and source folds together), per protocol, worst fold and held-out bands."""
+def summarise(folds: dict[str, FoldResult], **recipe: Any) -> HeldOutReport:
+    """Mean held-out EER (family and source folds together), per protocol, worst fold and held-out bands.
+
+    ``recipe`` fills the report's record of how the folds were trained (``epochs``,
+    ``max_minutes``, ``arch``, ``feature``, ``recipe``). Everything here is computed
+    over all of ``folds``, so a rerun of some folds recomputes it whole.
+    """
     def eers(protocols: Iterable[str]) -> list[float]:
         return [v.eer for k, v in folds.items() if Fold.parse(k).protocol in protocols and v.eer is not None]
 
@@ -250,8 +255,9 @@ def summarise(folds: dict[str, FoldResult], **recipe) -> HeldOutReport:
 
 
 def run_heldout(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path, run_dir: str | Path,
-                train_model: Trainer, folds: list[Fold] | None = None, epochs: int | None = None, max_minutes: float | None = None,
-                quiet: bool = False, previous: HeldOutReport | None = None, recipe: str | None = None) -> HeldOutReport:
+                train_model: Trainer, folds: list[Fold] | None = None, epochs: int | None = None,
+                max_minutes: float | None = None, quiet: bool = False, previous: HeldOutReport | None = None,
+                recipe: str | None = None) -> HeldOutReport:
     """Run the held-out folds (default: every available one) and summarise them.
 
     Parameters
