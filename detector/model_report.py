@@ -282,8 +282,11 @@ def save(version_dir: str | Path, report: ModelReport) -> Path:
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(json.dumps(to_dict(report), indent=2) + "\n")
-        os.replace(temp, path)
+            # numpy scalars in the logged history become plain numbers
+            out.write(json.dumps(to_dict(report), indent=2, default=float) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)   # readers see the old report or the new one, never half of either
     except BaseException:
         if os.path.exists(temp):
             os.unlink(temp)
