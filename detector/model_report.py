@@ -21,11 +21,11 @@ import dataclasses
 import json
 import os
 import tempfile
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from detector.typed_json import from_dict
 
 FILE_NAME = "metrics.json"
 
@@ -253,44 +253,6 @@ class ModelReport:
         return dataclasses.replace(self, **changes)
 
 
-def _build(kind: Any, value: Any) -> Any:
-    """``value`` (parsed JSON) as an instance of the annotated type ``kind``."""
-    if value is None:
-        return None
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin in (typing.Union, types.UnionType):
-        return _build(next(a for a in args if a is not type(None)), value)
-    if dataclasses.is_dataclass(kind):
-        return from_dict(kind, value)
-    if origin is dict:
-        return {str(k): _build(args[1], v) for k, v in value.items()}
-    if origin is list:
-        return [_build(args[0], v) for v in value]
-    if kind is float:
-        return float(value)
-    if kind is int:
-        return int(value)
-    return value
-
-
-def from_dict(kind: type, data: dict[str, Any]) -> Any:
-    """A dataclass ``kind`` from a dict; keys it does not declare are dropped.
-
-    Raises
-    ------
-    ValueError
-        ``data`` is not a dict, or a required field is missing.
-    """
-    if not isinstance(data, dict):
-        raise ValueError(f"{kind.__name__} needs an object, got {type(data).__name__}")
-    hints = typing.get_type_hints(kind)
-    known = {f.name for f in dataclasses.fields(kind) if f.init}
-    try:
-        return kind(**{name: _build(hints[name], value) for name, value in data.items() if name in known})
-    except TypeError as exc:
-        raise ValueError(f"{kind.__name__}: {exc}") from exc
-
-
 def to_dict(report: ModelReport) -> dict[str, Any]:
     """The JSON content of ``report`` (every field, ``None`` included, so missing data reads as missing)."""
     return dataclasses.asdict(report)
@@ -320,8 +282,11 @@ def save(version_dir: str | Path, report: ModelReport) -> Path:
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(json.dumps(to_dict(report), indent=2) + "\n")
-        os.replace(temp, path)
+            # numpy scalars in the logged history become plain numbers
+            out.write(json.dumps(to_dict(report), indent=2, default=float) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)   # readers see the old report or the new one, never half of either
     except BaseException:
         if os.path.exists(temp):
             os.unlink(temp)
@@ -331,5 +296,9 @@ def save(version_dir: str | Path, report: ModelReport) -> Path:
 
 
 def band_figures(report: dict[str, Any]) -> BandFigures:
-    """:class:`BandFigures` from :func:`train.calibrate.band_report`'s dict."""
-    return from_dict(BandFigures, report)
+    """:class:`BandFigures` from :func:`train.calibrate.band_report`'s dict (its clip counts are not kept)."""
+    genuine, uncertain, synthetic = report["likely_genuine"], report["uncertain"], report["likely_synthetic"]
+    return BandFigures(likely_genuine=Band(genuine["share"], genuine["error"]), uncertain=Band(uncertain["share"]),
+                       likely_synthetic=Band(synthetic["share"], synthetic["error"]),
+                       synthetic_called_genuine=report["synthetic_called_genuine"],
+                       genuine_called_synthetic=report["genuine_called_synthetic"])

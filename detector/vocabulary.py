@@ -16,8 +16,9 @@ SYNTHETIC_FAMILIES = (*TTS_FAMILIES, *COPY_FAMILIES)
 FAMILIES = (GENUINE, *SYNTHETIC_FAMILIES)   # the manifest's ``family`` column ("genuine" for real speech)
 
 # Held-out protocols (train/heldout.py): leave out a synthetic family, one generator of the
-# neural_vocoder family, or a genuine recording source.
-PROTOCOLS = ("family", "vocoder", "source")
+# neural_vocoder family (e.g. "neural_vocoder:hifigan", LPCNet still training), or a genuine recording source.
+# ("vocoder" alone is the family of classic vocoder copies: WORLD, Griffin-Lim, MLSA, LPC.)
+PROTOCOLS = ("family", NEURAL_VOCODER_FAMILY, "source")
 
 # Files the command line picks up in a folder and a user's dataset may contain (decoded by ffmpeg/libsndfile).
 AUDIO_EXTENSIONS = frozenset({

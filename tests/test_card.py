@@ -1,4 +1,4 @@
-"""The model card (train/card.py): every line from the report and calibration, and never contradicting itself."""
+"""The model card (train/card.py, train/card_bands.py): every line from the report and calibration, and never contradicting itself."""
 
 from __future__ import annotations
 
@@ -20,16 +20,8 @@ from detector.model_report import (
     TestFigures,
     TrainingFigures,
 )
-from train.card import (
-    band_source_lines,
-    card_text,
-    channel_audit_lines,
-    heldout_band_lines,
-    kept_data_section,
-    recipe_lines,
-    score_floor,
-    score_floor_lines,
-)
+from train.card import card_text, channel_audit_lines, kept_data_section, recipe_lines
+from train.card_bands import band_source_lines, heldout_band_lines, score_floor, score_floor_lines
 
 SHIPPED = Path(__file__).resolve().parent.parent / "model_store" / "20261130-0747-effnet-melexc"
 RATE_CALLED_GENUINE = re.compile(r"(\d+\.\d+) %[^.;]*called \*likely genuine\*")

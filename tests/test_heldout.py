@@ -30,7 +30,7 @@ def _manifest() -> pd.DataFrame:
 
 def test_folds_cover_families_vocoders_and_sources_with_enough_test_clips() -> None:
     names = {f.name for f in available_folds(_manifest())}
-    assert names == {"family:formant", "family:neural_vocoder", "vocoder:hifigan", "vocoder:lpcnet",
+    assert names == {"family:formant", "family:neural_vocoder", "neural_vocoder:hifigan", "neural_vocoder:lpcnet",
                      "source:queen", "source:sky"}   # espeak-ng has no genuine clips: not a genuine source
 
 
@@ -47,25 +47,25 @@ def test_a_source_fold_removes_the_sources_genuine_clips_and_their_copies() -> N
 def test_family_and_vocoder_folds_remove_only_synthetic_clips() -> None:
     frame = _manifest()
     family = Fold("family", "neural_vocoder").held_rows(frame)
-    vocoder = Fold("vocoder", "hifigan").held_rows(frame)
+    vocoder = Fold("neural_vocoder", "hifigan").held_rows(frame)
     assert set(frame.loc[family, "label"]) == {"synthetic"} and set(frame.loc[vocoder, "generator"]) == {"hifigan"}
-    negatives, positives = Fold("vocoder", "lpcnet").test_masks(frame[frame["split"] == "test"])
+    negatives, positives = Fold("neural_vocoder", "lpcnet").test_masks(frame[frame["split"] == "test"])
     assert negatives.sum() == 12 and positives.sum() == 6   # every genuine test clip against the held-out vocoder
 
 
 def test_headline_mean_takes_family_and_source_folds_only() -> None:
     folds = {"family:a": FoldResult(9, 9, eer=0.1), "source:s": FoldResult(9, 9, eer=0.3),
-             "vocoder:v": FoldResult(9, 9, eer=0.5), "family:b": FoldResult(9, 2, note="too few")}
+             "neural_vocoder:v": FoldResult(9, 9, eer=0.5), "family:b": FoldResult(9, 2, note="too few")}
     summary = summarise(folds, recipe="fold.json")
-    assert summary.mean_eer == pytest.approx(0.2) and summary.worst_fold == "vocoder:v"
-    assert summary.mean_eer_by_protocol == {"family": pytest.approx(0.1), "vocoder": 0.5, "source": 0.3}
+    assert summary.mean_eer == pytest.approx(0.2) and summary.worst_fold == "neural_vocoder:v"
+    assert summary.mean_eer_by_protocol == {"family": pytest.approx(0.1), "neural_vocoder": 0.5, "source": 0.3}
     assert summary.recipe == "fold.json" and summary.bands is None
 
 
 def test_a_fold_parses_its_name_and_refuses_nonsense() -> None:
     assert Fold.parse("family:formant") == Fold("family", "formant")
-    assert Fold.parse("vocoder:espeak-ng:en").held == "espeak-ng:en"   # a generator name may hold colons
-    for bad in ("vocoder", "family:", "speaker:x"):
+    assert Fold.parse("neural_vocoder:espeak-ng:en").held == "espeak-ng:en"   # a generator name may hold colons
+    for bad in ("vocoder:hifigan", "neural_vocoder", "family:", "speaker:x"):
         with pytest.raises(ValueError, match="protocol:name"):
             Fold.parse(bad)
 
@@ -73,7 +73,8 @@ def test_a_fold_parses_its_name_and_refuses_nonsense() -> None:
 def test_one_mask_rule_scores_a_part_against_the_rest() -> None:
     frame = _manifest()
     test = frame[frame["split"] == "test"].reset_index(drop=True)
-    genuine, synthetic = part_masks(test, (test["family"] == "formant").to_numpy(), genuine_part=False)
+    genuine, synthetic = part_masks((test["label"] == "synthetic").to_numpy(), (test["family"] == "formant").to_numpy(),
+                                    genuine_part=False)
     assert genuine.sum() == 12 and set(test.loc[synthetic, "family"]) == {"formant"}
     # A screen scores against the rows no held part touched.
     others = (test["source"] == "queen").to_numpy()
@@ -92,7 +93,8 @@ def test_one_minimum_clips_rule_for_every_part_eer() -> None:
 def test_unknown_fold_names_are_refused_with_the_available_ones() -> None:
     with pytest.raises(ValueError, match="source:queen"):
         parse_folds(_manifest(), ["source:nowhere"], None)
-    assert [f.name for f in parse_folds(_manifest(), None, ["vocoder"])] == ["vocoder:hifigan", "vocoder:lpcnet"]
+    assert [f.name for f in parse_folds(_manifest(), None, ["neural_vocoder"])] == [
+        "neural_vocoder:hifigan", "neural_vocoder:lpcnet"]
 
 
 def test_a_screen_holds_parts_out_of_training_and_reports_each(tmp_path) -> None:

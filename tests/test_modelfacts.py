@@ -15,7 +15,7 @@ def test_shipped_model_in_one_sentence():
     version = ModelRegistry(STORE).active()
     sentence = plain_summary(version)
     assert sentence.startswith("Usually right about ") and sentence.endswith(".")
-    assert "vocoder copies of real voices (39 % errors)" in sentence
+    assert "classic vocoder copies of real voices (WORLD, LPC...) (39 % errors)" in sentence
     assert "neural-vocoder copies of real voices (HiFi-GAN, LPCNet) (27 % errors)" in sentence
     assert "recording sources it never heard (about 34 % errors)" in sentence
     assert "It almost never says *likely genuine*" in sentence

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from detector import model_report
 from detector.config import FEATURE_TYPES, WINDOW_NORMS
 from detector.metrics import compute_eer
 from train.archs import available, build_model
@@ -186,9 +187,9 @@ def fit(corpus: str | Path, config: TrainConfig, out: str | Path = DEFAULT_STORE
         started = time.monotonic()
         trained = train_model(frame, config, cache_root, log, workers)
         path = publish_version(trained, corpus, frame, out, log)
-        metrics = json.loads((path / "metrics.json").read_text())
+        test = model_report.load(path).test
         log.event("done", version=path.name, path=str(path), val_eer=trained.val_eer,
-                  test_eer=metrics.get("test", {}).get("eer"), total_s=round(time.monotonic() - started, 1))
+                  test_eer=test.eer if test else None, total_s=round(time.monotonic() - started, 1))
         return path
     except BaseException as exc:
         log.event("error", message=f"{type(exc).__name__}: {exc}")

@@ -7,8 +7,8 @@ choice sees it):
 
 * ``family:F`` -- leave one synthetic family out; its test clips against all genuine
   test clips.
-* ``vocoder:G`` -- leave one neural-vocoder generator (of the ``neural_vocoder`` family)
-  out; the other stays in training.
+* ``neural_vocoder:G`` -- leave one generator of the ``neural_vocoder`` family out (e.g.
+  HiFi-GAN); the other stays in training.
 * ``source:S`` -- leave one genuine recording source out, with the synthetic copies made
   from its recordings (they carry its channel); its genuine test clips against the
   synthetic test clips of every other source: false alarms on a source never heard.
@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,7 @@ class Fold:
         """The rows this fold removes from training and validation."""
         if self.protocol == "family":
             rows = (frame["label"] == "synthetic") & (frame["family"] == self.held)
-        elif self.protocol == "vocoder":
+        elif self.protocol == NEURAL_VOCODER_FAMILY:
             rows = (frame["family"] == NEURAL_VOCODER_FAMILY) & (frame["generator"] == self.held)
         else:
             rows = frame["source"] == self.held
@@ -85,19 +85,21 @@ class Fold:
 
     def test_masks(self, test: pd.DataFrame, others: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(genuine, synthetic) rows of ``test`` this fold is scored on (see :func:`part_masks`)."""
-        return part_masks(test, self.held_rows(test), self.protocol == "source", others)
+        return part_masks((test["label"] == "synthetic").to_numpy(), self.held_rows(test), self.protocol == "source",
+                          others)
 
 
-def part_masks(rows: pd.DataFrame, part: np.ndarray, genuine_part: bool,
+def part_masks(synthetic: np.ndarray, part: np.ndarray, genuine_part: bool,
                others: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(genuine, synthetic) rows that score one part "against the rest".
+    """(genuine, synthetic) rows that score one part "against the rest"; ``synthetic`` marks each row's class.
 
     A synthetic part (a family, a generator) is scored against the genuine rows of
     ``others``; a genuine part (a recording source) is scored with its genuine rows
     against the synthetic rows of ``others``. ``others`` defaults to every row outside
     the part; a screen passes the rows no held part touched.
     """
-    genuine, synthetic = (rows["label"] == "genuine").to_numpy(), (rows["label"] == "synthetic").to_numpy()
+    synthetic = np.asarray(synthetic, dtype=bool)
+    genuine = ~synthetic
     rest = ~part if others is None else others
     if genuine_part:
         return genuine & part, synthetic & rest
@@ -118,7 +120,7 @@ def available_folds(frame: pd.DataFrame, protocols: Iterable[str] = PROTOCOLS) -
     synthetic = frame[frame["label"] == "synthetic"]
     candidates = {
         "family": sorted(synthetic["family"].unique()),
-        "vocoder": sorted(synthetic.loc[synthetic["family"] == NEURAL_VOCODER_FAMILY, "generator"].unique()),
+        NEURAL_VOCODER_FAMILY: sorted(synthetic.loc[synthetic["family"] == NEURAL_VOCODER_FAMILY, "generator"].unique()),
         "source": sorted(frame.loc[frame["label"] == "genuine", "source"].unique()),
     }
     folds = []
@@ -232,8 +234,13 @@ def has_scores(report: HeldOutReport) -> bool:
     return any(fold.scores is not None for fold in report.folds.values())
 
 
-def summarise(folds: dict[str, FoldResult], **recipe) -> HeldOutReport:
-    """Mean held-out EER (family and source folds together), per protocol, worst fold and held-out bands."""
+def summarise(folds: dict[str, FoldResult], **recipe: Any) -> HeldOutReport:
+    """Mean held-out EER (family and source folds together), per protocol, worst fold and held-out bands.
+
+    ``recipe`` fills the report's record of how the folds were trained (``epochs``,
+    ``max_minutes``, ``arch``, ``feature``, ``recipe``). Everything here is computed
+    over all of ``folds``, so a rerun of some folds recomputes it whole.
+    """
     def eers(protocols: Iterable[str]) -> list[float]:
         return [v.eer for k, v in folds.items() if Fold.parse(k).protocol in protocols and v.eer is not None]
 
@@ -248,8 +255,9 @@ def summarise(folds: dict[str, FoldResult], **recipe) -> HeldOutReport:
 
 
 def run_heldout(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path, run_dir: str | Path,
-                train_model: Trainer, folds: list[Fold] | None = None, epochs: int | None = None, max_minutes: float | None = None,
-                quiet: bool = False, previous: HeldOutReport | None = None, recipe: str | None = None) -> HeldOutReport:
+                train_model: Trainer, folds: list[Fold] | None = None, epochs: int | None = None,
+                max_minutes: float | None = None, quiet: bool = False, previous: HeldOutReport | None = None,
+                recipe: str | None = None) -> HeldOutReport:
     """Run the held-out folds (default: every available one) and summarise them.
 
     Parameters

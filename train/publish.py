@@ -35,9 +35,9 @@ from detector.model_report import (
     TrainingFigures,
     ValidationFigures,
     band_figures,
-    from_dict,
 )
 from detector.registry import atomic_write_text
+from detector.typed_json import from_dict
 from train.archs import build_model
 from train.card import write_card
 from train.config import TrainConfig

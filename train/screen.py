@@ -38,7 +38,7 @@ from train.heldout import Fold, fold_calibration, part_eer
 from train.schema import read_manifest
 
 DEFAULT_HOLD = ("family:neural_vocoder", "family:articulatory", "source:sky")
-EXTRA_REPORTS = ("vocoder:hifigan", "vocoder:lpcnet")   # parts of a held family, reported on their own
+EXTRA_REPORTS = ("neural_vocoder:hifigan", "neural_vocoder:lpcnet")   # parts of a held family, reported on their own
 
 
 def part_figures(labels: np.ndarray, logits: np.ndarray, calibration: Calibration | None, mask: np.ndarray) -> dict:

@@ -33,9 +33,9 @@ from detector.model_report import (
     TestFigures,
     ThresholdFigures,
     band_figures,
-    from_dict,
 )
 from detector.registry import load_folder
+from detector.typed_json import from_dict
 from train.calibrate import band_report
 from train.dataset import compute_features
 from train.heldout import part_eer, part_masks
@@ -114,7 +114,7 @@ def breakdown(scored: pd.DataFrame, column: str) -> dict[str, GroupFigures]:
     for value in sorted(set(scored.loc[scored["y"] == 1 if synthetic_only else slice(None), column])):
         group = (scored[column] == value).to_numpy()
         if synthetic_only:
-            genuine, synthetic = part_masks(scored, group, genuine_part=False)
+            genuine, synthetic = part_masks(labels == 1, group, genuine_part=False)
             group = genuine | synthetic
         result[str(value) or "(none)"] = group_figures(labels[group], logits[group])
     return result
