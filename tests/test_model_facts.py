@@ -163,3 +163,34 @@ def test_damage_on_an_uncertain_score_is_not_said_twice():
     sentence = explain_probability(0.5, "uncertain", version.calibration, ["the recording is clipped"],
                                    facts_of(version))
     assert sentence.count("uncertain") == 0 and "could not get a confident verdict anyway" in sentence
+
+
+@pytest.mark.parametrize("kind", ["clears", "cannot-clear"])
+def test_learn_explains_uncertain_and_comments_from_the_scores_shown(versions, kind):
+    from app_pages.learn_view import score_comment, uncertain_text
+
+    facts = facts_of(versions[kind])
+    text = uncertain_text(facts)
+    assert ("low scores were almost always genuine" in text) is (kind == "clears")
+    assert ("cannot clear a clip" in text) is (kind != "clears")
+    # A Griffin-Lim copy scoring like its original (19.0 vs 19.0 %) is named, with the reason.
+    assert "does not catch this kind of copy" in score_comment("griffin_lim", 0.40, 0.41, facts)
+    assert score_comment("espeak", 0.69, 0.41, facts) is None
+    assert (score_comment("genuine", 0.11, None, facts) is None) is (kind == "clears")
+
+
+def test_batch_rows_share_one_precision_and_name_spliced_seconds(versions):
+    from types import SimpleNamespace
+
+    from app_pages.batch_view import scored_table, shared_text
+    from webapp.batch import BatchRow, join_sentences
+
+    version = versions["cannot-clear"]
+    detector = SimpleNamespace(calibration=version.calibration, facts=facts_of(version))
+    rows = [BatchRow("a.wav", "Uncertain", 0.6995, 3.0), BatchRow("b.wav", "Likely synthetic", 0.7004, 3.0,
+                                                                  synthetic_stretches="Seconds 1.0–3.0 ...")]
+    decimals = shared_text(rows, detector).decimals
+    shown = scored_table(rows, decimals)["p_synthetic"].tolist()
+    assert shown[0] < 70.0 <= shown[1]   # "Uncertain 70 %" never sits beside "Likely synthetic 70 %"
+    assert "synthetic_stretches" in scored_table(rows, decimals).columns
+    assert join_sentences(["Short clip.", "Clipped"]) == "Short clip. Clipped."
