@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import plotly.io as pio
@@ -42,3 +43,11 @@ def test_stored_figures_get_readable_axes():
     assert list(det.layout.xaxis.ticktext) == ["0.1%", "1.0%", "5.0%", "20.0%", "40.0%"]
     scores = tidy_figure("scores", pio.from_json(results.figures["scores"]))
     assert scores.layout.yaxis.type == "log" and scores.layout.yaxis.dtick == 1
+
+
+def test_no_page_relies_on_an_emoji_font():
+    """Emoji render as empty boxes where no emoji font is installed; pages use Material icons or words."""
+    emoji = re.compile("[\u2600-\u27bf\u231b\u23f3\u2b50\U0001f300-\U0001faff]")
+    repo = STORE.parent
+    for path in [repo / "app.py", *sorted((repo / "app_pages").glob("*.py")), *sorted((repo / "webapp").glob("*.py"))]:
+        assert not emoji.search(path.read_text(encoding="utf-8")), path

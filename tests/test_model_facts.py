@@ -194,3 +194,13 @@ def test_batch_rows_share_one_precision_and_name_spliced_seconds(versions):
     assert shown[0] < 70.0 <= shown[1]   # "Uncertain 70 %" never sits beside "Likely synthetic 70 %"
     assert "synthetic_stretches" in scored_table(rows, decimals).columns
     assert join_sentences(["Short clip.", "Clipped"]) == "Short clip. Clipped."
+
+
+def test_a_long_file_is_described_by_its_full_length(versions):
+    import dataclasses
+
+    version = versions["clears"]
+    long = dataclasses.replace(analysis(version, 0.5, [0.5]), truncated=True, duration_s=600.0,
+                               analysed_s=600.0, source_duration_s=720.0)
+    assert long.file_duration_s == 720.0   # the card caption reads "analysed 600.0 s of 720.0 s"
+    assert "720.00 s (only the first 600.0 s were analysed)" in report_html(long, version)
