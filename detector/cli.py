@@ -111,6 +111,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
+    from detector.model_facts import facts_of
     from detector.registry import ModelRegistry
 
     registry = ModelRegistry(args.store)
@@ -126,7 +127,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
     for name in names:
         try:
             version = registry.check(name)   # builds the model and scores a probe: broken ones show here
-            eer = f"test EER {version.test_eer:.2%}" if version.test_eer is not None else "test EER n/a"
+            eer = f"test EER {facts_of(version).test_eer.text(2)}"   # with the corpus it was measured on
             detail = f"{version.features.feature}, {eer}"
         except ModelError as exc:
             detail = f"broken: {exc}"

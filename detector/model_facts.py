@@ -163,7 +163,8 @@ def _test_place(report: ModelReport) -> str:
     if report.corpus_version is not None:
         parts.append(f"corpus v{report.corpus_version}")
     elif report.corpus:
-        parts.append(f"corpus {report.corpus}, version not recorded")
+        # train.publish records no version for corpus v1 (before versions) or a user's own dataset.
+        parts.append(f"corpus {report.corpus} v1 or unversioned (no version recorded)")
     test = report.test
     if test is not None and test.n_genuine is not None and test.n_synthetic is not None:
         parts.append(f"{test.n_genuine + test.n_synthetic} clips")

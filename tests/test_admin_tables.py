@@ -19,7 +19,7 @@ def test_registry_says_which_corpus_each_test_eer_was_measured_on():
     registry = ModelRegistry(STORE)
     rows = [registry_row(registry.load(name), NEW) for name in (NEW, OLD)]
     assert rows[0]["test EER"] == "23.11 %" and rows[0]["measured on"] == "corpus v2, 1091 clips"
-    assert rows[1]["test EER"] == "10.55 %" and "version not recorded" in rows[1]["measured on"]
+    assert rows[1]["test EER"] == "10.55 %" and "v1 or unversioned" in rows[1]["measured on"]
     assert [row["active"] for row in rows] == ["active", ""]   # a word, not an emoji a browser may lack
     assert "not comparable" in incomparable_note(rows)
     assert incomparable_note(rows[:1]) is None

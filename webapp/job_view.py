@@ -165,7 +165,7 @@ class VersionResults:
         deployed = self.test.at_deployed_threshold
         report = self.report
         corpus = (f"corpus v{report.corpus_version}" if report.corpus_version is not None
-                  else "corpus version not recorded")
+                  else "corpus v1 or unversioned")
         return {"version": self.name, "test EER": _percent(self.test.eer), "measured on": corpus,
                 "test clips": None if self.test.n_genuine is None or self.test.n_synthetic is None
                 else self.test.n_genuine + self.test.n_synthetic,
