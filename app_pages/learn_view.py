@@ -46,7 +46,7 @@ VERSION_NOTES = {
     "flite": "Statistical parametric synthesis: a model predicts vocoder parameters from the text. "
              "Over-smoothed spectra, a buzzy voice source and muffled high frequencies.",
 }
-SAME_SCORE = 0.02   # a copy within this much of its original's score "scores like the original"
+SAME_SCORE = 0.05   # an unflagged copy within this much of its original's score "scores like the original"
 
 
 def uncertain_text(facts: ModelFacts | None) -> str:
