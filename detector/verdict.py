@@ -32,6 +32,7 @@ CANNOT_CLEAR_STEPS = ("This model cannot confirm that a voice is genuine, so no 
                       "can still show more clearly whether it is synthetic. Whether it is genuine can only be "
                       "checked outside this tool: ask who recorded it, or find the same words from another source.")
 MAX_LISTED_SPANS = 3   # more stretches than this are summarised, not listed
+MIN_GENUINE_WINDOWS = 2   # consecutive genuine-looking windows a spliced clip needs besides its synthetic stretch
 
 
 @dataclass
@@ -129,12 +130,21 @@ def synthetic_spans(windows: Sequence[WindowScore], synthetic_above: float) -> l
 
 
 def is_spliced(windows: Sequence[WindowScore], facts: ModelFacts) -> bool:
-    """Whether the clip has both a likely-synthetic stretch and one scoring as genuine as the model gets.
+    """Whether the clip has both a likely-synthetic stretch and a stretch scoring as genuine as the model gets.
 
-    A wholly synthetic clip is not spliced; neither is one whose other windows are merely *uncertain*.
+    A wholly synthetic clip is not spliced; neither is one whose other windows are merely *uncertain*, nor
+    one with a single genuine-looking window (a pause between synthetic phrases): the genuine stretch needs
+    :data:`MIN_GENUINE_WINDOWS` consecutive windows.
     """
-    scores = [w.p_synthetic for w in windows]
-    return any(p >= facts.synthetic_above for p in scores) and any(facts.scores_like_genuine(p) for p in scores)
+    ordered = sorted(windows, key=lambda w: w.start_s)
+    if not any(w.p_synthetic >= facts.synthetic_above for w in ordered):
+        return False
+    run = 0
+    for window in ordered:
+        run = run + 1 if facts.scores_like_genuine(window.p_synthetic) else 0
+        if run >= min(MIN_GENUINE_WINDOWS, len(ordered) - 1):
+            return True
+    return False
 
 
 def spans_sentence(spans: Sequence[tuple[float, float]], limit: int = MAX_LISTED_SPANS) -> str:

@@ -141,7 +141,9 @@ def test_a_wholly_synthetic_clip_is_not_spliced(versions):
     assert stretches_sentence([(0.0, 6.0)], False, "likely_synthetic") == ""
     half = synthetic[:2] + [WindowScore(5, 7, 0.11), WindowScore(6, 8, 0.12)]
     assert is_spliced(half, facts)
-    assert not is_spliced(synthetic[:2] + [WindowScore(5, 7, 0.4)], facts)   # merely uncertain is not genuine
+    assert not is_spliced(synthetic[:2] + [WindowScore(5, 7, 0.4), WindowScore(6, 8, 0.4)], facts)   # uncertain
+    pause = synthetic[:2] + [WindowScore(2, 4, 0.11)] + synthetic[3:]   # one quiet window between phrases
+    assert not is_spliced(pause, facts)
     assert stretches_sentence([(0.0, 3.0)], True, "uncertain").startswith("Possibly spliced: seconds 0.0–3.0")
 
 
