@@ -88,7 +88,7 @@ class ModelFacts:
     floor, ceiling : float or None
         The lowest and highest probability the model can give (``None``: unbounded).
     corpus, corpus_version, test_clips :
-        Where the test figures were measured.
+        The training corpus, and the corpus version and size of the test split the test figures come from.
     test_eer, heldout_eer, test_false_alarms, test_missed, likely_genuine_share : MeasuredRate
         Test-split and held-out rates.
     heldout_missed, heldout_alarms : MeasuredRate
@@ -157,11 +157,19 @@ class ModelFacts:
         return p_synthetic < self.genuine_below or self.at_floor(p_synthetic)
 
 
+def test_corpus_version(report: ModelReport) -> int | None:
+    """The corpus version of the test split the test figures come from (a re-score's, else training's)."""
+    if report.test is not None and report.test.corpus_version is not None:
+        return report.test.corpus_version
+    return report.corpus_version
+
+
 def _test_place(report: ModelReport) -> str:
     """``"test split, corpus v2, 1091 clips"`` (the parts that are known)."""
     parts = ["test split"]
-    if report.corpus_version is not None:
-        parts.append(f"corpus v{report.corpus_version}")
+    version = test_corpus_version(report)
+    if version is not None:
+        parts.append(f"corpus v{version}")
     elif report.corpus:
         # train.publish records no version for corpus v1 (before versions) or a user's own dataset.
         parts.append(f"corpus {report.corpus} v1 or unversioned (no version recorded)")
@@ -193,7 +201,7 @@ def facts_from(name: str, report: ModelReport, calibration: Calibration) -> Mode
     return ModelFacts(
         version=name, genuine_below=calibration.genuine_below, synthetic_above=calibration.synthetic_above,
         floor=floor, ceiling=score_ceiling(report, calibration),
-        corpus=report.corpus, corpus_version=report.corpus_version,
+        corpus=report.corpus, corpus_version=test_corpus_version(report),
         test_clips=None if test is None or test.n_genuine is None or test.n_synthetic is None
         else test.n_genuine + test.n_synthetic,
         test_eer=MeasuredRate(test.eer if test else None, place),

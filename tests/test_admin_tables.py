@@ -51,3 +51,21 @@ def test_no_page_relies_on_an_emoji_font():
     repo = STORE.parent
     for path in [repo / "app.py", *sorted((repo / "app_pages").glob("*.py")), *sorted((repo / "webapp").glob("*.py"))]:
         assert not emoji.search(path.read_text(encoding="utf-8")), path
+
+
+def test_rescore_job_runs_the_evaluation_of_one_stored_version(tmp_path):
+    from webapp.job_commands import rescore_job, runner_command
+
+    args, params = rescore_job("old-version", tmp_path / "corpus", tmp_path / "store")
+    assert args == ["--model", "old-version", "--corpus", str(tmp_path / "corpus"), "--store", str(tmp_path / "store"),
+                    "--quiet"]
+    assert params["model"] == "old-version"
+    assert runner_command("train.evaluate", args)[-len(args) - 1:] == ["train.evaluate", *args]
+
+
+def test_a_rescored_version_is_compared_on_the_corpus_of_its_new_test_figures():
+    import dataclasses
+
+    old = ModelRegistry(STORE).load(OLD).report
+    rescored = old.replace(test=dataclasses.replace(old.test, corpus="data/corpus", corpus_version=2))
+    assert same_corpus(rescored, ModelRegistry(STORE).load(NEW).report)

@@ -15,6 +15,7 @@ its held-out folds) through :func:`write_evaluation`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -179,8 +180,9 @@ def write_evaluation(folder: str | Path, frame: pd.DataFrame, corpus: str | Path
     if report.created is None:
         report = report.replace(created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     figures, scored = evaluate_version(folder, frame, corpus)
-    report = report.replace(test=figures.test, breakdown=figures.breakdown, audit=figures.audit,
-                            serving=figures.serving)
+    # The test figures say which corpus they come from: a re-score (Admin) may use a newer corpus than training.
+    test = dataclasses.replace(figures.test, corpus=str(corpus), corpus_version=corpus_version(Path(corpus)))
+    report = report.replace(test=test, breakdown=figures.breakdown, audit=figures.audit, serving=figures.serving)
     heldout = heldout if heldout is not None else report.heldout
     calibration = Calibration.from_dict(json.loads((folder / "calibration.json").read_text()))
     if heldout is not None:

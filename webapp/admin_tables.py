@@ -10,7 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from detector.model_facts import FOLDS_OWN_BANDS, ModelFacts, facts_of
+from detector.model_facts import FOLDS_OWN_BANDS, ModelFacts, facts_of, test_corpus_version
 from detector.model_report import FoldResult, ModelReport
 from detector.registry import ModelVersion
 
@@ -37,7 +37,7 @@ def registry_row(version: ModelVersion, active: str | None) -> dict[str, Any]:
 
 def same_corpus(a: ModelReport, b: ModelReport) -> bool:
     """Whether two versions' test figures come from the same corpus version (and so the same test split)."""
-    return a.corpus_version is not None and a.corpus_version == b.corpus_version
+    return test_corpus_version(a) is not None and test_corpus_version(a) == test_corpus_version(b)
 
 
 def incomparable_note(rows: list[dict[str, Any]]) -> str | None:

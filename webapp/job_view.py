@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from detector import model_report
+from detector.model_facts import test_corpus_version
 from detector.model_report import FoldResult, ModelReport, TestFigures
 from train.events import PROGRESS_FILE, read_events
 from webapp.job_records import Job, JobStatus
@@ -164,8 +165,8 @@ class VersionResults:
         """Headline numbers for the side-by-side comparison."""
         deployed = self.test.at_deployed_threshold
         report = self.report
-        corpus = (f"corpus v{report.corpus_version}" if report.corpus_version is not None
-                  else "corpus v1 or unversioned")
+        version = test_corpus_version(report)
+        corpus = f"corpus v{version}" if version is not None else "corpus v1 or unversioned"
         return {"version": self.name, "test EER": _percent(self.test.eer), "measured on": corpus,
                 "test clips": None if self.test.n_genuine is None or self.test.n_synthetic is None
                 else self.test.n_genuine + self.test.n_synthetic,
