@@ -9,7 +9,7 @@ import streamlit as st
 
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
-from webapp.admin_tables import confusion_labels, heldout_rows, percent, same_corpus, tidy_figure
+from webapp.admin_tables import CONFUSION_NOTE, confusion_labels, heldout_rows, percent, same_corpus, tidy_figure
 from webapp.job_view import VersionResults, curves, load_results
 
 
@@ -73,6 +73,7 @@ def show_results(results: VersionResults, active: VersionResults | None, prefix:
         if results.confusion:
             st.plotly_chart(confusion_figure(results.confusion, confusion_labels()[1]),
                             key=f"{prefix}-{results.name}-confusion")
+            st.caption(CONFUSION_NOTE)
         show_plot(results, "roc", prefix)
         show_plot(results, "eer_by_family", prefix)
     with right:

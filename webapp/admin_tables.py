@@ -75,5 +75,8 @@ def tidy_figure(name: str, figure: go.Figure) -> go.Figure:
 
 def confusion_labels() -> tuple[list[str], str]:
     """Column labels and title of the confusion matrix at p = 0.5: a threshold, not the verdict bands."""
-    return (["scored below 50 %", "scored 50 % or more"],
-            "Test clips at p = 0.5 (a threshold for comparison, not the verdict bands)")
+    return ["scored below 50 %", "scored 50 % or more"], "Confusion matrix at p = 0.5"
+
+
+CONFUSION_NOTE = ("p = 0.5 is a threshold for comparing versions, not the verdict bands: a clip scoring below 50 % is "
+                  "not called genuine (see the model card for what the bands say).")
