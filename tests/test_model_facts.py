@@ -206,3 +206,11 @@ def test_a_long_file_is_described_by_its_full_length(versions):
                                analysed_s=600.0, source_duration_s=720.0)
     assert long.file_duration_s == 720.0   # the card caption reads "analysed 600.0 s of 720.0 s"
     assert "720.00 s (only the first 600.0 s were analysed)" in report_html(long, version)
+
+
+def test_readme_shows_what_a_genuine_recording_gets_from_the_active_model():
+    readme = (STORE.parent / "README.md").read_text(encoding="utf-8")
+    facts = facts_of(ModelRegistry(STORE).active())
+    assert "docs/screenshot-genuine.png" in readme and (STORE.parent / "docs" / "screenshot-genuine.png").is_file()
+    if not facts.can_clear:
+        assert f"its lowest score, {facts.floor * 100:.0f} %, is above its likely-genuine edge" in readme
