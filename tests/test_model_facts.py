@@ -214,3 +214,10 @@ def test_readme_shows_what_a_genuine_recording_gets_from_the_active_model():
     assert "docs/screenshot-genuine.png" in readme and (STORE.parent / "docs" / "screenshot-genuine.png").is_file()
     if not facts.can_clear:
         assert f"its lowest score, {facts.floor * 100:.0f} %, is above its likely-genuine edge" in readme
+
+
+def test_the_shipped_card_states_no_rate_for_the_band_it_cannot_reach():
+    card = ModelRegistry(STORE).load(SHIPPED).card
+    assert "of synthetic clips were called likely genuine" not in card
+    assert "columns called genuine" not in card   # p = 0.5 is a threshold, not a verdict
+    assert "never reached: the score floor is higher" in card

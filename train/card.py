@@ -19,6 +19,7 @@ from detector.config import FeatureConfig
 from detector.frontends import FRONT_ENDS
 from detector.model_report import (
     AuditFigures,
+    BandFigures,
     FoldResult,
     GroupFigures,
     ModelReport,
@@ -118,6 +119,20 @@ def _number(value: float | int | None, form: str, missing: str = "?") -> str:
     return missing if value is None else format(value, form)
 
 
+def verdict_bands_line(calibration: Calibration, bands: BandFigures | None, floor: float | None) -> str:
+    """The bands and their test rates; no rate is given for a band the score floor makes unreachable."""
+    clears = floor is None or floor < calibration.genuine_below
+    genuine = (f"likely genuine below {calibration.genuine_below:.2f}" if clears else
+               f"likely genuine below {calibration.genuine_below:.2f} (never reached: the score floor is higher)")
+    line = (f"- Verdict bands: {genuine}, likely synthetic at or above {calibration.synthetic_above:.2f}, "
+            "uncertain in between.")
+    if bands is None:
+        return line
+    missed = f"{pct(bands.synthetic_called_genuine)} of synthetic clips were called likely genuine and " if clears else ""
+    return (line + f" On test, {pct(bands.uncertain.share)} of clips were uncertain, {missed}"
+                   f"{pct(bands.genuine_called_synthetic)} of genuine clips were called likely synthetic.")
+
+
 def card_text(report: ModelReport, calibration: Calibration, data: list[str],
               config: FeatureConfig | None = None) -> str:
     """Markdown of the model card.
@@ -161,7 +176,8 @@ def card_text(report: ModelReport, calibration: Calibration, data: list[str],
     if at is not None:
         lines.append(f"- At the deployed threshold (calibrated probability 0.5): accuracy {pct(at.accuracy)}, "
                      f"precision {pct(at.precision)}, recall {pct(at.recall)}, F1 {pct(at.f1)}; confusion matrix "
-                     f"(rows true genuine/synthetic, columns called genuine/synthetic): {at.confusion_matrix}.")
+                     f"(rows true genuine/synthetic, columns scored below / at or above 0.5, a threshold for "
+                     f"comparison, not the verdict bands): {at.confusion_matrix}.")
     lines += [
         f"- Shortcut audit of the corpus (the corpus builder's check that trivial cues such as level, duration or "
         f"silence cannot tell the classes apart): EER {pct(audit.eer)}. The nearer this is to 50 %, the less "
@@ -189,12 +205,7 @@ def card_text(report: ModelReport, calibration: Calibration, data: list[str],
         f"{abs(calibration.bias):.3f}).",
         *band_source_lines(heldout.bands if heldout else None, calibration),
         *score_floor_lines(floor, calibration),
-        f"- Verdict bands: likely genuine below {calibration.genuine_below:.2f}, likely synthetic at or above "
-        f"{calibration.synthetic_above:.2f}, uncertain in between."
-        + ("" if bands is None else
-           f" On test, {pct(bands.uncertain.share)} of clips were uncertain, "
-           f"{pct(bands.synthetic_called_genuine)} of synthetic clips were called likely genuine and "
-           f"{pct(bands.genuine_called_synthetic)} of genuine clips likely synthetic."),
+        verdict_bands_line(calibration, bands, floor),
         "",
         "## Training",
         *recipe_lines(training),

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Callable
 
+from detector import model_facts
 from detector.calibration import Calibration
-from detector.model_report import BandRates, FoldResult, HeldOutBands, HeldOutReport, TrainingFigures
+from detector.model_report import BandRates, FoldResult, HeldOutBands, HeldOutReport, ModelReport, TrainingFigures
 from train.heldout import Fold
 
 NOT_MEASURED = "not measured"
@@ -30,10 +31,11 @@ def _largest(folds: dict[str, FoldResult], rates: Callable[[FoldResult], BandRat
 
 
 def score_floor(training: TrainingFigures | None, calibration: Calibration) -> float | None:
-    """The lowest p(synthetic) a cosine head can give (``None``: the score is unbounded)."""
-    if training is None or training.loss != "ocsoftmax":
-        return None
-    return float(calibration.probability(-1.0))   # p at a cosine of -1
+    """The lowest p(synthetic) a cosine head can give (``None``: the score is unbounded).
+
+    The app's words use the same rule (:func:`detector.model_facts.score_floor`): one definition.
+    """
+    return model_facts.score_floor(ModelReport(training=training), calibration)
 
 
 def heldout_band_lines(heldout: HeldOutReport, calibration: Calibration, floor: float | None) -> list[str]:
