@@ -55,9 +55,10 @@ def percent(p: float, detector: Detector) -> str:
     return band_text([p], calibration.genuine_below, calibration.synthetic_above).values[0]
 
 
-def verdict_counts(rows: list[BatchRow]) -> dict[str, int]:
-    """Count per verdict label, every verdict present even at 0, then failed files when there are any."""
-    counts = {label: 0 for label in VERDICTS.values()}
+def verdict_counts(rows: list[BatchRow], reachable: tuple[str, ...] = tuple(VERDICTS)) -> dict[str, int]:
+    """Count per verdict label, every verdict the model can give shown even at 0 (one it cannot give is not
+    offered as a possibility), then failed files when there are any."""
+    counts = {VERDICTS[band]: 0 for band in reachable}
     for row in rows:
         key = row.verdict or FAILED
         counts[key] = counts.get(key, 0) + 1
@@ -79,8 +80,8 @@ def failed_table(rows: list[BatchRow]) -> pd.DataFrame:
                         columns=["file", "error"])
 
 
-def show_tiles(rows: list[BatchRow]) -> None:
-    counts = verdict_counts(rows)
+def show_tiles(rows: list[BatchRow], detector: Detector) -> None:
+    counts = verdict_counts(rows, detector.facts.reachable)
     for column, (label, count) in zip(st.columns(len(counts)), counts.items()):
         column.metric(label, count)
 
@@ -147,7 +148,7 @@ def show_result(result: BatchResult, detector: Detector) -> None:
     if result.repeats:
         st.caption(f"Skipped {len(result.repeats)} repeated file{'s' if len(result.repeats) != 1 else ''} "
                    f"(same name and content as one above): {', '.join(map(markdown_text, result.repeats))}.")
-    show_tiles(result.rows)
+    show_tiles(result.rows, detector)
     show_tables(result, detector)
     scores = [row.p_synthetic for row in result.rows if row.p_synthetic is not None]
     if scores:

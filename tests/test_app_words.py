@@ -70,6 +70,8 @@ def test_no_page_promises_a_band_the_model_cannot_reach(served):
         if not clears:
             assert not promises, (page, promises)
             assert "cannot clear a clip" in text or "cannot confirm that a voice is genuine" in text, page
+        if page == "app_pages/batch.py":   # a verdict tile is offered only for a verdict the model can give
+            assert ("Likely genuine" in [m.label for m in at.main.metric]) is clears
         if page == "app_pages/detect.py":
             # The uncertain sentence names the genuine band only when it is reachable, else the lowest score.
             assert ("from 30 % up to 70 % it cannot tell" in text) is clears

@@ -221,3 +221,13 @@ def test_the_shipped_card_states_no_rate_for_the_band_it_cannot_reach():
     assert "of synthetic clips were called likely genuine" not in card
     assert "columns called genuine" not in card   # p = 0.5 is a threshold, not a verdict
     assert "never reached: the score floor is higher" in card
+
+
+def test_batch_tiles_offer_only_the_verdicts_the_model_can_give(versions):
+    from app_pages.batch_view import verdict_counts
+    from webapp.batch import BatchRow
+
+    rows = [BatchRow("a.wav", "Uncertain", 0.5)]
+    assert list(verdict_counts(rows, facts_of(versions["cannot-clear"]).reachable)) == ["Uncertain", "Likely synthetic"]
+    assert list(verdict_counts(rows, facts_of(versions["clears"]).reachable)) == ["Likely genuine", "Uncertain",
+                                                                                   "Likely synthetic"]
