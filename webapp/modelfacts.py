@@ -24,8 +24,8 @@ FAMILY_WORDS = {"formant": "formant synthesisers (espeak)", "parametric": "param
                 "articulatory": "articulatory synthesis (gnuspeech)"}
 DEFAULT_LIMITS = ("A verdict is evidence, not proof. The model only knows the kinds of synthetic speech it was "
                   "trained on; new voice-cloning systems can fool it, and unusual recordings can be misjudged.")
-RATE_KEYS = {"test_eer": "test_eer", "heldout_mean_eer": "heldout_eer", "genuine_band_error": "test_missed",
-             "synthetic_band_error": "test_false_alarms", "likely_genuine_share": "likely_genuine_share"}
+RATE_KEYS = {"test_eer": "test_eer", "heldout_mean_eer": "heldout_eer", "synthetic_called_genuine": "test_missed",
+             "genuine_called_synthetic": "test_false_alarms", "likely_genuine_share": "likely_genuine_share"}
 
 
 def error_rates(version: ModelVersion) -> dict[str, Any]:
@@ -35,19 +35,26 @@ def error_rates(version: ModelVersion) -> dict[str, Any]:
     -------
     dict
         ``test_eer``, ``validation_eer``, ``heldout_mean_eer`` (mean EER of the held-out
-        folds: generators and recording sources never heard), ``genuine_band_error``
-        (share of synthetic test clips called likely genuine; ``None`` when the model
-        cannot say *likely genuine*), ``synthetic_band_error`` (share of genuine test
-        clips called likely synthetic), ``likely_genuine_share``, ``by_family`` (test
-        EER per synthetic family) and ``measured_on`` (what each rate was measured on).
+        folds: generators and recording sources never heard), ``synthetic_called_genuine``
+        and ``genuine_called_synthetic`` (share of each class of test clips called confidently
+        the other), ``genuine_band_error`` and ``synthetic_band_error`` (share of the test clips
+        in the likely-genuine / likely-synthetic band that belong to the other class),
+        ``likely_genuine_share``, ``by_family`` (test EER per synthetic family) and
+        ``measured_on`` (what each rate was measured on). Rates of a band the model cannot
+        reach are ``None``: it never says *likely genuine*, so no rate of it exists.
     """
     facts = facts_of(version)
     report = version.report
-    rates: dict[str, Any] = {key: getattr(facts, field).value for key, field in RATE_KEYS.items()}
+    bands = report.test.bands if report.test else None
+    rates: dict[str, Any] = {key: getattr(facts, name).value for key, name in RATE_KEYS.items()}
+    rates["genuine_band_error"] = bands.likely_genuine.error if bands and facts.can_clear else None
+    rates["synthetic_band_error"] = bands.likely_synthetic.error if bands else None
     rates["validation_eer"] = report.validation.eer if report.validation else None
     rates["by_family"] = dict(facts.family_eer)
-    rates["measured_on"] = {key: getattr(facts, field).measured_on for key, field in RATE_KEYS.items()}
-    rates["measured_on"].update(validation_eer="validation split", by_family=facts.test_eer.measured_on)
+    rates["measured_on"] = {key: getattr(facts, name).measured_on for key, name in RATE_KEYS.items()}
+    place = facts.test_eer.measured_on
+    rates["measured_on"].update(validation_eer="validation split", by_family=place, genuine_band_error=place,
+                                synthetic_band_error=place)
     return rates
 
 
