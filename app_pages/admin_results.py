@@ -51,7 +51,8 @@ def confusion_figure(matrix: list[list[int]], title: str) -> go.Figure:
 def show_plot(results: VersionResults, name: str, prefix: str) -> None:
     """One of the plotly figures the evaluation wrote, if this version has it."""
     if name in results.figures:
-        st.plotly_chart(tidy_figure(name, pio.from_json(results.figures[name])), key=f"{prefix}-{results.name}-{name}")
+        st.plotly_chart(tidy_figure(name, pio.from_json(results.figures[name]), results.facts),
+                        key=f"{prefix}-{results.name}-{name}")
 
 
 def show_results(results: VersionResults, active: VersionResults | None, prefix: str) -> None:

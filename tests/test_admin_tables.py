@@ -69,3 +69,12 @@ def test_a_rescored_version_is_compared_on_the_corpus_of_its_new_test_figures():
     old = ModelRegistry(STORE).load(OLD).report
     rescored = old.replace(test=dataclasses.replace(old.test, corpus="data/corpus", corpus_version=2))
     assert same_corpus(rescored, ModelRegistry(STORE).load(NEW).report)
+
+
+def test_score_histogram_draws_no_edge_the_model_cannot_reach():
+    results = load_results(STORE / NEW)
+    assert results.facts is not None and not results.facts.can_clear
+    scores = tidy_figure("scores", pio.from_json(results.figures["scores"]), results.facts)
+    edges = [shape.x0 for shape in scores.layout.shapes if shape.line.dash == "dash"]
+    assert edges == [results.facts.synthetic_above]
+    assert any(abs(shape.x0 - results.facts.floor) < 1e-9 for shape in scores.layout.shapes)

@@ -60,14 +60,20 @@ def heldout_rows(folds: dict[str, FoldResult]) -> list[dict[str, Any]]:
              "note": fold.note or ""} for name, fold in folds.items()]
 
 
-def tidy_figure(name: str, figure: go.Figure) -> go.Figure:
-    """Stored evaluation figures made readable: DET ticks that do not overlap, log axes with decade labels only."""
+def tidy_figure(name: str, figure: go.Figure, facts: ModelFacts | None = None) -> go.Figure:
+    """Stored evaluation figures made readable: DET ticks that do not overlap, log axes with decade labels only;
+    with ``facts``, the score histogram draws no edge of a band the model cannot reach and marks its floor."""
     if name == "det":
         for axis in (figure.layout.xaxis, figure.layout.yaxis):
             if axis.tickvals and axis.ticktext:
                 kept = [(v, t) for v, t in zip(axis.tickvals, axis.ticktext) if t in DET_KEPT_TICKS]
                 axis.tickvals, axis.ticktext = [v for v, _ in kept], [t for _, t in kept]
         figure.update_layout(xaxis_tickangle=-45, margin=dict(b=90))
+    if name == "scores" and facts is not None and not facts.can_clear:
+        figure.layout.shapes = [shape for shape in figure.layout.shapes
+                                if shape.x0 is None or abs(shape.x0 - facts.genuine_below) > 1e-6]
+        figure.add_vline(x=facts.lowest, line_dash="dot", line_color="#57606a",
+                         annotation_text=f"lowest possible score {facts.lowest * 100:.0f} %")
     if figure.layout.yaxis.type == "log":
         figure.update_yaxes(dtick=1)   # 1, 10, 100: no "5, 2, 100, 5" between the decades
     return figure

@@ -7,6 +7,7 @@ keeps the page thin. No TensorFlow import.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from detector import model_report
-from detector.model_facts import test_corpus_version
+from detector.calibration import Calibration
+from detector.model_facts import ModelFacts, facts_from, test_corpus_version
 from detector.model_report import FoldResult, ModelReport, TestFigures
 from train.events import PROGRESS_FILE, read_events
 from webapp.job_records import Job, JobStatus
@@ -133,6 +135,7 @@ class VersionResults:
     name: str
     report: ModelReport
     figures: dict[str, str] = field(default_factory=dict)   # plot name -> plotly JSON text
+    facts: ModelFacts | None = None   # what the version can say (None: no readable calibration.json)
 
     @property
     def test(self) -> TestFigures:
@@ -200,4 +203,9 @@ def load_results(version_dir: str | Path) -> VersionResults | None:
         # Only files inside the version folder: the report is data, not a licence to read anywhere.
         if folder.resolve() in target.parents and target.is_file():
             figures[name] = target.read_text()
-    return VersionResults(folder.name, report, figures)
+    try:
+        calibration = Calibration.from_dict(json.loads((folder / "calibration.json").read_text()))
+        facts = facts_from(folder.name, report, calibration)
+    except (OSError, ValueError, TypeError):
+        facts = None
+    return VersionResults(folder.name, report, figures, facts)
