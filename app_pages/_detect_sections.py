@@ -51,10 +51,8 @@ def verdict_card(analysis: Analysis, detector: Detector) -> None:
                       help="Calibrated on validation clips: among clips given about this score, "
                            "about this share were synthetic.")
             stretches = stretches_sentence(analysis.synthetic_spans, analysis.spliced, analysis.verdict)
-            if analysis.spliced:  # a spliced clip must be impossible to miss, whatever the whole-clip verdict
-                st.markdown(f"#### :material/content_cut: :red[{stretches}]")
-            elif stretches:
-                st.markdown(f"**{stretches}**")
+            if stretches:  # a spliced clip must be impossible to miss, whatever the whole-clip verdict
+                st.markdown(f"#### :material/content_cut: :red[{stretches}]" if analysis.spliced else f"**{stretches}**")
             st.markdown(analysis.explanation)
             st.caption(f"Model {analysis.model_version} · analysed {analysis.analysed_s:.1f} s of "
                        f"{analysis.file_duration_s:.1f} s, from {analysis.offset_s:.1f} s (leading silence trimmed) · "

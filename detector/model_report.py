@@ -104,8 +104,7 @@ class TestFigures:
     n_synthetic: int | None = None
     at_deployed_threshold: ThresholdFigures | None = None
     bands: BandFigures | None = None
-    # The corpus whose test split these figures come from; None: the training corpus (reports written before
-    # a version could be re-scored on a newer corpus).
+    # The corpus of this test split; None: the training corpus (reports from before Admin's re-score).
     corpus: str | None = None
     corpus_version: int | None = None
 
