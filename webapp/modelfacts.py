@@ -77,7 +77,7 @@ def reach_sentence(facts: ModelFacts) -> str:
 
 
 def plain_summary(version: ModelVersion) -> str:
-    """One paragraph on what the model is good and bad at and what it can say, every rate with its measurement."""
+    """One paragraph on what the model can say and what it is good and bad at, every rate with its measurement."""
     facts = facts_of(version)
     families = facts.family_eer
     good = {f: e for f, e in families.items() if e <= GOOD_EER}
@@ -102,6 +102,8 @@ def plain_summary(version: ModelVersion) -> str:
         sentence = "; ".join(parts)
         sentence = sentence[0].upper() + sentence[1:] + "."
     reach = reach_sentence(facts)
+    if reach and not facts.can_clear:   # what a person with a genuine recording most needs to know comes first
+        return f"{reach} {sentence}"
     return f"{sentence} {reach}" if reach else sentence
 
 
