@@ -89,8 +89,15 @@ class ModelFacts:
         The lowest and highest probability the model can give (``None``: unbounded).
     corpus, corpus_version, test_clips :
         The training corpus, and the corpus version and size of the test split the test figures come from.
-    test_eer, heldout_eer, test_false_alarms, test_missed, likely_genuine_share : MeasuredRate
-        Test-split and held-out rates.
+    test_eer : MeasuredRate
+        Test EER.
+    heldout_eer, unseen_synthesiser_eer : MeasuredRate
+        Mean EER of all held-out folds, and of the synthesiser-family folds alone.
+    test_false_alarms, test_missed : MeasuredRate
+        Share of genuine test clips called *likely synthetic*, and of synthetic ones called *likely
+        genuine* (``None`` when the model cannot say *likely genuine*: no such rate exists).
+    likely_genuine_share : MeasuredRate
+        Share of test clips called *likely genuine*.
     heldout_missed, heldout_alarms : MeasuredRate
         The largest confident errors of the held-out folds, fold models at their own bands.
     family_eer : dict
