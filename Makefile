@@ -1,11 +1,11 @@
-# Two commands on a fresh machine: `make run` and `make test`.
+# Two commands on a fresh machine: `make run` and `make test`; `make test-fast` is the inner loop.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev system-deps corpus train heldout bench clean encoder encoder-features bakeoff
+.PHONY: run test test-fast install install-dev system-deps corpus train heldout bench clean encoder encoder-features bakeoff
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ test: install-dev system-deps
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
+# The inner loop, under 2 minutes on 2 cores: no TensorFlow, no AppTest or browser, no job subprocesses, no
+# corpus build. tests/conftest.py marks each test by what it loads (tests/tiers.py), so no list is kept by hand.
+FAST_TIER := not (tensorflow or app or browser or jobs or corpus or slow)
+test-fast: install-dev
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -m "$(FAST_TIER)"
+
 corpus: install system-deps
 	$(PY) -m train.corpus build --size default --out data/corpus
 
@@ -49,7 +56,7 @@ train: install
 	$(PY) -m train.fit --corpus data/corpus --recipe full
 
 heldout: install
-	$(PY) -m train.evaluate --model $(MODEL) --corpus data/corpus --lofo --lofo-recipe train/recipes/fold.json --heldout-bands
+	$(PY) -m train.evaluate --model $(MODEL) --corpus data/corpus --heldout --heldout-recipe train/recipes/fold.json --heldout-bands
 
 # The pretrained Whisper encoder (first ENCODER_BLOCKS blocks) as one shared LiteRT file, then its
 # features of every corpus clip (cached once) and the held-out bake-off of the heads (docs/frontends.md).

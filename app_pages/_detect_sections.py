@@ -18,7 +18,7 @@ from detector.bands import band_text
 from detector.errors import AudioError
 from detector.explain import check_region, occlusion_map, summary_effect
 from detector.inference import Analysis, Detector
-from detector.verdict import spans_sentence
+from detector.verdict import stretches_sentence
 from webapp import figures
 from webapp.modelfacts import limits_text
 from webapp.report import report_dict, report_html
@@ -36,7 +36,7 @@ def overview_image(analysis: Analysis, detector: Detector) -> bytes:
         with st.spinner("Drawing the charts…"):
             calibration = detector.calibration
             remember(cache, key, figures.overview_png(analysis, calibration.genuine_below,
-                                                      calibration.synthetic_above))
+                                                      calibration.synthetic_above, detector.facts))
     return cache[key]
 
 
@@ -51,12 +51,12 @@ def verdict_card(analysis: Analysis, detector: Detector) -> None:
             st.metric("Probability that the voice is synthetic", text.values[0],
                       help="Calibrated on validation clips: among clips given about this score, "
                            "about this share were synthetic.")
-            spans = spans_sentence(analysis.synthetic_spans)
-            if spans:  # a spliced clip must be impossible to miss, whatever the whole-clip verdict
-                st.markdown(f"#### :material/content_cut: :red[{spans}]")
+            stretches = stretches_sentence(analysis.synthetic_spans, analysis.spliced, analysis.verdict)
+            if stretches:  # a spliced clip must be impossible to miss, whatever the whole-clip verdict
+                st.markdown(f"#### :material/content_cut: :red[{stretches}]" if analysis.spliced else f"**{stretches}**")
             st.markdown(analysis.explanation)
             st.caption(f"Model {analysis.model_version} · analysed {analysis.analysed_s:.1f} s of "
-                       f"{analysis.duration_s:.1f} s, from {analysis.offset_s:.1f} s (leading silence trimmed) · "
+                       f"{analysis.file_duration_s:.1f} s, from {analysis.offset_s:.1f} s (leading silence trimmed) · "
                        f"{analysis.container}/{analysis.codec} · {analysis.original_sample_rate} Hz")
         with right:
             if analysis.warnings:

@@ -17,8 +17,7 @@ from detector.errors import ModelError
 from detector.inference import Detector
 from detector.names import markdown_text, safe_display_name
 from detector.paths import model_store
-from detector.registry import ModelVersion
-from webapp.modelfacts import known_limits, plain_summary  # noqa: F401 (known_limits: used by tests)
+from webapp.modelfacts import known_limits, plain_summary, test_eer_caption  # noqa: F401 (known_limits: tests)
 from webapp.service import ModelService
 
 log = logging.getLogger("detector.app")
@@ -80,11 +79,6 @@ def current_detector(show_errors: bool = True) -> Detector | None:
     return detector
 
 
-def format_eer(version: ModelVersion) -> str:
-    eer = version.test_eer
-    return f"{eer:.2%}" if eer is not None else "not measured"
-
-
 def render_sidebar() -> None:
     """Plain words first: what the active model is good and bad at, its version, a link to its card."""
     detector = current_detector(show_errors=False)
@@ -99,7 +93,7 @@ def render_sidebar() -> None:
         st.caption("Active version")
         st.markdown(f"`{version.name}`")
         trained = f" · trained {version.created[:10]}" if version.created else ""
-        st.caption(f"Test equal error rate {format_eer(version)}{trained}",
+        st.caption(f"{test_eer_caption(version)}{trained}",
                    help="Equal error rate on the held-out test set: the share of clips misjudged when both "
                         "kinds of error are equally frequent. Lower is better.")
         st.page_link(MODEL_CARD_PAGE, label="Model card: data, results, limits", icon=":material/description:")

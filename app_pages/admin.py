@@ -36,6 +36,6 @@ if require_admin():
     corpus_dir, dataset_dir = choose_data(job_manager, busy)
     start_forms(job_manager, corpus_dir, dataset_dir, busy)
     job_history(job_manager, model_registry)
-    picked = registry_section(model_registry)
+    picked = registry_section(model_registry, job_manager, corpus_dir, busy)
     if picked is not None:
         version_evaluation(model_registry, picked)

@@ -14,7 +14,9 @@ from webapp.job_view import curves, format_seconds, latest_trial_events, load_re
 from webapp.jobs import JobBusy, JobManager
 
 CANCEL_GRACE_S = 10.0
-STATE_ICONS = {"running": "⏳", "cancelling": "⏳", "done": "✅", "failed": "❌", "cancelled": "⛔"}
+# Material icons, drawn by Streamlit's own font: emoji showed as empty boxes where no emoji font is installed.
+STATE_ICONS = {"running": ":material/hourglass_top:", "cancelling": ":material/hourglass_top:",
+               "done": ":material/check_circle:", "failed": ":material/error:", "cancelled": ":material/block:"}
 
 
 def show_progress(status: JobStatus) -> None:
@@ -70,7 +72,7 @@ def job_history(manager: JobManager, registry: ModelRegistry) -> None:
                                 "message": s.message.splitlines()[0] if s.message else ""}
                                for s in statuses.values()]), hide_index=True, key="jobs_table")
     chosen = st.selectbox("Show job", list(statuses), key="job_pick",
-                          format_func=lambda j: f"{STATE_ICONS.get(statuses[j].state, '')} {j}")
+                          format_func=lambda j: f"{j} ({statuses[j].state})")   # options are plain text
     status = statuses[chosen]
     if not status.finished:
         st.info("This job is still running; its live progress is shown above.")

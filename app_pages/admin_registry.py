@@ -6,9 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._shared import get_service
-from app_pages.admin_results import active_or_none, pct
+from app_pages.admin_results import active_or_none
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
+from webapp.admin_tables import incomparable_note, registry_row
+from webapp.jobs import JobBusy, JobManager
 
 # The registry action waiting for a "yes": (action, version, where the button was), action "promote"/"rollback".
 CONFIRM_KEY = "admin_confirm"
@@ -64,8 +66,25 @@ def promote(registry: ModelRegistry, name: str) -> None:
     st.rerun()
 
 
-def registry_section(registry: ModelRegistry) -> str | None:
-    """Every version with date, data and test EER; promote, roll back, delete, download the card.
+def rescore_button(manager: JobManager, registry: ModelRegistry, name: str, corpus: str | None, busy: bool) -> None:
+    """Re-score the picked version on the chosen corpus's test split, as a background job like training."""
+    if corpus is None:
+        st.caption("Choose a built corpus above to re-score a version on its test split.")
+        return
+    if st.button(f"Re-score {name} on {corpus}", key="rescore", disabled=busy,
+                 help="Scores the version's test figures again on this corpus's test split (no retraining), so "
+                      "versions trained on different corpora can be compared like with like. Runs as a job."):
+        try:
+            manager.start_rescore(name, corpus, str(registry.root))
+            st.rerun()
+        except JobBusy as exc:
+            st.error(str(exc))
+
+
+def registry_section(registry: ModelRegistry, manager: JobManager | None = None, corpus: str | None = None,
+                     busy: bool = False) -> str | None:
+    """Every version with date, test EER and the corpus it was measured on; promote, roll back, delete,
+    download the card, re-score on the chosen corpus (with ``manager``).
 
     Returns the version picked (the active one unless the admin picks another), for its evaluation.
     """
@@ -84,14 +103,16 @@ def registry_section(registry: ModelRegistry) -> str | None:
         try:
             version = loaded[name] = registry.check(name)   # builds the model: a broken one shows as broken
         except ModelError as exc:
-            rows.append({"version": name, "active": "", "created": "", "data": "", "test EER": str(exc)})
+            rows.append({"version": name, "active": "", "created": "", "test EER": str(exc), "measured on": ""})
             continue
-        rows.append({"version": name, "active": "✅" if name == active else "", "created": version.created[:19],
-                     "data": str(version.metrics.get("corpus", "")), "test EER": pct(version.test_eer)})
+        rows.append(registry_row(version, active))
     if not rows:
         st.info("The store holds no model version yet; train one above.")
         return None
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="registry_table")
+    note = incomparable_note(rows)
+    if note:
+        st.warning(note, icon=":material/compare_arrows:")
     names = [r["version"] for r in rows]
     name = st.selectbox("Version", names, index=names.index(active) if active in names else 0, key="registry_pick")
     c1, c2, c3, c4 = st.columns(4)
@@ -111,4 +132,6 @@ def registry_section(registry: ModelRegistry) -> str | None:
         c4.download_button("Download card", loaded[name].card, file_name=f"{name}-card.md", mime="text/markdown",
                            key="download_card")
     confirm_pending(registry, "registry")
+    if manager is not None and name in loaded:
+        rescore_button(manager, registry, name, corpus, busy)
     return name

@@ -9,6 +9,7 @@ import streamlit as st
 
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
+from webapp.admin_tables import CONFUSION_NOTE, confusion_labels, heldout_rows, percent, same_corpus, tidy_figure
 from webapp.job_view import VersionResults, curves, load_results
 
 
@@ -40,7 +41,8 @@ def history_curves(history: list[dict]) -> dict[str, list]:
 
 
 def confusion_figure(matrix: list[list[int]], title: str) -> go.Figure:
-    figure = go.Figure(go.Heatmap(z=matrix, x=["called genuine", "called synthetic"], y=["genuine", "synthetic"],
+    columns, _ = confusion_labels()
+    figure = go.Figure(go.Heatmap(z=matrix, x=columns, y=["genuine", "synthetic"],
                                   text=matrix, texttemplate="%{text}", colorscale="Blues", showscale=False))
     figure.update_layout(title=title, yaxis=dict(autorange="reversed"), height=300)
     return figure
@@ -49,11 +51,8 @@ def confusion_figure(matrix: list[list[int]], title: str) -> go.Figure:
 def show_plot(results: VersionResults, name: str, prefix: str) -> None:
     """One of the plotly figures the evaluation wrote, if this version has it."""
     if name in results.figures:
-        st.plotly_chart(pio.from_json(results.figures[name]), key=f"{prefix}-{results.name}-{name}")
-
-
-def pct(value) -> str:
-    return f"{value:.2%}" if isinstance(value, (int, float)) else "–"
+        st.plotly_chart(tidy_figure(name, pio.from_json(results.figures[name]), results.facts),
+                        key=f"{prefix}-{results.name}-{name}")
 
 
 def show_results(results: VersionResults, active: VersionResults | None, prefix: str) -> None:
@@ -63,18 +62,19 @@ def show_results(results: VersionResults, active: VersionResults | None, prefix:
     """
     test = results.test
     cols = st.columns(4)
-    cols[0].metric("Test EER", pct(test.get("eer")))
-    cols[1].metric("EER threshold (p)", f"{test['eer_threshold_p']:.3f}" if "eer_threshold_p" in test else "–")
-    cols[2].metric("AUC", f"{test['auc']:.3f}" if "auc" in test else "–")
-    cols[3].metric("Shortcut-audit EER", pct(results.audit_eer),
+    cols[0].metric("Test EER", percent(test.eer))
+    cols[1].metric("EER threshold (p)", "–" if test.eer_threshold_p is None else f"{test.eer_threshold_p:.3f}")
+    cols[2].metric("AUC", "–" if test.auc is None else f"{test.auc:.3f}")
+    cols[3].metric("Shortcut-audit EER", percent(results.audit_eer),
                    help="EER of simple classifiers that see only duration, level, bandwidth, silences and sample "
                    "rate. Near chance (≥ 35 %) means the corpus offers no such shortcut; the model's EER should "
                    "be far lower.")
     left, right = st.columns(2)
     with left:
         if results.confusion:
-            st.plotly_chart(confusion_figure(results.confusion, "Confusion matrix at p = 0.5"),
+            st.plotly_chart(confusion_figure(results.confusion, confusion_labels()[1]),
                             key=f"{prefix}-{results.name}-confusion")
+            st.caption(CONFUSION_NOTE)
         show_plot(results, "roc", prefix)
         show_plot(results, "eer_by_family", prefix)
     with right:
@@ -85,20 +85,21 @@ def show_results(results: VersionResults, active: VersionResults | None, prefix:
     if rows:
         st.markdown("**EER per family, generator, language, condition and source**")
         st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{prefix}-{results.name}-breakdown")
-    if results.lofo:
-        st.markdown("**Held out of training** (a family, neural vocoder or recording source the model never heard)")
-        show_plot(results, "lofo", prefix)
-        st.dataframe(pd.DataFrame([{"held out": k, "EER": v.get("eer"),
-                                    "unseen fakes called likely genuine": v.get("synthetic_called_genuine"),
-                                    "unseen genuine called likely synthetic": v.get("genuine_called_synthetic"),
-                                    "note": v.get("note", "")}
-                                   for k, v in results.lofo.items()]), hide_index=True,
-                     key=f"{prefix}-{results.name}-lofo")
+    if results.heldout:
+        st.markdown("**Held out of training** (a family, neural-vocoder generator or recording source the model "
+                    "never heard; confident errors at each fold model's own bands)")
+        show_plot(results, "heldout", prefix)
+        st.dataframe(pd.DataFrame(heldout_rows(results.heldout)), hide_index=True,
+                     key=f"{prefix}-{results.name}-heldout")
     if results.history:
         for index, figure in enumerate(curve_figures(history_curves(results.history))):
             st.plotly_chart(figure, key=f"{prefix}-{results.name}-history-{index}")
     if active is not None and active.name != results.name:
         st.markdown("**Candidate vs active model**")
+        if not same_corpus(results.report, active.report):
+            st.warning("These two versions were tested on different corpus versions, so their test figures are "
+                       "not comparable: re-score the older one on the current corpus before choosing.",
+                       icon=":material/compare_arrows:")
         table = pd.DataFrame({"candidate": results.summary(), "active": active.summary()})
         st.dataframe(table.astype(str), key=f"{prefix}-{results.name}-compare")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from detector.bands import band_text
+from detector.bands import BandText, band_text
 from detector.inference import Detector
 from detector.names import markdown_text
 from detector.verdict import VERDICTS, WindowScore
@@ -40,16 +40,25 @@ class BatchResult:
     model_name: str = ""
 
 
+def shared_text(rows: list[BatchRow], detector: Detector) -> BandText:
+    """Every scored row's probability written with one precision, the one that keeps each on its side of
+    both band edges (``detector.bands.band_text``), so "Uncertain" never sits beside the number of a
+    "Likely synthetic" row."""
+    calibration = detector.calibration
+    return band_text([row.p_synthetic for row in rows if row.p_synthetic is not None],
+                     calibration.genuine_below, calibration.synthetic_above)
+
+
 def percent(p: float, detector: Detector) -> str:
-    """A probability as the Detect card writes it: with the decimals that keep it on the right side of
-    both band edges (``detector.bands.band_text``), so a value never contradicts its verdict."""
+    """A probability as the Detect card writes it (``detector.bands.band_text``): it never contradicts its verdict."""
     calibration = detector.calibration
     return band_text([p], calibration.genuine_below, calibration.synthetic_above).values[0]
 
 
-def verdict_counts(rows: list[BatchRow]) -> dict[str, int]:
-    """Count per verdict label, every verdict present even at 0, then failed files when there are any."""
-    counts = {label: 0 for label in VERDICTS.values()}
+def verdict_counts(rows: list[BatchRow], reachable: tuple[str, ...] = tuple(VERDICTS)) -> dict[str, int]:
+    """Count per verdict label, every verdict the model can give shown even at 0 (one it cannot give is not
+    offered as a possibility), then failed files when there are any."""
+    counts = {VERDICTS[band]: 0 for band in reachable}
     for row in rows:
         key = row.verdict or FAILED
         counts[key] = counts.get(key, 0) + 1
@@ -58,11 +67,11 @@ def verdict_counts(rows: list[BatchRow]) -> dict[str, int]:
     return counts
 
 
-def scored_table(rows: list[BatchRow]) -> pd.DataFrame:
-    """Analysed files only, so no column holds an empty cell; probabilities in per cent for display."""
+def scored_table(rows: list[BatchRow], decimals: int = 0) -> pd.DataFrame:
+    """Analysed files only; probabilities in per cent with ``decimals`` (see :func:`shared_text`)."""
     frame = rows_to_frame([row for row in rows if not row.error])
-    frame["p_synthetic"] = (frame["p_synthetic"] * 100).round(0)
-    return frame[["file", "verdict", "p_synthetic", "duration_s", "warnings"]]
+    frame["p_synthetic"] = (frame["p_synthetic"] * 100).round(decimals)
+    return frame[["file", "verdict", "p_synthetic", "duration_s", "synthetic_stretches", "warnings"]]
 
 
 def failed_table(rows: list[BatchRow]) -> pd.DataFrame:
@@ -71,13 +80,13 @@ def failed_table(rows: list[BatchRow]) -> pd.DataFrame:
                         columns=["file", "error"])
 
 
-def show_tiles(rows: list[BatchRow]) -> None:
-    counts = verdict_counts(rows)
+def show_tiles(rows: list[BatchRow], detector: Detector) -> None:
+    counts = verdict_counts(rows, detector.facts.reachable)
     for column, (label, count) in zip(st.columns(len(counts)), counts.items()):
         column.metric(label, count)
 
 
-def show_tables(result: BatchResult) -> None:
+def show_tables(result: BatchResult, detector: Detector) -> None:
     """Failed files first (their reason in full view), then the sortable results."""
     failed = failed_table(result.rows)
     if not failed.empty:
@@ -85,17 +94,20 @@ def show_tables(result: BatchResult) -> None:
         st.dataframe(failed, hide_index=True, width="stretch", key="batch_failed", column_config={
             "file": st.column_config.TextColumn("File", width="medium"),
             "error": st.column_config.TextColumn("Why", width="large")})
-    scored = scored_table(result.rows)
+    scored_rows = [row for row in result.rows if not row.error]
+    decimals = shared_text(scored_rows, detector).decimals if scored_rows else 0
+    scored = scored_table(result.rows, decimals)
     if scored.empty:
         return
     st.markdown(f"**Results ({len(scored)})** — click a column header to sort.")
     st.dataframe(scored, hide_index=True, width="stretch", key="batch_table", column_config={
         "file": st.column_config.TextColumn("File", width="medium"),
         "verdict": st.column_config.TextColumn("Verdict"),
-        # Whole per cent, as on the Detect card: the same clip must not read 99 % there and 99.27 % here.
+        # One precision for every row, the fewest decimals that keep each value on its side of both edges.
         "p_synthetic": st.column_config.ProgressColumn("p(synthetic)", min_value=0, max_value=100,
-                                                       format="%.0f%%"),
+                                                       format=f"%.{decimals}f%%"),
         "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.1f"),
+        "synthetic_stretches": st.column_config.TextColumn("Synthetic seconds", width="medium"),
         "warnings": st.column_config.TextColumn("Warnings", width="large"),
     })
 
@@ -118,13 +130,15 @@ def show_detail(result: BatchResult, detector: Detector) -> None:
         return
     row, detail = result.rows[chosen], result.details[chosen]
     st.markdown(f"**{row.verdict}** — p(synthetic) {percent(row.p_synthetic, detector)}")
+    if row.synthetic_stretches:
+        st.markdown(f":material/content_cut: :red[{row.synthetic_stretches}]")
     st.markdown(detail.explanation)
     if row.warnings:
         st.caption(f"Recording quality: {row.warnings}")
     if len(detail.windows) > 1:
         calibration = detector.calibration
-        st.plotly_chart(plots.timeline_figure(detail.windows, calibration.genuine_below, calibration.synthetic_above),
-                        key="batch_detail_timeline")
+        st.plotly_chart(plots.timeline_figure(detail.windows, calibration.genuine_below, calibration.synthetic_above,
+                                              facts=detector.facts), key="batch_detail_timeline")
     else:
         st.caption("The clip is one window long, so there is no timeline: the verdict above is its only score.")
 
@@ -134,13 +148,13 @@ def show_result(result: BatchResult, detector: Detector) -> None:
     if result.repeats:
         st.caption(f"Skipped {len(result.repeats)} repeated file{'s' if len(result.repeats) != 1 else ''} "
                    f"(same name and content as one above): {', '.join(map(markdown_text, result.repeats))}.")
-    show_tiles(result.rows)
-    show_tables(result)
+    show_tiles(result.rows, detector)
+    show_tables(result, detector)
     scores = [row.p_synthetic for row in result.rows if row.p_synthetic is not None]
     if scores:
         calibration = detector.calibration
-        st.plotly_chart(plots.histogram_figure(scores, calibration.genuine_below, calibration.synthetic_above),
-                        key="batch_histogram")
+        st.plotly_chart(plots.histogram_figure(scores, calibration.genuine_below, calibration.synthetic_above,
+                                               facts=detector.facts), key="batch_histogram")
     st.download_button("Download the results (CSV)", data=to_csv(rows_to_frame(result.rows)),
                        file_name="detector-results.csv", mime="text/csv", icon=":material/download:",
                        key="batch_csv")

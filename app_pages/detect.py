@@ -16,6 +16,7 @@ from detector.config import UPLOAD_LIMIT_MIB
 from detector.errors import AudioError
 from detector.inference import Analysis, Detector
 from detector.names import markdown_text, safe_display_name
+from detector.verdict import RELIABLE_SPEECH_S
 
 log = logging.getLogger("detector.app")
 
@@ -82,7 +83,8 @@ def render() -> None:
                        on_change=input_changed, args=("record",))
     clip = current_clip()
     if clip is None:
-        st.info("Speech of at least 3 seconds gives the most reliable verdict.", icon=":material/lightbulb:")
+        st.info(f"{RELIABLE_SPEECH_S} seconds of speech or more give the most reliable verdict.",
+                icon=":material/lightbulb:")
         return
     name, data, mime = clip
     try:

@@ -25,7 +25,7 @@ from app_pages._shared import (
     session_cache,
 )
 from app_pages.learn_examples import examples_section
-from app_pages.learn_view import UNCERTAIN_TEXT, WHAT_DIFFERS, show_scores, show_versions
+from app_pages.learn_view import WHAT_DIFFERS, show_scores, show_versions, uncertain_text
 from detector.audio import load_audio, resample
 from detector.config import FeatureConfig
 from detector.errors import AudioError
@@ -110,7 +110,8 @@ def own_voice_section(detector: Detector | None) -> None:
             remember(cache, score_key, score_files(detector, [(label, audio) for _, label, audio, _ in encoded]),
                      size=2)
     st.markdown("#### How the detector scores each version")
-    show_scores([(row.file, row) for row in cache[score_key]], detector)
+    show_scores([(row.file, row) for row in cache[score_key]], detector,
+                [notes.get(key, key) for key, *_ in encoded])
 
 
 def render() -> None:
@@ -123,8 +124,8 @@ def render() -> None:
         with column.container(border=True):
             st.markdown(f"**{title}**")
             st.caption(text)
-    st.info(UNCERTAIN_TEXT, icon=":material/help:")
     detector = current_detector(show_errors=False)
+    st.info(uncertain_text(detector.facts if detector else None), icon=":material/help:")
     examples_section(detector)
     own_voice_section(detector)
 

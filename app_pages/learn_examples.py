@@ -64,7 +64,8 @@ def examples_section(detector: Detector | None) -> None:
         if detector is not None:
             with st.expander(f"How does model {detector.name} score these versions?"):
                 version_path = str(detector.version.path)
-                show_scores([(v["label"], score_asset(detector, version_path, v["file"])) for v in example["versions"]], detector)
+                show_scores([(v["label"], score_asset(detector, version_path, v["file"])) for v in example["versions"]],
+                            detector, [v["kind"] for v in example["versions"]])
                 st.caption("These recordings come from sources the model may have been trained on, so read the "
                            "scores as an illustration, not as a test of the model.")
         st.divider()

@@ -12,6 +12,8 @@ import streamlit as st
 
 from detector.bands import band_text
 from detector.inference import Detector
+from detector.model_facts import ModelFacts
+from detector.verdict import next_steps
 from webapp.batch import BatchRow
 from webapp.spectrogram_image import spectrogram_jpegs
 
@@ -44,14 +46,45 @@ VERSION_NOTES = {
     "flite": "Statistical parametric synthesis: a model predicts vocoder parameters from the text. "
              "Over-smoothed spectra, a buzzy voice source and muffled high frequencies.",
 }
-UNCERTAIN_TEXT = (
-    "**What *uncertain* means.** The detector gives a probability, and only the two ends of the scale are "
-    "verdicts: low scores were almost always genuine recordings on the clips it was checked on, high scores "
-    "almost always synthetic. In between, both kinds of clip occurred, so the model will not say which one "
-    "it is. *Uncertain* is not \"half fake\": it means this clip cannot be judged from its sound alone. "
-    "What to do next: find the original file (not a re-recording or a copy passed through a messaging app), "
-    "a longer clip with more speech, or another source for the same words."
-)
+SAME_SCORE = 0.05   # an unflagged copy within this much of its original's score "scores like the original"
+
+
+def uncertain_text(facts: ModelFacts | None) -> str:
+    """What *uncertain* means and what to do next, for the model being served (``None``: no model)."""
+    opening = "**What *uncertain* means.** The detector gives a probability, and only the ends of the scale are verdicts"
+    if facts is not None and not facts.can_clear:
+        text = band_text([facts.lowest], facts.genuine_below, facts.synthetic_above)
+        opening = (f"**What *uncertain* means.** The detector gives a probability. With this model only high scores "
+                   f"are verdicts: at {text.synthetic_above} or more it says *likely synthetic*. Its lowest score, "
+                   f"{text.values[0]}, is above the {text.genuine_below} a *likely genuine* verdict needs, so it "
+                   "can flag a fake but cannot clear a clip: a genuine voice reads *uncertain* at best. Below "
+                   f"{text.synthetic_above} both kinds of clip occurred")
+    elif facts is not None:
+        opening += (": low scores were almost always genuine recordings on the clips it was checked on, high "
+                    "scores almost always synthetic. In between, both kinds of clip occurred")
+    else:
+        opening += ". In between, both kinds of clip occurred"
+    return (f"{opening}, so the model will not say which one it is. *Uncertain* is not \"half fake\": it means this "
+            "clip cannot be judged from its sound alone. " + next_steps(facts))
+
+
+def score_comment(kind: str, p: float | None, original: float | None, facts: ModelFacts | None) -> str | None:
+    """A comment on one version's score from the scores shown (``None``: nothing to add).
+
+    A copy that scores like its genuine original is named as such, with the reason: this model does not
+    catch that kind of copy; a genuine clip at a floor the model cannot clear gets the floor's meaning.
+    """
+    if p is None or facts is None:
+        return None
+    if kind == "genuine":
+        return ("The lowest score this model gives: nothing in it looked synthetic, but the model cannot clear a "
+                "clip." if facts.at_floor(p) else None)
+    if original is not None and abs(p - original) <= SAME_SCORE and p < facts.synthetic_above:
+        return ("Scores like the genuine recording it was made from: this model does not catch this kind of "
+                "copy, so its score cannot tell it from the real voice.")
+    if facts.at_floor(p):
+        return "Nothing in it looked synthetic to this model: a fake it misses."
+    return None
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -76,22 +109,26 @@ def show_versions(items: list[tuple[str, str, bytes, str, np.ndarray]], rate: in
                     st.caption(VERSION_NOTES[kind])
 
 
-def scores_table(rows: list[tuple[str, BatchRow]], detector: Detector) -> pd.DataFrame:
-    """Version, verdict, probability (as on the Detect card) and the full note of each version.
+def scores_table(rows: list[tuple[str, BatchRow]], detector: Detector, kinds: list[str] | None = None) -> pd.DataFrame:
+    """Version, verdict, probability (as on the Detect card) and a note on each version.
 
     All probabilities of the table share one precision, the one that keeps each on its side of
-    both band edges (``detector.bands.band_text``).
+    both band edges (``detector.bands.band_text``). With ``kinds`` (``"genuine"``, ``"world"``...)
+    the note also compares each copy with the genuine recording (:func:`score_comment`).
     """
     scored = [row.p_synthetic for _, row in rows if row.p_synthetic is not None]
     calibration = detector.calibration
     written = iter(band_text(scored, calibration.genuine_below, calibration.synthetic_above).values if scored else [])
+    kinds = kinds or [""] * len(rows)
+    original = next((row.p_synthetic for kind, (_, row) in zip(kinds, rows) if kind == "genuine"), None)
+    comments = [score_comment(kind, row.p_synthetic, original, detector.facts) for kind, (_, row) in zip(kinds, rows)]
     return pd.DataFrame([{"Version": label, "Verdict": row.verdict or "—",
                           "p(synthetic)": next(written) if row.p_synthetic is not None else "—",
-                          "Note": row.error or row.warnings or "—"}
-                         for label, row in rows])
+                          "Note": " ".join(n for n in (comment, row.error or row.warnings) if n) or "—"}
+                         for (label, row), comment in zip(rows, comments)])
 
 
-def show_scores(rows: list[tuple[str, BatchRow]], detector: Detector) -> None:
+def show_scores(rows: list[tuple[str, BatchRow]], detector: Detector, kinds: list[str] | None = None) -> None:
     """A static table: its cells wrap, so a long note or error is read in full."""
-    st.table(scores_table(rows, detector).set_index("Version"))
+    st.table(scores_table(rows, detector, kinds).set_index("Version"))
 

@@ -16,11 +16,8 @@ from typing import Iterator, Sequence
 
 from detector.errors import AudioError, ModelError
 from detector.spreadsheet import spreadsheet_safe
+from detector.vocabulary import AUDIO_EXTENSIONS
 
-AUDIO_EXTENSIONS = frozenset({
-    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4", ".webm",
-    ".aif", ".aiff", ".au", ".caf", ".wv", ".mka",
-})
 CSV_COLUMNS = ("path", "p_synthetic", "verdict", "duration_s", "error")
 
 
@@ -117,6 +114,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
+    from detector.model_facts import facts_of
     from detector.registry import ModelRegistry
 
     registry = ModelRegistry(args.store)
@@ -132,7 +130,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
     for name in names:
         try:
             version = registry.check(name)   # builds the model and scores a probe: broken ones show here
-            eer = f"test EER {version.test_eer:.2%}" if version.test_eer is not None else "test EER n/a"
+            eer = f"test EER {facts_of(version).test_eer.text(2)}"   # with the corpus it was measured on
             detail = f"{version.features.feature}, {eer}"
         except ModelError as exc:
             detail = f"broken: {exc}"

@@ -24,11 +24,19 @@ from detector.config import MAX_UPLOAD_BYTES, MIB
 from detector.errors import AudioError, ModelError
 from detector.features import feature_axis, model_input
 from detector.litert import LiteRTModel
+from detector.model_facts import ModelFacts, facts_of
 from detector.names import safe_display_name
 from detector.quality import QualityWarning, damage_reasons, quality_warnings
 from detector.registry import ModelRegistry, ModelVersion
 from detector.speech import MIN_VOICED_S, speech_activity
-from detector.verdict import VERDICTS, WindowScore, capped_verdict, explain_probability, synthetic_spans
+from detector.verdict import (
+    VERDICTS,
+    WindowScore,
+    capped_verdict,
+    explain_probability,
+    is_spliced,
+    synthetic_spans,
+)
 from detector.windows import split_windows
 
 
@@ -66,11 +74,17 @@ class Analysis:
     bit_rate: int | None = None
     verdict_capped_by: list[str] = field(default_factory=list)  # quality codes that capped the verdict
     synthetic_spans: list[tuple[float, float]] = field(default_factory=list)  # file seconds scoring synthetic
+    spliced: bool = False   # a likely-synthetic stretch next to one that scores as genuine as the model gets
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     @property
     def verdict_label(self) -> str:
         return VERDICTS[self.verdict]
+
+    @property
+    def file_duration_s(self) -> float:
+        """The length of the uploaded file: longer than ``duration_s`` when only its start was decoded."""
+        return self.source_duration_s if self.truncated and self.source_duration_s else self.duration_s
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no sample arrays)."""
@@ -95,6 +109,7 @@ class Analysis:
             "channels": self.channels,
             "bit_rate": self.bit_rate,
             "synthetic_spans": [[round(a, 3), round(b, 3)] for a, b in self.synthetic_spans],
+            "spliced": self.spliced,
             "windows": [{"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3),
                          "p_synthetic": round(w.p_synthetic, 6)} for w in self.windows],
             "warnings": [w.to_dict() for w in self.warnings],
@@ -122,6 +137,7 @@ class Detector:
         self.version = version
         self.config = version.features
         self.calibration = version.calibration
+        self.facts: ModelFacts = facts_of(version)   # what this model can say, for every sentence about it
         self._model = LiteRTModel(version.tflite_path, num_threads, name=version.name)
         if self._model.input_shape != tuple(self.config.input_shape):
             raise ModelError(f"Model version {version.name!r} expects input {self._model.input_shape}, but its "
@@ -208,7 +224,8 @@ class Detector:
             p_synthetic=p_synthetic,
             clip_logit=clip_logit,
             verdict=verdict,
-            explanation=explain_probability(p_synthetic, verdict, self.calibration, list(damage.values())),
+            explanation=explain_probability(p_synthetic, verdict, self.calibration, list(damage.values()),
+                                            self.facts),
             windows=scores,
             warnings=warnings,
             duration_s=decoded.duration_s,
@@ -231,6 +248,7 @@ class Detector:
             bit_rate=decoded.bit_rate,
             verdict_capped_by=list(damage),
             synthetic_spans=synthetic_spans(scores, self.calibration.synthetic_above),
+            spliced=is_spliced(scores, self.facts),
         )
 
 

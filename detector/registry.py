@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from detector import model_report
 from detector.calibration import Calibration
 from detector.config import FeatureConfig
 from detector.errors import ModelError
 from detector.features import feature_code
 from detector.integrity import verify
 from detector.model_probe import probe_version
+from detector.model_report import ModelReport
 from detector.paths import model_store
 
 POINTER_FILE = "active.json"
@@ -48,7 +50,7 @@ class ModelVersion:
     path: Path
     features: FeatureConfig
     calibration: Calibration
-    metrics: dict[str, Any] = field(default_factory=dict)
+    report: ModelReport = field(default_factory=ModelReport)   # metrics.json, typed
 
     @property
     def tflite_path(self) -> Path:
@@ -61,24 +63,11 @@ class ModelVersion:
 
     @property
     def created(self) -> str:
-        return str(self.metrics.get("created", ""))
+        return self.report.created or ""
 
     @property
     def test_eer(self) -> float | None:
-        value = self.metrics.get("test", {}).get("eer") if isinstance(self.metrics.get("test"), dict) else None
-        return float(value) if value is not None else None
-
-
-def heldout_folds(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The held-out folds of a version's ``metrics.json``, named ``protocol:held``.
-
-    Versions evaluated before the held-out protocols stored leave-one-family-out
-    results under ``lofo.families``; they read as ``family:<name>`` folds.
-    """
-    lofo = metrics.get("lofo") or {}
-    if isinstance(lofo.get("folds"), dict):
-        return dict(lofo["folds"])
-    return {f"family:{name}": entry for name, entry in (lofo.get("families") or {}).items()}
+        return self.report.test.eer if self.report.test else None
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -117,21 +106,19 @@ def load_folder(path: str | Path) -> ModelVersion:
         calibration = Calibration.from_dict(json.loads((path / "calibration.json").read_text()))
     except (ValueError, TypeError, KeyError) as exc:
         raise ModelError(f"Model version {name!r} has an unreadable configuration: {exc}") from exc
-    metrics: dict[str, Any] = {}
-    if (path / "metrics.json").is_file():
-        try:
-            metrics = json.loads((path / "metrics.json").read_text())
-        except json.JSONDecodeError:
-            metrics = {}
+    try:
+        report = model_report.load(path)
+    except ValueError:
+        report = ModelReport()   # an unreadable report costs the figures, not the model
     if (path / "model.tflite").stat().st_size == 0:
         raise ModelError(f"Model version {name!r} has an empty model.tflite.")
     # Versions saved before the record existed carry none and are trusted as they are.
-    saved_code, current_code = metrics.get("feature_code"), feature_code(features)
+    saved_code, current_code = report.feature_code, feature_code(features)
     if saved_code is not None and saved_code != current_code:
         raise ModelError(f"Model version {name!r} was trained with feature code {saved_code}, but this server "
                          f"computes {current_code}: its verdicts would be wrong. Retrain it with "
                          "`python -m train.fit`, or serve it with the release it was trained with.")
-    return ModelVersion(name=name, path=path, features=features, calibration=calibration, metrics=metrics)
+    return ModelVersion(name=name, path=path, features=features, calibration=calibration, report=report)
 
 
 class ModelRegistry:

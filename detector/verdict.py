@@ -12,17 +12,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from detector.bands import band_text
+from detector.bands import band_text, format_percent
 from detector.calibration import Calibration
+from detector.model_facts import ModelFacts
 
 VERDICTS = {
     "likely_genuine": "Likely genuine",
     "uncertain": "Uncertain",
     "likely_synthetic": "Likely synthetic",
 }
+RELIABLE_SPEECH_S = 10   # seconds of speech the advice asks for (the Detect tip says the same)
 NEXT_STEPS = ("To get a firmer answer: find the original file (not a re-recording, a screen capture or a "
-              "messaging-app copy), a longer stretch of the same voice (10 seconds of speech or more), or the "
-              "same words from another source.")
+              f"messaging-app copy), a longer stretch of the same voice ({RELIABLE_SPEECH_S} seconds of speech or "
+              "more), or the same words from another source.")
+# For a model whose floor lies above the genuine edge: only steps that can change its answer.
+CANNOT_CLEAR_STEPS = ("This model cannot confirm that a voice is genuine, so no copy of the clip will get a "
+                      "*likely genuine* verdict from it. The original file (not a re-recording or a messaging-app "
+                      f"copy) or a longer stretch of the same voice ({RELIABLE_SPEECH_S} seconds of speech or more) "
+                      "can still show more clearly whether it is synthetic. Whether it is genuine can only be "
+                      "checked outside this tool: ask who recorded it, or find the same words from another source.")
+MAX_LISTED_SPANS = 3   # more stretches than this are summarised, not listed
+MIN_GENUINE_WINDOWS = 2   # consecutive genuine-looking windows a spliced clip needs besides its synthetic stretch
 
 
 @dataclass
@@ -44,30 +54,62 @@ def capped_verdict(verdict: str, damage: Sequence[str]) -> str:
     return "uncertain" if damage else verdict
 
 
+def next_steps(facts: ModelFacts | None = None) -> str:
+    """What to do about an *uncertain* clip: only steps that can change this model's answer."""
+    return NEXT_STEPS if facts is None or facts.can_clear else CANNOT_CLEAR_STEPS
+
+
+def floor_sentence(p_synthetic: float, facts: ModelFacts) -> str:
+    """The honest words for a clip at the floor of a model that cannot clear a clip."""
+    text = band_text([p_synthetic, facts.lowest], facts.genuine_below, facts.synthetic_above)
+    score, floor = text.values
+    lowest = (f"{score} is the lowest score it gives" if score == floor
+              else f"it gives {score}, next to {floor}, its lowest possible score")
+    unseen = facts.unseen_synthesiser_eer.value or facts.heldout_eer.value
+    misses = (f"On kinds of synthesiser it never heard it is wrong about {format_percent(unseen)} of the time "
+              "(held-out folds, each scored by a model retrained without that kind), so this" if unseen is not None
+              else "It cannot clear a clip, so this")
+    return (f"Nothing in this clip looked synthetic to this model: {lowest}. {misses} does not "
+            "show that the voice is genuine. " + next_steps(facts))
+
+
 def explain_probability(p_synthetic: float, verdict: str, calibration: Calibration,
-                        damage: Sequence[str] = ()) -> str:
+                        damage: Sequence[str] = (), facts: ModelFacts | None = None) -> str:
     """A plain-language paragraph on what the number means (verdict card, CLI and report).
 
     ``damage`` holds short reasons ("the recording is clipped, and ...") for the quality
-    problems that capped the verdict.
+    problems that capped the verdict. ``facts`` (:mod:`detector.model_facts`) says what
+    the model can reach: a model whose floor lies above the genuine edge never promises
+    *likely genuine*, and a clip at its floor gets its own sentence.
     Numbers are written with :func:`detector.bands.band_text`, so the probability
     never seems to contradict the band edges it is compared with.
     """
     text = band_text([p_synthetic], calibration.genuine_below, calibration.synthetic_above)
     percent, low, high = text.values[0], text.genuine_below, text.synthetic_above
+    steps = next_steps(facts)
     if damage:
         unbounded = calibration.verdict(p_synthetic)
+        if unbounded == "uncertain":
+            return (f"The model gives {percent}, where it cannot tell reliably; besides, {' and '.join(damage)} "
+                    f"(see *Recording quality*), so this recording could not get a confident verdict anyway. "
+                    + steps)
         return (f"The model gives {percent}, which alone would read *{VERDICTS[unbounded].lower()}*, but "
                 f"{' and '.join(damage)} (see *Recording quality*). The verdict is therefore capped at *uncertain*. "
-                + NEXT_STEPS)
+                + steps)
     if verdict == "likely_synthetic":
         return (f"The model gives {percent} that this clip is machine-generated. Among validation clips "
                 f"scored at {high} or more, most were synthetic; it is evidence, not proof.")
     if verdict == "likely_genuine":
         return (f"The model gives {percent} that this clip is machine-generated. Clips scored below "
                 f"{low} were mostly genuine recordings; new synthesis methods can still fool it.")
+    if facts is not None and facts.at_floor(p_synthetic):
+        return floor_sentence(p_synthetic, facts)
+    if facts is not None and not facts.can_clear:
+        lowest = band_text([facts.lowest], facts.genuine_below, facts.synthetic_above).values[0]
+        return (f"The model gives {percent}: below {high} it cannot tell reliably (its lowest score is {lowest}). "
+                "Treat the clip as unverified. " + steps)
     return (f"The model gives {percent}: from {low} up to {high} it cannot tell reliably. "
-            f"Treat the clip as unverified. " + NEXT_STEPS)
+            f"Treat the clip as unverified. " + steps)
 
 
 def synthetic_spans(windows: Sequence[WindowScore], synthetic_above: float) -> list[tuple[float, float]]:
@@ -87,10 +129,49 @@ def synthetic_spans(windows: Sequence[WindowScore], synthetic_above: float) -> l
     return spans
 
 
-def spans_sentence(spans: Sequence[tuple[float, float]]) -> str:
-    """``"Seconds 7.0–11.2 and 20.0–24.0 score likely synthetic."`` (empty when there are none)."""
+def is_spliced(windows: Sequence[WindowScore], facts: ModelFacts) -> bool:
+    """Whether the clip has both a likely-synthetic stretch and a stretch scoring as genuine as the model gets.
+
+    A wholly synthetic clip is not spliced; neither is one whose other windows are merely *uncertain*, nor
+    one with a single genuine-looking window (a pause between synthetic phrases): the genuine stretch needs
+    :data:`MIN_GENUINE_WINDOWS` consecutive windows.
+    """
+    ordered = sorted(windows, key=lambda w: w.start_s)
+    if not any(w.p_synthetic >= facts.synthetic_above for w in ordered):
+        return False
+    run = 0
+    for window in ordered:
+        run = run + 1 if facts.scores_like_genuine(window.p_synthetic) else 0
+        if run >= min(MIN_GENUINE_WINDOWS, len(ordered) - 1):
+            return True
+    return False
+
+
+def spans_sentence(spans: Sequence[tuple[float, float]], limit: int = MAX_LISTED_SPANS) -> str:
+    """``"Seconds 7.0–11.2 and 20.0–24.0 score likely synthetic."`` (empty when there are none).
+
+    More than ``limit`` stretches are summarised: how many, their total length, the first and the last.
+    """
     if not spans:
         return ""
     parts = [f"{start:.1f}–{end:.1f}" for start, end in spans]
+    if len(spans) > limit:
+        total = sum(end - start for start, end in spans)
+        return (f"{len(spans)} stretches, {total:.1f} s in all, score likely synthetic: the first at seconds "
+                f"{parts[0]}, the last at seconds {parts[-1]}.")
     joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"Seconds {joined} score likely synthetic."
+
+
+def stretches_sentence(spans: Sequence[tuple[float, float]], spliced: bool, verdict: str) -> str:
+    """The sentence on likely-synthetic stretches for the card, the report and Batch ("" when it adds nothing).
+
+    A spliced clip (:func:`is_spliced`) is named as such; a clip that is *likely synthetic* as a whole
+    and has no stretch that scores as genuine gets no stretch sentence: its verdict says it all.
+    """
+    if spliced and spans:
+        listed = spans_sentence(spans)
+        return f"Possibly spliced: {listed[0].lower()}{listed[1:-1]}, while other seconds score as genuine as this model gets."
+    if spans and verdict != "likely_synthetic":
+        return spans_sentence(spans)
+    return ""

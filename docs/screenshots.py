@@ -3,7 +3,9 @@
 Starts the app on a free port with the repository's model store, uploads a spliced
 clip (a genuine Spanish description, then its WORLD vocoder copy, both from the Learn
 page's assets) to Detect, and saves the verdict and the explanation of the copied
-stretch as ``docs/screenshot-detect.png`` and ``docs/screenshot-explain.png``.
+stretch as ``docs/screenshot-detect.png`` and ``docs/screenshot-explain.png``; then the genuine
+recording alone, whose verdict card (what a person following the README with a genuine voice sees) is
+``docs/screenshot-genuine.png``.
 Needs Debian's chromium (``make system-deps``).
 """
 
@@ -53,7 +55,17 @@ def main() -> int:
         page.wait_for_timeout(2000)
         page.get_by_test_id("stImage").last.scroll_into_view_if_needed()
         page.screenshot(path=str(REPO / "docs" / "screenshot-explain.png"))
-    print("wrote docs/screenshot-detect.png and docs/screenshot-explain.png")
+        page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(EXAMPLE / "genuine.flac"))
+        page.get_by_text("Nothing in this clip looked synthetic").or_(
+            page.get_by_text("that this clip is machine-generated")).first.wait_for(timeout=120_000)
+        page.wait_for_timeout(2000)
+        heading = page.locator("h2").filter(has_text=re.compile("|".join(VERDICTS))).first
+        heading.evaluate("element => element.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(500)
+        top = max(0.0, heading.bounding_box()["y"] - 40)
+        page.screenshot(path=str(REPO / "docs" / "screenshot-genuine.png"),
+                        clip={"x": 0, "y": top, "width": 1400, "height": 760})
+    print("wrote docs/screenshot-detect.png, docs/screenshot-explain.png and docs/screenshot-genuine.png")
     return 0
 
 

@@ -1,4 +1,10 @@
-"""Shared fixtures: a tiny LiteRT model store (random weights, committed files) and generated audio."""
+"""Shared fixtures (a tiny LiteRT model store, generated audio) and the test tiers.
+
+Every test is marked by what it loads (:mod:`tiers`): ``make test-fast`` leaves out
+TensorFlow, AppTest, job and corpus-builder tests; ``make test`` runs them all. A
+test that loads TensorFlow starts from fixed seeds with deterministic kernels, so
+whether it passes cannot depend on the machine.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tiers
 from tiny_models import tiny_version
 
 from detector.registry import ModelRegistry
+
+TEST_SEED = 1234
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        for marker in tiers.markers_for(item):
+            item.add_marker(marker)
+
+
+def pytest_runtest_setup(item) -> None:
+    """Seed Python, numpy and TensorFlow and make its kernels deterministic before any test that may train."""
+    if item.get_closest_marker("tensorflow"):
+        from train.fit import seed_everything
+
+        seed_everything(TEST_SEED)
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,8 @@ def test_every_shipped_version_shows_its_evaluation_picked_by_version(admin_env,
     assert at.selectbox(key="registry_pick").value == active   # the picker starts on the active version
     assert f"Evaluation of {active}" in texts(at, "subheader")
     titles = chart_titles(at)
-    for wanted in ("Confusion matrix at p = 0.5", "ROC (test)", "DET (test)", "Test EER by family"):
+    for wanted in ("Confusion matrix at p = 0.5", "ROC (test)", "DET (test)", "Test EER by family",
+                   "Held-out EER (part unseen in training)"):
         assert wanted in titles, titles
     older = next(name for name in at.selectbox(key="registry_pick").options if name != active)
     at.selectbox(key="registry_pick").select(older).run()

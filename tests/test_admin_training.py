@@ -64,7 +64,7 @@ def test_training_job_from_the_page_reports_progress_finishes_and_shows_results(
     manager, registry = train_env, ModelRegistry(tiny_store)
     at = login(admin_app().run())
     assert any("Corpus ready" in s for s in texts(at, "success"))
-    recipe = TrainConfig()  # the form starts at the shipped recipe, not at numbers of its own
+    recipe = TrainConfig()  # the form starts at the quick recipe (the defaults), not at numbers of its own
     assert (at.selectbox(key="arch").value, at.selectbox(key="feature").value) == (recipe.arch, recipe.feature)
     assert (at.number_input(key="epochs").value, at.number_input(key="batch").value) == (recipe.epochs, recipe.batch)
     assert at.number_input(key="lr").value == pytest.approx(recipe.lr)

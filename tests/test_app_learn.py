@@ -102,7 +102,7 @@ def test_examples_show_every_version_with_scores(learn, tiny_detector):
 
 def test_the_page_explains_uncertain(learn):
     info = " ".join(i.value for i in learn.info)
-    assert "What *uncertain* means" in info and "original file" in info and "longer clip" in info
+    assert "What *uncertain* means" in info and "original file" in info and "longer stretch" in info
 
 
 def test_examples_work_without_a_model(tmp_path, monkeypatch):
@@ -181,7 +181,7 @@ def test_a_long_note_is_shown_in_full(learn):
 
 
 # The reported case: edges 3.94 % and 91.9 %, a clip at 3.97 % was written "4 %" under "below 4 % = genuine".
-_EDGES = SimpleNamespace(calibration=SimpleNamespace(genuine_below=0.0394, synthetic_above=0.919))
+_EDGES = SimpleNamespace(calibration=SimpleNamespace(genuine_below=0.0394, synthetic_above=0.919), facts=None)
 
 
 def test_scores_never_contradict_the_band_edges() -> None:

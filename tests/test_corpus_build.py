@@ -20,7 +20,7 @@ from detector.preparation import frame_rms_db
 from train.corpus import build, read_manifest
 from train.corpus.manifest import COLUMNS
 from train.corpus.reserved import check_no_reserved
-from train.lofo import Fold
+from train.heldout import Fold
 from train.schema import check_no_leakage
 
 pytestmark = pytest.mark.slow
@@ -76,7 +76,7 @@ def test_both_classes_share_duration_and_loudness_distributions(small_corpus) ->
     assert abs(np.median(loudness["genuine"]) - np.median(loudness["synthetic"])) < 1.0
 
 
-def test_splits_are_speaker_disjoint_and_lofo_works(small_corpus) -> None:
+def test_splits_are_speaker_disjoint_and_heldout_folds_work(small_corpus) -> None:
     _, manifest, _ = small_corpus
     check_no_leakage(manifest)
     genuine = manifest[manifest["label"] == "genuine"]
@@ -87,7 +87,7 @@ def test_splits_are_speaker_disjoint_and_lofo_works(small_corpus) -> None:
     families = set(manifest.loc[manifest["label"] == "synthetic", "family"])
     assert families == {"formant", "diphone", "parametric", "neural", "articulatory", "vocoder", "neural_vocoder"}
     test = manifest[manifest["split"] == "test"]
-    for family in families:   # each held-out family fold (train/lofo.py) leaves only that family to test
+    for family in families:   # each held-out family fold (train/heldout.py) leaves only that family to test
         fold = Fold("family", family)
         assert family not in set(manifest.loc[~fold.held_rows(manifest), "family"])
         genuine, synthetic = fold.test_masks(test)

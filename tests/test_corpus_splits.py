@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from train.corpus.splits import assign_speaker_splits, assign_voice_splits
-from train.lofo import Fold
+from train.heldout import Fold
 from train.schema import LeakageError, check_no_leakage
 
 

@@ -67,6 +67,8 @@ def test_spliced_clip_names_its_synthetic_stretch_though_the_clip_is_uncertain(s
     analysis = shipped.analyse(spliced(3.0)[0])
     assert analysis.verdict == "uncertain"  # the mean over genuine and synthetic windows
     assert spans_sentence(analysis.synthetic_spans).startswith("Seconds 6.")
+    # Its genuine windows (6-8 %) are uncertain for this model, not likely genuine: not called spliced.
+    assert not analysis.spliced
     assert analysis.to_dict()["synthetic_spans"] == [[round(a, 3), round(b, 3)] for a, b in analysis.synthetic_spans]
 
 
@@ -88,3 +90,14 @@ def test_clipping_cannot_buy_a_confident_genuine_verdict(shipped, relative, gain
 def test_clean_clip_is_not_capped(shipped):
     analysis = shipped.analyse(LEARN / "ru-nsh" / "espeak.flac")
     assert analysis.verdict == "likely_synthetic" and analysis.verdict_capped_by == []
+
+
+def test_a_splice_is_named_only_next_to_genuine_looking_seconds():
+    """With the cosine model (floor 18.9 %), genuine speech sits at the floor: genuine + WORLD is spliced,
+    three WORLD copies in a row (quiet joins between them) are not."""
+    from detector.registry import ModelRegistry
+
+    cosine = Detector(ModelRegistry(REPO / "model_store").load("20261130-0747-effnet-melexc"))
+    assert cosine.analyse(spliced(0.0)[0]).spliced
+    world, rate = read("ru-nsh/world.flac")
+    assert not cosine.analyse(wav(np.concatenate([world, world, world]), rate)).spliced

@@ -27,7 +27,7 @@ def test_a_model_from_other_feature_code_is_refused(tiny_store):
     registry = ModelRegistry(tiny_store)
     current = feature_code(registry.load("v2").features)
     metrics_path.write_text(json.dumps({**metrics, "feature_code": current}))
-    assert registry.load("v2").metrics["feature_code"] == current
+    assert registry.load("v2").report.feature_code == current
     metrics_path.write_text(json.dumps({**metrics, "feature_code": {**current, "features": current["features"] - 1}}))
     with pytest.raises(ModelError, match="feature code") as info:
         registry.load("v2")

@@ -28,7 +28,7 @@ def test_active_model_was_trained_with_the_full_recipe(shipped):
     saved = json.loads((shipped.version.path / "train_config.json").read_text())
     assert TrainConfig.from_dict(saved) == load_recipe("full")
     assert shipped.config.feature == load_recipe("full").feature
-    assert shipped.version.metrics["feature_code"] == feature_code(shipped.config)  # the skew guard has its record
+    assert shipped.version.report.feature_code == feature_code(shipped.config)  # the skew guard has its record
 
 
 def test_litert_model_matches_the_keras_model_on_a_real_recording(shipped):
@@ -41,13 +41,14 @@ def test_litert_model_matches_the_keras_model_on_a_real_recording(shipped):
     np.testing.assert_allclose(shipped.window_logits(windows), expected, atol=1e-4)
 
 
-def test_readme_and_card_quote_the_active_models_test_eer():
+def test_readme_and_card_quote_the_active_models_figures():
     registry = ModelRegistry(STORE)
     version = registry.active()
-    test_eer = f"{version.test_eer * 100:.1f} %"
+    report = version.report
     readme = (REPO / "README.md").read_text()
     assert f"model_store/{version.name}" in readme
-    assert f"test EER of {test_eer}" in readme
+    assert f"| {report.test.eer * 100:.1f} % (validation {report.validation.eer * 100:.1f} %) |" in readme
+    assert f"| **{report.heldout.mean_eer * 100:.1f} %** (target" in readme
     assert f"{version.test_eer * 100:.2f} %" in version.card
     assert sum(p.stat().st_size for p in STORE.rglob("*") if p.is_file()) <= 10 * 1024 * 1024
 
@@ -64,11 +65,11 @@ def test_active_model_on_real_recordings(shipped):
 
 def test_active_models_bands_come_from_heldout_folds_and_it_cannot_clear_a_clip(shipped):
     """Held-out folds put the likely-genuine edge below the lowest probability the cosine head can give."""
-    metrics = shipped.version.metrics
-    bands = metrics["lofo"]["bands"]
-    assert shipped.calibration.genuine_below == pytest.approx(min(bands["genuine_below"], 0.19004865742427757))
+    report = shipped.version.report
+    bands = report.heldout.bands
+    assert shipped.calibration.genuine_below == pytest.approx(min(bands.genuine_below, 0.19004865742427757))
     calibration = shipped.calibration
     lowest = calibration.probability(-1.0)   # a cosine score is at least -1
     assert calibration.genuine_below < lowest
-    assert metrics["test"]["bands"]["likely_genuine"]["share"] == 0.0
+    assert report.test.bands.likely_genuine.share == 0.0
     assert "narrowed to what the 13 held-out folds allow" in shipped.version.card

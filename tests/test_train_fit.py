@@ -1,4 +1,4 @@
-"""End to end on a tiny generated corpus: fit -> version folder -> evaluate (with LOFO).
+"""End to end on a tiny generated corpus: fit -> version folder -> evaluate (with the held-out folds).
 
 One real (short) training run is shared by the tests of this module.
 """
@@ -12,27 +12,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from detector import model_report
 from detector.audio import load_audio
 from detector.config import FeatureConfig
 from detector.features import feature_code, model_input
 from detector.litert import LiteRTModel
 from detector.metrics import compute_eer
+from detector.model_report import BandEdges
 from detector.registry import REQUIRED_FILES, ModelRegistry
 from train.config import TrainConfig
 from train.events import read_progress
 from train.schema import LeakageError, find_leakage, read_manifest
-from train.toy_corpus import make_toy_corpus
+from train.toy_corpus import make_toy_corpus, toy_recipe
 
 ACTIVE = {"version": "someone-elses-model", "history": []}
 STEP_KEYS = ("epoch", "step", "loss", "accuracy", "val_eer", "elapsed_s", "eta_s")
 
 
 def toy_config(**changes) -> TrainConfig:
-    """Small but real: enough steps for BatchNorm statistics to settle on the toy task."""
-    config = TrainConfig(epochs=3, batch=16, windows_per_clip=8, patience=5)
-    for key, value in changes.items():
-        setattr(config, key, value)
-    return config
+    """Small but real: the toy corpus's own 2-epoch recipe (seeded, so every run trains the same model)."""
+    return toy_recipe(**changes)
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +64,17 @@ def test_fit_publishes_a_complete_loadable_version(trained) -> None:
     version = ModelRegistry(store).load(path.name)
     assert version.features == FeatureConfig(feature=toy_config().feature)
     assert version.calibration.method == "platt" and version.calibration.scale > 0
-    metrics = json.loads((path / "metrics.json").read_text())
-    assert metrics["created"] and metrics["version"] == path.name
-    assert metrics["feature_code"] == feature_code(version.features) and metrics["feature_code"]["features"] >= 1
+    report = model_report.load(path)
+    assert report.created and report.version == path.name and report == version.report
+    assert report.feature_code == feature_code(version.features) and report.feature_code["features"] >= 1
     # The toy task is learnable: the model must really have learnt it.
-    assert metrics["test"]["eer"] <= 0.2 and metrics["validation"]["eer"] <= 0.2
-    assert version.test_eer == metrics["test"]["eer"]
-    assert set(metrics["breakdown"]["family"]) == {"formant", "vocoder"}
-    assert set(metrics["breakdown"]["condition"]) == {"clean", "noise"}
-    confusion = np.array(metrics["test"]["at_deployed_threshold"]["confusion_matrix"])
-    assert confusion.sum() == metrics["test"]["n_genuine"] + metrics["test"]["n_synthetic"] == 24
+    assert report.test.eer <= 0.2 and report.validation.eer <= 0.2
+    assert version.test_eer == report.test.eer
+    assert set(report.breakdown["family"]) == {"formant", "vocoder"}
+    assert set(report.breakdown["condition"]) == {"clean", "noise"}
+    confusion = np.array(report.test.at_deployed_threshold.confusion_matrix)
+    assert confusion.sum() == report.test.n_genuine + report.test.n_synthetic == 24
+    assert report.heldout is None and report.training.recipe == "quick"
 
 
 def test_fit_never_touches_the_active_pointer(trained) -> None:
@@ -88,7 +88,7 @@ def test_progress_jsonl_is_well_formed(trained) -> None:
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     assert all("event" in r and "time" in r for r in records)
     epochs = [r for r in records if r["event"] == "epoch"]
-    assert [r["epoch"] for r in epochs] == [1, 2, 3]
+    assert [r["epoch"] for r in epochs] == [1, 2]
     for record in (r for r in records if r["event"] in ("step", "epoch")):
         assert all(key in record for key in STEP_KEYS)
         assert record["loss"] > 0 and 0 <= record["accuracy"] <= 1 and record["eta_s"] >= 0
@@ -111,37 +111,37 @@ def test_keras_and_litert_agree_on_real_windows(trained) -> None:
     np.testing.assert_allclose(LiteRTModel(path / "model.tflite")(windows), expected.reshape(-1), atol=1e-4)
 
 
-def test_evaluate_cli_with_lofo_writes_metrics_plots_and_card(trained, capsys) -> None:
+def test_evaluate_cli_with_heldout_folds_writes_the_report_plots_and_card(trained, capsys) -> None:
     import plotly.io
 
     from train.evaluate.__main__ import main
 
     path = trained["path"]
     assert main(["--model", path.name, "--corpus", str(trained["corpus"]), "--store", str(trained["store"]),
-                 "--lofo", "--lofo-epochs", "1", "--cache", str(trained["root"] / "cache"), "--quiet"]) == 0
+                 "--heldout", "--cache", str(trained["root"] / "cache"), "--quiet"]) == 0   # folds: the toy recipe
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    metrics = json.loads((path / "metrics.json").read_text())
-    assert summary["test_eer"] == metrics["test"]["eer"]
-    lofo = metrics["lofo"]["folds"]
-    assert set(lofo) == {"family:formant", "family:vocoder"} and all(0 <= v["eer"] <= 1 for v in lofo.values())
-    assert metrics["lofo"]["mean_eer"] == pytest.approx(np.mean([v["eer"] for v in lofo.values()]))
-    for entry in lofo.values():   # confident errors at the fold's own validation bands, unless validation is at chance
-        if entry["synthetic_called_genuine"] is None:
-            assert entry["bands_note"].startswith("validation at chance")
-        else:
-            assert 0 <= entry["synthetic_called_genuine"] <= 1 and 0 <= entry["genuine_called_synthetic"] <= 1
+    report = model_report.load(path)
+    assert summary["test_eer"] == report.test.eer
+    folds = report.heldout.folds
+    assert set(folds) == {"family:formant", "family:vocoder"} and all(0 <= v.eer <= 1 for v in folds.values())
+    assert report.heldout.mean_eer == pytest.approx(np.mean([v.eer for v in folds.values()]))
+    calibration = json.loads((path / "calibration.json").read_text())
+    assert report.heldout.rates_measured_at == BandEdges(calibration["genuine_below"], calibration["synthetic_above"])
+    for fold in folds.values():   # the toy recipe separates the classes even with a family held out
+        assert fold.own_bands is not None and 0 <= fold.own_bands.synthetic_called_genuine <= 1
+        assert len(fold.scores.labels) == fold.n_genuine + fold.n_synthetic and fold.at_shipped_bands is not None
     # The recorded test EER is reproducible from the saved per-clip scores.
     scores = pd.read_csv(path / "scores.csv.gz")
     column = json.loads((path / "calibration.json").read_text())["aggregation"]
     recomputed = compute_eer((scores["label"] == "synthetic").astype(int), scores[column])[0]
-    assert recomputed == pytest.approx(metrics["test"]["eer"], abs=1e-3)
-    for name in ("roc", "det", "scores", "eer_by_family", "eer_by_condition", "lofo"):
-        entry = metrics["plots"][name]
-        assert (path / entry["png"]).stat().st_size > 1000
-        assert plotly.io.from_json((path / entry["plotly"]).read_text()).data
+    assert recomputed == pytest.approx(report.test.eer, abs=1e-3)
+    for name in ("roc", "det", "scores", "eer_by_family", "eer_by_condition", "heldout"):
+        entry = report.plots[name]
+        assert (path / entry.png).stat().st_size > 1000
+        assert plotly.io.from_json((path / entry.plotly).read_text()).data
     card = (path / "card.md").read_text()
-    assert f"{100 * metrics['test']['eer']:.2f} %" in card and "evidence, not proof" in card
-    assert f"{100 * metrics['lofo']['mean_eer']:.2f} %" in card
+    assert f"{100 * report.test.eer:.2f} %" in card and "evidence, not proof" in card
+    assert f"{100 * report.heldout.mean_eer:.2f} %" in card
     assert json.loads((trained["store"] / "active.json").read_text()) == ACTIVE
 
 
@@ -160,3 +160,17 @@ def test_fit_refuses_a_leaky_corpus_and_reports_the_error(trained, tmp_path) -> 
     last = read_progress(tmp_path / "run")[-1]
     assert last["event"] == "error" and "LeakageError" in last["message"]
     assert not store.exists() or not any(store.iterdir())
+
+
+def test_training_is_repeatable_and_separates_the_toy_classes_in_two_epochs(trained, tmp_path) -> None:
+    """Seeded and deterministic: the same recipe on the same data trains the same weights, on any machine."""
+    from train.events import ProgressLog
+    from train.fit import train_model
+
+    frame = read_manifest(trained["corpus"])
+    runs = [train_model(frame, toy_config(), trained["root"] / "cache", ProgressLog(tmp_path / f"run{i}", quiet=True))
+            for i in range(2)]
+    assert all(run.val_eer == 0.0 for run in runs)   # the toy classes are separable by construction
+    for first, second in zip(runs[0].model.get_weights(), runs[1].model.get_weights()):
+        np.testing.assert_array_equal(first, second)
+    assert runs[0].calibration == runs[1].calibration

@@ -50,3 +50,42 @@ def tiny_version(folder: Path, model: str = "tiny-a", config: FeatureConfig | No
     if seal:
         seal_folder(folder)   # as publishing does: the registry refuses a version without its integrity record
     return folder
+
+
+# Two fixture models with a cosine head (one-class softmax): the same network and Platt scaling,
+# so the same score floor p(cosine -1) = 0.109; only the genuine edge differs. "clears" puts the
+# edge above the floor, so it can say *likely genuine*; "cannot-clear" puts it below, as the shipped model.
+FLOOR_CALIBRATIONS = {
+    "clears": Calibration(scale=1.7, bias=-0.4, genuine_below=0.3, synthetic_above=0.7, method="platt"),
+    "cannot-clear": Calibration(scale=1.7, bias=-0.4, genuine_below=0.1, synthetic_above=0.7, method="platt"),
+}
+
+
+def cosine_report(calibration: Calibration, version: str) -> dict:
+    """A ``metrics.json`` with every figure the app words read: test bands, families, held-out folds."""
+    can_clear = float(calibration.probability(-1.0)) < calibration.genuine_below
+    band = {"share": 0.2 if can_clear else 0.0, "error": 0.01 if can_clear else None}
+    rates = {"synthetic_called_genuine": 0.05, "genuine_called_synthetic": 0.02}
+    return {
+        "created": "2026-12-01T00:00:00+00:00", "version": version, "corpus": "data/corpus", "corpus_version": 3,
+        "training": {"loss": "ocsoftmax", "recipe": "full"},
+        "test": {"eer": 0.12, "n_genuine": 400, "n_synthetic": 600,
+                 "bands": {"likely_genuine": band, "uncertain": {"share": 0.5},
+                           "likely_synthetic": {"share": 0.3, "error": 0.02},
+                           "synthetic_called_genuine": 0.004 if can_clear else 0.0,
+                           "genuine_called_synthetic": 0.006}},
+        "breakdown": {"family": {"formant": {"n_genuine": 400, "n_synthetic": 100, "eer": 0.04},
+                                 "vocoder": {"n_genuine": 400, "n_synthetic": 100, "eer": 0.31}},
+                      "source": {"sky": {"n_genuine": 400, "n_synthetic": 0, "eer": None}}},
+        "heldout": {"mean_eer": 0.3, "mean_eer_by_protocol": {"family": 0.28},
+                    "folds": {"family:vocoder": {"n_genuine": 400, "n_synthetic": 100, "eer": 0.4, "own_bands": rates},
+                              "source:sky": {"n_genuine": 300, "n_synthetic": 100, "eer": 0.3, "own_bands": rates}}},
+    }
+
+
+def floor_version(folder: Path, kind: str) -> Path:
+    """A version of tiny-a whose report and calibration make it ``kind`` ("clears" or "cannot-clear")."""
+    calibration = FLOOR_CALIBRATIONS[kind]
+    tiny_version(folder, "tiny-a", calibration=calibration)
+    (folder / "metrics.json").write_text(json.dumps(cosine_report(calibration, folder.name)))
+    return folder

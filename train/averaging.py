@@ -6,7 +6,7 @@ consecutive epochs jumps by up to 2 points; an average over the last ~100 steps
 is a flatter point (Polyak averaging; AASIST uses SWA to the same end). On the
 default corpus it did not help: with a decay of 0.99 the validation EER of the
 early epochs was no steadier, and early stopping ended the run at epoch 12 with
-21.3 % against 17.5 % for the raw weights (README, "What we tried").
+21.3 % against 17.5 % for the raw weights (docs/experiments.md).
 
 The callback keeps the average in TensorFlow variables, updated by one compiled
 call a step. At each epoch's end it swaps the average into the model, so callbacks

@@ -29,7 +29,7 @@ def balanced_weights(frame: pd.DataFrame, speaker_balance: float = 0.0) -> np.nd
     (a clip weighs ``1 / clips_of_its_speaker ** speaker_balance``). Genuine sources are
     very uneven (one gives two thirds of the genuine training clips); evening them out was
     meant to stop small, unusual speakers looking synthetic, but did not lower the
-    validation EER (README, "What we tried"), so the default stays 0.
+    validation EER (docs/experiments.md), so the default stays 0.
     """
     if not 0.0 <= speaker_balance <= 1.0:
         raise ValueError(f"speaker_balance must be within [0, 1], got {speaker_balance}")

@@ -22,8 +22,10 @@ DEFAULT_ARCH = "effnet"
 DEFAULT_STORE = paths.model_store()
 DEFAULT_RUNS = paths.RUNS_DIR
 DEFAULT_CACHE = paths.FEATURE_CACHE_DIR
-# Committed recipes, one JSON file each: quick (the Admin page's retrain, <= 15 minutes on 2 cores),
-# full (the shipped model, `make train`, <= 90 minutes) and fold (the held-out protocols' retraining).
+# Committed recipes: quick (the Admin page's retrain, <= 15 minutes on 2 cores) is the TrainConfig
+# defaults below, defined nowhere else; full (the shipped model, `make train`, <= 90 minutes) and fold
+# (the held-out protocols' retraining) are JSON files in train/recipes/.
+QUICK_RECIPE = "quick"
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 # The shipped recipe's feature type. detector.config.FeatureConfig keeps "logspec" as its own
 # default on purpose: features.json files saved before the feature field existed mean logspec.
@@ -38,12 +40,14 @@ ARCHITECTURES: dict[str, str] = {
 
 
 def available_recipes() -> list[str]:
-    """Names of the committed recipes in ``train/recipes/``."""
-    return sorted(p.stem for p in RECIPES_DIR.glob("*.json"))
+    """Names of the committed recipes: ``quick`` and those in ``train/recipes/``."""
+    return sorted({QUICK_RECIPE, *(p.stem for p in RECIPES_DIR.glob("*.json"))})
 
 
 def load_recipe(name: str) -> "TrainConfig":
-    """The committed recipe ``train/recipes/<name>.json`` (``quick``, ``full`` or ``fold``)."""
+    """The committed recipe ``name``: ``quick`` (the :class:`TrainConfig` defaults) or ``train/recipes/<name>.json``."""
+    if name == QUICK_RECIPE:
+        return TrainConfig()
     path = RECIPES_DIR / f"{name}.json"
     if not path.exists():
         raise ValueError(f"unknown recipe {name!r}; choose one of {available_recipes()}")
@@ -123,14 +127,15 @@ class TrainConfig:
 
     arch: str = DEFAULT_ARCH
     arch_params: dict[str, Any] = field(default_factory=dict)
-    # The shipped recipe: mel had the lowest validation EER of logspec/mel/lfcc at equal
+    # The defaults are the quick recipe (the Admin page's retrain). The shipped model used the full
+    # recipe (train/recipes/full.json: one-class softmax, longer). Features: mel had the lowest validation EER of logspec/mel/lfcc at equal
     # training time on the default corpus, and mel plus excitation statistics ("melexc")
-    # beat mel alone (validation EER 13.2 % against 15.8 %): README, "What we tried".
+    # beat mel alone (validation EER 13.2 % against 15.8 %): docs/experiments.md.
     # 28 epochs of ~29 s (train/loop.py) fill the cosine decay; the 13-minute budget is the
     # safety stop that keeps a full retrain, feature extraction included, within 15.
     feature: str = DEFAULT_FEATURE
     # "per_band" led after 10 epochs (validation EER 20.4 % against 21.6 %) but not after
-    # the full 28 (17.1 % against 15.8 %): README, "What we tried".
+    # the full 28 (17.1 % against 15.8 %): docs/experiments.md.
     window_norm: str = "global"
     epochs: int = 28
     batch: int = 64
@@ -147,7 +152,7 @@ class TrainConfig:
     speaker_balance: float = 0.0
     exclude_families: list[str] = field(default_factory=list)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    # Which committed recipe (train/recipes/<name>.json) this run came from; "+changes" when options
+    # Which committed recipe (:func:`load_recipe`) this run came from; "+changes" when options
     # overrode it. The card names it.
     recipe: str = "quick"
 

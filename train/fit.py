@@ -26,8 +26,9 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
-from detector.calibration import Calibration
+from detector import model_report
 from detector.config import FEATURE_TYPES, WINDOW_NORMS
 from detector.metrics import compute_eer
 from train.archs import available, build_model
@@ -48,10 +49,17 @@ WARMUP_FRACTION = 0.05        # share of the steps spent warming the learning ra
 
 
 def seed_everything(seed: int) -> None:
-    """Fix Python, numpy and TensorFlow seeds (data order uses its own seeded generator)."""
+    """Fix Python, numpy and TensorFlow seeds and make TensorFlow's kernels deterministic.
+
+    Seeds alone leave thread scheduling free to reorder floating-point sums, so two
+    runs on different machines (or loads) could end in different models; op
+    determinism removes that, which tests that train rely on. Data order uses its
+    own seeded generator.
+    """
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
 
 
 def make_optimizer(config: TrainConfig, total_steps: int):
@@ -108,11 +116,12 @@ def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
     splits : (ClipSet, ClipSet), optional
         Already loaded train and validation clips (the tuner reuses them across trials).
     calibrated : bool
-        Fit the calibration (the tuner only needs the validation EER).
+        Fit the calibration (the tuner and the held-out folds do without it).
 
     Returns
     -------
     TrainedModel
+        Its ``calibration`` is ``None`` when ``calibrated`` is False: nothing was fitted.
     """
     seed_everything(config.seed)
     features = config.feature_config()
@@ -150,7 +159,7 @@ def train_model(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
         calibration, report = calibrate(score_clips(predict, val_set.features, features), val_set.labels)
         val_eer = float(report["val_eer_by_aggregation"][calibration.aggregation])
     else:
-        calibration, report, val_eer = Calibration(), {}, float(callback.best_eer)
+        calibration, report, val_eer = None, {}, float(callback.best_eer)
     return TrainedModel(
         model=model, config=config, features=features, calibration=calibration, calibration_report=report,
         history=callback.history, best_epoch=callback.best_epoch, val_eer=val_eer,
@@ -178,9 +187,9 @@ def fit(corpus: str | Path, config: TrainConfig, out: str | Path = DEFAULT_STORE
         started = time.monotonic()
         trained = train_model(frame, config, cache_root, log, workers)
         path = publish_version(trained, corpus, frame, out, log)
-        metrics = json.loads((path / "metrics.json").read_text())
+        test = model_report.load(path).test
         log.event("done", version=path.name, path=str(path), val_eer=trained.val_eer,
-                  test_eer=metrics.get("test", {}).get("eer"), total_s=round(time.monotonic() - started, 1))
+                  test_eer=test.eer if test else None, total_s=round(time.monotonic() - started, 1))
         return path
     except BaseException as exc:
         log.event("error", message=f"{type(exc).__name__}: {exc}")

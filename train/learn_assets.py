@@ -2,8 +2,8 @@
 
 For each example a permissively licensed genuine recording (from Debian packages,
 fetched with the corpus tools) is copied together with synthetic versions of the
-same words: WORLD and Griffin-Lim vocoder copies at the clip's own rate
-(``train.corpus.vocoders.world_copy`` and ``griffin_lim_copy``) and
+same words: WORLD and Griffin-Lim vocoder copies made exactly as the corpus makes
+its fakes (``train.corpus.vocoders.make_copies``: the corpus rate, the corpus methods, seed 0), and
 classic text-to-speech (espeak-ng, flite) reading the same sentence. The clips,
 ``manifest.json`` and ``ATTRIBUTION.md`` go to ``assets/learn/`` and are committed,
 so the app never needs the synthesisers at runtime. Output is deterministic.
@@ -24,11 +24,14 @@ import soundfile as sf
 
 from detector.audio import resample
 from detector.paths import ASSETS_DIR
-from train.corpus.vocoders import griffin_lim_copy, world_copy
+from train.corpus.vocoders import RATE, make_copies
 
 OUT_DIR = ASSETS_DIR / "learn"
 MAX_TOTAL_BYTES = 2 * 1024 * 1024
 PEAK = 0.7
+# A genuine example must not hold digital silence (exact zeros): the page teaches that real recordings
+# keep a noise floor between words, and a pupil would see the opposite.
+MAX_DIGITAL_SILENCE_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,8 @@ class Example:
 
 
 EXAMPLES = (
-    # Wideband recordings of several seconds whose versions the shipped model judges as the lesson says
-    # (genuine: likely genuine; copies and TTS: not). Not used: the English Asterisk prompt (8 kHz telephone
+    # Wideband recordings of several seconds without digital silence (the page's notes comment on whatever
+    # the served model makes of them, app_pages.learn_view.score_comment). Not used: the English Asterisk prompt (8 kHz telephone
     # audio; asterisk sources are kept for independent evaluation) and the festvox-ru sentence (its
     # recordings mostly score "uncertain" with the shipped model, so it taught the wrong lesson).
     Example(
@@ -98,10 +101,19 @@ VERSION_LABELS = {
 
 
 def source_root() -> Path:
-    """Unpack the genuine-source packages with the corpus tools (cached after the first run)."""
-    from train.corpus.debs import ensure_packages
+    """Unpack the genuine-source packages and espeak-ng with the corpus tools (cached after the first run)."""
+    from train.corpus.debs import TOOL_PACKAGES, ensure_packages
 
-    return ensure_packages(sorted({e.package for e in EXAMPLES}))
+    tools = {*TOOL_PACKAGES["espeak-ng"], *TOOL_PACKAGES["libs"]}   # espeak-ng and the libraries it needs
+    return ensure_packages(sorted({e.package for e in EXAMPLES} | tools))
+
+
+def digital_silence_s(samples: np.ndarray, rate: int) -> float:
+    """The longest run of exact zeros in ``samples``, in seconds."""
+    silent = np.concatenate([[0], (np.asarray(samples) == 0).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(silent))
+    runs = edges[1::2] - edges[::2]
+    return float(runs.max()) / rate if len(runs) else 0.0
 
 
 def _binary(name: str, root: Path) -> str | None:
@@ -146,8 +158,12 @@ def build_example(example: Example, root: Path, out_dir: Path, workdir: Path) ->
     genuine = genuine.mean(axis=1)
     if example.rate and example.rate < rate:
         genuine, rate = resample(genuine, rate, example.rate), example.rate
+    if rate != RATE:
+        genuine, rate = resample(genuine, rate, RATE), RATE
     genuine = _level(genuine)
-    versions = {"genuine": genuine, "world": world_copy(genuine, rate), "griffin_lim": griffin_lim_copy(genuine, rate)}
+    if digital_silence_s(genuine, rate) > MAX_DIGITAL_SILENCE_S:
+        raise SystemExit(f"{example.id}: the genuine recording holds digital silence; choose another example")
+    versions = {("genuine" if key == "original" else key): copy for key, _, copy in make_copies(genuine, rate)}
     for tool in ("espeak", "flite"):
         spoken = tts(tool, example, rate, workdir, root)
         if spoken is not None:
@@ -167,7 +183,7 @@ def build_example(example: Example, root: Path, out_dir: Path, workdir: Path) ->
 
 def _synthetic_sources(entry: dict) -> str:
     kinds = {v["kind"] for v in entry["versions"]}
-    parts = ["WORLD (pyworld) and Griffin-Lim (librosa) copies of the recording"]
+    parts = ["WORLD (pyworld) and Griffin-Lim copies of the recording, made as the corpus makes its fakes"]
     tools = [name for kind, name in (("espeak", "espeak-ng (GPL-3.0+)"), ("flite", "flite (BSD-like)"))
              if kind in kinds]
     if tools:

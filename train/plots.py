@@ -8,14 +8,14 @@ with ``plotly.io.from_json`` without recomputing anything.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from detector.calibration import Calibration
 from detector.metrics import det_points, roc_points
-from detector.registry import heldout_folds
+from detector.model_report import ModelReport, PlotFiles
 
 MAX_POINTS = 400                 # curves are thinned to keep the JSON small in the store
 DET_TICKS = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
@@ -31,14 +31,14 @@ def thin(x: np.ndarray, y: np.ndarray, limit: int = MAX_POINTS) -> tuple[np.ndar
     return x[keep], y[keep]
 
 
-def _save(fig_mpl, fig_plotly, folder: Path, stem: str) -> dict[str, str]:
+def _save(fig_mpl, fig_plotly, folder: Path, stem: str) -> PlotFiles:
     import matplotlib.pyplot as plt
 
     fig_mpl.tight_layout()
     fig_mpl.savefig(folder / f"{stem}.png", dpi=90)
     plt.close(fig_mpl)
     (folder / f"{stem}.json").write_text(fig_plotly.to_json())
-    return {"png": f"plots/{stem}.png", "plotly": f"plots/{stem}.json"}
+    return PlotFiles(png=f"plots/{stem}.png", plotly=f"plots/{stem}.json")
 
 
 def roc_figures(labels: np.ndarray, logits: np.ndarray, eer: float):
@@ -126,29 +126,31 @@ def bar_figures(values: dict[str, float | None], title: str):
     return fig, figure
 
 
-def write_plots(folder: str | Path, scored: pd.DataFrame, metrics: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """Write every evaluation figure; return ``{name: {"png": ..., "plotly": ...}}`` (paths relative to the version)."""
+def write_plots(folder: str | Path, scored: pd.DataFrame, report: ModelReport,
+                calibration: Calibration) -> dict[str, PlotFiles]:
+    """Write every evaluation figure; return where each went (paths relative to the version folder).
+
+    ``report`` needs its test figures and breakdown; ``calibration`` gives the band edges drawn.
+    """
     import matplotlib
 
     matplotlib.use("Agg")  # no display on servers
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     labels, logits = scored["y"].to_numpy(), scored["logit"].to_numpy()
-    eer = metrics["test"]["eer"]
-    calibration = metrics["calibration"]
+    eer = report.test.eer
     written = {
         "roc": _save(*roc_figures(labels, logits, eer), folder, "roc"),
         "det": _save(*det_figures(labels, logits, eer), folder, "det"),
-        "scores": _save(*score_figures(scored, (calibration["genuine_below"], calibration["synthetic_above"])),
+        "scores": _save(*score_figures(scored, (calibration.genuine_below, calibration.synthetic_above)),
                         folder, "scores"),
     }
     for column in ("family", "condition"):
-        groups = {k: v.get("eer") for k, v in metrics["breakdown"][column].items()}
+        groups = {k: v.eer for k, v in report.breakdown[column].items()}
         if any(v is not None for v in groups.values()):
             written[f"eer_by_{column}"] = _save(*bar_figures(groups, f"Test EER by {column}"), folder,
                                                 f"eer_by_{column}")
-    folds = heldout_folds(metrics)
-    if folds:
-        written["lofo"] = _save(*bar_figures({k: v.get("eer") for k, v in folds.items()},
-                                             "Held-out EER (part unseen in training)"), folder, "lofo")
+    if report.heldout is not None and report.heldout.folds:
+        written["heldout"] = _save(*bar_figures({k: v.eer for k, v in report.heldout.folds.items()},
+                                                "Held-out EER (part unseen in training)"), folder, "heldout")
     return written

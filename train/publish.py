@@ -6,14 +6,16 @@ test split, plots and model card — and appears under its name with one
 ``os.rename``, so the registry never sees half a version. The active pointer is
 never touched: promotion is a separate, deliberate step.
 
-This module alone writes ``metrics.json``: the trainer hands it a
-:class:`~train.trained.TrainedModel`, :mod:`train.evaluate` only computes, and
-``python -m train.evaluate`` re-evaluates a stored version through
-:func:`write_evaluation`.
+This module writes the version's report (``metrics.json``, typed by
+:mod:`detector.model_report`) and then the card from it: the trainer hands it a
+:class:`~train.trained.TrainedModel`, :mod:`train.evaluate` and :mod:`train.heldout`
+only compute, and ``python -m train.evaluate`` re-evaluates a stored version (with
+its held-out folds) through :func:`write_evaluation`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -24,16 +26,27 @@ from typing import Any
 
 import pandas as pd
 
+from detector import model_report
 from detector.calibration import Calibration
 from detector.features import feature_code
 from detector.integrity import seal_folder
+from detector.model_report import (
+    HeldOutBands,
+    HeldOutReport,
+    ModelReport,
+    TrainingFigures,
+    ValidationFigures,
+    band_figures,
+)
 from detector.registry import atomic_write_text
+from detector.typed_json import from_dict
 from train.archs import build_model
 from train.card import write_card
 from train.config import TrainConfig
 from train.evaluate import evaluate_version
 from train.events import ProgressLog
 from train.export import export_tflite
+from train.heldout import has_scores, rates_at
 from train.plots import write_plots
 from train.trained import TrainedModel
 
@@ -60,23 +73,21 @@ def corpus_version(corpus: Path) -> int | None:
         return None
 
 
-def training_metrics(trained: TrainedModel, corpus: Path, name: str) -> dict[str, Any]:
-    """The training and validation part of ``metrics.json``."""
-    return {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "version": name,
-        "corpus": str(corpus),
-        "corpus_version": corpus_version(corpus),
-        "arch": trained.config.arch,
-        "feature": trained.config.feature,
-        "window_norm": trained.config.window_norm,
-        "feature_code": feature_code(trained.features),
-        "params": trained.params,
-        "training": {**trained.timings, **trained.counts, "best_epoch": trained.best_epoch,
-                     "recipe": trained.config.recipe, "loss": trained.config.loss, "epochs": trained.config.epochs,
-                     "history": trained.history, "skipped_clips": len(trained.skipped)},
-        "validation": {"eer": trained.val_eer, **trained.calibration_report},
-    }
+def training_report(trained: TrainedModel, corpus: Path, name: str) -> ModelReport:
+    """The training and validation part of the version's report."""
+    report = trained.calibration_report
+    return ModelReport(
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"), version=name, corpus=str(corpus),
+        corpus_version=corpus_version(corpus), arch=trained.config.arch, feature=trained.config.feature,
+        window_norm=trained.config.window_norm, feature_code=feature_code(trained.features), params=trained.params,
+        training=from_dict(TrainingFigures, {
+            **trained.timings, **trained.counts, "best_epoch": trained.best_epoch, "recipe": trained.config.recipe,
+            "loss": trained.config.loss, "epochs": trained.config.epochs, "history": trained.history,
+            "skipped_clips": len(trained.skipped)}),
+        validation=ValidationFigures(
+            eer=trained.val_eer, eer_by_aggregation=report.get("val_eer_by_aggregation", {}),
+            aggregation=report.get("aggregation"),
+            bands=band_figures(report["val_bands"]) if "val_bands" in report else None))
 
 
 def save_keras(trained: TrainedModel, path: Path) -> None:
@@ -94,6 +105,8 @@ def publish_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, ou
 
     Never writes ``out/active.json``: promotion is a separate, deliberate step.
     """
+    if trained.calibration is None:
+        raise ValueError("an uncalibrated model cannot be published: train it with calibrated=True")
     out.mkdir(parents=True, exist_ok=True)
     name = version_name(trained.config, out)
     temp = out / f".tmp-{name}"
@@ -106,8 +119,7 @@ def publish_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, ou
         (temp / "calibration.json").write_text(json.dumps(trained.calibration.to_dict(), indent=2) + "\n")
         trained.config.save(temp / "train_config.json")
         save_keras(trained, temp / "model.keras")
-        metrics = training_metrics(trained, corpus, name)
-        write_metrics(temp, metrics)
+        model_report.save(temp, training_report(trained, corpus, name))
         if evaluate:
             log.event("evaluate", version=name, split="test")
             write_evaluation(temp, frame, corpus)
@@ -122,21 +134,11 @@ def publish_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, ou
     return out / name
 
 
-
-
-def write_metrics(folder: Path, metrics: dict[str, Any]) -> Path:
-    """Write ``metrics.json`` atomically and readable by the app (atomic writes start private)."""
-    path = folder / "metrics.json"
-    atomic_write_text(path, json.dumps(metrics, indent=2, default=float) + "\n")
-    path.chmod(0o644)
-    return path
-
-
-def apply_heldout_bands(folder: str | Path, bands: dict[str, Any]) -> dict[str, Any]:
+def apply_heldout_bands(folder: str | Path, bands: HeldOutBands) -> dict[str, Any]:
     """Widen the version's uncertain band to the held-out folds' edges where they are stricter.
 
     Validation only knows the synthesisers and sources the model trained on; the
-    held-out folds (:func:`train.lofo.heldout_bands`) show how far never-heard ones
+    held-out folds (:func:`train.heldout.heldout_bands`) show how far never-heard ones
     reach into the confident bands. The stricter of the two edges is kept, so a band
     only ever narrows. Writes ``calibration.json`` atomically (the old edges are kept
     in it under ``validation_bands``) and returns its content.
@@ -145,18 +147,18 @@ def apply_heldout_bands(folder: str | Path, bands: dict[str, Any]) -> dict[str, 
     stored = json.loads(path.read_text())
     validation = stored.get("validation_bands") or [stored["genuine_below"], stored["synthetic_above"]]
     calibration = Calibration.from_dict(stored)
-    tightened = replace(calibration, genuine_below=min(validation[0], bands["genuine_below"]),
-                        synthetic_above=max(validation[1], bands["synthetic_above"]))
+    tightened = replace(calibration, genuine_below=min(validation[0], bands.genuine_below),
+                        synthetic_above=max(validation[1], bands.synthetic_above))
     content = {**tightened.to_dict(), "validation_bands": validation, "bands_from": "validation and held-out folds",
-               "heldout_max_error": bands.get("max_error")}
+               "heldout_max_error": bands.max_error}
     atomic_write_text(path, json.dumps(content, indent=2) + "\n")
     path.chmod(0o644)
     return content
 
 
 def write_evaluation(folder: str | Path, frame: pd.DataFrame, corpus: str | Path,
-                     lofo: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Evaluate the version in ``folder`` on the test split; write metrics, scores, plots and card.
+                     heldout: HeldOutReport | None = None) -> ModelReport:
+    """Evaluate the version in ``folder`` on the test split; write its report, scores, plots and card.
 
     Parameters
     ----------
@@ -166,24 +168,29 @@ def write_evaluation(folder: str | Path, frame: pd.DataFrame, corpus: str | Path
         The corpus manifest.
     corpus : path
         The corpus folder (for ``audit.json``).
-    lofo : dict, optional
-        Held-out protocol results to store; kept from an earlier run if omitted.
+    heldout : HeldOutReport, optional
+        Held-out results to store; kept from an earlier run if omitted. Their rates at
+        the version's bands are recomputed here (the bands may have just changed).
 
     Returns
     -------
-    dict
-        The complete ``metrics.json`` content.
+    ModelReport
+        The complete report, as written to ``metrics.json``.
     """
     folder = Path(folder)
-    metrics_path = folder / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    metrics.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    evaluation, scored = evaluate_version(folder, frame, corpus)
-    metrics.update(evaluation)
-    if lofo is not None:
-        metrics["lofo"] = lofo
-    metrics["plots"] = write_plots(folder / "plots", scored, metrics)
+    report = model_report.load(folder)
+    if report.created is None:
+        report = report.replace(created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    figures, scored = evaluate_version(folder, frame, corpus)
+    # The test figures say which corpus they come from: a re-score (Admin) may use a newer corpus than training.
+    test = dataclasses.replace(figures.test, corpus=str(corpus), corpus_version=corpus_version(Path(corpus)))
+    report = report.replace(test=test, breakdown=figures.breakdown, audit=figures.audit, serving=figures.serving)
+    heldout = heldout if heldout is not None else report.heldout
+    calibration = Calibration.from_dict(json.loads((folder / "calibration.json").read_text()))
+    if heldout is not None:
+        report = report.replace(heldout=rates_at(heldout, calibration) if has_scores(heldout) else heldout)
+    report = report.replace(plots=write_plots(folder / "plots", scored, report, calibration))
     scored[list(SCORE_COLUMNS)].to_csv(folder / "scores.csv.gz", index=False, float_format="%.5g")
-    write_metrics(folder, metrics)
-    write_card(folder, metrics, frame).chmod(0o644)
-    return metrics
+    model_report.save(folder, report)
+    write_card(folder, report, frame).chmod(0o644)
+    return report

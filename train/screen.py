@@ -1,11 +1,12 @@
 """Screen a training recipe on several held-out parts with ONE retraining.
 
-The held-out protocols (:mod:`train.lofo`) retrain once per fold: the right figures
+The held-out protocols (:mod:`train.heldout`) retrain once per fold: the right figures
 for a shipped model, too slow for comparing recipes on 2 cores. A screen holds
 several parts out at once (by default the neural-vocoder and articulatory families
 and one genuine source), trains once, and reports each part the way its fold would
 (EER and confident-band errors at the run's own validation bands), plus in-domain
-figures on what stayed in training. Recipes are chosen on these figures and on
+figures on what stayed in training. A run whose validation is at chance has no
+calibration: its EERs are still reported, its band errors are ``None``. Recipes are chosen on these figures and on
 validation, never on the test split alone.
 
 Usage::
@@ -27,70 +28,60 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from detector.metrics import compute_eer
+from detector.calibration import AGGREGATIONS, Calibration
 from train.calibrate import band_report
-from train.config import DEFAULT_CACHE, DEFAULT_RUNS, TrainConfig
+from train.config import DEFAULT_CACHE, DEFAULT_RUNS, TrainConfig, load_recipe
 from train.dataset import build_clipset, keras_predictor, score_clips
 from train.events import ProgressLog
 from train.fit import train_model
-from train.lofo import Fold
+from train.heldout import Fold, fold_calibration, part_eer
 from train.schema import read_manifest
 
 DEFAULT_HOLD = ("family:neural_vocoder", "family:articulatory", "source:sky")
-EXTRA_REPORTS = ("vocoder:hifigan", "vocoder:lpcnet")   # parts of a held family, reported on their own
+EXTRA_REPORTS = ("neural_vocoder:hifigan", "neural_vocoder:lpcnet")   # parts of a held family, reported on their own
 
 
-def parse_fold(name: str) -> Fold:
-    protocol, _, held = name.partition(":")
-    if protocol not in ("family", "vocoder", "source") or not held:
-        raise ValueError(f"a held-out part is protocol:name, e.g. family:formant, got {name!r}")
-    return Fold(protocol, held)
-
-
-def part_figures(labels: np.ndarray, logits: np.ndarray, p: np.ndarray, calibration, mask: np.ndarray) -> dict:
-    """EER and confident-band error shares on the rows in ``mask``."""
-    if len(set(labels[mask])) < 2:
-        return {"eer": None, "n": [int(np.sum(labels[mask] == 0)), int(np.sum(labels[mask] == 1))]}
-    bands = band_report(p[mask], labels[mask], calibration)
-    return {"eer": round(float(compute_eer(labels[mask], logits[mask])[0]), 4),
-            "synthetic_called_genuine": round(bands["synthetic_called_genuine"], 4),
-            "genuine_called_synthetic": round(bands["genuine_called_synthetic"], 4),
-            "n": [int(np.sum(labels[mask] == 0)), int(np.sum(labels[mask] == 1))]}
+def part_figures(labels: np.ndarray, logits: np.ndarray, calibration: Calibration | None, mask: np.ndarray) -> dict:
+    """EER (the held-out minimum-clips rule) and confident-band error shares on the rows in ``mask``."""
+    eer, _ = part_eer(labels[mask], logits[mask])
+    figures: dict[str, Any] = {"eer": None if eer is None else round(eer, 4),
+                               "n": [int(np.sum(labels[mask] == 0)), int(np.sum(labels[mask] == 1))]}
+    if eer is not None and calibration is not None:
+        bands = band_report(calibration.probability(logits[mask]), labels[mask], calibration)
+        figures.update(synthetic_called_genuine=round(bands["synthetic_called_genuine"], 4),
+                       genuine_called_synthetic=round(bands["genuine_called_synthetic"], 4))
+    return figures
 
 
 def screen(frame: pd.DataFrame, config: TrainConfig, hold: list[Fold], cache_root: str | Path,
            log: ProgressLog) -> dict[str, Any]:
     """Train once without every part in ``hold``; figures per held part and in-domain."""
     started = time.monotonic()
-    held_any = np.zeros(len(frame), dtype=bool)
-    for fold in hold:
-        held_any |= fold.held_rows(frame).to_numpy()
-    trained = train_model(frame[~(held_any & frame["split"].isin(["train", "val"]).to_numpy())], config,
-                          cache_root, log)
+    held_any = np.logical_or.reduce([fold.held_rows(frame) for fold in hold])
+    seen = frame[~(held_any & frame["split"].isin(["train", "val"]).to_numpy())].reset_index(drop=True)
+    # Uncalibrated: a run at chance on validation still reports its EERs (plumbing never needs a good model).
+    trained = train_model(seen, config, cache_root, log, calibrated=False)
+    predict = keras_predictor(trained.model)
+    calibration = fold_calibration(trained, predict, seen, cache_root)
     test = frame[frame["split"] == "test"].reset_index(drop=True)
     clips, _ = build_clipset(test, trained.features, cache_root)
     rows = clips.frame
-    logits = score_clips(keras_predictor(trained.model), clips.features, trained.features)
-    logit = logits[trained.calibration.aggregation]
-    p = np.asarray(trained.calibration.probability(logit))
+    logit = score_clips(predict, clips.features, trained.features)[
+        calibration.aggregation if calibration else AGGREGATIONS[0]]
     labels = np.asarray(clips.labels)
-    held_test = np.zeros(len(rows), dtype=bool)
-    for fold in hold:
-        held_test |= fold.held_rows(rows).to_numpy()
-    seen_genuine, seen_synthetic = (labels == 0) & ~held_test, (labels == 1) & ~held_test
+    unheld = ~np.logical_or.reduce([fold.held_rows(rows) for fold in hold])
     result: dict[str, Any] = {
         "val_eer": trained.val_eer, "epochs_run": trained.counts["epochs_run"], "timings": trained.timings,
-        "in_domain": part_figures(labels, logit, p, trained.calibration, seen_genuine | seen_synthetic),
+        "calibrated": calibration is not None,
+        "in_domain": part_figures(labels, logit, calibration, unheld),
     }
-    reports = [*hold, *(parse_fold(n) for n in EXTRA_REPORTS if any(f.held == "neural_vocoder" for f in hold))]
+    reports = [*hold, *(Fold.parse(n) for n in EXTRA_REPORTS if any(f.held == "neural_vocoder" for f in hold))]
     for fold in reports:
-        part = fold.held_rows(rows).to_numpy()
-        negatives, positives = (part & (labels == 0), seen_synthetic) if fold.protocol == "source" else \
-            (seen_genuine, part & (labels == 1))
-        result[fold.name] = part_figures(labels, logit, p, trained.calibration, negatives | positives)
+        negatives, positives = fold.test_masks(rows, others=unheld)
+        result[fold.name] = part_figures(labels, logit, calibration, negatives | positives)
     for condition in sorted(rows["condition"].unique()):
-        mask = (rows["condition"] == condition).to_numpy() & (seen_genuine | seen_synthetic)
-        result[f"condition:{condition}"] = part_figures(labels, logit, p, trained.calibration, mask)["eer"]
+        mask = (rows["condition"] == condition).to_numpy() & unheld
+        result[f"condition:{condition}"] = part_figures(labels, logit, calibration, mask)["eer"]
     held_eers = [result[f.name]["eer"] for f in hold if result[f.name]["eer"] is not None]
     result["mean_heldout_eer"] = round(float(np.mean(held_eers)), 4) if held_eers else None
     result["wall_s"] = round(time.monotonic() - started, 1)
@@ -100,21 +91,21 @@ def screen(frame: pd.DataFrame, config: TrainConfig, hold: list[Fold], cache_roo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.screen", description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", required=True)
-    parser.add_argument("--config", help="TrainConfig JSON (default: the TrainConfig defaults)")
+    parser.add_argument("--config", help="TrainConfig JSON (default: the quick recipe, the TrainConfig defaults)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON",
                         help='override recipe fields, e.g. epochs=5 \'augment={"band_limit_prob": 0.3}\'')
     parser.add_argument("--hold", nargs="+", default=list(DEFAULT_HOLD))
     parser.add_argument("--name", default="recipe")
     parser.add_argument("--cache", default=str(DEFAULT_CACHE))
     args = parser.parse_args(argv)
-    data = json.loads(Path(args.config).read_text()) if args.config else TrainConfig().to_dict()
+    data = json.loads(Path(args.config).read_text()) if args.config else load_recipe("quick").to_dict()
     for item in args.set:
         key, _, value = item.partition("=")
         data[key] = {**data.get(key, {}), **json.loads(value)} if key == "augment" else json.loads(value)
     config = TrainConfig.from_dict(data)
     run_dir = DEFAULT_RUNS / f"screen-{args.name}"
     result = {"name": args.name, "recipe": config.to_dict(), "hold": args.hold,
-              **screen(read_manifest(args.corpus), config, [parse_fold(n) for n in args.hold], args.cache,
+              **screen(read_manifest(args.corpus), config, [Fold.parse(n) for n in args.hold], args.cache,
                        ProgressLog(run_dir, quiet=True))}
     text = json.dumps(result, indent=1)
     (DEFAULT_RUNS / f"screen-{args.name}.json").write_text(text + "\n")

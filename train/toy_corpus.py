@@ -4,6 +4,12 @@
 floor across the whole band; "synthetic" clips are steadier, band-limited
 harmonics (a crude vocoder look). Real speech it is not: it only exercises the
 pipeline with a task a CNN can learn in a couple of epochs.
+
+The classes are separable by construction: every genuine clip carries noise across
+the whole band, and no synthetic clip has anything above 5 kHz but a faint constant
+whistle, so the spectrogram alone tells them apart. :func:`toy_recipe` is the short
+recipe that learns it (validation EER 0 after its 2 epochs, seeded and deterministic),
+also with one synthetic family held out.
 """
 
 from __future__ import annotations
@@ -14,11 +20,23 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from train.config import TrainConfig
+
 SAMPLE_RATE = 16000
 FIELDS = ("file", "label", "source", "speaker", "language", "family", "generator", "derived_from", "split",
           "condition", "duration_s")
 SPLIT_OF_SPEAKER = ("train", "train", "train", "train", "train", "train", "val", "val", "val", "test", "test", "test")
 SYNTHETIC_FAMILIES = {"formant": "toy-formant", "vocoder": "toy-vocoder"}
+
+
+def toy_recipe(**changes) -> TrainConfig:
+    """The quick recipe cut to 2 epochs of 8 windows per clip: enough for the toy classes, seconds on 2 cores.
+
+    Eight windows per clip give the optimiser (and BatchNorm's running statistics)
+    enough steps in 2 epochs; with 4 the model can still be at chance.
+    """
+    return TrainConfig(**{"epochs": 2, "batch": 16, "windows_per_clip": 8, "patience": 5, "max_minutes": None,
+                          **changes})
 
 
 def _harmonics(f0: np.ndarray, rng: np.random.Generator, top_hz: float) -> np.ndarray:

@@ -16,12 +16,12 @@ from train.config import TrainConfig
 
 @dataclass
 class TrainedModel:
-    """A trained, calibrated Keras model and everything measured on the way."""
+    """A trained Keras model, its calibration (``None`` when none was fitted) and everything measured on the way."""
 
     model: Any
     config: TrainConfig
     features: FeatureConfig
-    calibration: Calibration
+    calibration: Calibration | None
     calibration_report: dict[str, Any]
     history: list[dict[str, Any]]
     best_epoch: int

@@ -16,13 +16,15 @@ import pandas as pd
 from detector.errors import AudioError
 from detector.names import safe_display_name
 from detector.spreadsheet import spreadsheet_safe
+from detector.verdict import stretches_sentence
 
 if TYPE_CHECKING:  # annotations only: the table helpers work without the inference stack
     from detector.inference import Analysis, Detector
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["file", "verdict", "p_synthetic", "duration_s", "warnings", "error", "sha256", "model_version"]
+COLUMNS = ["file", "verdict", "p_synthetic", "duration_s", "synthetic_stretches", "warnings", "error", "sha256",
+           "model_version"]
 
 
 @dataclass
@@ -34,9 +36,15 @@ class BatchRow:
     p_synthetic: float | None = None
     duration_s: float | None = None
     warnings: str = ""
+    synthetic_stretches: str = ""   # the card's sentence on spliced or likely-synthetic seconds ("" when none)
     error: str = ""
     sha256: str = ""
     model_version: str = ""
+
+
+def join_sentences(sentences: Iterable[str]) -> str:
+    """Sentences as one text: each ends with its own full stop, so none reads ".;"."""
+    return " ".join(s if s.endswith((".", "!", "?")) else f"{s}." for s in sentences)
 
 
 def score_one(detector: "Detector", name: str, payload: bytes) -> BatchRow:
@@ -64,7 +72,8 @@ def analyse_one(detector: "Detector", name: str, payload: bytes) -> tuple[BatchR
         verdict=analysis.verdict_label,
         p_synthetic=round(analysis.p_synthetic, 4),
         duration_s=round(analysis.duration_s, 2),
-        warnings="; ".join(w.message for w in analysis.warnings),
+        warnings=join_sentences(w.message for w in analysis.warnings),
+        synthetic_stretches=stretches_sentence(analysis.synthetic_spans, analysis.spliced, analysis.verdict),
         sha256=analysis.sha256,
         model_version=analysis.model_version,
     )

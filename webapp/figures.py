@@ -20,12 +20,22 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from webapp.plots import GENUINE_COLOUR, SYNTHETIC_COLOUR, UNCERTAIN_COLOUR, envelope, reduce_columns  # noqa: E402
+from detector.model_facts import ModelFacts  # noqa: E402
+from webapp.plots import (  # noqa: E402
+    BAND_COLOURS,
+    GENUINE_COLOUR,
+    SYNTHETIC_COLOUR,
+    UNCERTAIN_COLOUR,
+    band_spans,
+    envelope,
+    reduce_columns,
+)
 
 DPI = 100
 WIDTH_IN = 12.0
 MARKER_LIMIT = 60  # more windows than this (a minute or more of audio): a line, no markers
 BAND_LABELS = ("likely genuine", "uncertain", "likely synthetic")
+BAND_NAMES = {"likely_genuine": "likely genuine", "uncertain": "uncertain", "likely_synthetic": "likely synthetic"}
 HEAT_LABELS = ("pushes towards\ngenuine", "no effect", "pushes towards\nsynthetic")
 
 
@@ -48,17 +58,18 @@ def _band_colour(p: float, genuine_below: float, synthetic_above: float) -> str:
     return GENUINE_COLOUR if p < genuine_below else UNCERTAIN_COLOUR
 
 
-def draw_timeline(ax, windows: Sequence, genuine_below: float, synthetic_above: float) -> None:
+def draw_timeline(ax, windows: Sequence, genuine_below: float, synthetic_above: float,
+                  facts: ModelFacts | None = None) -> None:
     """Score per window over the verdict bands, with a legend naming the band colours.
 
     Each window is a short horizontal bar over the seconds it covers; a marker at its
     centre carries the band colour. Long clips get a line through the centres
-    instead, so 178 windows of a 3-minute clip stay readable.
+    instead, so 178 windows of a 3-minute clip stay readable. With ``facts`` only the
+    bands the model can reach are shaded and named.
     """
-    spans = ((0.0, genuine_below), (genuine_below, synthetic_above), (synthetic_above, 1.0))
-    colours = (GENUINE_COLOUR, UNCERTAIN_COLOUR, SYNTHETIC_COLOUR)
-    for (low, high), colour in zip(spans, colours):
-        ax.axhspan(low, high, color=colour, alpha=0.12, linewidth=0)
+    spans = band_spans(genuine_below, synthetic_above, facts)
+    for span in spans:
+        ax.axhspan(span.low, span.high, color=BAND_COLOURS[span.verdict], alpha=0.12, linewidth=0)
     centres = np.array([(w.start_s + w.end_s) / 2 for w in windows])
     scores = np.array([w.p_synthetic for w in windows])
     if len(windows) <= MARKER_LIMIT:
@@ -71,7 +82,8 @@ def draw_timeline(ax, windows: Sequence, genuine_below: float, synthetic_above: 
     ax.margins(y=0)
     ax.set_yticks([0.0, 0.5, 1.0], ["0 %", "50 %", "100 %"])
     ax.set_ylabel("p(synthetic)")
-    handles = [Patch(facecolor=colour, alpha=0.35, label=label) for colour, label in zip(colours, BAND_LABELS)]
+    handles = [Patch(facecolor=BAND_COLOURS[span.verdict], alpha=0.35, label=BAND_NAMES[span.verdict])
+               for span in spans]
     ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, frameon=False, fontsize=9,
               borderaxespad=0.2)
 
@@ -94,12 +106,13 @@ def draw_spectrogram(ax, features: np.ndarray, times: np.ndarray, axis: np.ndarr
     return image
 
 
-def overview_png(analysis, genuine_below: float, synthetic_above: float) -> bytes:
+def overview_png(analysis, genuine_below: float, synthetic_above: float, facts: ModelFacts | None = None) -> bytes:
     """:func:`overview_figure` as PNG bytes."""
-    return _png(overview_figure(analysis, genuine_below, synthetic_above))
+    return _png(overview_figure(analysis, genuine_below, synthetic_above, facts))
 
 
-def overview_figure(analysis, genuine_below: float, synthetic_above: float) -> Figure:
+def overview_figure(analysis, genuine_below: float, synthetic_above: float,
+                    facts: ModelFacts | None = None) -> Figure:
     """Timeline (when the clip has several windows), waveform and spectrogram on one time axis.
 
     ``analysis`` is a :class:`detector.inference.Analysis`. Stretches that score likely
@@ -114,7 +127,7 @@ def overview_figure(analysis, genuine_below: float, synthetic_above: float) -> F
     axes = fig.subplots(len(rows), 1, sharex=True, height_ratios=[heights[r] for r in rows])
     by_row = dict(zip(rows, np.atleast_1d(axes)))
     if with_timeline:
-        draw_timeline(by_row["timeline"], analysis.windows, genuine_below, synthetic_above)
+        draw_timeline(by_row["timeline"], analysis.windows, genuine_below, synthetic_above, facts)
         by_row["timeline"].set_title("Score per window", loc="left", fontsize=11)
     draw_waveform(by_row["waveform"], analysis.samples, analysis.sample_rate, analysis.offset_s)
     image = draw_spectrogram(by_row["spectrogram"], analysis.features, analysis.feature_times,

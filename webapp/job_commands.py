@@ -1,4 +1,4 @@
-"""The command lines of the jobs the admin page starts: training, search and corpus build.
+"""The command lines of the jobs the admin page starts: training, search, re-scoring and corpus build.
 
 Pure functions: each returns the arguments of a ``python -m`` module plus the
 ``params`` recorded in ``job.json``. ``{job}`` stands for the job folder and is
@@ -95,3 +95,13 @@ def corpus_job(out: str | Path, size: str) -> tuple[list[str], dict[str, Any]]:
     command = [sys.executable, "-m", "train.job_runner", "corpus", "--run-dir", "{job}", "--out", str(out),
                "--size", size]
     return command, {"out": str(out), "size": size}
+
+
+def rescore_job(model: str, corpus: str | Path, store: str | Path) -> tuple[list[str], dict[str, Any]]:
+    """Arguments of ``train.evaluate`` that re-score ``model`` on ``corpus``'s test split, and the job's params.
+
+    The version's report, plots and card are rewritten; its test figures then record
+    the corpus version they come from, so Admin compares it with newer versions like for like.
+    """
+    args = ["--model", model, "--corpus", str(corpus), "--store", str(store), "--quiet"]
+    return args, {"model": model, "corpus": str(corpus), "store": str(store)}

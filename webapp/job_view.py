@@ -14,7 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from detector.registry import heldout_folds
+from detector import model_report
+from detector.calibration import Calibration
+from detector.model_facts import ModelFacts, facts_from, test_corpus_version
+from detector.model_report import FoldResult, ModelReport, TestFigures
 from train.events import PROGRESS_FILE, read_events
 from webapp.job_records import Job, JobStatus
 
@@ -130,65 +133,79 @@ class VersionResults:
     """What the evaluation wrote for one model version, ready to display."""
 
     name: str
-    metrics: dict[str, Any]
+    report: ModelReport
     figures: dict[str, str] = field(default_factory=dict)   # plot name -> plotly JSON text
+    facts: ModelFacts | None = None   # what the version can say (None: no readable calibration.json)
 
     @property
-    def test(self) -> dict[str, Any]:
-        return self.metrics.get("test") or {}
+    def test(self) -> TestFigures:
+        return self.report.test or TestFigures()
 
     @property
     def confusion(self) -> list[list[int]] | None:
-        return (self.test.get("at_deployed_threshold") or {}).get("confusion_matrix")
+        deployed = self.test.at_deployed_threshold
+        return deployed.confusion_matrix if deployed else None
 
     @property
     def history(self) -> list[dict[str, Any]]:
-        return (self.metrics.get("training") or {}).get("history") or []
+        return self.report.training.history if self.report.training else []
 
     @property
     def audit_eer(self) -> float | None:
-        audit = self.metrics.get("audit") or {}
-        return audit.get("eer") if isinstance(audit, dict) else None
+        return self.report.audit.eer if self.report.audit else None
 
     @property
-    def lofo(self) -> dict[str, Any]:
-        return heldout_folds(self.metrics)
+    def heldout(self) -> dict[str, FoldResult]:
+        return self.report.heldout.folds if self.report.heldout else {}
 
     def breakdown_rows(self) -> list[dict[str, Any]]:
         """One row per (breakdown, group): EER and counts, e.g. per family and per condition."""
-        rows = []
-        for column, groups in (self.metrics.get("breakdown") or {}).items():
-            for group, entry in (groups or {}).items():
-                rows.append({"by": column, "group": group, "EER": entry.get("eer"),
-                             "genuine clips": entry.get("n_genuine"), "synthetic clips": entry.get("n_synthetic"),
-                             "note": entry.get("note", "")})
-        return rows
+        return [{"by": column, "group": group, "EER": _percent(entry.eer), "genuine clips": entry.n_genuine,
+                 "synthetic clips": entry.n_synthetic, "note": entry.note or ""}
+                for column, groups in self.report.breakdown.items() for group, entry in groups.items()]
 
     def summary(self) -> dict[str, Any]:
         """Headline numbers for the side-by-side comparison."""
-        deployed = self.test.get("at_deployed_threshold") or {}
-        return {"version": self.name, "test EER": self.test.get("eer"),
-                "EER threshold (p)": self.test.get("eer_threshold_p"), "AUC": self.test.get("auc"),
-                "accuracy @0.5": deployed.get("accuracy"), "precision @0.5": deployed.get("precision"),
-                "recall @0.5": deployed.get("recall"), "F1 @0.5": deployed.get("f1"),
-                "validation EER": (self.metrics.get("validation") or {}).get("eer"),
-                "held-out mean EER": (self.metrics.get("lofo") or {}).get("mean_eer"),
-                "shortcut-audit EER": self.audit_eer, "arch": self.metrics.get("arch"),
-                "feature": self.metrics.get("feature"), "params": self.metrics.get("params")}
+        deployed = self.test.at_deployed_threshold
+        report = self.report
+        version = test_corpus_version(report)
+        corpus = f"corpus v{version}" if version is not None else "corpus v1 or unversioned"
+        return {"version": self.name, "test EER": _percent(self.test.eer), "measured on": corpus,
+                "test clips": None if self.test.n_genuine is None or self.test.n_synthetic is None
+                else self.test.n_genuine + self.test.n_synthetic,
+                "EER threshold (p)": self.test.eer_threshold_p, "AUC": self.test.auc,
+                "accuracy @0.5": deployed.accuracy if deployed else None,
+                "precision @0.5": deployed.precision if deployed else None,
+                "recall @0.5": deployed.recall if deployed else None, "F1 @0.5": deployed.f1 if deployed else None,
+                "validation EER": _percent(report.validation.eer if report.validation else None),
+                "held-out mean EER": _percent(report.heldout.mean_eer if report.heldout else None),
+                "shortcut-audit EER": _percent(self.audit_eer), "arch": report.arch, "feature": report.feature,
+                "params": report.params}
+
+
+def _percent(value: float | None) -> str | None:
+    """Rates in per cent, as everywhere else in the app."""
+    return None if value is None else f"{value * 100:.2f} %"
 
 
 def load_results(version_dir: str | Path) -> VersionResults | None:
-    """Read ``metrics.json`` and the plotly JSON figures it lists (``None`` without metrics)."""
+    """Read the version's report and the plotly JSON figures it lists (``None`` without a readable report)."""
     folder = Path(version_dir)
+    if not (folder / model_report.FILE_NAME).is_file():
+        return None
     try:
-        metrics = json.loads((folder / "metrics.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        report = model_report.load(folder)
+    except (OSError, ValueError):
         return None
     figures: dict[str, str] = {}
-    for name, paths in (metrics.get("plots") or {}).items():
-        relative = (paths or {}).get("plotly") if isinstance(paths, dict) else None
-        target = (folder / relative).resolve() if relative else None
-        # Only files inside the version folder: metrics.json is data, not a licence to read anywhere.
-        if target is not None and folder.resolve() in target.parents and target.is_file():
+    for name, paths in report.plots.items():
+        target = (folder / paths.plotly).resolve()
+        # Only files inside the version folder: the report is data, not a licence to read anywhere.
+        if folder.resolve() in target.parents and target.is_file():
             figures[name] = target.read_text()
-    return VersionResults(folder.name, metrics, figures)
+    try:
+        calibration = Calibration.from_dict(json.loads((folder / "calibration.json").read_text()))
+        facts = facts_from(folder.name, report, calibration)
+    except (OSError, ValueError, TypeError):
+        facts = None
+    return VersionResults(folder.name, report, figures, facts)

@@ -172,6 +172,11 @@ class JobManager:
                                              prepare_dataset)
         return self.start_module("tune", "train.tune", [*args, *extra], params, prepare_dataset)
 
+    def start_rescore(self, model: str, corpus: str | Path, store: str | Path) -> Job:
+        """Re-score a stored version on ``corpus``'s test split (no retraining); see ``python -m train.evaluate``."""
+        args, params = job_commands.rescore_job(model, corpus, store)
+        return self.start_module("rescore", "train.evaluate", args, params)
+
     def start_corpus(self, out: str | Path, size: str) -> Job:
         """Build (or resume) the built-in corpus of ``size`` into ``out``."""
         command, params = job_commands.corpus_job(out, size)

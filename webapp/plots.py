@@ -1,4 +1,4 @@
-"""Plotly figures for the app: waveform, model spectrogram, timeline, heatmap, histogram.
+"""Plotly helpers for the app: the verdict timeline and histogram, and the reductions :mod:`webapp.figures` uses.
 
 Pure figure builders (no Streamlit), so they are unit-tested without a browser.
 Long clips are reduced before plotting: a 10-minute clip has 9.6 M samples and
@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import hex_to_rgb, sequential
-from plotly.subplots import make_subplots
 
 from detector.bands import band_text
 from detector.config import FeatureConfig
+from detector.model_facts import BandSpan, ModelFacts
 from detector.spectrum import power_spectrogram
 
 MAX_POINTS = 4000     # waveform envelope points
@@ -52,22 +52,6 @@ def envelope(samples: np.ndarray, sr: int, max_points: int = MAX_POINTS) -> tupl
     return times, padded.min(axis=1), padded.max(axis=1)
 
 
-def waveform_figure(samples: np.ndarray, sr: int, title: str = "Waveform") -> go.Figure:
-    """Amplitude over time in seconds (a filled min/max envelope for long clips)."""
-    times, low, high = envelope(samples, sr)
-    fig = go.Figure()
-    if low is high:
-        fig.add_trace(go.Scatter(x=times, y=high, mode="lines", line=dict(width=1, color="#0969da"),
-                                 name="amplitude"))
-    else:
-        fig.add_trace(go.Scatter(x=times, y=high, mode="lines", line=dict(width=0.5, color="#0969da"),
-                                 name="max"))
-        fig.add_trace(go.Scatter(x=times, y=low, mode="lines", line=dict(width=0.5, color="#0969da"),
-                                 fill="tonexty", name="min"))
-    fig.update_yaxes(range=[-1.05, 1.05])
-    return _layout(fig, title, "Time (s)", "Amplitude", height=200)
-
-
 def reduce_columns(matrix: np.ndarray, times: np.ndarray,
                    max_columns: int = MAX_COLUMNS) -> tuple[np.ndarray, np.ndarray]:
     """Average consecutive frames so at most ``max_columns`` remain; returns (matrix, times)."""
@@ -80,82 +64,30 @@ def reduce_columns(matrix: np.ndarray, times: np.ndarray,
     return reduced, times[:usable].reshape(-1, factor).mean(axis=1)
 
 
-def _axis_title(unit: str) -> str:
-    return "Frequency (Hz)" if unit == "Hz" else f"Feature ({unit})"
+def band_spans(genuine_below: float, synthetic_above: float, facts: ModelFacts | None = None) -> list[BandSpan]:
+    """The bands to shade: the model's reachable ones (``facts``), else all three over [0, 1]."""
+    if facts is not None:
+        return facts.band_spans()
+    return [BandSpan("likely_genuine", 0.0, genuine_below), BandSpan("uncertain", genuine_below, synthetic_above),
+            BandSpan("likely_synthetic", synthetic_above, 1.0)]
 
 
-def spectrogram_figure(features: np.ndarray, times: np.ndarray, axis: np.ndarray, unit: str = "Hz",
-                       title: str = "Spectrogram the model sees", colour_title: str = "dB") -> go.Figure:
-    """A (frames, bins) feature matrix as a heatmap: time in seconds across, frequency up.
-
-    ``axis`` gives the centre of each bin (Hz for spectra, so a mel spectrogram is
-    drawn on its true, non-uniform frequency scale).
-    """
-    # Bins past the axis (melfine and melexc summaries) are not spectrum: not drawn.
-    features = np.asarray(features, dtype=np.float32)[:, :len(axis)]
-    matrix, columns = reduce_columns(features, np.asarray(times, dtype=np.float64))
-    fig = go.Figure(go.Heatmap(z=matrix.T, x=columns, y=np.asarray(axis, dtype=np.float64),
-                               colorscale=SPECTRUM_SCALE,
-                               colorbar=dict(title=colour_title, thickness=12),
-                               hovertemplate="%{x:.2f} s, %{y:.0f} " + unit + "<br>%{z:.1f}<extra></extra>"))
-    return _layout(fig, title, "Time (s)", _axis_title(unit))
+BAND_COLOURS = {"likely_genuine": GENUINE_COLOUR, "uncertain": UNCERTAIN_COLOUR, "likely_synthetic": SYNTHETIC_COLOUR}
 
 
-def occlusion_figure(features: np.ndarray, heat: np.ndarray, times: np.ndarray, axis: np.ndarray,
-                     unit: str = "Hz", title: str = "What moved the score",
-                     summary: np.ndarray | None = None, summary_label: str = "Voice source") -> go.Figure:
-    """The heatmap from :func:`detector.explain.occlusion_map` over a grey spectrogram.
-
-    Red regions pushed the clip towards "synthetic", blue ones towards "genuine";
-    the colour scale is symmetric so white means "no effect". ``summary`` (one value
-    per frame, :func:`detector.explain.summary_effect`) adds a strip under the
-    spectrogram for feature rows that are not frequencies, on the same scale.
-    """
-    frames = min(len(features), len(heat))
-    features, heat = np.asarray(features)[:, :len(axis)], np.asarray(heat)[:, :len(axis)]
-    base, columns = reduce_columns(np.asarray(features[:frames], np.float32), np.asarray(times[:frames], np.float64))
-    effect, _ = reduce_columns(np.asarray(heat[:frames], np.float32), np.asarray(times[:frames], np.float64))
-    strip = None
-    if summary is not None:
-        strip, _ = reduce_columns(np.asarray(summary[:frames], np.float32)[:, np.newaxis],
-                                  np.asarray(times[:frames], np.float64))
-    limit = float(max(np.max(np.abs(effect)), 0.0 if strip is None else np.max(np.abs(strip)))) or 1.0
-    y = np.asarray(axis, dtype=np.float64)
-    scale = dict(colorscale="RdBu", reversescale=True, zmid=0.0, zmin=-limit, zmax=limit)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.82, 0.18], vertical_spacing=0.04) \
-        if strip is not None else go.Figure()
-    where = dict(row=1, col=1) if strip is not None else {}
-    fig.add_trace(go.Heatmap(z=base.T, x=columns, y=y, colorscale="Greys", reversescale=True, showscale=False,
-                             hoverinfo="skip"), **where)
-    fig.add_trace(go.Heatmap(z=effect.T, x=columns, y=y, opacity=0.6, **scale,
-                             colorbar=dict(title="", thickness=12, tickvals=[-limit, 0.0, limit],
-                                           ticktext=["pushes towards<br>genuine", "no effect",
-                                                     "pushes towards<br>synthetic"]),
-                             hovertemplate="%{x:.2f} s, %{y:.0f} " + unit + "<br>effect %{z:+.3f}<extra></extra>"),
-                  **where)
-    if strip is None:
-        return _layout(fig, title, "Time (s)", _axis_title(unit))
-    fig.add_trace(go.Heatmap(z=strip.T, x=columns, y=[summary_label], showscale=False, **scale,
-                             hovertemplate="%{x:.2f} s, " + summary_label + "<br>effect %{z:+.3f}<extra></extra>"),
-                  row=2, col=1)
-    _layout(fig, title, "", _axis_title(unit), height=HEIGHT + 60)
-    fig.update_xaxes(title_text="Time (s)", row=2, col=1)
-    return fig
-
-
-def _bands(fig: go.Figure, genuine_below: float, synthetic_above: float, horizontal: bool) -> None:
-    """Shade the verdict bands so a score's meaning is visible at a glance."""
-    spans = ((0.0, genuine_below, GENUINE_COLOUR), (genuine_below, synthetic_above, UNCERTAIN_COLOUR),
-             (synthetic_above, 1.0, SYNTHETIC_COLOUR))
-    for low, high, colour in spans:
+def _bands(fig: go.Figure, spans: Sequence[BandSpan], horizontal: bool) -> None:
+    """Shade the verdict bands so a score's meaning is visible at a glance (only bands a clip can reach)."""
+    for span in spans:
+        colour = BAND_COLOURS[span.verdict]
         if horizontal:
-            fig.add_hrect(y0=low, y1=high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
+            fig.add_hrect(y0=span.low, y1=span.high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
         else:
-            fig.add_vrect(x0=low, x1=high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
+            fig.add_vrect(x0=span.low, x1=span.high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
 
 
 def timeline_figure(windows: Sequence, genuine_below: float = 0.2, synthetic_above: float = 0.8,
-                    title: str = "Score per window", marker_limit: int = 60) -> go.Figure:
+                    title: str = "Score per window", marker_limit: int = 60,
+                    facts: ModelFacts | None = None) -> go.Figure:
     """p(synthetic) of each model window, drawn across the seconds it covers.
 
     ``windows`` holds objects with ``start_s``, ``end_s`` and ``p_synthetic``
@@ -163,9 +95,11 @@ def timeline_figure(windows: Sequence, genuine_below: float = 0.2, synthetic_abo
     window is a horizontal segment with a marker at its centre in its band's colour;
     a legend names the band colours, markers at 0 or 100 % are drawn whole, and clips
     with more than ``marker_limit`` windows get one line through the centres instead.
+    With ``facts`` only the bands this model can reach are shaded and named.
     """
     fig = go.Figure()
-    _bands(fig, genuine_below, synthetic_above, horizontal=True)
+    spans = band_spans(genuine_below, synthetic_above, facts)
+    _bands(fig, spans, horizontal=True)
     windows = list(windows)
     centres = [(w.start_s + w.end_s) / 2 for w in windows]
     scores = [w.p_synthetic for w in windows]
@@ -188,9 +122,9 @@ def timeline_figure(windows: Sequence, genuine_below: float = 0.2, synthetic_abo
                                  line=dict(color="#57606a", width=1, dash="dot"), text=labels, cliponaxis=False,
                                  hovertemplate="%{text}<extra></extra>", showlegend=False))
     # Legend entries for the shaded bands (shapes have no legend of their own).
-    for name, colour in ((f"likely genuine (below {text.genuine_below})", GENUINE_COLOUR),
-                         ("uncertain", UNCERTAIN_COLOUR),
-                         (f"likely synthetic ({text.synthetic_above} or more)", SYNTHETIC_COLOUR)):
+    names = {"likely_genuine": f"likely genuine (below {text.genuine_below})", "uncertain": "uncertain",
+             "likely_synthetic": f"likely synthetic ({text.synthetic_above} or more)"}
+    for name, colour in ((names[span.verdict], BAND_COLOURS[span.verdict]) for span in spans):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
                                  marker=dict(size=12, symbol="square", color=colour, opacity=0.35)))
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
@@ -201,11 +135,11 @@ def timeline_figure(windows: Sequence, genuine_below: float = 0.2, synthetic_abo
 
 
 def histogram_figure(scores: Sequence[float], genuine_below: float = 0.2, synthetic_above: float = 0.8,
-                     title: str = "Scores of all files", bins: int = 20) -> go.Figure:
-    """Histogram of p(synthetic) over [0, 1] with the verdict bands shaded."""
+                     title: str = "Scores of all files", bins: int = 20, facts: ModelFacts | None = None) -> go.Figure:
+    """Histogram of p(synthetic) over [0, 1] with the verdict bands shaded (with ``facts``: the reachable ones)."""
     fig = go.Figure(go.Histogram(x=list(scores), xbins=dict(start=0.0, end=1.0 + 1e-9, size=1.0 / bins),
                                  marker=dict(color="#0969da", line=dict(color="white", width=1))))
-    _bands(fig, genuine_below, synthetic_above, horizontal=False)
+    _bands(fig, band_spans(genuine_below, synthetic_above, facts), horizontal=False)
     fig.update_xaxes(range=[0, 1], tickformat=".0%")
     return _layout(fig, title, "p(synthetic)", "Files", height=260)
 
@@ -224,17 +158,3 @@ def spectrogram_db(samples: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray
     times = np.arange(len(db)) * config.frame_hop_s
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     return db.astype(np.float32), times, freqs
-
-
-def comparison_figures(clips: Sequence[tuple[str, np.ndarray]], sr: int) -> list[go.Figure]:
-    """One spectrogram per (title, samples) with a shared colour range, for side-by-side columns."""
-    spectra = [spectrogram_db(samples, sr) for _, samples in clips]
-    if not spectra:
-        return []
-    top = max(float(db.max()) for db, _, _ in spectra)
-    figures = []
-    for (title, _), (db, times, freqs) in zip(clips, spectra):
-        fig = spectrogram_figure(db, times, freqs, "Hz", title=title)
-        fig.update_traces(zmin=top - 80.0, zmax=top, showscale=False)
-        figures.append(fig)
-    return figures

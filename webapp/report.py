@@ -17,8 +17,9 @@ import re
 from typing import Any
 
 from detector.bands import band_text
+from detector.model_facts import ModelFacts, facts_of
 from detector.registry import ModelVersion
-from detector.verdict import NEXT_STEPS, spans_sentence
+from detector.verdict import VERDICTS, next_steps, stretches_sentence
 from webapp.modelfacts import error_rates, limits_text, plain_summary
 
 _STYLE = """
@@ -30,10 +31,6 @@ table{border-collapse:collapse}td,th{padding:.2rem .8rem .2rem 0;text-align:left
 .likely_synthetic{color:#cf222e}.spans{font-weight:600;color:#cf222e}img{max-width:100%}
 code{font-size:.9em;word-break:break-all}@media print{body{margin:0}h2{break-after:avoid}img{break-inside:avoid}}
 """
-
-
-def _percent(value: float | None) -> str | None:
-    return None if value is None else f"{value * 100:.2f} %"
 
 
 def report_dict(analysis, version: ModelVersion) -> dict[str, Any]:
@@ -55,16 +52,21 @@ def report_dict(analysis, version: ModelVersion) -> dict[str, Any]:
         raise ValueError(f"the analysis was made with {analysis.model_version!r}, not {version.name!r}")
     calibration = version.calibration
     data = analysis.to_dict()
+    facts = facts_of(version)
     data["bands"] = {"genuine_below": round(calibration.genuine_below, 6),
                      "synthetic_above": round(calibration.synthetic_above, 6),
                      "meaning": "p < genuine_below: likely genuine; p >= synthetic_above: likely synthetic; "
-                                "in between: uncertain"}
+                                "in between: uncertain",
+                     "reachable": list(facts.reachable),
+                     "lowest_score": None if facts.floor is None else round(facts.floor, 6),
+                     "highest_score": None if facts.ceiling is None else round(facts.ceiling, 6)}
     data["times"] = "seconds of the uploaded file; offset_s is the silence trimmed before the analysed audio"
     data["model"] = {"version": version.name, "created": version.created, "summary": plain_summary(version),
                      "error_rates": error_rates(version)}
     data["limits"] = limits_text(version)
+    data["stretches"] = stretches_sentence(analysis.synthetic_spans, analysis.spliced, analysis.verdict)
     if analysis.verdict == "uncertain":
-        data["next_steps"] = NEXT_STEPS
+        data["next_steps"] = next_steps(facts)
     return data
 
 
@@ -96,6 +98,31 @@ def _rows(pairs: list[tuple[str, str | None]]) -> str:
     return "\n".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in pairs if v is not None)
 
 
+def bands_sentence(facts: ModelFacts) -> str:
+    """The bands this model can reach, with its lowest and highest scores, as one sentence of HTML-safe text."""
+    text = band_text([facts.lowest, facts.highest], facts.genuine_below, facts.synthetic_above)
+    low, high = text.values
+    words = {"likely_genuine": f"below {text.genuine_below} likely genuine",
+             "uncertain": f"from {text.genuine_below if facts.can_clear else low} up to {text.synthetic_above} "
+                          "uncertain",
+             "likely_synthetic": f"{text.synthetic_above} or more likely synthetic"}
+    sentence = "Bands: " + "; ".join(words[band] for band in facts.reachable) + "."
+    if not facts.can_clear:
+        sentence += (f" This model never scores below {low}, so it never says likely genuine (that would need "
+                     f"less than {text.genuine_below}): it can flag a fake but cannot clear a clip.")
+    return sentence
+
+
+def _rate_rows(facts: ModelFacts) -> list[tuple[str, str | None]]:
+    """The model's rates, each with what it was measured on; a band it cannot reach gets words, not a rate."""
+    missed = (facts.test_missed.text(2) if facts.can_clear
+              else "none possible: this model never says likely genuine")
+    return [("Test equal error rate", facts.test_eer.text(2)),
+            ("Error rate on synthesisers and sources it never heard", facts.heldout_eer.text(2)),
+            ("Synthetic clips called likely genuine", missed),
+            ("Genuine clips called likely synthetic", facts.test_false_alarms.text(2))]
+
+
 def report_html(analysis, version: ModelVersion, overview_png: bytes | None = None) -> str:
     """One self-contained HTML page for ``analysis`` (images embedded, no outside requests).
 
@@ -104,16 +131,17 @@ def report_html(analysis, version: ModelVersion, overview_png: bytes | None = No
     """
     data = report_dict(analysis, version)
     text = band_text([analysis.p_synthetic], data["bands"]["genuine_below"], data["bands"]["synthetic_above"])
-    rates = data["model"]["error_rates"]
-    spans = spans_sentence(analysis.synthetic_spans)
+    model = facts_of(version)
+    spans = data["stretches"]
+    channels = {1: "mono", 2: "stereo"}.get(analysis.channels, f"{analysis.channels} channels")
     file_format = (f"{html.escape(analysis.container)} / {html.escape(analysis.codec)}, "
-                   f"{analysis.original_sample_rate} Hz, {analysis.channels} channel(s)"
+                   f"{analysis.original_sample_rate} Hz, {channels}"
                    + (f", {analysis.bit_rate / 1000:.0f} kbit/s" if analysis.bit_rate else ""))
     facts = _rows([
         ("File", html.escape(analysis.name)),
         ("SHA-256", f"<code>{analysis.sha256}</code>"),
-        ("Duration", f"{analysis.duration_s:.2f} s" + (f" (of {analysis.source_duration_s:.1f} s; only the first "
-                                                        f"part was analysed)" if analysis.truncated else "")),
+        ("Duration", f"{analysis.file_duration_s:.2f} s" + (f" (only the first {analysis.duration_s:.1f} s were "
+                                                             "analysed)" if analysis.truncated else "")),
         ("Format", file_format),
         ("Analysed", f"{analysis.analysed_s:.2f} s from {analysis.offset_s:.2f} s into the file "
                      f"(leading silence trimmed); {analysis.speech_s:.1f} s of voiced speech"),
@@ -121,11 +149,8 @@ def report_html(analysis, version: ModelVersion, overview_png: bytes | None = No
     ])
     model_rows = _rows([
         ("Version", f"<code>{html.escape(version.name)}</code>"),
-        ("In plain words", html.escape(data["model"]["summary"])),
-        ("Test equal error rate", _percent(rates["test_eer"])),
-        ("Error rate on synthesisers and sources it never heard", _percent(rates["unseen_family_eer"])),
-        ("Synthetic clips among test clips called likely genuine", _percent(rates["genuine_band_error"])),
-        ("Genuine clips among test clips called likely synthetic", _percent(rates["synthetic_band_error"])),
+        ("In plain words", _inline(data["model"]["summary"])),
+        *((name, html.escape(value) if value else None) for name, value in _rate_rows(model)),
     ])
     warnings = "".join(f"<li>{_inline(w.message)}</li>" for w in analysis.warnings) or "<li>None found.</li>"
     image = (f'<img alt="Score per window, waveform and spectrogram on one time axis" '
@@ -134,12 +159,11 @@ def report_html(analysis, version: ModelVersion, overview_png: bytes | None = No
 <html lang="en"><head><meta charset="utf-8"><title>Voice analysis: {html.escape(analysis.name)}</title>
 <style>{_STYLE}</style></head><body>
 <h1>Voice analysis report: {html.escape(analysis.name)}</h1>
-<p class="verdict {analysis.verdict}">{html.escape(analysis.verdict_label)}: {text.values[0]} probability that the
-voice is synthetic</p>
+<p class="verdict {analysis.verdict}">{html.escape(VERDICTS[analysis.verdict])}: {text.values[0]} probability that
+the voice is synthetic</p>
 <p>{_inline(analysis.explanation)}</p>
 {f'<p class="spans">{html.escape(spans)}</p>' if spans else ''}
-<p>Bands: below {text.genuine_below} likely genuine; from {text.genuine_below} up to {text.synthetic_above}
-uncertain; {text.synthetic_above} or more likely synthetic.</p>
+<p>{html.escape(bands_sentence(model))}</p>
 <h2>The file</h2><table>{facts}</table>
 <h2>Score over time, waveform and spectrogram</h2>
 <p>Times are seconds of the uploaded file. Red shading marks stretches that score likely synthetic.</p>

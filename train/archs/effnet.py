@@ -9,7 +9,7 @@ depthwise-separable residual stages. Global average + max pooling makes
 the head independent of the input size and keeps parameters far below 1 M
 (about 114 k with the defaults). The net was narrower (stem 16, stages 32/48/64/96: 60 k) until the
 training loop stopped paying ``model.fit``'s overhead: the wider net then costs
-only ~20 % more per epoch, and had the lower validation EER (README, "What we tried").
+only ~20 % more per epoch, and had the lower validation EER (docs/experiments.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``python -m train.corpus build --size small|default|full --out DIR`` builds it;
 :func:`build` is the same from Python, :func:`train.corpus.adapters.manifest_from_dataset`
-turns a user's dataset into the same manifest. Held-out folds live in :mod:`train.lofo`.
+turns a user's dataset into the same manifest. Held-out folds live in :mod:`train.heldout`.
 """
 
 from __future__ import annotations

@@ -24,10 +24,10 @@ from pathlib import Path
 import pandas as pd
 import soundfile as sf
 
+from detector.vocabulary import AUDIO_EXTENSIONS
 from train.corpus.manifest import COLUMNS
 from train.corpus.splits import assign_speaker_splits
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".aiff", ".au"}
 _SPLIT_WORDS = {"train": "train", "training": "train", "trn": "train", "val": "val", "valid": "val",
                 "validation": "val", "dev": "val", "development": "val", "test": "test", "testing": "test",
                 "eval": "test", "evaluation": "test"}
@@ -89,7 +89,7 @@ def from_real_fake(root: str | Path) -> pd.DataFrame:
     root = Path(root)
     rows = []
     for path in sorted(root.rglob("*")):
-        if path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
+        if path.suffix.lower() not in AUDIO_EXTENSIONS or not path.is_file():
             continue
         parts = path.relative_to(root).parts
         lowered = [p.lower() for p in parts[:-1]]
@@ -142,7 +142,7 @@ def from_asvspoof(root: str | Path, protocols: list[Path] | None = None) -> pd.D
     """Manifest of an ASVspoof 2019/2021 folder (protocol files found recursively)."""
     root = Path(root)
     protocols = protocols or [p for p in sorted(root.rglob("*.txt")) if _looks_like_protocol(p)]
-    audio = {p.stem: p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES}
+    audio = {p.stem: p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS}
     rows = []
     for protocol in protocols:
         split = _protocol_split(protocol.name)

@@ -12,7 +12,8 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from train.corpus.plan import COPY_FAMILIES, FAMILY_SHARE, NARROW_RATE, TTS_FAMILIES, Job, copy_job
+from detector.vocabulary import COPY_FAMILIES, TTS_FAMILIES
+from train.corpus.plan import FAMILY_SHARE, NARROW_RATE, Job, copy_job
 
 
 def tts_per_language(genuine: list[Job], synthetic_total: int) -> dict[str, int]:

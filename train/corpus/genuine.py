@@ -25,7 +25,7 @@ ASTERISK_VOICES = {  # folder -> (speaker, language); Allison records en and es:
     "ru_RU_f_IvrvoiceRU": ("asterisk:IvrvoiceRU", "ru"),
 }
 FESTVOX_RU_SPEAKER = "festvox-ru:nsh"
-_AUDIO = (".wav", ".ogg", ".opus")
+_AUDIO = (".wav", ".ogg", ".opus")   # what the packaged games ship speech in (a subset of AUDIO_EXTENSIONS)
 
 
 def _lang(code: str) -> str:

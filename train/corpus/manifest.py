@@ -9,11 +9,11 @@ from typing import Iterable
 import pandas as pd
 import soundfile as sf
 
+from detector.vocabulary import FAMILIES
 from train.schema import LABEL_NAMES, MANIFEST_COLUMNS, MANIFEST_FILE, SPLITS
 
 COLUMNS = list(MANIFEST_COLUMNS)   # a list: pandas takes it as the column order
 LABELS = LABEL_NAMES
-FAMILIES = ("genuine", "formant", "diphone", "parametric", "neural", "articulatory", "vocoder", "neural_vocoder")
 PROVENANCE_COLUMNS = ["file", "channel", "original_sample_rate"]
 SHARE_RANGE = (0.40, 0.60)   # synthetic share allowed per language
 MIN_CLIPS_CHECKED = 20       # languages smaller than this are reported, not held to the range

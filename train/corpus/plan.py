@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from detector.vocabulary import COPY_FAMILIES, TTS_FAMILIES
 from train.corpus.conditions import draw_condition
 from train.corpus.source_clip import SourceClip
 from train.corpus.splits import assign_speaker_splits, assign_voice_splits
@@ -38,8 +39,6 @@ SIZES: dict[str, dict] = {
 # clips, so they follow the genuine languages by construction; TTS is planned per language.
 FAMILY_SHARE = {"formant": 0.16, "diphone": 0.12, "parametric": 0.10, "neural": 0.08, "articulatory": 0.06,
                 "vocoder": 0.18, "neural_vocoder": 0.30}
-COPY_FAMILIES = ("vocoder", "neural_vocoder")
-TTS_FAMILIES = ("formant", "diphone", "parametric", "neural", "articulatory")
 MIN_TARGET_S, MAX_TARGET_S = 1.5, 6.0
 NARROW_RATE = 8000
 MIN_NARROW_SHARE = 0.25

@@ -3,9 +3,10 @@
 Every test clip is featurised through the serving feature path and scored by the
 version's :class:`~detector.inference.Detector` (its LiteRT model and its
 calibration), so the figures describe the model users get. This package computes;
-it writes nothing: :func:`train.publish.write_evaluation` stores the results, and
-``python -m train.evaluate`` (:mod:`train.evaluate.__main__`) re-evaluates a stored
-version and runs the held-out protocols (:mod:`train.lofo`). The test split is
+it writes nothing: :func:`train.publish.write_evaluation` stores the results in the
+version's report (:mod:`detector.model_report`), and ``python -m train.evaluate``
+(:mod:`train.evaluate.__main__`) re-evaluates a stored version and runs the held-out
+protocols (:mod:`train.heldout`). The test split is
 never used for stopping, calibration or model choice.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,13 +25,22 @@ from detector.errors import AudioError
 from detector.inference import Detector
 from detector.litert import LiteRTModel
 from detector.metrics import auc, compute_eer, threshold_report
+from detector.model_report import (
+    AuditFigures,
+    GroupFigures,
+    ModelReport,
+    ServingFigures,
+    TestFigures,
+    ThresholdFigures,
+    band_figures,
+)
 from detector.registry import load_folder
+from detector.typed_json import from_dict
 from train.calibrate import band_report
 from train.dataset import compute_features
+from train.heldout import part_eer, part_masks
 
-MIN_PER_CLASS = 5          # fewer clips of a class than this: a breakdown EER is not reported
 BREAKDOWNS = ("family", "generator", "language", "condition", "source")
-CLEAN_CONDITIONS = ("clean", "none", "(none)")
 LATENCY_WINDOWS = 9        # a 10-s clip = 9 windows of 2 s every 1 s
 
 
@@ -74,89 +83,61 @@ def score_split(detector: Detector, frame: pd.DataFrame, split: str = "test") ->
     return rows
 
 
-def split_metrics(labels: np.ndarray, logits: np.ndarray, calibration: Calibration) -> dict[str, Any]:
-    """EER, AUC, metrics at the deployed threshold (p >= 0.5) and band shares for one split."""
+def split_metrics(labels: np.ndarray, logits: np.ndarray, calibration: Calibration) -> TestFigures:
+    """EER, AUC, figures at the deployed threshold (p >= 0.5) and band shares for one split."""
     eer, threshold = compute_eer(labels, logits)
     at_deployed = threshold_report(labels, logits, calibration.decision_logit).to_dict()
-    at_deployed.update(p_threshold=0.5)
-    return {
-        "eer": eer, "eer_threshold_logit": threshold,
-        "eer_threshold_p": float(calibration.probability(threshold)),
-        "auc": auc(labels, logits), "n_genuine": int(np.sum(labels == 0)), "n_synthetic": int(np.sum(labels == 1)),
-        "at_deployed_threshold": at_deployed,
-        "bands": band_report(calibration.probability(logits), labels, calibration),
-    }
+    return TestFigures(
+        eer=float(eer), eer_threshold_p=float(calibration.probability(threshold)), auc=float(auc(labels, logits)),
+        n_genuine=int(np.sum(labels == 0)), n_synthetic=int(np.sum(labels == 1)),
+        at_deployed_threshold=from_dict(ThresholdFigures, at_deployed),
+        bands=band_figures(band_report(calibration.probability(logits), labels, calibration)))
 
 
-def group_eer(labels: np.ndarray, logits: np.ndarray) -> dict[str, Any]:
-    """EER of one subset, or the reason it is not reported."""
-    positives, negatives = int(np.sum(labels == 1)), int(np.sum(labels == 0))
-    entry: dict[str, Any] = {"n_genuine": negatives, "n_synthetic": positives}
-    if positives < MIN_PER_CLASS or negatives < MIN_PER_CLASS:
-        entry["eer"] = None
-        entry["note"] = f"fewer than {MIN_PER_CLASS} clips of a class"
-    else:
-        entry["eer"] = compute_eer(labels, logits)[0]
-    return entry
+def group_figures(labels: np.ndarray, logits: np.ndarray) -> GroupFigures:
+    """EER of one group of clips under the held-out minimum-clips rule, or the reason it is not reported."""
+    eer, note = part_eer(labels, logits)
+    return GroupFigures(n_genuine=int(np.sum(labels == 0)), n_synthetic=int(np.sum(labels == 1)), eer=eer, note=note)
 
 
-def breakdown(scored: pd.DataFrame, column: str) -> dict[str, Any]:
+def breakdown(scored: pd.DataFrame, column: str) -> dict[str, GroupFigures]:
     """EER per value of ``column``.
 
     ``family`` and ``generator`` describe synthetic clips only, so each synthetic
-    group is scored against all genuine test clips; other columns (language,
-    condition, source) are compared within the group.
+    group is scored against all genuine test clips ("a part against the rest",
+    :func:`train.heldout.part_masks`); other columns (language, condition, source)
+    are compared within the group.
     """
-    result: dict[str, Any] = {}
+    result: dict[str, GroupFigures] = {}
     labels, logits = scored["y"].to_numpy(), scored["logit"].to_numpy()
     synthetic_only = column in ("family", "generator")
     for value in sorted(set(scored.loc[scored["y"] == 1 if synthetic_only else slice(None), column])):
+        group = (scored[column] == value).to_numpy()
         if synthetic_only:
-            mask = (scored["y"] == 0) | ((scored["y"] == 1) & (scored[column] == value))
-        else:
-            mask = scored[column] == value
-        result[str(value) or "(none)"] = group_eer(labels[mask.to_numpy()], logits[mask.to_numpy()])
+            genuine, synthetic = part_masks(labels == 1, group, genuine_part=False)
+            group = genuine | synthetic
+        result[str(value) or "(none)"] = group_figures(labels[group], logits[group])
     return result
 
 
-def audit_summary(corpus: Path) -> dict[str, Any] | None:
-    """The corpus shortcut-audit result (``audit.json``), with its EER lifted to the top if found."""
+def audit_figures(corpus: Path) -> AuditFigures | None:
+    """The corpus shortcut audits (``audit.json``): the trivial-cue EER and the channel audit's, if found."""
     path = corpus / "audit.json"
     if not path.exists():
         return None
     data = json.loads(path.read_text())
-
-    def find_eer(node: Any) -> float | None:
-        if isinstance(node, dict):
-            for key in ("eer", "test_eer", "audit_eer"):
-                if isinstance(node.get(key), (int, float)):
-                    return float(node[key])
-            for value in node.values():
-                found = find_eer(value)
-                if found is not None:
-                    return found
-        return None
-
-    return {"eer": find_eer(data), "details": data}
+    channel = data.get("channel_audit") or {}
+    return AuditFigures(eer=data.get("eer"), channel_eer=channel.get("eer"),
+                        channel_features=list(channel.get("features", [])), details=data)
 
 
-def condition_ratios(conditions: dict[str, Any]) -> dict[str, float]:
-    """EER of each condition divided by the clean EER (the "<= 2x clean" target)."""
-    clean = next((conditions[c]["eer"] for c in CLEAN_CONDITIONS if c in conditions), None)
-    if clean is None:
-        return {}
-    floor = max(clean, 1e-3)  # a clean EER of 0 would make every ratio infinite
-    return {c: v["eer"] / floor for c, v in conditions.items() if v.get("eer") is not None}
-
-
-def evaluate_version(folder: str | Path, frame: pd.DataFrame, corpus: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
+def evaluate_version(folder: str | Path, frame: pd.DataFrame, corpus: str | Path) -> tuple[ModelReport, pd.DataFrame]:
     """Test-split figures of the version in ``folder`` and its scored rows (nothing is written).
 
     Returns
     -------
-    metrics : dict
-        ``test``, ``breakdown``, ``condition_eer_ratio_to_clean``, ``audit``, ``calibration``,
-        ``tflite_bytes`` and ``latency_ms_10s_clip`` entries of ``metrics.json``.
+    figures : ModelReport
+        Only ``test``, ``breakdown``, ``audit`` and ``serving`` are filled in.
     scored : pd.DataFrame
         The test rows with their logits and probabilities (see :func:`score_split`).
     """
@@ -164,11 +145,9 @@ def evaluate_version(folder: str | Path, frame: pd.DataFrame, corpus: str | Path
     detector = load_detector(folder)
     scored = score_split(detector, frame, "test")
     labels, logits = scored["y"].to_numpy(), scored["logit"].to_numpy()
-    metrics: dict[str, Any] = {"test": split_metrics(labels, logits, detector.calibration)}
-    metrics["breakdown"] = {column: breakdown(scored, column) for column in BREAKDOWNS}
-    metrics["condition_eer_ratio_to_clean"] = condition_ratios(metrics["breakdown"]["condition"])
-    metrics["audit"] = audit_summary(Path(corpus))
-    metrics["calibration"] = detector.calibration.to_dict()
-    metrics["tflite_bytes"] = (folder / "model.tflite").stat().st_size
-    metrics["latency_ms_10s_clip"] = serving_latency_ms(folder / "model.tflite", detector.config)
-    return metrics, scored
+    serving = ServingFigures(tflite_bytes=(folder / "model.tflite").stat().st_size,
+                             latency_ms_10s_clip=serving_latency_ms(folder / "model.tflite", detector.config))
+    figures = ModelReport(test=split_metrics(labels, logits, detector.calibration),
+                          breakdown={column: breakdown(scored, column) for column in BREAKDOWNS},
+                          audit=audit_figures(Path(corpus)), serving=serving)
+    return figures, scored

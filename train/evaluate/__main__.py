@@ -2,15 +2,17 @@
 
 Usage::
 
-    python -m train.evaluate --model VERSION --corpus data/corpus [--lofo [--heldout-bands]] [--store model_store]
+    python -m train.evaluate --model VERSION --corpus data/corpus [--heldout [--heldout-bands]] [--store model_store]
 
 Scores every test clip with the version's ``model.tflite`` through the serving
-feature path and rewrites the version's ``metrics.json``, ``scores.csv.gz``,
-plots and card (:func:`train.publish.write_evaluation`). ``--lofo`` first runs the
-held-out protocols (:mod:`train.lofo`): one retraining per held-out synthetic family,
-neural vocoder and genuine source, stored under ``lofo`` in ``metrics.json``.
+feature path and rewrites the version's report (``metrics.json``), ``scores.csv.gz``,
+plots and card (:func:`train.publish.write_evaluation`). ``--heldout`` first runs the
+held-out protocols (:mod:`train.heldout`): one retraining per held-out synthetic family,
+neural-vocoder generator and genuine source, stored under ``heldout`` in the report.
 ``--heldout-bands`` then narrows the verdict bands to where the folds' never-heard
 train and validation clips say they must be (:func:`train.publish.apply_heldout_bands`).
+With ``--folds``, only those folds retrain; the stored ones are kept, and the means,
+the bands and every fold's rates at the bands are recomputed over all of them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import json
 import time
 from pathlib import Path
 
+from detector import model_report
+from detector.vocabulary import PROTOCOLS
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
-from train.lofo import PROTOCOLS, parse_folds, run_heldout
+from train.fit import train_model
+from train.heldout import parse_folds, run_heldout
 from train.publish import apply_heldout_bands, write_evaluation
 from train.schema import read_manifest
 
@@ -31,17 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", required=True, help="version name in the store")
     parser.add_argument("--corpus", required=True, help="folder with manifest.csv")
     parser.add_argument("--store", default=str(DEFAULT_STORE))
-    parser.add_argument("--lofo", action="store_true",
-                        help="also run the held-out protocols (retrain once per fold; see train/lofo.py)")
+    parser.add_argument("--heldout", action="store_true",
+                        help="also run the held-out protocols (retrain once per fold; see train/heldout.py)")
     parser.add_argument("--protocols", nargs="+", choices=PROTOCOLS, help="held-out protocols to run (default: all)")
     parser.add_argument("--folds", nargs="+", help="run only these folds (e.g. family:formant source:sky); "
                         "the stored results of other folds are kept")
-    parser.add_argument("--lofo-epochs", type=int, help="epochs per fold (default: the version's recipe)")
-    parser.add_argument("--lofo-minutes", type=float, help="time budget per fold")
-    parser.add_argument("--lofo-recipe", help="TrainConfig JSON for the folds (default: the version's own)")
+    parser.add_argument("--heldout-epochs", type=int, help="epochs per fold (default: the version's recipe)")
+    parser.add_argument("--heldout-minutes", type=float, help="time budget per fold")
+    parser.add_argument("--heldout-recipe", help="TrainConfig JSON for the folds (default: the version's own)")
     parser.add_argument("--heldout-bands", action="store_true",
                         help="narrow the version's verdict bands to the held-out folds' edges where stricter "
-                             "(needs held-out results from --lofo, now or stored)")
+                             "(needs held-out results from --heldout, now or stored)")
     parser.add_argument("--cache", default=str(DEFAULT_CACHE))
     parser.add_argument("--quiet", action="store_true")
     return parser
@@ -53,24 +58,23 @@ def main(argv: list[str] | None = None) -> int:
     if not (folder / "model.tflite").exists():
         raise SystemExit(f"no model version {args.model!r} in {args.store}")
     frame = read_manifest(args.corpus)
+    stored = model_report.load(folder).heldout
     heldout = None
-    if args.lofo:
-        recipe = Path(args.lofo_recipe) if args.lofo_recipe else folder / "train_config.json"
+    if args.heldout:
+        recipe = Path(args.heldout_recipe) if args.heldout_recipe else folder / "train_config.json"
         config = TrainConfig.from_dict(json.loads(recipe.read_text()))
         run_dir = DEFAULT_RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-heldout-{args.model}"
         folds = parse_folds(frame, args.folds, args.protocols)
-        previous = json.loads((folder / "metrics.json").read_text()).get("lofo") if args.folds else None
-        heldout = run_heldout(frame, config, args.cache, run_dir, folds, args.lofo_epochs, args.lofo_minutes,
-                              args.quiet, previous)
-        heldout["recipe"] = str(recipe)
+        heldout = run_heldout(frame, config, args.cache, run_dir, train_model, folds, args.heldout_epochs,
+                              args.heldout_minutes, args.quiet, stored if args.folds else None, str(recipe))
     if args.heldout_bands:
-        stored = heldout or json.loads((folder / "metrics.json").read_text()).get("lofo") or {}
-        if not stored.get("bands"):
-            raise SystemExit("no held-out band edges: run with --lofo first (every fold needs a calibration)")
-        apply_heldout_bands(folder, stored["bands"])
-    metrics = write_evaluation(folder, frame, args.corpus, heldout)
-    summary = {"version": args.model, "test_eer": metrics["test"]["eer"],
-               "heldout_mean_eer": (metrics.get("lofo") or {}).get("mean_eer")}
+        bands = (heldout or stored).bands if (heldout or stored) else None
+        if bands is None:
+            raise SystemExit("no held-out band edges: run with --heldout first (every fold needs a calibration)")
+        apply_heldout_bands(folder, bands)
+    report = write_evaluation(folder, frame, args.corpus, heldout)
+    summary = {"version": args.model, "test_eer": report.test.eer,
+               "heldout_mean_eer": report.heldout.mean_eer if report.heldout else None}
     print(json.dumps(summary))
     return 0
 
