@@ -1,6 +1,6 @@
 """The encoder bake-off: every candidate head on every held-out fold, on cached encoder features.
 
-For each candidate and each fold (:mod:`train.lofo` folds: families, neural vocoders,
+For each candidate and each fold (:mod:`train.heldout` folds: families, neural vocoders,
 genuine sources) the head is refitted without the fold's part (train and validation),
 calibrated on what validation has left, and scored on the fold's test clips: EER, and
 the confident errors at the fold's own validation bands. Each fold also scores its
@@ -28,7 +28,7 @@ from detector.metrics import compute_eer
 from train.calibrate import band_report, calibrate, edge_above, edge_below
 from train.encoder import features
 from train.encoder.heads import CANDIDATES
-from train.lofo import HEADLINE_PROTOCOLS, HELDOUT_BAND_ERROR, available_folds
+from train.heldout import HEADLINE_PROTOCOLS, HELDOUT_BAND_ERROR, available_folds
 from train.schema import read_manifest
 
 MIN_HELD = 5
@@ -63,7 +63,7 @@ def fit_and_calibrate(name: str, data: dict, keep: np.ndarray):
 
 def run_fold(name: str, data: dict, frame: pd.DataFrame, fold) -> dict:
     started = time.monotonic()
-    held = (fold.held_rows(frame) & frame["split"].isin(["train", "val"])).to_numpy()
+    held = fold.held_rows(frame) & frame["split"].isin(["train", "val"]).to_numpy()
     head, calibration, val_p, val_y = fit_and_calibrate(name, data, data["valid"] & ~held)
     test = (frame["split"] == "test").to_numpy() & data["valid"]
     negatives, positives = fold.test_masks(frame)
