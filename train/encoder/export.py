@@ -12,7 +12,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import keras
+import tensorflow as tf
+
 from detector.encoder.runtime import encoder_path, write_encoder_record
+from train.encoder.keras_whisper import pretrained_encoder
 
 
 def export_encoder(blocks: int, path: str | Path | None = None, variables=None) -> Path:
@@ -21,11 +25,6 @@ def export_encoder(blocks: int, path: str | Path | None = None, variables=None) 
     Input: log-mel (1, frames, 80). Output: (1, frames // 2, blocks + 1, 512), the
     final-layer-normed stream after the stem and after each block.
     """
-    import keras
-    import tensorflow as tf
-
-    from train.encoder.keras_whisper import pretrained_encoder
-
     path = Path(path) if path else encoder_path(blocks)
     path.parent.mkdir(parents=True, exist_ok=True)
     encoder = pretrained_encoder(blocks, variables=variables)
