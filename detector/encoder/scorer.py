@@ -26,10 +26,14 @@ from detector.encoder.logmel import HOP, SAMPLE_RATE
 from detector.encoder.record import shared_encoder_file
 from detector.encoder.runtime import FRAMES_PER_SECOND, WhisperEncoder, encoder_input, pooled_stats
 from detector.errors import ModelError
+from detector.features import ModelInput, features_from_clip
 from detector.litert import LiteRTModel
+from detector.preparation import prepare_waveform
+from detector.spectrum import clip_power
 from detector.windows import frame_starts
 
 if TYPE_CHECKING:  # annotations only: the registry imports this module through the probe
+    from detector.config import FeatureConfig
     from detector.registry import ModelVersion
 
 LOG_MEL_HOP_S = HOP / SAMPLE_RATE   # seconds between the encoder's log-mel frames (10 ms)
@@ -52,6 +56,20 @@ class EncoderScores:
     clip_logit: float
     window_logits: np.ndarray
     starts_s: np.ndarray
+
+
+def encoder_clip(samples: np.ndarray, config: FeatureConfig) -> ModelInput:
+    """A decoded 16-kHz clip prepared for an encoder version: trimmed and normalised as in training, its log-mel.
+
+    ``features`` is the encoder's input (the ``whisper`` front end: :func:`encoder_input` of
+    the whole prepared clip, never repeated to fill a window); ``power`` feeds the quality
+    checks. ``windows`` and ``starts_s`` stay empty: :meth:`EncoderScorer.score_log_mel` cuts
+    its windows from the encoder's frames.
+    """
+    prepared = prepare_waveform(samples, config)
+    power = clip_power(prepared.samples, config)
+    return ModelInput(prepared, power, features_from_clip(prepared.samples, power, config),
+                      np.zeros((0,), np.float32), np.zeros(0))
 
 
 def head_input(frames: np.ndarray, outputs: Sequence[int]) -> np.ndarray:
