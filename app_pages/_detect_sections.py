@@ -72,10 +72,11 @@ def verdict_card(analysis: Analysis, detector: Detector) -> None:
 def charts_section(analysis: Analysis, detector: Detector) -> None:
     """Score per window, waveform and spectrogram stacked on one time axis (a static image)."""
     st.markdown("#### Which seconds look synthetic" if len(analysis.windows) > 1 else "#### What the model heard")
-    scope = (f"The model scores {detector.config.window_s:g}-second windows" if detector.encoder_scorer is None else
-             f"The verdict comes from the whole clip at once; the top row scores each {detector.config.window_s:g}-"
-             "second window on its own, only as a guide to where")
-    st.caption(f"{scope}; a clip that is genuine in some "
+    window = f"{detector.config.window_s:g}-second window"
+    scope = (f"The model scores {window}s;" if detector.encoder_scorer is None else   # an encoder version
+             f"The verdict comes from the whole clip at once; the top row scores each {window} on its own, as a "
+             "guide only:")
+    st.caption(f"{scope} a clip that is genuine in some "
                "places and synthetic in others (spliced audio) shows up as a jump in the top row, and the "
                "stretches scoring likely synthetic are shaded red. Times are seconds of your file, as in the "
                "player; the waveform and spectrogram show the audio as analysed (silence at the ends trimmed, "
