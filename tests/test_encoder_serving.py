@@ -219,3 +219,20 @@ def test_the_whisper_front_end_is_served_but_not_offered_to_the_cnn_trainer():
     features = clip_features(one_second, config)
     assert features.shape == (100, 80)   # the clip as it is: never repeated to fill a 2-s window
     np.testing.assert_array_equal(features, encoder_input(one_second))
+
+
+def test_the_detect_page_serves_an_encoder_version_and_says_why_it_cannot_explain(encoder_store, tmp_path,
+                                                                                  monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    store = copy_version(encoder_store[0], tmp_path)
+    ModelRegistry(store).promote("enc-v1")
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(store))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120).run()
+    at.file_uploader[0].set_value(("clip.flac", SPOKEN.read_bytes(), "audio/flac")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(v in m.value for m in at.markdown for v in ("Likely genuine", "Uncertain", "Likely synthetic"))
+    assert any("The verdict comes from the whole clip at once" in c.value for c in at.caption)
+    assert ENCODER_NOT_EXPLAINED in [i.value for i in at.info]
+    assert not [b for b in at.button if b.key == "explain_button"]
+    assert len(at.get("image")) == 1   # the overview: timeline, waveform and the encoder's log-mel
