@@ -142,6 +142,18 @@ def test_evaluation_scores_through_the_same_scorer(encoder_detector):
     assert len(scores.window_logits[0]) == len(analysis.windows) and len(scores.window_logits[1]) == 1
 
 
+def test_evaluating_a_split_gives_the_served_clip_scores(encoder_detector):
+    import pandas as pd
+
+    from train.evaluate import score_split
+
+    clips = [SPOKEN, CLIPS / "ru-nsh" / "world.flac"]
+    rows = score_split(encoder_detector, pd.DataFrame({"path": [str(c) for c in clips], "split": "test"}))
+    served = [encoder_detector.analyse(c) for c in clips]
+    np.testing.assert_allclose(rows["logit"], [a.clip_logit for a in served], atol=1e-6)
+    np.testing.assert_allclose(rows["p_synthetic"], [a.p_synthetic for a in served], atol=1e-6)
+
+
 def test_the_head_is_the_fitted_pooled_linear(encoder_store, encoder_detector):
     _, head = encoder_store
     stats, _ = random_stats(np.random.default_rng(3), 16)
