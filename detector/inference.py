@@ -215,7 +215,8 @@ class Detector:
         payload = bytes(source) if is_bytes else Path(source)
         display_name = safe_display_name(name or ("upload" if is_bytes else Path(source).name))
         decoded = load_audio(payload, self.config.sample_rate, max_seconds=self.config.max_duration_s)
-        # The trainer's path too; its power spectrogram spares the quality checks a second STFT.
+        # The trainer's path too (an encoder version: training's preparation and the encoder's log-mel);
+        # its power spectrogram spares the quality checks a second STFT.
         clip = model_input(decoded.samples, self.config) if self.encoder_scorer is None else \
             encoder_clip(decoded.samples, self.config)
         speech = speech_activity(clip.prepared.samples, self.config.sample_rate)
@@ -227,10 +228,10 @@ class Detector:
         if self.encoder_scorer is None:
             logits = self.window_logits(clip.windows)
             clip_logit = self.calibration.clip_logit(logits)
-            feature_hop_s = self.config.frame_hop_s
+            starts_s, feature_hop_s = clip.starts_s, self.config.frame_hop_s
         else:   # one encoder pass: the clip logit from the whole clip; window logits draw the timeline
             encoded = self.encoder_scorer.score_log_mel(clip.features)
-            logits, clip_logit, clip.starts_s = encoded.window_logits, encoded.clip_logit, encoded.starts_s
+            logits, clip_logit, starts_s = encoded.window_logits, encoded.clip_logit, encoded.starts_s
             feature_hop_s = LOG_MEL_HOP_S
         p_synthetic = float(self.calibration.probability(clip_logit))
         warnings = quality_warnings(decoded, clip.prepared, clip.power, self.config)
@@ -241,7 +242,7 @@ class Detector:
         # Windows are cut from the trimmed clip; adding the trimmed lead-in gives times in the uploaded file.
         offset = clip.prepared.leading_trim_s
         scores = [WindowScore(float(s) + offset, float(min(s + self.config.window_s, analysed)) + offset, float(p))
-                  for s, p in zip(clip.starts_s, window_p)]
+                  for s, p in zip(starts_s, window_p)]
         axis, unit = feature_axis(self.config)
         return Analysis(
             name=display_name,
