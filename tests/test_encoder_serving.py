@@ -163,10 +163,15 @@ def test_the_head_is_the_fitted_pooled_linear(encoder_store, encoder_detector):
     np.testing.assert_array_equal(head_input(frames, OUTPUTS), pooled_stats(frames).reshape(-1))
 
 
-def test_a_changed_shared_encoder_is_refused(encoder_store, tmp_path):
+@pytest.mark.parametrize("changed", ["encoder file", "recorded digest"])
+def test_an_encoder_other_than_the_recorded_one_is_refused(encoder_store, tmp_path, changed):
     store = copy_version(encoder_store[0], tmp_path)
-    with open(store / "encoders" / "whisper-base-2.tflite", "ab") as handle:
-        handle.write(b"\0")
+    if changed == "encoder file":
+        with open(store / "encoders" / "whisper-base-2.tflite", "ab") as handle:
+            handle.write(b"\0")
+    else:
+        record = EncoderRecord.from_dict(json.loads((store / "enc-v1" / RECORD_FILE).read_text()))
+        dataclasses.replace(record, sha256="0" * 64).save(store / "enc-v1")
     with pytest.raises(ModelError, match=r"encoders/whisper-base-2\.tflite whose SHA-256.*make encoder"):
         ModelRegistry(store).load("enc-v1")
 
