@@ -15,7 +15,6 @@ in order, the 512 means over time, then the 512 standard deviations.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,7 +174,12 @@ def shared_encoder_file(version: str, store: str | Path, record: EncoderRecord) 
     if not path.is_file():
         raise ModelError(f"Model version {version!r} runs on the shared speech encoder {where}, which is missing "
                          f"from the model store: run `make encoder ENCODER_BLOCKS={record.blocks}` to build it.")
-    if not os.access(path, os.R_OK) or cached_sha256(path) != record.sha256:
+    try:
+        digest = cached_sha256(path)
+    except OSError as exc:
+        raise ModelError(f"Model version {version!r} runs on the shared speech encoder {where}, which cannot be "
+                         "read: check the file's permissions.") from exc
+    if digest != record.sha256:
         raise ModelError(f"Model version {version!r} was published with the speech encoder {where} whose SHA-256 "
                          f"is {record.sha256[:12]}…, but the file in the model store differs, so its scores would "
                          f"be wrong: delete it and run `make encoder ENCODER_BLOCKS={record.blocks}` to rebuild it from "

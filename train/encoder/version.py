@@ -114,10 +114,9 @@ def write_encoder_version(folder: str | Path, head: PooledLinear, encoder_file: 
     features.save(folder / "features.json")
     (folder / "calibration.json").write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    report = (report or ModelReport()).replace(created=(report.created if report else None) or created,
-                                               version=folder.name, feature=features.feature,
-                                               arch=f"whisper-base-{blocks} + pooled linear",
-                                               feature_code=feature_code(features))
+    report = report or ModelReport()
+    report = report.replace(created=report.created or created, version=folder.name, feature=features.feature,
+                            arch=f"whisper-base-{blocks} + pooled linear", feature_code=feature_code(features))
     model_report.save(folder, report)
     (folder / "card.md").write_text(card or card_text(folder.name, record, head), encoding="utf-8")
     if seal:
