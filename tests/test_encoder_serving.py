@@ -154,6 +154,12 @@ def test_evaluating_a_split_gives_the_served_clip_scores(encoder_detector):
     np.testing.assert_allclose(rows["p_synthetic"], [a.p_synthetic for a in served], atol=1e-6)
 
 
+def test_publishing_measures_an_encoder_versions_latency_on_a_whole_clip(encoder_detector):
+    from train.evaluate import encoder_latency_ms
+
+    assert 0.0 < encoder_latency_ms(encoder_detector.encoder_scorer, repeats=1) < 60_000.0
+
+
 def test_the_head_is_the_fitted_pooled_linear(encoder_store, encoder_detector):
     _, head = encoder_store
     stats, _ = random_stats(np.random.default_rng(3), 16)
