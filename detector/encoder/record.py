@@ -22,6 +22,7 @@ from typing import Any
 
 from detector.encoder.runtime import ENCODERS_FOLDER, file_sha256
 from detector.errors import ModelError
+from detector.frontends import ENCODER_FRONT_ENDS
 
 RECORD_FILE = "encoder.json"
 POOLING = "mean and standard deviation over encoder frames"
@@ -122,8 +123,6 @@ def version_record(folder: str | Path, feature: str) -> EncoderRecord | None:
         When the record is unreadable, missing from an encoder version or present in
         another, or the shared encoder file is missing or different.
     """
-    from detector.frontends import ENCODER_FRONT_ENDS
-
     folder = Path(folder)
     record = read_record(folder)
     if (record is None) == (feature in ENCODER_FRONT_ENDS):
