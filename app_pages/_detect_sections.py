@@ -16,7 +16,7 @@ import streamlit as st
 from app_pages._shared import remember, session_cache
 from detector.bands import band_text
 from detector.errors import AudioError
-from detector.explain import check_region, occlusion_map, summary_effect
+from detector.explain import check_region, explain_refusal, occlusion_map, summary_effect
 from detector.inference import Analysis, Detector
 from detector.verdict import stretches_sentence
 from webapp import figures
@@ -72,7 +72,11 @@ def verdict_card(analysis: Analysis, detector: Detector) -> None:
 def charts_section(analysis: Analysis, detector: Detector) -> None:
     """Score per window, waveform and spectrogram stacked on one time axis (a static image)."""
     st.markdown("#### Which seconds look synthetic" if len(analysis.windows) > 1 else "#### What the model heard")
-    st.caption(f"The model scores {detector.config.window_s:g}-second windows; a clip that is genuine in some "
+    window = f"{detector.config.window_s:g}-second window"
+    scope = (f"The model scores {window}s;" if detector.encoder_scorer is None else   # an encoder version
+             f"The verdict comes from the whole clip at once; the top row scores each {window} on its own, as a "
+             "guide only:")
+    st.caption(f"{scope} a clip that is genuine in some "
                "places and synthetic in others (spliced audio) shows up as a jump in the top row, and the "
                "stretches scoring likely synthetic are shaded red. Times are seconds of your file, as in the "
                "player; the waveform and spectrogram show the audio as analysed (silence at the ends trimmed, "
@@ -115,6 +119,10 @@ def explanation_section(analysis: Analysis, detector: Detector) -> None:
     heats = session_cache("detect_heatmaps")
     config = detector.config
     st.markdown("#### Why? Explain the verdict")
+    refusal = explain_refusal(detector)
+    if refusal:   # an encoder version: no occlusion over its input exists yet
+        st.info(refusal, icon=":material/info:")
+        return
     st.caption("Small patches of the spectrogram are hidden one at a time and the clip is scored again. "
                "Red regions pushed the score towards *synthetic*, blue ones towards *genuine*.")
     limit_s = config.window_s + (MAX_EXPLAIN_WINDOWS - 1) * config.hop_s

@@ -13,12 +13,22 @@ import math
 
 import numpy as np
 
-from detector.errors import AudioError
+from detector.errors import AudioError, ModelError
 from detector.inference import Analysis, Detector
 
 DEFAULT_PATCH_S = 0.2
 DEFAULT_PATCH_BINS = 16
 MAX_BATCH = 64  # occluded copies scored per interpreter call
+# Hiding spectrogram patches explains a CNN's windows; an encoder version pools a pretrained encoder's
+# outputs over the whole clip, and no occlusion over the encoder's input has been built and checked yet.
+ENCODER_NOT_EXPLAINED = ("This model reads the clip through a pretrained speech encoder, and the explanation that "
+                         "hides parts of the spectrogram works only for the spectrogram models, so it is not "
+                         "available for this model yet. The verdict and the scores per second above still apply.")
+
+
+def explain_refusal(detector: Detector) -> str | None:
+    """Why ``detector``'s verdicts cannot be explained by occlusion, in a sentence for the user; ``None`` when they can."""
+    return ENCODER_NOT_EXPLAINED if detector.encoder_scorer is not None else None
 
 
 def check_region(start_s: float, end_s: float, first_s: float, last_s: float) -> tuple[float, float]:
@@ -69,7 +79,15 @@ def occlusion_map(
     Values are logit changes (original minus occluded), averaged where windows overlap.
     Summary rows after the spectrum (``melexc``'s excitation statistics) are hidden
     together as one patch of their own, never mixed with spectrum bins.
+
+    Raises
+    ------
+    ModelError
+        For an encoder version, with :data:`ENCODER_NOT_EXPLAINED` (:func:`explain_refusal`).
     """
+    refusal = explain_refusal(detector)
+    if refusal:
+        raise ModelError(refusal)
     config = detector.config
     windows = analysis.model_input
     if windows is None:

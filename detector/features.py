@@ -31,7 +31,9 @@ def feature_code(config: FeatureConfig) -> dict[str, int]:
 
 def features_from_clip(samples: np.ndarray, power: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Model features of a prepared clip whose power spectrogram (without noise floor) is already known."""
-    features = config.front_end.compute(fit_to_window(samples, config), floored(power, config), config)
+    unit = config.front_end
+    fitted = fit_to_window(samples, config) if unit.fits_window else samples
+    features = unit.compute(fitted, floored(power, config), config)
     return features.astype(np.float32, copy=False)
 
 

@@ -1,10 +1,12 @@
 """Score clips with a LiteRT model: the only inference path the app and CLI use.
 
-The served model takes standardised feature windows (batch, frames, bins, 1) and
-returns one raw logit per window (:mod:`detector.litert`). The model's
-:class:`~detector.calibration.Calibration` aggregates a clip's windows and maps the
-clip logit to a calibrated probability and a verdict band.
-TensorFlow is never imported here.
+A CNN version's model takes standardised feature windows (batch, frames, bins, 1) and
+returns one raw logit per window (:mod:`detector.litert`); its
+:class:`~detector.calibration.Calibration` aggregates a clip's windows into the clip
+logit. An encoder version (``encoder.json``) runs the shared speech encoder once over
+the whole clip and its head on the pooled statistics (:mod:`detector.encoder.scorer`);
+its window scores are for display only. Either way the calibration maps the clip logit
+to a calibrated probability and a verdict band. TensorFlow is never imported here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from detector.audio import load_audio
 from detector.clips import aggregated, logits_per_clip
 from detector.config import MAX_UPLOAD_BYTES, MIB
+from detector.encoder.scorer import LOG_MEL_HOP_S, EncoderScorer, encoder_clip
 from detector.errors import AudioError, ModelError
 from detector.features import feature_axis, model_input
 from detector.litert import LiteRTModel
@@ -62,11 +65,11 @@ class Analysis:
     truncated: bool
     sample_rate: int
     samples: np.ndarray = field(repr=False)       # the prepared waveform the model saw
-    features: np.ndarray = field(repr=False)      # (frames, bins) model features
+    features: np.ndarray = field(repr=False)      # (frames, bins) model features (an encoder version: its log-mel)
     feature_times: np.ndarray = field(repr=False)  # seconds of the uploaded file
     feature_axis: np.ndarray = field(repr=False)
     feature_unit: str = "Hz"
-    model_input: np.ndarray = field(default=None, repr=False)  # the windows as fed to the model
+    model_input: np.ndarray = field(default=None, repr=False)  # the CNN's windows as fed to it (None: encoder)
     # Leading silence trimmed before analysis: the analysed audio starts this many seconds into the file.
     offset_s: float = 0.0
     speech_s: float = 0.0                         # seconds of voiced speech (detector.speech)
@@ -131,13 +134,17 @@ class ClipScores:
 
 
 class Detector:
-    """A loaded model version: features in, calibrated scores and verdicts out; thread-safe."""
+    """A loaded model version (CNN or encoder): features in, calibrated scores and verdicts out; thread-safe."""
 
     def __init__(self, version: ModelVersion, num_threads: int = 2) -> None:
         self.version = version
         self.config = version.features
         self.calibration = version.calibration
         self.facts: ModelFacts = facts_of(version)   # what this model can say, for every sentence about it
+        self.encoder_scorer: EncoderScorer | None = None
+        if version.encoder is not None:   # the head reads pooled encoder statistics, not feature windows
+            self.encoder_scorer = EncoderScorer(version, num_threads)
+            return
         self._model = LiteRTModel(version.tflite_path, num_threads, name=version.name)
         if self._model.input_shape != tuple(self.config.input_shape):
             raise ModelError(f"Model version {version.name!r} expects input {self._model.input_shape}, but its "
@@ -154,7 +161,10 @@ class Detector:
         return self.version.name
 
     def window_logits(self, windows: np.ndarray) -> np.ndarray:
-        """Raw model logits for a batch of standardised windows, shape (n,)."""
+        """Raw model logits for a batch of standardised windows, shape (n,); an encoder version refuses (ModelError)."""
+        if self.encoder_scorer is not None:
+            raise ModelError(f"Model version {self.name!r} runs on a speech encoder and scores whole clips; it "
+                             "takes no feature windows.")
         return self._model(windows)
 
     def score_features(self, features: Sequence[np.ndarray]) -> ClipScores:
@@ -164,7 +174,16 @@ class Detector:
         through the model together; each clip's logits are aggregated and calibrated
         by the version's :class:`~detector.calibration.Calibration`. Evaluation is this
         method over the test split.
+
+        For an encoder version the features are each clip's encoder input (the
+        ``whisper`` front end's log-mel) and every clip goes through the same scorer as
+        :meth:`analyse`: the clip logit from the whole clip, window logits for display.
         """
+        if self.encoder_scorer is not None:
+            scored = [self.encoder_scorer.score_log_mel(np.asarray(f, dtype=np.float32)) for f in features]
+            clip_logits = np.array([s.clip_logit for s in scored], dtype=np.float64)
+            return ClipScores([s.window_logits for s in scored], clip_logits,
+                              np.asarray(self.calibration.probability(clip_logits)))
         windows = [split_windows(np.asarray(f, dtype=np.float32), self.config)[0] for f in features]
         per_clip = logits_per_clip(self._model, windows)
         clip_logits = np.array([self.calibration.clip_logit(w) for w in per_clip], dtype=np.float64)
@@ -196,16 +215,24 @@ class Detector:
         payload = bytes(source) if is_bytes else Path(source)
         display_name = safe_display_name(name or ("upload" if is_bytes else Path(source).name))
         decoded = load_audio(payload, self.config.sample_rate, max_seconds=self.config.max_duration_s)
-        # The trainer's path too; its power spectrogram spares the quality checks a second STFT.
-        clip = model_input(decoded.samples, self.config)
+        # The trainer's path too (an encoder version: training's preparation and the encoder's log-mel);
+        # its power spectrogram spares the quality checks a second STFT.
+        clip = model_input(decoded.samples, self.config) if self.encoder_scorer is None else \
+            encoder_clip(decoded.samples, self.config)
         speech = speech_activity(clip.prepared.samples, self.config.sample_rate)
         if not speech.enough:
             raise AudioError(
                 f"No speech found: the clip holds {speech.voiced_s:.1f} s of voiced speech and at least "
                 f"{MIN_VOICED_S:g} s is needed. The detector judges voices; tones, music, noise and silence "
                 "get no verdict.", "no_speech")
-        logits = self.window_logits(clip.windows)
-        clip_logit = self.calibration.clip_logit(logits)
+        if self.encoder_scorer is None:
+            logits = self.window_logits(clip.windows)
+            clip_logit = self.calibration.clip_logit(logits)
+            starts_s, feature_hop_s = clip.starts_s, self.config.frame_hop_s
+        else:   # one encoder pass: the clip logit from the whole clip; window logits draw the timeline
+            encoded = self.encoder_scorer.score_log_mel(clip.features)
+            logits, clip_logit, starts_s = encoded.window_logits, encoded.clip_logit, encoded.starts_s
+            feature_hop_s = LOG_MEL_HOP_S
         p_synthetic = float(self.calibration.probability(clip_logit))
         warnings = quality_warnings(decoded, clip.prepared, clip.power, self.config)
         damage = damage_reasons(warnings)
@@ -215,7 +242,7 @@ class Detector:
         # Windows are cut from the trimmed clip; adding the trimmed lead-in gives times in the uploaded file.
         offset = clip.prepared.leading_trim_s
         scores = [WindowScore(float(s) + offset, float(min(s + self.config.window_s, analysed)) + offset, float(p))
-                  for s, p in zip(clip.starts_s, window_p)]
+                  for s, p in zip(starts_s, window_p)]
         axis, unit = feature_axis(self.config)
         return Analysis(
             name=display_name,
@@ -238,10 +265,10 @@ class Detector:
             sample_rate=self.config.sample_rate,
             samples=clip.prepared.samples,
             features=clip.features,
-            feature_times=offset + np.arange(len(clip.features)) * self.config.frame_hop_s,
+            feature_times=offset + np.arange(len(clip.features)) * feature_hop_s,
             feature_axis=axis,
             feature_unit=unit,
-            model_input=clip.windows,
+            model_input=clip.windows if self.encoder_scorer is None else None,
             offset_s=offset,
             speech_s=speech.voiced_s,
             channels=decoded.channels,

@@ -88,7 +88,12 @@ def reference_clips(reference_dir: str | Path | None = None) -> list[Path]:
 
 
 def reference_scores(version: "ModelVersion", clips: list[Path]) -> list[dict[str, Any]]:
-    """Score each clip with ``version`` (its own features and calibration): one entry per clip."""
+    """Score each clip with ``version`` (its own features and calibration): one entry per clip.
+
+    Through :meth:`Detector.analyse`, the public path every verdict takes: a CNN version's
+    windows, or an encoder version's one pass of the shared encoder (whose file the
+    version's ``encoder.json`` pins by SHA-256, so the reference scores vouch for it too).
+    """
     from detector.inference import Detector  # imported here: inference imports the registry, which imports this
 
     detector = Detector(version, num_threads=1)
@@ -168,7 +173,8 @@ def verify(version: "ModelVersion", reference_dir: str | Path | None = None) -> 
     name = version.name
     record = read_record(version)
     recorded, present = record["files"], file_digests(version.path)
-    missing = [f for f in ("model.tflite", "features.json", "calibration.json") if f not in recorded]
+    covered = ("model.tflite", "features.json", "calibration.json") + (("encoder.json",) if version.encoder else ())
+    missing = [f for f in covered if f not in recorded]
     if missing:
         raise ModelError(f"Model version {name!r} failed its integrity check: its record does not cover "
                          f"{', '.join(missing)}.")

@@ -28,6 +28,9 @@ def probe_input(shape: tuple[int, ...]) -> np.ndarray:
 def probe_version(version: "ModelVersion") -> float:
     """Build ``version``'s interpreter, score the probe input and return the logit.
 
+    An encoder version is probed through its scorer (:func:`detector.encoder.scorer.probe_scorer`):
+    the shared encoder and the head together, on a fixed noise clip.
+
     Raises
     ------
     ModelError
@@ -35,6 +38,10 @@ def probe_version(version: "ModelVersion") -> float:
         ``features.json`` gives, or returns anything but one finite logit.
     """
     name = version.name
+    if version.encoder is not None:
+        from detector.encoder.scorer import probe_scorer  # imported here: only encoder versions need it
+
+        return probe_scorer(version, PROBE_SEED)
     try:
         model = LiteRTModel(version.tflite_path, num_threads=1, name=name)
     except ModelError as exc:

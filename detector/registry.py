@@ -9,6 +9,9 @@ Layout::
         <version>/calibration.json
         <version>/metrics.json, card.md, model.keras (optional)
         <version>/integrity.json  file hashes and reference scores (detector.integrity)
+        <version>/encoder.json    only in encoder versions: the shared encoder they run on
+                                  (detector.encoder.record); model.tflite is then the head
+        encoders/whisper-base-N.tflite  shared speech encoders (not versions: no features.json)
 
 Every write goes to a temporary file in the same folder followed by ``os.replace``,
 so a reader sees the old pointer or the new one, never half of either.
@@ -27,6 +30,7 @@ from typing import Any
 from detector import model_report
 from detector.calibration import Calibration
 from detector.config import FeatureConfig
+from detector.encoder.record import EncoderRecord, version_record
 from detector.errors import ModelError
 from detector.features import feature_code
 from detector.integrity import verify
@@ -38,7 +42,7 @@ POINTER_FILE = "active.json"
 # Shown to users too: no server path, and the repair that really works (promote rewrites the pointer).
 CORRUPT_POINTER = ("The active-model pointer (active.json) is corrupt or unreadable; promote a version to repair "
                    "it (on the Admin page, or `python -m detector promote <version>`).")
-REQUIRED_FILES = ("model.tflite", "features.json", "calibration.json")
+REQUIRED_FILES = ("model.tflite", "features.json", "calibration.json")   # encoder versions add encoder.json
 DEFAULT_STORE = model_store()   # the import-time value, for command-line defaults; instances ask again
 
 
@@ -51,10 +55,16 @@ class ModelVersion:
     features: FeatureConfig
     calibration: Calibration
     report: ModelReport = field(default_factory=ModelReport)   # metrics.json, typed
+    encoder: EncoderRecord | None = None   # encoder.json: set for encoder versions, whose model.tflite is the head
 
     @property
     def tflite_path(self) -> Path:
         return self.path / "model.tflite"
+
+    @property
+    def is_encoder_version(self) -> bool:
+        """Whether the version runs on a shared speech encoder (its ``model.tflite`` is a head on pooled statistics)."""
+        return self.encoder is not None
 
     @property
     def card(self) -> str:
@@ -112,13 +122,15 @@ def load_folder(path: str | Path) -> ModelVersion:
         report = ModelReport()   # an unreadable report costs the figures, not the model
     if (path / "model.tflite").stat().st_size == 0:
         raise ModelError(f"Model version {name!r} has an empty model.tflite.")
+    encoder = version_record(path, features.feature)   # checks the shared encoder file too
     # Versions saved before the record existed carry none and are trusted as they are.
     saved_code, current_code = report.feature_code, feature_code(features)
     if saved_code is not None and saved_code != current_code:
         raise ModelError(f"Model version {name!r} was trained with feature code {saved_code}, but this server "
                          f"computes {current_code}: its verdicts would be wrong. Retrain it with "
                          "`python -m train.fit`, or serve it with the release it was trained with.")
-    return ModelVersion(name=name, path=path, features=features, calibration=calibration, report=report)
+    return ModelVersion(name=name, path=path, features=features, calibration=calibration, report=report,
+                        encoder=encoder)
 
 
 class ModelRegistry:

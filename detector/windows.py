@@ -16,7 +16,15 @@ if TYPE_CHECKING:
 
 def window_starts(n_frames: int, config: FeatureConfig) -> np.ndarray:
     """First frame of each model window; the last window is aligned to the clip's end."""
-    size, hop = config.window_frames, config.hop_frames
+    return frame_starts(n_frames, config.window_frames, config.hop_frames)
+
+
+def frame_starts(n_frames: int, size: int, hop: int) -> np.ndarray:
+    """First frame of each window of ``size`` frames every ``hop``, the last aligned to the end.
+
+    A clip no longer than one window is one window. Shared by the CNN's feature windows
+    and the encoder's display windows (:mod:`detector.encoder.scorer`).
+    """
     if n_frames <= size:
         return np.array([0])
     starts = list(range(0, n_frames - size + 1, hop))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import librosa
 import numpy as np
 from scipy.fft import rfft
 
@@ -29,6 +28,8 @@ LOG_FLOOR = 1e-10
 @lru_cache(maxsize=1)
 def mel_filters() -> np.ndarray:
     """Whisper's (80, 201) mel filter bank: librosa's Slaney mel scale and area normalisation."""
+    import librosa  # imported here: the registry reaches this module, and the app should not pay librosa's import
+
     return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
 
 

@@ -45,6 +45,15 @@ def write_encoder_record(path: str | Path, blocks: int) -> dict:
     return record
 
 
+def encoder_input(samples: np.ndarray) -> np.ndarray:
+    """The log-mel frames the encoder reads from a prepared 16 kHz clip: Whisper's recipe with the noise floor.
+
+    Training (:meth:`WhisperEncoder.encode`), serving (:mod:`detector.encoder.scorer`) and the
+    ``whisper`` front end that draws what the encoder saw all call this one function.
+    """
+    return log_mel(samples, NOISE_FLOOR_DBFS)
+
+
 class WhisperEncoder:
     """The LiteRT encoder: a prepared 16 kHz clip in, (frames, blocks + 1, 512) out; thread-safe.
 
@@ -88,7 +97,7 @@ class WhisperEncoder:
 
     def encode(self, samples: np.ndarray) -> np.ndarray:
         """Encoder outputs of a prepared mono 16 kHz clip, (frames, blocks + 1, 512) float32."""
-        return self.encode_mel(log_mel(samples, NOISE_FLOOR_DBFS))
+        return self.encode_mel(encoder_input(samples))
 
 
 def pooled_stats(frames: np.ndarray) -> np.ndarray:

@@ -13,11 +13,15 @@ from detector.frontends.logspec import LOGSPEC
 from detector.frontends.mel import MEL
 from detector.frontends.melexc import MELEXC
 from detector.frontends.melfine import MELFINE
+from detector.frontends.whisper import WHISPER
 
-__all__ = ["FEATURES_VERSION", "FRONT_ENDS", "FrontEnd", "front_end"]
+__all__ = ["ENCODER_FRONT_ENDS", "FEATURES_VERSION", "FRONT_ENDS", "FrontEnd", "front_end"]
 
-# Order is the order the app's selectors list them in.
+# The CNN's inputs, which the trainer and the app's selectors offer; order is the selectors' order.
 FRONT_ENDS: dict[str, FrontEnd] = {f.name: f for f in (LOGSPEC, MEL, LFCC, MELFINE, MELEXC)}
+# Inputs of a pretrained encoder: a version may name one in features.json (its head is trained by
+# train.encoder, not train.fit), so they are served and drawn but not offered to the CNN trainer.
+ENCODER_FRONT_ENDS: dict[str, FrontEnd] = {WHISPER.name: WHISPER}
 
 
 def front_end(name: str) -> FrontEnd:
@@ -28,7 +32,8 @@ def front_end(name: str) -> FrontEnd:
     ValueError
         When no front end has that name.
     """
+    known = {**FRONT_ENDS, **ENCODER_FRONT_ENDS}
     try:
-        return FRONT_ENDS[name]
+        return known[name]
     except KeyError:
-        raise ValueError(f"feature must be one of {tuple(FRONT_ENDS)}, got {name!r}") from None
+        raise ValueError(f"feature must be one of {tuple(known)}, got {name!r}") from None

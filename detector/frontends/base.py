@@ -58,6 +58,9 @@ class FrontEnd:
     extra_label, extra_help : str
         For types whose spectrum bins are followed by other rows: the label of
         those rows in the app's explanation and one sentence on what they mean.
+    fits_window : bool
+        Whether a clip shorter than one model window is repeated to fill it first
+        (CNN inputs); ``False`` for an encoder's input, which reads clips as they are.
     """
 
     name: str
@@ -70,6 +73,7 @@ class FrontEnd:
     describe: Callable[["FeatureConfig"], str]
     extra_label: str = ""
     extra_help: str = ""
+    fits_window: bool = True
 
     def n_bins(self, config: FeatureConfig) -> int:
         """Feature bins per frame for ``config`` (the model's second input axis)."""
@@ -81,7 +85,7 @@ class FrontEnd:
 
     def features(self, samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
         """Features of a prepared clip: samples in, (frames, n_bins) float32 out."""
-        fitted = fit_to_window(samples, config)
+        fitted = fit_to_window(samples, config) if self.fits_window else samples
         return self.compute(fitted, floored(clip_power(samples, config), config), config)
 
 

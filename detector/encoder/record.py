@@ -1,0 +1,186 @@
+"""``encoder.json``: what an encoder model version says about the shared speech encoder it runs on.
+
+An encoder version's ``model.tflite`` is only the head; the encoder itself is the one
+shared file ``<store>/encoders/whisper-base-N.tflite`` (:mod:`detector.encoder.runtime`),
+never copied into a version. The record pins that file by name and SHA-256 and says
+which encoder outputs the head reads::
+
+    {"file": "whisper-base-4.tflite", "sha256": "...", "blocks": 4,
+     "outputs": [0, 1, 2, 3, 4], "pooling": "mean and standard deviation over encoder frames"}
+
+The head's input is ``pooled_stats(frames)[outputs].reshape(-1)``: for each listed output
+in order, the 512 means over time, then the 512 standard deviations.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from detector.encoder.runtime import ENCODERS_FOLDER, file_sha256
+from detector.errors import ModelError
+from detector.frontends import ENCODER_FRONT_ENDS
+
+RECORD_FILE = "encoder.json"
+POOLING = "mean and standard deviation over encoder frames"
+ENCODER_WIDTH = 512            # Whisper base
+STATS_PER_OUTPUT = 2           # mean, standard deviation
+_digests: dict[tuple[str, int, int], str] = {}   # (path, size, mtime) -> SHA-256: hash a large file once
+_digests_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class EncoderRecord:
+    """The parsed ``encoder.json`` of one version.
+
+    Attributes
+    ----------
+    file : str
+        Name of the shared encoder file in ``<store>/encoders/``.
+    sha256 : str
+        SHA-256 of that file when the version was published.
+    blocks : int
+        Transformer blocks the encoder keeps; it returns ``blocks + 1`` outputs.
+    outputs : tuple of int
+        The encoder outputs whose pooled statistics the head reads, in the head's order.
+    pooling : str
+        How frames become one vector (only :data:`POOLING` exists).
+    """
+
+    file: str
+    sha256: str
+    blocks: int
+    outputs: tuple[int, ...]
+    pooling: str = POOLING
+
+    def __post_init__(self) -> None:
+        if not self.file or Path(self.file).name != self.file or self.file.startswith("."):
+            raise ValueError(f"the encoder file must be a plain file name, got {self.file!r}")
+        if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
+            raise ValueError("the encoder's sha256 must be 64 lower-case hex digits")
+        if not 1 <= self.blocks <= 6:
+            raise ValueError(f"blocks must be 1-6 (Whisper base), got {self.blocks}")
+        if not self.outputs or any(not 0 <= o <= self.blocks for o in self.outputs):
+            raise ValueError(f"outputs must be a non-empty list of 0-{self.blocks}, got {list(self.outputs)}")
+        if self.pooling != POOLING:
+            raise ValueError(f"pooling must be {POOLING!r}, got {self.pooling!r}")
+
+    @property
+    def head_inputs(self) -> int:
+        """Length of the head's input vector: mean and deviation of 512 values per output."""
+        return len(self.outputs) * STATS_PER_OUTPUT * ENCODER_WIDTH
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "sha256": self.sha256, "blocks": self.blocks, "outputs": list(self.outputs),
+                "pooling": self.pooling}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "EncoderRecord":
+        if not isinstance(data, dict) or set(data) != {"file", "sha256", "blocks", "outputs", "pooling"}:
+            raise ValueError("encoder.json must hold exactly file, sha256, blocks, outputs and pooling")
+        outputs = data["outputs"]
+        if not isinstance(outputs, list) or not all(isinstance(o, int) and not isinstance(o, bool) for o in outputs):
+            raise ValueError("outputs must be a list of integers")
+        if not isinstance(data["blocks"], int) or not all(isinstance(data[k], str) for k in ("file", "sha256")):
+            raise ValueError("file and sha256 must be text and blocks an integer")
+        return cls(file=data["file"], sha256=data["sha256"], blocks=data["blocks"], outputs=tuple(outputs),
+                   pooling=data["pooling"])
+
+    def save(self, folder: str | Path) -> None:
+        (Path(folder) / RECORD_FILE).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def read_record(folder: str | Path) -> EncoderRecord | None:
+    """The record in a version folder, or ``None`` when the version has none (a CNN version).
+
+    Raises
+    ------
+    ModelError
+        When the record exists but cannot be read or has the wrong shape.
+    """
+    path = Path(folder) / RECORD_FILE
+    if not path.is_file():
+        return None
+    try:
+        return EncoderRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:   # JSONDecodeError is a ValueError
+        raise ModelError(f"Model version {Path(folder).name!r} has an unreadable {RECORD_FILE}: {exc}") from exc
+
+
+def version_record(folder: str | Path, feature: str) -> EncoderRecord | None:
+    """The record of the version in ``folder`` whose ``features.json`` names ``feature``, its encoder checked.
+
+    Encoder versions (their feature is an encoder's front end) and only they carry a
+    record; the shared encoder file it names must be in the version's store with the
+    recorded SHA-256 (:func:`shared_encoder_file`).
+
+    Raises
+    ------
+    ModelError
+        When the record is unreadable, missing from an encoder version or present in
+        another, or the shared encoder file is missing or different.
+    """
+    folder = Path(folder)
+    record = read_record(folder)
+    if (record is None) == (feature in ENCODER_FRONT_ENDS):
+        raise ModelError(f"Model version {folder.name!r} is inconsistent: its features.json names the {feature!r} "
+                         f"front end, but it {'lacks' if record is None else 'has'} {RECORD_FILE}, which encoder "
+                         "versions and only they carry.")
+    if record is not None:
+        shared_encoder_file(folder.name, folder.parent, record)
+    return record
+
+
+def cached_sha256(path: Path) -> str:
+    """SHA-256 of ``path``, remembered while its size and modification time stay the same.
+
+    The encoder is tens of megabytes and every load, probe and check asks for its digest.
+    """
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _digests_lock:
+        if key in _digests:
+            return _digests[key]
+    digest = file_sha256(path)
+    with _digests_lock:
+        _digests[key] = digest
+    return digest
+
+
+def shared_encoder_file(version: str, store: str | Path, record: EncoderRecord) -> Path:
+    """The shared encoder file ``record`` names in ``store``, once its SHA-256 is the recorded one.
+
+    Parameters
+    ----------
+    version : str
+        The version's name, for the sentences.
+    store : str or Path
+        The model store holding the version (``encoders/`` is inside it).
+    record : EncoderRecord
+        The version's record.
+
+    Raises
+    ------
+    ModelError
+        When the file is missing or is not the file the version was published with; the
+        sentence names the file and the repair (``make encoder``).
+    """
+    path = Path(store) / ENCODERS_FOLDER / record.file
+    where = f"{ENCODERS_FOLDER}/{record.file}"
+    if not path.is_file():
+        raise ModelError(f"Model version {version!r} runs on the shared speech encoder {where}, which is missing "
+                         f"from the model store: run `make encoder ENCODER_BLOCKS={record.blocks}` to build it.")
+    try:
+        digest = cached_sha256(path)
+    except OSError as exc:
+        raise ModelError(f"Model version {version!r} runs on the shared speech encoder {where}, which cannot be "
+                         "read: check the file's permissions.") from exc
+    if digest != record.sha256:
+        raise ModelError(f"Model version {version!r} was published with the speech encoder {where} whose SHA-256 "
+                         f"is {record.sha256[:12]}…, but the file in the model store differs, so its scores would "
+                         f"be wrong: delete it and run `make encoder ENCODER_BLOCKS={record.blocks}` to rebuild it from "
+                         "the installed weights, or serve the version with the encoder it was published with.")
+    return path

@@ -1,0 +1,177 @@
+"""Score a prepared clip with an encoder model version: one encoder pass, a linear head on pooled statistics.
+
+An encoder version (``encoder.json``, :mod:`detector.encoder.record`) runs the shared
+Whisper encoder once over the whole prepared clip (:meth:`WhisperEncoder.encode_mel` of
+:func:`~detector.encoder.runtime.encoder_input`, in 30-s chunks) and feeds its
+``model.tflite`` head:
+
+* the **clip logit**, which alone decides the verdict, is the head on the pooled
+  statistics of *all* the clip's encoder frames: exactly the features training computed
+  (``train.encoder.features.clip_entry``: the same preparation, the same encoder call,
+  the same :func:`~detector.encoder.runtime.pooled_stats`);
+* **window logits** are the head on the pooled statistics of each window's frames
+  (``window_s``/``hop_s`` of ``features.json``). They only draw the timeline and the
+  "which seconds look synthetic" stretches: the head was fitted on whole clips, so a
+  2-s window is a shorter input than any it learned from, and no verdict rests on one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from detector.encoder.logmel import HOP, SAMPLE_RATE
+from detector.encoder.record import shared_encoder_file
+from detector.encoder.runtime import FRAMES_PER_SECOND, WhisperEncoder, encoder_input, pooled_stats
+from detector.errors import ModelError
+from detector.features import ModelInput, features_from_clip
+from detector.litert import LiteRTModel
+from detector.preparation import prepare_waveform
+from detector.spectrum import clip_power
+from detector.windows import frame_starts
+
+if TYPE_CHECKING:  # annotations only: the registry imports this module through the probe
+    from detector.config import FeatureConfig
+    from detector.registry import ModelVersion
+
+LOG_MEL_HOP_S = HOP / SAMPLE_RATE   # seconds between the encoder's log-mel frames (10 ms)
+
+
+@dataclass
+class EncoderScores:
+    """One clip scored by an encoder version.
+
+    Attributes
+    ----------
+    clip_logit : float
+        The head on the pooled statistics of every encoder frame: the verdict's logit.
+    window_logits : np.ndarray
+        (n_windows,) the head on each window's frames; for display only.
+    starts_s : np.ndarray
+        (n_windows,) each window's start in seconds of the prepared clip.
+    """
+
+    clip_logit: float
+    window_logits: np.ndarray
+    starts_s: np.ndarray
+
+
+def encoder_clip(samples: np.ndarray, config: FeatureConfig) -> ModelInput:
+    """A decoded 16-kHz clip prepared for an encoder version: trimmed and normalised as in training, its log-mel.
+
+    ``features`` is the encoder's input (the ``whisper`` front end: :func:`encoder_input` of
+    the whole prepared clip, never repeated to fill a window); ``power`` feeds the quality
+    checks. ``windows`` and ``starts_s`` stay empty: :meth:`EncoderScorer.score_log_mel` cuts
+    its windows from the encoder's frames.
+    """
+    prepared = prepare_waveform(samples, config)
+    power = clip_power(prepared.samples, config)
+    return ModelInput(prepared, power, features_from_clip(prepared.samples, power, config),
+                      np.zeros((0,), np.float32), np.zeros(0))
+
+
+def head_input(frames: np.ndarray, outputs: Sequence[int]) -> np.ndarray:
+    """The head's input vector for encoder frames (frames, encoder outputs, 512).
+
+    Pooled statistics of the chosen ``outputs`` in the order training used
+    (``train.encoder.heads.pooled_matrix``): for each output, 512 means then 512
+    standard deviations; float32.
+    """
+    return pooled_stats(frames)[list(outputs)].reshape(-1)
+
+
+class EncoderScorer:
+    """The shared encoder and a version's head, loaded and cross-checked; thread-safe.
+
+    Parameters
+    ----------
+    version : ModelVersion
+        A loaded version whose ``encoder`` record is set.
+    num_threads : int
+        LiteRT CPU threads for the encoder and the head.
+
+    Raises
+    ------
+    ModelError
+        When the shared encoder file is missing or differs from the recorded one, the
+        head cannot be loaded or reads another input size than the record implies, or
+        ``features.json`` does not describe 16-kHz audio.
+    """
+
+    def __init__(self, version: ModelVersion, num_threads: int = 2) -> None:
+        record = version.encoder
+        if record is None:
+            raise ModelError(f"Model version {version.name!r} has no encoder.json: it is not an encoder version.")
+        if version.features.sample_rate != SAMPLE_RATE:
+            raise ModelError(f"Model version {version.name!r} is broken: its encoder reads {SAMPLE_RATE} Hz audio, "
+                             f"but its features.json gives {version.features.sample_rate} Hz.")
+        self.name, self.record, self.config = version.name, record, version.features
+        self._encoder = WhisperEncoder(shared_encoder_file(version.name, version.path.parent, record), num_threads)
+        self._head = LiteRTModel(version.tflite_path, num_threads, name=version.name)
+        if self._head.input_shape != (record.head_inputs,):
+            raise ModelError(f"Model version {version.name!r} is broken: its head expects input "
+                             f"{self._head.input_shape}, but encoder.json's outputs {list(record.outputs)} give "
+                             f"({record.head_inputs},): the files do not match.")
+        self.window_frames = max(1, int(round(self.config.window_s * FRAMES_PER_SECOND)))
+        self.hop_frames = max(1, int(round(self.config.hop_s * FRAMES_PER_SECOND)))
+
+    def encoder_frames(self, log_mel: np.ndarray) -> np.ndarray:
+        """The encoder's outputs for a clip's log-mel frames, (frames, blocks + 1, 512).
+
+        Raises
+        ------
+        ModelError
+            When the encoder file returns another number of outputs than ``blocks + 1``.
+        """
+        frames = self._encoder.encode_mel(log_mel)
+        if frames.ndim != 3 or frames.shape[1] != self.record.blocks + 1:
+            raise ModelError(f"Model version {self.name!r} is broken: its speech encoder {self.record.file} "
+                             f"returns {frames.shape[1:]} per frame where {self.record.blocks + 1} outputs were "
+                             "recorded.")
+        return frames
+
+    def score_log_mel(self, log_mel: np.ndarray) -> EncoderScores:
+        """Clip and window logits of one clip from its encoder input (:func:`encoder_input`)."""
+        frames = self.encoder_frames(log_mel)
+        starts = frame_starts(len(frames), self.window_frames, self.hop_frames)
+        rows = [head_input(frames, self.record.outputs)]
+        rows += [head_input(frames[start:start + self.window_frames], self.record.outputs) for start in starts]
+        logits = self._head(np.stack(rows))   # the clip and its windows in one call
+        return EncoderScores(float(logits[0]), logits[1:], starts / FRAMES_PER_SECOND)
+
+    def score_samples(self, samples: np.ndarray) -> tuple[np.ndarray, EncoderScores]:
+        """The encoder input (log-mel, for drawing) and the scores of a prepared 16-kHz clip."""
+        log_mel = encoder_input(samples)
+        return log_mel, self.score_log_mel(log_mel)
+
+    def head_logits(self, inputs: np.ndarray) -> np.ndarray:
+        """Raw head logits of (n, head inputs) pooled statistics, shape (n,)."""
+        return self._head(inputs)
+
+
+PROBE_SECONDS = 2.0
+
+
+def probe_scorer(version: ModelVersion, seed: int) -> float:
+    """Load ``version``'s scorer and score a fixed 2-s noise clip; return its clip logit.
+
+    Raises
+    ------
+    ModelError
+        When the scorer cannot be built (see :class:`EncoderScorer`), scoring fails, or the
+        clip does not get one finite logit.
+    """
+    scorer = EncoderScorer(version, num_threads=1)
+    noise = 0.05 * np.random.default_rng(seed).standard_normal(int(PROBE_SECONDS * SAMPLE_RATE))
+    try:
+        scores = scorer.score_samples(noise.astype(np.float32))[1]
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"Model version {version.name!r} is broken: scoring a test input failed "
+                         f"({type(exc).__name__}).") from exc
+    if not np.isfinite(scores.clip_logit) or not np.all(np.isfinite(scores.window_logits)):
+        raise ModelError(f"Model version {version.name!r} is broken: a test input did not give finite scores.")
+    return scores.clip_logit

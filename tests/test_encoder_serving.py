@@ -1,0 +1,261 @@
+"""Serving an encoder model version: the shared Whisper encoder once over the clip, a linear head on pooled statistics.
+
+One temporary store holds a 2-block random-weight encoder (through the shipped export
+path) and a version written by :func:`train.encoder.version.write_encoder_version` from a
+:class:`~train.encoder.heads.PooledLinear` fitted on random statistics, sealed as
+publishing seals. The parity tests recompute the training features independently
+(``train.encoder.features``) and compare with what the Detector served.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from encoder_helpers import random_variables
+
+from detector.audio import load_audio
+from detector.calibration import Calibration
+from detector.config import FEATURE_TYPES, FeatureConfig
+from detector.encoder.record import RECORD_FILE, EncoderRecord
+from detector.encoder.runtime import WhisperEncoder, encoder_input, pooled_stats
+from detector.encoder.scorer import encoder_clip, head_input
+from detector.errors import ModelError
+from detector.explain import ENCODER_NOT_EXPLAINED, explain_refusal, occlusion_map
+from detector.features import clip_features, feature_axis
+from detector.inference import Detector
+from detector.integrity import verify
+from detector.registry import ModelRegistry
+from detector.verdict import VERDICTS, synthetic_spans
+
+CLIPS = Path(__file__).parent / "clips"
+SPOKEN = CLIPS / "ru-nsh" / "genuine.flac"     # 4.3 s: several 2-s windows
+OUTPUTS = (0, 1, 2)                            # the stem and both blocks of the 2-block encoder
+CALIBRATION = Calibration(scale=1.3, bias=0.2, genuine_below=0.3, synthetic_above=0.7, method="platt")
+
+
+def random_stats(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled-statistics-shaped training data whose labels a linear head can learn a little."""
+    labels = np.arange(n) % 2
+    stats = rng.normal(size=(n, 3, 2, 512)).astype(np.float32)
+    stats[:, 1, 0, :8] += 0.8 * labels[:, None]
+    return stats, labels
+
+
+@pytest.fixture(scope="module")
+def encoder_store(tmp_path_factory):
+    """A store with ``encoders/whisper-base-2.tflite`` and the sealed encoder version ``enc-v1``; and its head."""
+    from train.encoder.export import export_encoder
+    from train.encoder.heads import PooledLinear
+    from train.encoder.version import write_encoder_version
+
+    store = tmp_path_factory.mktemp("encoder-store")
+    encoder = export_encoder(2, store / "encoders" / "whisper-base-2.tflite", variables=random_variables(2, seed=7))
+    rng = np.random.default_rng(24)
+    head = PooledLinear(OUTPUTS).fit(*random_stats(rng, 60), *random_stats(rng, 40))
+    write_encoder_version(store / "enc-v1", head, encoder, 2, CALIBRATION, seal=True)
+    return store, head
+
+
+@pytest.fixture(scope="module")
+def encoder_detector(encoder_store):
+    return Detector(ModelRegistry(encoder_store[0]).check("enc-v1"))
+
+
+def copy_version(source_store: Path, target_store: Path, with_encoder: bool = True) -> Path:
+    """``enc-v1`` (and the encoders folder, unless told not to) in a fresh store."""
+    shutil.copytree(source_store / "enc-v1", target_store / "enc-v1")
+    if with_encoder:
+        shutil.copytree(source_store / "encoders", target_store / "encoders")
+    return target_store
+
+
+def test_the_version_folder_holds_the_format(encoder_store):
+    store, head = encoder_store
+    folder = store / "enc-v1"
+    assert {p.name for p in folder.iterdir()} == {"model.tflite", "features.json", "calibration.json", "metrics.json",
+                                                  "card.md", "integrity.json", "encoder.json"}
+    record = json.loads((folder / RECORD_FILE).read_text())
+    assert record["file"] == "whisper-base-2.tflite" and record["blocks"] == 2 and record["outputs"] == [0, 1, 2]
+    assert record["pooling"] == "mean and standard deviation over encoder frames"
+    assert FeatureConfig.load(folder / "features.json").feature == "whisper"
+    assert "encoder.json" in json.loads((folder / "integrity.json").read_text())["files"]
+    assert not (folder / "whisper-base-2.tflite").exists()   # the shared encoder is never copied in
+
+
+def test_analyse_gives_a_verdict_window_scores_and_the_encoders_spectrogram(encoder_detector):
+    analysis = encoder_detector.analyse(SPOKEN)
+    assert analysis.verdict in VERDICTS and 0.0 < analysis.p_synthetic < 1.0
+    assert analysis.p_synthetic == pytest.approx(float(CALIBRATION.probability(analysis.clip_logit)))
+    starts = [w.start_s for w in analysis.windows]
+    assert len(starts) >= 3 and starts == sorted(starts) and starts[0] == pytest.approx(analysis.offset_s)
+    assert analysis.windows[-1].end_s == pytest.approx(analysis.offset_s + analysis.analysed_s, abs=0.02)
+    assert analysis.synthetic_spans == synthetic_spans(analysis.windows, CALIBRATION.synthetic_above)
+    assert analysis.model_input is None
+    # The drawn spectrogram is the encoder's own input: Whisper's log-mel of the prepared clip, 100 frames a second.
+    np.testing.assert_allclose(analysis.features, encoder_input(analysis.samples), atol=1e-6)
+    axis, unit = feature_axis(encoder_detector.config)
+    assert analysis.features.shape[1] == len(axis) == 80 and unit == "Hz" and 0 < axis[0] < axis[-1] < 8000
+    assert analysis.feature_times[1] - analysis.feature_times[0] == pytest.approx(0.01)
+
+
+def test_stretches_follow_the_window_scores(encoder_detector):
+    analysis = encoder_detector.analyse(SPOKEN)
+    window_p = sorted(w.p_synthetic for w in analysis.windows)
+    edge = (window_p[-1] + window_p[-2]) / 2   # only the top-scoring window passes
+    strict = dataclasses.replace(encoder_detector.version,
+                                 calibration=dataclasses.replace(CALIBRATION, synthetic_above=edge))
+    spans = Detector(strict, num_threads=1).analyse(SPOKEN).synthetic_spans
+    top = max(analysis.windows, key=lambda w: w.p_synthetic)
+    assert spans == [(pytest.approx(top.start_s), pytest.approx(top.end_s))]
+
+
+def test_served_scores_are_the_training_features_through_the_head(encoder_store, encoder_detector):
+    """Train/serve parity: the training path (train.encoder.features) and the head computed independently."""
+    from train.encoder.features import prepared_samples
+
+    store, head = encoder_store
+    frames = WhisperEncoder(store / "encoders" / "whisper-base-2.tflite").encode(prepared_samples(str(SPOKEN)))
+    analysis = encoder_detector.analyse(SPOKEN)
+    assert analysis.clip_logit == pytest.approx(float(head.logits(pooled_stats(frames)[None])[0]), abs=1e-4)
+    # Window scores: the head on the pooled statistics of each 2-s stretch (100 frames, every 50), the last at the end.
+    starts = list(range(0, len(frames) - 100 + 1, 50))
+    starts += [len(frames) - 100] if starts[-1] != len(frames) - 100 else []
+    assert len(starts) >= 3
+    expected = head.logits(np.stack([pooled_stats(frames[s:s + 100]) for s in starts]))
+    np.testing.assert_allclose([CALIBRATION.probability(x) for x in expected],
+                               [w.p_synthetic for w in analysis.windows], atol=1e-5)
+
+
+def test_evaluation_scores_through_the_same_scorer(encoder_detector):
+    analysis = encoder_detector.analyse(SPOKEN)
+    decoded = load_audio(SPOKEN, 16_000).samples
+    features = encoder_clip(decoded, encoder_detector.config).features
+    np.testing.assert_array_equal(features, clip_features(analysis.samples, encoder_detector.config))
+    scores = encoder_detector.score_features([features, features[:150]])
+    assert scores.clip_logits[0] == pytest.approx(analysis.clip_logit, abs=1e-6)
+    assert scores.p_synthetic[0] == pytest.approx(analysis.p_synthetic, abs=1e-6)
+    assert len(scores.window_logits[0]) == len(analysis.windows) and len(scores.window_logits[1]) == 1
+
+
+def test_evaluating_a_split_gives_the_served_clip_scores(encoder_detector):
+    import pandas as pd
+
+    from train.evaluate import score_split
+
+    clips = [SPOKEN, CLIPS / "ru-nsh" / "world.flac"]
+    rows = score_split(encoder_detector, pd.DataFrame({"path": [str(c) for c in clips], "split": "test"}))
+    served = [encoder_detector.analyse(c) for c in clips]
+    np.testing.assert_allclose(rows["logit"], [a.clip_logit for a in served], atol=1e-6)
+    np.testing.assert_allclose(rows["p_synthetic"], [a.p_synthetic for a in served], atol=1e-6)
+
+
+def test_publishing_measures_an_encoder_versions_latency_on_a_whole_clip(encoder_detector):
+    from train.evaluate import encoder_latency_ms
+
+    assert 0.0 < encoder_latency_ms(encoder_detector.encoder_scorer, repeats=1) < 60_000.0
+
+
+def test_the_head_is_the_fitted_pooled_linear(encoder_store, encoder_detector):
+    _, head = encoder_store
+    stats, _ = random_stats(np.random.default_rng(3), 16)
+    served = encoder_detector.encoder_scorer.head_logits(stats.reshape(16, -1))
+    np.testing.assert_allclose(served, head.logits(stats), atol=1e-4)
+    frames = np.random.default_rng(4).normal(size=(40, 3, 512)).astype(np.float32)
+    np.testing.assert_array_equal(head_input(frames, OUTPUTS), pooled_stats(frames).reshape(-1))
+
+
+@pytest.mark.parametrize("changed", ["encoder file", "recorded digest"])
+def test_an_encoder_other_than_the_recorded_one_is_refused(encoder_store, tmp_path, changed):
+    store = copy_version(encoder_store[0], tmp_path)
+    if changed == "encoder file":
+        with open(store / "encoders" / "whisper-base-2.tflite", "ab") as handle:
+            handle.write(b"\0")
+    else:
+        record = EncoderRecord.from_dict(json.loads((store / "enc-v1" / RECORD_FILE).read_text()))
+        dataclasses.replace(record, sha256="0" * 64).save(store / "enc-v1")
+    with pytest.raises(ModelError, match=r"encoders/whisper-base-2\.tflite whose SHA-256.*make encoder"):
+        ModelRegistry(store).load("enc-v1")
+
+
+def test_a_missing_shared_encoder_is_refused(encoder_store, tmp_path):
+    store = copy_version(encoder_store[0], tmp_path, with_encoder=False)
+    with pytest.raises(ModelError, match=r"encoders/whisper-base-2\.tflite, which is missing.*make encoder"):
+        ModelRegistry(store).check("enc-v1")
+    with pytest.raises(ModelError):
+        ModelRegistry(store).promote("enc-v1")
+
+
+def test_an_encoder_version_without_its_record_is_refused(encoder_store, tmp_path):
+    store = copy_version(encoder_store[0], tmp_path)
+    (store / "enc-v1" / RECORD_FILE).unlink()
+    with pytest.raises(ModelError, match="inconsistent.*lacks encoder.json"):
+        ModelRegistry(store).load("enc-v1")
+
+
+def test_a_record_naming_other_outputs_is_refused(encoder_store, tmp_path):
+    store = copy_version(encoder_store[0], tmp_path)
+    record = EncoderRecord.from_dict(json.loads((store / "enc-v1" / RECORD_FILE).read_text()))
+    dataclasses.replace(record, outputs=(1, 2)).save(store / "enc-v1")
+    version = ModelRegistry(store).load("enc-v1")
+    with pytest.raises(ModelError, match="head expects input"):
+        Detector(version)
+    with pytest.raises(ModelError, match="integrity check: encoder.json"):
+        verify(version)
+
+
+def test_integrity_reproduces_the_reference_scores_through_the_detector(encoder_store):
+    version = ModelRegistry(encoder_store[0]).load("enc-v1")
+    recorded = json.loads((version.path / "integrity.json").read_text())["references"]
+    detector = Detector(version, num_threads=1)
+    for entry in recorded:
+        clip = Path(__file__).parent.parent / "assets" / "reference" / entry["clip"]
+        assert detector.analyse(clip).clip_logit == pytest.approx(entry["clip_logit"], abs=1e-5)
+
+
+def test_explaining_an_encoder_version_is_refused_in_words(encoder_detector):
+    analysis = encoder_detector.analyse(SPOKEN)
+    assert explain_refusal(encoder_detector) == ENCODER_NOT_EXPLAINED
+    assert "pretrained speech encoder" in ENCODER_NOT_EXPLAINED and "not available" in ENCODER_NOT_EXPLAINED
+    with pytest.raises(ModelError, match="pretrained speech encoder"):
+        occlusion_map(encoder_detector, analysis)
+    with pytest.raises(ModelError, match="takes no feature windows"):
+        encoder_detector.window_logits(np.zeros((1, 198, 80, 1), np.float32))
+
+
+def test_cnn_versions_are_served_as_before(tiny_detector):
+    assert tiny_detector.version.encoder is None and tiny_detector.encoder_scorer is None
+    assert explain_refusal(tiny_detector) is None
+    analysis = tiny_detector.analyse(SPOKEN)
+    assert analysis.model_input is not None and len(analysis.model_input) == len(analysis.windows)
+
+
+def test_the_whisper_front_end_is_served_but_not_offered_to_the_cnn_trainer():
+    config = FeatureConfig(feature="whisper")
+    assert "whisper" not in FEATURE_TYPES
+    assert config.n_bins == config.spectrum_bins == 80 and "80-band Whisper log-mel" in config.front_end.describe(config)
+    one_second = (0.1 * np.sin(2 * np.pi * 220 * np.arange(16_000) / 16_000)).astype(np.float32)
+    features = clip_features(one_second, config)
+    assert features.shape == (100, 80)   # the clip as it is: never repeated to fill a 2-s window
+    np.testing.assert_array_equal(features, encoder_input(one_second))
+
+
+def test_the_detect_page_serves_an_encoder_version_and_says_why_it_cannot_explain(encoder_store, tmp_path,
+                                                                                  monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    store = copy_version(encoder_store[0], tmp_path)
+    ModelRegistry(store).promote("enc-v1")
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(store))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120).run()
+    at.file_uploader[0].set_value(("clip.flac", SPOKEN.read_bytes(), "audio/flac")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(v in m.value for m in at.markdown for v in ("Likely genuine", "Uncertain", "Likely synthetic"))
+    assert any("The verdict comes from the whole clip at once" in c.value for c in at.caption)
+    assert ENCODER_NOT_EXPLAINED in [i.value for i in at.info]
+    assert not [b for b in at.button if b.key == "explain_button"]
+    assert len(at.get("image")) == 1   # the overview: timeline, waveform and the encoder's log-mel

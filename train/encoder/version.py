@@ -1,0 +1,126 @@
+"""Write an encoder model version folder from a fitted :class:`~train.encoder.heads.PooledLinear`.
+
+The folder is what :class:`detector.inference.Detector` serves through
+:mod:`detector.encoder.scorer` (the format: :mod:`detector.encoder.record`):
+
+* ``model.tflite`` -- the head: (n, len(outputs) * 1024) pooled statistics in, the raw
+  synthetic logit (n, 1) out. The fitted StandardScaler is folded into one Dense layer,
+  ``w' = coef / scale`` and ``b' = intercept - sum(coef * mean / scale)``, so the head
+  reads the encoder's statistics as they are;
+* ``encoder.json`` -- the shared encoder file's name, SHA-256 and blocks, the outputs read;
+* ``features.json`` -- the ``whisper`` front end with the preparation settings training
+  used (:data:`train.encoder.features.PREPARATION`), so serving trims and normalises alike;
+* ``calibration.json``, ``metrics.json`` and ``card.md``.
+
+Sealing (``integrity.json``) needs the version inside a model store whose ``encoders/``
+holds the encoder: pass ``seal=True`` or run ``python -m detector seal VERSION`` there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from detector import model_report
+from detector.calibration import Calibration
+from detector.encoder.record import EncoderRecord
+from detector.encoder.runtime import file_sha256
+from detector.features import feature_code
+from detector.model_report import ModelReport
+from train.encoder.features import PREPARATION
+from train.encoder.heads import PooledLinear
+
+
+def folded_head(head: PooledLinear) -> tuple[np.ndarray, float]:
+    """The fitted head as one linear map on unscaled pooled statistics: (weights (d,), bias).
+
+    Raises
+    ------
+    ValueError
+        When the head has not been fitted.
+    """
+    if head.model is None or head.scaler is None:
+        raise ValueError("the head is not fitted")
+    coef = np.asarray(head.model.coef_, dtype=np.float64).reshape(-1)
+    mean, scale = np.asarray(head.scaler.mean_, np.float64), np.asarray(head.scaler.scale_, np.float64)
+    weights = coef / scale
+    bias = float(np.asarray(head.model.intercept_).reshape(-1)[0] - np.sum(coef * mean / scale))
+    return weights, bias
+
+
+def export_head(weights: np.ndarray, bias: float, path: str | Path) -> Path:
+    """Write a LiteRT head: (n, len(weights)) float32 in, ``x @ weights + bias`` as (n, 1) out."""
+    import keras
+
+    from train.export import export_tflite
+
+    inputs = keras.Input((len(weights),), name="pooled_stats")
+    dense = keras.layers.Dense(1, name="logit")
+    model = keras.Model(inputs, dense(inputs))
+    dense.set_weights([np.asarray(weights, np.float32).reshape(-1, 1), np.array([bias], np.float32)])
+    return export_tflite(model, path)
+
+
+def card_text(name: str, record: EncoderRecord, head: PooledLinear) -> str:
+    """A short model card: what the version is, in plain words."""
+    return (f"# Model {name}\n\n"
+            f"- Front end: the pretrained Whisper base encoder, first {record.blocks} blocks (`{record.file}`, "
+            f"SHA-256 {record.sha256[:12]}…), run once over the whole clip.\n"
+            f"- Head: logistic regression (C = {head.chosen_c}) on the mean and standard deviation over time of "
+            f"encoder outputs {list(record.outputs)} (0 is the convolutional stem, k the output of block k).\n"
+            "- The verdict comes from the whole clip; the scores per window are a guide to where, not verdicts.\n")
+
+
+def write_encoder_version(folder: str | Path, head: PooledLinear, encoder_file: str | Path, blocks: int,
+                          calibration: Calibration, report: ModelReport | None = None, card: str | None = None,
+                          seal: bool = False) -> Path:
+    """Write an encoder model version into ``folder`` (created; existing files are overwritten).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The version folder; its name is the version's name.
+    head : PooledLinear
+        A fitted head; its ``outputs`` become ``encoder.json``'s outputs.
+    encoder_file : str or Path
+        The shared LiteRT encoder the head's features came from; only its name and
+        SHA-256 are recorded (serving finds it in ``<store>/encoders/``).
+    blocks : int
+        The encoder's transformer blocks.
+    calibration : Calibration
+        Maps the head's clip logit to a probability and bands (fitted by the caller).
+    report : ModelReport, optional
+        The measured figures; ``created``, ``version``, ``feature`` and ``feature_code`` are filled in.
+    card : str, optional
+        The model card; :func:`card_text` when omitted.
+    seal : bool
+        Also write ``integrity.json`` (the folder must then sit in a store holding the encoder).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = EncoderRecord(file=Path(encoder_file).name, sha256=file_sha256(encoder_file), blocks=blocks,
+                           outputs=tuple(int(o) for o in head.outputs))
+    weights, bias = folded_head(head)
+    if len(weights) != record.head_inputs:
+        raise ValueError(f"the head reads {len(weights)} values, but outputs {list(record.outputs)} give "
+                         f"{record.head_inputs}")
+    features = dataclasses.replace(PREPARATION, feature="whisper")   # trimmed and normalised as in training
+    export_head(weights, bias, folder / "model.tflite")
+    record.save(folder)
+    features.save(folder / "features.json")
+    (folder / "calibration.json").write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    report = report or ModelReport()
+    report = report.replace(created=report.created or created, version=folder.name, feature=features.feature,
+                            arch=f"whisper-base-{blocks} + pooled linear", feature_code=feature_code(features))
+    model_report.save(folder, report)
+    (folder / "card.md").write_text(card or card_text(folder.name, record, head), encoding="utf-8")
+    if seal:
+        from detector.integrity import seal_folder
+
+        seal_folder(folder)
+    return folder
