@@ -1,4 +1,4 @@
-"""The model card (train/card.py, train/card_bands.py): every line from the report and calibration, and never contradicting itself."""
+"""The model card (train/card.py, train/card_bands.py): every line from the report, and never contradicting itself."""
 
 from __future__ import annotations
 
