@@ -87,8 +87,8 @@ def start_forms(manager: JobManager, corpus: str | None, dataset: str | None, bu
     store = store_path()
     with st.form("train_form"):
         st.subheader("Train")
-        st.caption("The fields start at the `quick` recipe (the `TrainConfig` defaults in `train/config.py`, at most 15 minutes on "
-                   "2 cores); the shipped model comes from the longer `full` recipe (`make train`).")
+        st.caption("The fields start at the `quick` recipe (the `TrainConfig` defaults in `train/config.py`, at most "
+                   "15 minutes on 2 cores); the shipped model comes from the longer `full` recipe (`make train`).")
         recipe = load_recipe("quick")
         archs = available_archs()
         c1, c2 = st.columns(2)

@@ -1,14 +1,17 @@
-"""The model card (train/card.py, train/card_bands.py): every line from the report and calibration, and never contradicting itself."""
+"""The model card (train/card.py, train/card_bands.py): every line from the report, and never contradicting itself."""
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from detector import model_report
 from detector.calibration import Calibration
+from detector.config import FeatureConfig
 from detector.model_report import (
     AuditFigures,
     BandEdges,
@@ -20,7 +23,7 @@ from detector.model_report import (
     TestFigures,
     TrainingFigures,
 )
-from train.card import card_text, channel_audit_lines, kept_data_section, recipe_lines
+from train.card import card_text, channel_audit_lines, data_section, kept_data_section, recipe_lines
 from train.card_bands import band_source_lines, heldout_band_lines, score_floor, score_floor_lines
 
 SHIPPED = Path(__file__).resolve().parent.parent / "model_store" / "20261130-0747-effnet-melexc"
@@ -68,7 +71,7 @@ def test_a_model_whose_score_floor_is_above_its_genuine_edge_states_no_likely_ge
 
 def test_rates_measured_at_other_edges_say_which_edges() -> None:
     report, calibration = _cosine_model(genuine_below=0.3)
-    heldout = report.heldout.__class__(**{**report.heldout.__dict__, "rates_measured_at": BandEdges(0.3, 0.895)})
+    heldout = replace(report.heldout, rates_measured_at=BandEdges(0.3, 0.895))
     _, shipped = heldout_band_lines(heldout, calibration, None)
     assert "the edges the held-out folds proposed" in shipped and "0.895" in shipped and "0.930" in shipped
 
@@ -85,9 +88,7 @@ def test_the_shipped_card_does_not_contradict_itself() -> None:
 def test_the_shipped_card_is_what_the_card_code_writes(tmp_path) -> None:
     """Regenerating the card from the stored report (data section kept) changes nothing."""
     card = (SHIPPED / "card.md").read_text()
-    calibration = Calibration.from_dict(__import__("json").loads((SHIPPED / "calibration.json").read_text()))
-    from detector.config import FeatureConfig
-
+    calibration = Calibration.from_dict(json.loads((SHIPPED / "calibration.json").read_text()))
     again = card_text(model_report.load(SHIPPED), calibration, kept_data_section(card),
                       FeatureConfig.load(SHIPPED / "features.json"))
     assert again == card
@@ -130,8 +131,6 @@ def test_card_says_how_windows_were_normalised() -> None:
     frame = pd.DataFrame({"label": ["genuine", "synthetic"], "duration_s": [2.0, 3.0], "speaker": ["a", "b"],
                           "source": ["s", "tts"], "family": ["genuine", "neural"], "generator": ["human", "piper:joe"],
                           "language": ["en", "en"], "condition": ["clean", "mp3"], "split": ["test", "test"]})
-    from train.card import data_section
-
     def card(**fields) -> str:
         return card_text(ModelReport(feature="mel", **fields), Calibration(), data_section(frame))
 

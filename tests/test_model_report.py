@@ -45,7 +45,7 @@ def test_missing_figures_are_none_and_a_missing_file_is_an_empty_report(tmp_path
 
 def test_a_renamed_or_broken_field_fails_loudly(tmp_path) -> None:
     path = tmp_path / "metrics.json"
-    for content, message in (({"lofo": {"mean_eer": 0.3}}, "lofo"), ({"test": {"eeer": 0.5}}, "eeer"),
+    for content, message in (({"held_out": {"mean_eer": 0.3}}, "held_out"), ({"test": {"eeer": 0.5}}, "eeer"),
                              ({"heldout": {"folds": {"family:a": {"eer": 0.3}}}}, "n_genuine")):
         path.write_text(json.dumps(content))
         with pytest.raises(ValueError, match=message):

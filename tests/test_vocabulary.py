@@ -15,10 +15,10 @@ def test_every_per_family_table_covers_exactly_the_listed_families() -> None:
 
 
 def test_protocols_and_extensions_are_the_ones_every_reader_uses() -> None:
-    from detector import cli
-    from train.corpus import adapters
+    from detector.cli import AUDIO_EXTENSIONS as CLI_EXTENSIONS
+    from train.corpus.adapters import AUDIO_EXTENSIONS as DATASET_EXTENSIONS
     from train.heldout import Fold
 
     assert all(Fold.parse(f"{protocol}:x").protocol == protocol for protocol in PROTOCOLS)
-    assert cli.AUDIO_EXTENSIONS is adapters.AUDIO_EXTENSIONS is AUDIO_EXTENSIONS
+    assert CLI_EXTENSIONS is DATASET_EXTENSIONS is AUDIO_EXTENSIONS
     assert all(extension.startswith(".") and extension == extension.lower() for extension in AUDIO_EXTENSIONS)

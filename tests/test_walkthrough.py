@@ -23,5 +23,6 @@ def test_walkthrough_runs_and_its_model_separates_the_toy_classes(tmp_path: Path
     store = tmp_path / "model_store"
     active = json.loads((store / "active.json").read_text())["version"]
     assert steps[3].endswith(active)
-    assert model_report.load(store / active).test.eer <= 0.2   # the toy classes are easy: a working pipeline separates them
+    assert model_report.load(store / active).test.eer <= 0.2   # the toy classes are easy: a working pipeline
+    # separates them
     assert "Likely synthetic" in steps[4] or "Uncertain" in steps[4]   # a synthetic test clip is not called genuine

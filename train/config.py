@@ -128,9 +128,10 @@ class TrainConfig:
     arch: str = DEFAULT_ARCH
     arch_params: dict[str, Any] = field(default_factory=dict)
     # The defaults are the quick recipe (the Admin page's retrain). The shipped model used the full
-    # recipe (train/recipes/full.json: one-class softmax, longer). Features: mel had the lowest validation EER of logspec/mel/lfcc at equal
-    # training time on the default corpus, and mel plus excitation statistics ("melexc")
-    # beat mel alone (validation EER 13.2 % against 15.8 %): docs/experiments.md.
+    # recipe (train/recipes/full.json: one-class softmax, longer). Features: mel had the lowest
+    # validation EER of logspec/mel/lfcc at equal training time on the default corpus, and mel plus
+    # excitation statistics ("melexc") beat mel alone (validation EER 13.2 % against 15.8 %):
+    # docs/experiments.md.
     # 28 epochs of ~29 s (train/loop.py) fill the cosine decay; the 13-minute budget is the
     # safety stop that keeps a full retrain, feature extraction included, within 15.
     feature: str = DEFAULT_FEATURE

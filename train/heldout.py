@@ -120,7 +120,8 @@ def available_folds(frame: pd.DataFrame, protocols: Iterable[str] = PROTOCOLS) -
     synthetic = frame[frame["label"] == "synthetic"]
     candidates = {
         "family": sorted(synthetic["family"].unique()),
-        NEURAL_VOCODER_FAMILY: sorted(synthetic.loc[synthetic["family"] == NEURAL_VOCODER_FAMILY, "generator"].unique()),
+        NEURAL_VOCODER_FAMILY: sorted(
+            synthetic.loc[synthetic["family"] == NEURAL_VOCODER_FAMILY, "generator"].unique()),
         "source": sorted(frame.loc[frame["label"] == "genuine", "source"].unique()),
     }
     folds = []

@@ -19,7 +19,8 @@ GOOD_EER = 0.10   # a family the model misjudges at most this often counts as "g
 WEAK_EER = 0.15   # ... at least this often as "weak at"
 RARE_BAND = 0.01  # a verdict band holding fewer test clips than this is "rarely" given
 FAMILY_WORDS = {"formant": "formant synthesisers (espeak)", "parametric": "parametric TTS",
-                "diphone": "diphone TTS", "neural": "neural TTS", "vocoder": "classic vocoder copies of real voices (WORLD, LPC...)",
+                "diphone": "diphone TTS", "neural": "neural TTS",
+                "vocoder": "classic vocoder copies of real voices (WORLD, LPC...)",
                 "neural_vocoder": "neural-vocoder copies of real voices (HiFi-GAN, LPCNet)",
                 "articulatory": "articulatory synthesis (gnuspeech)"}
 DEFAULT_LIMITS = ("A verdict is evidence, not proof. The model only knows the kinds of synthetic speech it was "
