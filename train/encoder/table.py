@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from detector import model_report
+from train.encoder.bakeoff import fold_name
 
 
 def _pct(value) -> str:
@@ -62,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default=None, help="a model version folder with held-out folds")
     args = parser.parse_args(argv)
     rows = [baseline_row(Path(args.baseline))] if args.baseline else []
-    rows += [json.loads(p.read_text()) for p in sorted(Path(args.runs).glob("*.json"))]
+    for path in sorted(Path(args.runs).glob("*.json")):
+        row = json.loads(path.read_text())
+        row["folds"] = {fold_name(name): entry for name, entry in row["folds"].items()}
+        rows.append(row)
     print(markdown(rows))
     return 0
 

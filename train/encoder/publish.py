@@ -1,0 +1,87 @@
+"""Publish an encoder version: the bake-off's head refitted on all training clips, with held-out bands.
+
+``python -m train.encoder.publish --corpus data/corpus --encoder FILE --candidate linear-01234
+--bakeoff runs/bakeoff/linear-01234.json [--store DIR] [--name NAME]``
+
+The head is fitted and calibrated exactly as the bake-off's final model (train split,
+regularisation and Platt scaling on validation); the verdict bands are then narrowed,
+never widened, to the edges the bake-off's held-out folds allow (by rank, see
+:mod:`train.encoder.bakeoff`). The held-out folds go into the report as they were
+measured (each fold model at its own validation bands); the test split is scored
+through the served :class:`~detector.inference.Detector`, and the version is sealed.
+Nothing is promoted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from detector.calibration import Calibration
+from detector.encoder.runtime import ENCODERS_FOLDER
+from detector.integrity import seal_folder
+from detector.model_report import BandRates, FoldResult, HeldOutReport, ModelReport, ValidationFigures
+from detector.paths import model_store
+from train.encoder.bakeoff import fit_and_calibrate, fold_name, load_data
+from train.encoder.version import write_encoder_version
+from train.publish import corpus_version, write_evaluation
+
+
+def narrowed(calibration: Calibration, bands: dict) -> Calibration:
+    """``calibration`` with its bands narrowed to the held-out edges (a confident band only ever shrinks)."""
+    return dataclasses.replace(calibration,
+                               genuine_below=min(calibration.genuine_below, bands["genuine_below"]),
+                               synthetic_above=max(calibration.synthetic_above, bands["synthetic_above"]))
+
+
+def heldout_report(bakeoff: dict) -> HeldOutReport:
+    """The bake-off's folds as the typed report holds them (rates at each fold model's own bands)."""
+    folds = {fold_name(name): FoldResult(n_genuine=entry["n"][0], n_synthetic=entry["n"][1], eer=entry["eer"],
+                              own_bands=BandRates(**entry["own_bands"]), aggregation="mean_logit")
+             for name, entry in bakeoff["folds"].items()}
+    worst = max(folds, key=lambda name: folds[name].eer)
+    return HeldOutReport(folds=folds, mean_eer=bakeoff["mean_heldout_eer"], worst_fold=worst,
+                         recipe=f"encoder bake-off: {bakeoff['candidate']}, refitted per fold")
+
+
+def publish(corpus: str, encoder: str, candidate: str, bakeoff_file: str, store: Path, name: str) -> Path:
+    frame, data = load_data(corpus, encoder, sequences=False)
+    head, calibration, val_p, val_y = fit_and_calibrate(candidate, data, data["valid"].copy())
+    bakeoff = json.loads(Path(bakeoff_file).read_text())
+    calibration = narrowed(calibration, bakeoff["bands"])
+    blocks = int(json.loads(Path(encoder).with_suffix(".json").read_text())["blocks"])
+    (store / ENCODERS_FOLDER).mkdir(parents=True, exist_ok=True)
+    shared = store / ENCODERS_FOLDER / Path(encoder).name
+    if shared.resolve() != Path(encoder).resolve():
+        shutil.copy2(encoder, shared)
+    report = ModelReport(created=datetime.now(timezone.utc).isoformat(timespec="seconds"), corpus=corpus,
+                         corpus_version=corpus_version(Path(corpus)),
+                         validation=ValidationFigures(eer=bakeoff["val_eer"], aggregation="mean_logit"))
+    folder = write_encoder_version(store / name, head, shared, blocks, calibration, report=report)
+    write_evaluation(folder, frame, corpus, heldout=heldout_report(bakeoff))
+    seal_folder(folder)
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.encoder.publish", description=__doc__)
+    parser.add_argument("--corpus", default="data/corpus")
+    parser.add_argument("--encoder", required=True)
+    parser.add_argument("--candidate", required=True)
+    parser.add_argument("--bakeoff", required=True, help="the candidate's runs/bakeoff/<candidate>.json")
+    parser.add_argument("--store", default=None, help="model store (default: the configured one)")
+    parser.add_argument("--name", default=None)
+    args = parser.parse_args(argv)
+    name = args.name or datetime.now(timezone.utc).strftime(f"%Y%m%d-%H%M-whisper-{args.candidate}")
+    folder = publish(args.corpus, args.encoder, args.candidate, args.bakeoff, Path(args.store or model_store()), name)
+    print(folder)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
