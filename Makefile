@@ -31,11 +31,11 @@ system-deps:
 	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; fi
 
-run: install
+run: install encoder
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address localhost
 
 # Lint and the package contracts (pyproject.toml) first: they take seconds, the suite minutes.
-test: install-dev system-deps
+test: install-dev system-deps encoder
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
@@ -43,7 +43,7 @@ test: install-dev system-deps
 # The inner loop, under 2 minutes on 2 cores: no TensorFlow, no AppTest or browser, no job subprocesses, no
 # corpus build. tests/conftest.py marks each test by what it loads (tests/tiers.py), so no list is kept by hand.
 FAST_TIER := not (tensorflow or app or browser or jobs or corpus or slow)
-test-fast: install-dev
+test-fast: install-dev encoder
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -m "$(FAST_TIER)"
 

@@ -86,6 +86,7 @@ def cosine_report(calibration: Calibration, version: str) -> dict:
 def floor_version(folder: Path, kind: str) -> Path:
     """A version of tiny-a whose report and calibration make it ``kind`` ("clears" or "cannot-clear")."""
     calibration = FLOOR_CALIBRATIONS[kind]
-    tiny_version(folder, "tiny-a", calibration=calibration)
+    tiny_version(folder, "tiny-a", calibration=calibration, seal=False)
     (folder / "metrics.json").write_text(json.dumps(cosine_report(calibration, folder.name)))
+    seal_folder(folder)   # after its report is written, as publishing does
     return folder

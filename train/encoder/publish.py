@@ -25,10 +25,11 @@ from pathlib import Path
 from detector.calibration import Calibration
 from detector.encoder.runtime import ENCODERS_FOLDER
 from detector.integrity import seal_folder
-from detector.model_report import BandRates, FoldResult, HeldOutReport, ModelReport, ValidationFigures
+from detector.model_report import BandRates, FoldResult, HeldOutBands, HeldOutReport, ModelReport, ValidationFigures
 from detector.paths import model_store
 from train.encoder.bakeoff import fit_and_calibrate, fold_name, load_data
 from train.encoder.version import write_encoder_version
+from train.heldout import HELDOUT_BAND_ERROR
 from train.publish import corpus_version, write_evaluation
 
 
@@ -45,7 +46,10 @@ def heldout_report(bakeoff: dict) -> HeldOutReport:
                               own_bands=BandRates(**entry["own_bands"]), aggregation="mean_logit")
              for name, entry in bakeoff["folds"].items()}
     worst = max(folds, key=lambda name: folds[name].eer)
-    return HeldOutReport(folds=folds, mean_eer=bakeoff["mean_heldout_eer"], worst_fold=worst,
+    bands = HeldOutBands(genuine_below=bakeoff["bands"]["genuine_below"],
+                         synthetic_above=bakeoff["bands"]["synthetic_above"], max_error=HELDOUT_BAND_ERROR,
+                         folds=sum(1 for entry in bakeoff["folds"].values() if entry.get("edges")))
+    return HeldOutReport(folds=folds, mean_eer=bakeoff["mean_heldout_eer"], worst_fold=worst, bands=bands,
                          recipe=f"encoder bake-off: {bakeoff['candidate']}, refitted per fold")
 
 
@@ -60,6 +64,7 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff_file: str, store:
     if shared.resolve() != Path(encoder).resolve():
         shutil.copy2(encoder, shared)
     report = ModelReport(created=datetime.now(timezone.utc).isoformat(timespec="seconds"), corpus=corpus,
+                         params=int(head.model.coef_.size + 1),
                          corpus_version=corpus_version(Path(corpus)),
                          validation=ValidationFigures(eer=bakeoff["val_eer"], aggregation="mean_logit"))
     folder = write_encoder_version(store / name, head, shared, blocks, calibration, report=report)
