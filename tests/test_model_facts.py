@@ -214,6 +214,8 @@ def test_readme_shows_what_a_genuine_recording_gets_from_the_active_model():
     assert "docs/screenshot-genuine.png" in readme and (STORE.parent / "docs" / "screenshot-genuine.png").is_file()
     if not facts.can_clear:
         assert f"its lowest score, {facts.floor * 100:.0f} %, is above its likely-genuine edge" in readme
+    else:   # the encoder model: the README says what changed since the screenshots
+        assert "The active model can: the Russian reference voice in `tests/clips` reads *likely genuine*" in readme
 
 
 def test_the_shipped_card_states_no_rate_for_the_band_it_cannot_reach():
