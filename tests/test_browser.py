@@ -167,7 +167,7 @@ def test_batch_in_browser_builds_table(server, browser, tmp_path):
             page.get_by_role("button", name="Download the results (CSV)").click()
         csv_text = Path(download_info.value.path()).read_text()
         lines = csv_text.strip().splitlines()
-        assert lines[0].startswith("file,verdict,p_synthetic,duration_s,warnings,error")
+        assert lines[0].startswith("file,verdict,p_synthetic,duration_s,synthetic_stretches,warnings,error")
         assert len(lines) == 5
         assert any(line.startswith("broken.mp3,") and "PNG image" in line for line in lines)
         # The failed file's reason is in plain view, and the tiles count every verdict.
