@@ -55,6 +55,29 @@ class PooledLinear:
         return self.model.decision_function(self.scaler.transform(pooled_matrix(stats, self.outputs)))
 
 
+def _layer_mix_class():
+    """Keras is imported lazily (the pooled heads need none of it)."""
+    import keras
+    from keras import ops
+
+    class _LayerMix(keras.layers.Layer):
+        """A softmax-weighted sum over the layer axis, one learned score per encoder output (SLS-style)."""
+
+        def __init__(self, outputs: int, **kwargs) -> None:
+            super().__init__(**kwargs)
+            self.outputs = outputs
+            self.scores = self.add_weight(shape=(outputs,), initializer="zeros", name="scores")
+
+        def call(self, seq):
+            return ops.einsum("btld,l->btd", seq, ops.softmax(self.scores))
+
+    return _LayerMix
+
+
+def LayerMix(outputs: int, **kwargs):  # noqa: N802 - used like a layer class
+    return _layer_mix_class()(outputs, **kwargs)
+
+
 @dataclass
 class TemporalHead:
     """Layer weights, a temporal conv and attentive statistics pooling, trained with Keras."""
@@ -73,11 +96,7 @@ class TemporalHead:
         keras.utils.set_random_seed(self.seed)
         seq = keras.Input((None, outputs, dim))
         mask = keras.Input((None,))
-        weights = layers.Dense(1, use_bias=False, kernel_initializer="zeros", name="layer_logits")
-        # softmax over the layer axis of a learned per-layer score (SLS-style weighted sum)
-        layer_weights = ops.softmax(ops.squeeze(weights(ops.ones((1, outputs, 1))), -1), axis=-1)
-        mixed = ops.einsum("btld,l->btd", seq, layer_weights[0])
-        x = layers.LayerNormalization()(mixed)
+        x = layers.LayerNormalization()(LayerMix(outputs, name="layer_mix")(seq))
         x = layers.Dropout(0.2)(x)
         x = layers.Dense(self.width, activation="gelu")(x)
         x = layers.Conv1D(self.width, 3, padding="same", activation="gelu")(x)
