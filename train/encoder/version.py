@@ -28,8 +28,8 @@ import numpy as np
 from detector import model_report
 from detector.calibration import Calibration
 from detector.encoder.record import EncoderRecord
-from detector.encoder.runtime import file_sha256
 from detector.features import feature_code
+from detector.integrity import sha256_file
 from detector.model_report import ModelReport
 from train.encoder.features import PREPARATION
 from train.encoder.heads import PooledLinear
@@ -102,7 +102,7 @@ def write_encoder_version(folder: str | Path, head: PooledLinear, encoder_file: 
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    record = EncoderRecord(file=Path(encoder_file).name, sha256=file_sha256(encoder_file), blocks=blocks,
+    record = EncoderRecord(file=Path(encoder_file).name, sha256=sha256_file(Path(encoder_file)), blocks=blocks,
                            outputs=tuple(int(o) for o in head.outputs))
     weights, bias = folded_head(head)
     if len(weights) != record.head_inputs:
