@@ -13,6 +13,7 @@ import streamlit as st
 
 from app_pages._shared import store_path
 from app_pages.admin_access import require_admin
+from app_pages.admin_encoder import encoder_form
 from app_pages.admin_forms import choose_data, start_forms
 from app_pages.admin_jobs import job_history, live_job
 from app_pages.admin_registry import registry_section
@@ -34,6 +35,7 @@ if require_admin():
     if busy:
         live_job(running.id)
     corpus_dir, dataset_dir = choose_data(job_manager, busy)
+    encoder_form(job_manager, corpus_dir, busy)
     start_forms(job_manager, corpus_dir, dataset_dir, busy)
     job_history(job_manager, model_registry)
     picked = registry_section(model_registry, job_manager, corpus_dir, busy)

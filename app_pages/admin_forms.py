@@ -86,7 +86,7 @@ def start_forms(manager: JobManager, corpus: str | None, dataset: str | None, bu
     extra = extra_job_args()
     store = store_path()
     with st.form("train_form"):
-        st.subheader("Train")
+        st.subheader("Train a CNN")
         st.caption("The fields start at the `quick` recipe (the `TrainConfig` defaults in `train/config.py`, at most "
                    "15 minutes on 2 cores); the shipped model comes from the longer `full` recipe (`make train`).")
         recipe = load_recipe("quick")

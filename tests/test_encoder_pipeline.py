@@ -6,7 +6,7 @@ the suite needs no 145 MB weights here; the toy corpus separates its classes by 
 
 from __future__ import annotations
 
-import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +15,15 @@ from encoder_helpers import random_variables
 
 from detector.inference import Detector
 from detector.registry import ModelRegistry
-from train.encoder import bakeoff, features
+from train.encoder import bakeoff, features, retrain
 from train.encoder.export import export_encoder
-from train.encoder.heads import PooledLinear
+from train.encoder.heads import SERVABLE, PooledLinear
 from train.encoder.publish import publish
+from train.events import read_progress
 from train.heldout import available_folds
 from train.schema import read_manifest
 from train.toy_corpus import make_toy_corpus
+from webapp.job_commands import ENCODER_HEADS
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +51,9 @@ def test_features_bakeoff_publish_and_serve(toy, monkeypatch):
     result = bakeoff.summarise("linear-012", data, frame, folds)
     assert result["bands"]["genuine_below"] < result["bands"]["synthetic_above"]
     assert result["test_eer"] < 0.5
-    bakeoff_file = root / "linear-012.json"
-    bakeoff_file.write_text(json.dumps(result))
-
     store = root / "store"
-    folder = publish(str(corpus), str(encoder), "linear-012", str(bakeoff_file), store, "toy-encoder")
+    folder = publish(str(corpus), str(encoder), "linear-012", result, store, "toy-encoder")
+    assert not list(store.glob(".tmp-*"))   # assembled aside, then renamed
     registry = ModelRegistry(store)
     registry.promote("toy-encoder")   # checks files, reference scores and the shared encoder's digest
     report = registry.active().report
@@ -64,3 +64,59 @@ def test_features_bakeoff_publish_and_serve(toy, monkeypatch):
     analysis = detector.analyse(clip)
     assert analysis.verdict in ("likely_genuine", "uncertain", "likely_synthetic") and analysis.windows
     assert (folder / "encoder.json").is_file() and not (folder / encoder.name).exists()   # shared, not copied
+
+
+def retrain_store(toy, tmp_path, monkeypatch) -> Path:
+    """A store whose ``encoders/`` holds the toy encoder under the name serving looks for; a fresh cache."""
+    root, corpus, encoder = toy
+    monkeypatch.setattr(features, "CACHE_ROOT", tmp_path / "cache")
+    monkeypatch.setitem(bakeoff.CANDIDATES, "linear-012", lambda: PooledLinear((0, 1, 2)))
+    monkeypatch.setattr(retrain, "SERVABLE", (*retrain.SERVABLE, "linear-012"))
+    store = tmp_path / "store"
+    (store / "encoders").mkdir(parents=True)
+    shutil.copy2(encoder, store / "encoders" / "whisper-base-2.tflite")
+    shutil.copy2(encoder.with_suffix(".json"), store / "encoders" / "whisper-base-2.json")   # as `make encoder` writes
+    return store
+
+
+def run_retrain(corpus: Path, store: Path, run_dir: Path) -> tuple[int, list[dict]]:
+    code = retrain.main(["--corpus", str(corpus), "--store", str(store), "--run-dir", str(run_dir),
+                         "--candidate", "linear-012", "--blocks", "2"])
+    return code, read_progress(run_dir)
+
+
+def test_admin_retrain_encodes_once_refits_the_folds_and_publishes_unpromoted(toy, tmp_path, monkeypatch):
+    _, corpus, _ = toy
+    store = retrain_store(toy, tmp_path, monkeypatch)
+    code, events = run_retrain(corpus, store, tmp_path / "job1")
+    assert code == 0, events[-1]
+    clips = len(read_manifest(corpus))
+    assert "first run on this corpus" in events[0]["message"] and events[0]["done"] == 0
+    folds = [e for e in events if e["event"] == "fold"]
+    assert folds[-1]["done"] == folds[-1]["total"] == len(available_folds(read_manifest(corpus)))
+    assert [e["event"] for e in events[-3:]] == ["export", "evaluate", "done"]
+    version = events[-1]["version"]
+    registry = ModelRegistry(store)
+    assert registry.versions() == [version] and registry.active_name() is None   # published, never promoted
+    registry.promote(version)   # sealed: files, reference scores and the shared encoder's digest check out
+    assert set(registry.active().report.heldout.folds) == {e["message"].removeprefix("held out: ")
+                                                           for e in folds[:-1]}
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == clips
+
+    code, events = run_retrain(corpus, store, tmp_path / "job2")   # the second run reads the cache
+    assert code == 0 and events[0]["message"] == "0 clips not cached yet" and events[0]["done"] == clips
+    assert len(ModelRegistry(store).versions()) == 2 and not list(store.glob(".tmp-*"))
+
+
+def test_admin_retrain_says_what_is_missing(toy, tmp_path, monkeypatch):
+    _, corpus, _ = toy
+    store = retrain_store(toy, tmp_path, monkeypatch)
+    (store / "encoders" / "whisper-base-2.tflite").unlink()
+    code, events = run_retrain(corpus, store, tmp_path / "job")
+    assert code == 2 and "make encoder" in events[-1]["message"] and events[-1]["event"] == "error"
+    with pytest.raises(retrain.RetrainError, match="not a head the app can serve"):
+        retrain.retrain(corpus, store, tmp_path / "job", candidate="temporal-0123")
+
+
+def test_the_page_offers_exactly_the_servable_heads():
+    assert sorted(ENCODER_HEADS) == sorted(SERVABLE) and ENCODER_HEADS[0] == retrain.DEFAULT_CANDIDATE

@@ -33,7 +33,7 @@ from train.schema import LABEL_NAMES, MANIFEST_FILE, SPLITS
 
 CORPUS_EVENT_EVERY_S = 1.0   # corpus progress lines at most this often (the file stays small)
 SPLITS_NEEDED = SPLITS   # train.fit fits on train, calibrates on val, reports on test
-TRAINING_MODULES = ("train.fit", "train.tune")
+TRAINING_MODULES = ("train.fit", "train.tune", "train.encoder.retrain")
 
 
 class Cancelled(KeyboardInterrupt):
@@ -106,7 +106,7 @@ def run_module(module: str, args: list[str], run_dir: Path, prepare: str | None 
         if prepare:
             prepare_dataset(prepare, run_dir)
         corpus = _corpus_argument(args) if module in TRAINING_MODULES else None
-        splits = SPLITS_NEEDED if module == "train.fit" else SPLITS_NEEDED[:2]   # a search never tests
+        splits = SPLITS_NEEDED[:2] if module == "train.tune" else SPLITS_NEEDED   # a search never tests
         problem = dataset_problem(corpus / MANIFEST_FILE, splits) if corpus is not None else None
         if problem:
             append_event(run_dir, "error", message=problem)

@@ -21,6 +21,8 @@ FIT_CONFIG_FILE = "fit_config.json"   # not train_config.json: train.fit writes 
 PREPARED_DATASET = "{job}/dataset"     # where train.job_runner writes a prepared manifest
 # Shown on the jobs list; the full configuration is in the job folder.
 SUMMARY_FIELDS = ("arch", "feature", "epochs", "batch", "lr")
+# The Whisper heads the app can serve, the shipped one first (train.encoder.heads.SERVABLE, which needs sklearn).
+ENCODER_HEADS = ("linear-01234", "linear-0123", "linear-123")
 
 
 def runner_command(module: str, args: Sequence[str], prepare_dataset: str | Path | None = None) -> list[str]:
@@ -72,6 +74,13 @@ def fit_job(corpus: str | Path, store: str | Path, config: TrainConfig | str | P
     args = ["--corpus", corpus_argument(corpus, prepare_dataset), "--config", config_path, "--out", str(store),
             "--run-dir", "{job}", "--quiet"]
     return args, params, files
+
+
+def encoder_head_job(corpus: str | Path, store: str | Path, candidate: str) -> tuple[list[str], dict[str, Any]]:
+    """Arguments of ``train.encoder.retrain`` (a Whisper head refitted on cached features) and the job's params."""
+    args = ["--corpus", str(corpus), "--store", str(store), "--run-dir", "{job}", "--candidate", candidate]
+    return args, {"corpus": str(corpus), "store": str(store), "candidate": candidate, "arch": "whisper-base-4",
+                  "feature": "whisper"}
 
 
 def tune_job(corpus: str | Path, budget_minutes: float, base: TrainConfig, max_trials: int = 20,

@@ -23,7 +23,8 @@ from webapp.job_records import Job, JobStatus
 
 PHASES = {"start": "training", "features": "computing features", "step": "training", "epoch": "training",
           "early_stop": "stopping early", "export": "exporting the model", "evaluate": "evaluating on the test split",
-          "prepare": "preparing the dataset", "corpus": "building the corpus", "warning": "training"}
+          "prepare": "preparing the dataset", "corpus": "building the corpus", "warning": "training",
+          "fold": "refitting without each held-out part"}
 
 
 @dataclass
@@ -59,7 +60,7 @@ def progress_of(status: JobStatus) -> Progress:
     kind = last.get("event", "")
     phase = PHASES.get(kind, kind or "working")
     training = next((e for e in reversed(events) if e.get("event") in ("step", "epoch")), None)
-    if kind in ("features", "corpus", "prepare") and last.get("total"):
+    if kind in ("features", "corpus", "prepare", "fold") and last.get("total"):
         fraction = min(1.0, float(last.get("done", 0)) / max(1.0, float(last["total"])))
         message = f" — {last['message']}" if last.get("message") else ""
         return Progress(fraction, f"{phase.capitalize()}: {last.get('done', 0)}/{last['total']}{message}")

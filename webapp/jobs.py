@@ -160,6 +160,13 @@ class JobManager:
                                                    prepare_dataset)
         return self.start_module("fit", "train.fit", [*args, *extra], params, prepare_dataset, files)
 
+    def start_encoder_head(self, corpus: str | Path, store: str | Path, candidate: str,
+                           extra: Sequence[str] = ()) -> Job:
+        """Refit a Whisper encoder head on cached features into ``store`` (never promoted);
+        see ``python -m train.encoder.retrain``. The first run on a corpus encodes every clip once."""
+        args, params = job_commands.encoder_head_job(corpus, store, candidate)
+        return self.start_module("encoder", "train.encoder.retrain", [*args, *extra], params)
+
     def start_tune(self, corpus: str | Path, budget_minutes: float, base: TrainConfig | None = None,
                    max_trials: int = 20, extra: Sequence[str] = (),
                    prepare_dataset: str | Path | None = None) -> Job:
@@ -208,7 +215,7 @@ class JobManager:
         itself on any exception, but SIGKILL gives it no chance). The store ignores dot-folders anyway."""
         name = next((e.get("version") for e in reversed(events) if e.get("event") in ("export", "evaluate")), None)
         store = job.params.get("store")
-        if job.kind == "fit" and store and isinstance(name, str) and re.fullmatch(_SAFE_NAME, name):
+        if job.kind in ("fit", "encoder") and store and isinstance(name, str) and re.fullmatch(_SAFE_NAME, name):
             shutil.rmtree(Path(store) / f".tmp-{name}", ignore_errors=True)
 
     # Cancel -------------------------------------------------------------------

@@ -27,7 +27,7 @@ import pandas as pd
 from detector.metrics import compute_eer
 from train.calibrate import band_report, calibrate, edge_above, edge_below
 from train.encoder import features
-from train.encoder.heads import CANDIDATES
+from train.encoder.heads import CANDIDATES, uses_sequences
 from train.heldout import HEADLINE_PROTOCOLS, HELDOUT_BAND_ERROR, available_folds
 from train.schema import read_manifest
 
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
     parser.add_argument("--out", default="runs/bakeoff")
     args = parser.parse_args(argv)
-    frame, data = load_data(args.corpus, args.encoder, any(c.startswith("temporal") for c in args.candidates))
+    frame, data = load_data(args.corpus, args.encoder, any(uses_sequences(c) for c in args.candidates))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     for name in args.candidates:
         folds = {}

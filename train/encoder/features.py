@@ -36,6 +36,7 @@ from train.dataset import clip_key
 CACHE_ROOT = REPO_ROOT / ".cache" / "encoder"
 SEQUENCE_STEP = 5          # encoder frames averaged into one sequence step (0.1 s)
 SEQUENCE_OUTPUTS = 4       # stem and blocks 1-3 are kept as sequences
+PROGRESS_EVERY = 50       # clips between progress reports
 PREPARATION = FeatureConfig()   # trimming and loudness exactly as every other front end
 
 
@@ -61,8 +62,18 @@ def cache_folder(encoder_file: str | Path) -> Path:
     return CACHE_ROOT / sha256_file(Path(encoder_file))[:12]
 
 
-def extract(frame: pd.DataFrame, encoder_file: str | Path, threads: int = 2, log=print) -> dict[str, str]:
-    """Make sure every clip of ``frame`` (a manifest with ``path``) has cached features; return errors."""
+def missing(frame: pd.DataFrame, encoder_file: str | Path) -> int:
+    """How many clips of ``frame`` have no cached features yet (each costs one pass of the encoder)."""
+    folder = cache_folder(encoder_file)
+    return sum(not (folder / f"{clip_key(path)}.npz").exists() for path in frame["path"])
+
+
+def extract(frame: pd.DataFrame, encoder_file: str | Path, threads: int = 2, log=print,
+            on_progress=None) -> dict[str, str]:
+    """Make sure every clip of ``frame`` (a manifest with ``path``) has cached features; return errors.
+
+    ``on_progress(done, total)`` is called every ``PROGRESS_EVERY`` clips encoded (for a job's page).
+    """
     folder = cache_folder(encoder_file)
     folder.mkdir(parents=True, exist_ok=True)
     encoder = WhisperEncoder(encoder_file, num_threads=threads)
@@ -83,6 +94,8 @@ def extract(frame: pd.DataFrame, encoder_file: str | Path, threads: int = 2, log
         done += 1
         if done % 250 == 0:
             log(f"{index + 1}/{len(frame)} clips, {time.monotonic() - started:.0f} s")
+        if on_progress is not None and done % PROGRESS_EVERY == 0:
+            on_progress(index + 1, len(frame))
     return errors
 
 

@@ -157,9 +157,45 @@ class TemporalHead:
         return out
 
 
+@dataclass
+class FusedHead:
+    """Score fusion of the pooled linear head and the temporal head, weights fitted on validation.
+
+    Both heads are fitted on the training clips; a two-input logistic regression on their
+    validation logits sets how much each counts (candidate (c)'s recipe, with the temporal
+    head in place of the CNN, whose fold models keep no scores).
+    """
+
+    linear: PooledLinear = field(default_factory=lambda: PooledLinear((0, 1, 2, 3, 4)))
+    temporal: TemporalHead = field(default_factory=TemporalHead)
+    weights: np.ndarray | None = None
+    bias: float = 0.0
+
+    def _both(self, stats, seqs) -> np.ndarray:
+        return np.stack([self.linear.logits(stats), self.temporal.logits(stats, seqs=seqs)], axis=1)
+
+    def fit(self, stats, labels, val_stats, val_labels, seqs=None, val_seqs=None) -> "FusedHead":
+        self.linear.fit(stats, labels, val_stats, val_labels)
+        self.temporal.fit(stats, labels, val_stats, val_labels, seqs=seqs, val_seqs=val_seqs)
+        fusion = LogisticRegression(C=1.0, class_weight="balanced").fit(self._both(val_stats, val_seqs), val_labels)
+        self.weights, self.bias = fusion.coef_[0], float(fusion.intercept_[0])
+        return self
+
+    def logits(self, stats, seqs=None, **_) -> np.ndarray:
+        return self._both(stats, seqs) @ self.weights + self.bias
+
+
 CANDIDATES = {
     "linear-123": lambda: PooledLinear((1, 2, 3)),
     "linear-01234": lambda: PooledLinear((0, 1, 2, 3, 4)),
     "linear-0123": lambda: PooledLinear((0, 1, 2, 3)),
     "temporal-0123": lambda: TemporalHead(),
+    "fused-01234-temporal": lambda: FusedHead(),
 }
+# The heads the app can serve (detector.encoder.scorer runs a pooled linear head).
+SERVABLE = tuple(name for name in CANDIDATES if name.startswith("linear"))
+
+
+def uses_sequences(name: str) -> bool:
+    """Whether a candidate reads the 0.1-s sequences (slower to load) besides the pooled statistics."""
+    return name.startswith(("temporal", "fused"))

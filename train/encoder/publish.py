@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import sys
 from datetime import datetime, timezone
@@ -53,10 +54,16 @@ def heldout_report(bakeoff: dict) -> HeldOutReport:
                          recipe=f"encoder bake-off: {bakeoff['candidate']}, refitted per fold")
 
 
-def publish(corpus: str, encoder: str, candidate: str, bakeoff_file: str, store: Path, name: str) -> Path:
-    frame, data = load_data(corpus, encoder, sequences=False)
+def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Path, name: str,
+            loaded: tuple | None = None, on_event=None) -> Path:
+    """Fit, calibrate, evaluate and seal ``store/name`` (assembled in ``.tmp-<name>``, then renamed).
+
+    ``loaded`` is :func:`~train.encoder.bakeoff.load_data`'s result when the caller has it;
+    ``on_event(event, **fields)`` hears ``export`` and ``evaluate`` (the job page's phases).
+    """
+    on_event = on_event or (lambda *_, **__: None)
+    frame, data = loaded or load_data(corpus, encoder, sequences=False)
     head, calibration, val_p, val_y = fit_and_calibrate(candidate, data, data["valid"].copy())
-    bakeoff = json.loads(Path(bakeoff_file).read_text())
     calibration = narrowed(calibration, bakeoff["bands"])
     blocks = int(json.loads(Path(encoder).with_suffix(".json").read_text())["blocks"])
     (store / ENCODERS_FOLDER).mkdir(parents=True, exist_ok=True)
@@ -67,10 +74,23 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff_file: str, store:
                          params=int(head.model.coef_.size + 1),
                          corpus_version=corpus_version(Path(corpus)),
                          validation=ValidationFigures(eer=bakeoff["val_eer"], aggregation="mean_logit"))
-    folder = write_encoder_version(store / name, head, shared, blocks, calibration, report=report)
-    write_evaluation(folder, frame, corpus, heldout=heldout_report(bakeoff))
-    seal_folder(folder)
-    return folder
+    if (store / name).exists():
+        raise FileExistsError(f"model version {name!r} already exists in {store}")
+    temp = store / f".tmp-{name}"   # named like train.publish's, so a job manager can clear it after a kill
+    on_event("export", version=name)
+    try:
+        write_encoder_version(temp, head, shared, blocks, calibration, report=report, version=name)
+        on_event("evaluate", version=name, split="test")
+        write_evaluation(temp, frame, corpus, heldout=heldout_report(bakeoff))
+        seal_folder(temp)
+        for path in temp.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        temp.chmod(0o755)
+        os.rename(temp, store / name)   # atomic on one filesystem
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return store / name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=None)
     args = parser.parse_args(argv)
     name = args.name or datetime.now(timezone.utc).strftime(f"%Y%m%d-%H%M-whisper-{args.candidate}")
-    folder = publish(args.corpus, args.encoder, args.candidate, args.bakeoff, Path(args.store or model_store()), name)
+    bakeoff = json.loads(Path(args.bakeoff).read_text())
+    folder = publish(args.corpus, args.encoder, args.candidate, bakeoff, Path(args.store or model_store()), name)
     print(folder)
     return 0
 

@@ -77,7 +77,7 @@ def card_text(name: str, record: EncoderRecord, head: PooledLinear) -> str:
 
 def write_encoder_version(folder: str | Path, head: PooledLinear, encoder_file: str | Path, blocks: int,
                           calibration: Calibration, report: ModelReport | None = None, card: str | None = None,
-                          seal: bool = False) -> Path:
+                          seal: bool = False, version: str | None = None) -> Path:
     """Write an encoder model version into ``folder`` (created; existing files are overwritten).
 
     Parameters
@@ -99,6 +99,8 @@ def write_encoder_version(folder: str | Path, head: PooledLinear, encoder_file: 
         The model card; :func:`card_text` when omitted.
     seal : bool
         Also write ``integrity.json`` (the folder must then sit in a store holding the encoder).
+    version : str, optional
+        The version's name when ``folder`` is a temporary folder renamed afterwards.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -115,10 +117,10 @@ def write_encoder_version(folder: str | Path, head: PooledLinear, encoder_file: 
     (folder / "calibration.json").write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     report = report or ModelReport()
-    report = report.replace(created=report.created or created, version=folder.name, feature=features.feature,
+    report = report.replace(created=report.created or created, version=version or folder.name, feature=features.feature,
                             arch=f"whisper-base-{blocks} + pooled linear", feature_code=feature_code(features))
     model_report.save(folder, report)
-    (folder / "card.md").write_text(card or card_text(folder.name, record, head), encoding="utf-8")
+    (folder / "card.md").write_text(card or card_text(version or folder.name, record, head), encoding="utf-8")
     if seal:
         from detector.integrity import seal_folder
 

@@ -1,0 +1,34 @@
+"""Admin: the form that refits a Whisper encoder head, the kind of model the app ships."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages._shared import store_path
+from app_pages.admin_forms import extra_job_args
+from webapp.job_commands import ENCODER_HEADS
+from webapp.jobs import JobBusy, JobManager
+
+HEAD_LABELS = {"linear-01234": "stem and blocks 1-4 (the shipped head)", "linear-0123": "stem and blocks 1-3",
+               "linear-123": "blocks 1-3"}
+
+
+def encoder_form(manager: JobManager, corpus: str | None, busy: bool) -> None:
+    """One Start button: features (cached), held-out folds, a new sealed version; never promoted."""
+    with st.form("encoder_form"):
+        st.subheader("Retrain the Whisper head")
+        st.caption("Refits the kind of model the app ships: a logistic-regression head on the frozen Whisper "
+                   "encoder's pooled features, and its verdict bands from held-out folds, on the CPU. With every clip's "
+                   "features cached it takes a few minutes on 2 cores. **The first run on a corpus encodes every "
+                   "clip once first** (about 9 minutes for the 8,380 clips of the default corpus); the features "
+                   "are kept in `.cache/encoder/`, so later runs skip that step. The new version is not promoted.")
+        head = st.selectbox("Encoder outputs the head reads", ENCODER_HEADS, key="encoder_head",
+                            format_func=lambda name: HEAD_LABELS.get(name, name))
+        if corpus is None:
+            st.caption("Needs a corpus with a manifest: the built-in corpus, or a dataset folder that has one.")
+        if st.form_submit_button("Start head retraining", disabled=busy or corpus is None):
+            try:
+                manager.start_encoder_head(corpus, store_path(), head, extra_job_args())
+                st.rerun()
+            except JobBusy as exc:
+                st.error(str(exc))
