@@ -16,7 +16,7 @@ import streamlit as st
 from app_pages._shared import remember, session_cache
 from detector.bands import band_text
 from detector.errors import AudioError
-from detector.explain import check_region, explain_refusal, occlusion_map, summary_effect
+from detector.explain import check_region, occlusion_map, summary_effect
 from detector.inference import Analysis, Detector
 from detector.verdict import stretches_sentence
 from webapp import figures
@@ -24,6 +24,7 @@ from webapp.modelfacts import limits_text
 from webapp.report import report_dict, report_html
 
 MAX_EXPLAIN_WINDOWS = 10  # occlusion costs ~100-200 model calls per window: explain at most this many
+ENCODER_EXPLAIN_WINDOWS = 3   # an encoder version re-encodes the whole region per patch: 4 s take ~100 passes
 VERDICT_STYLE = {"likely_genuine": ("green", ":material/check_circle:"), "uncertain": ("orange", ":material/help:"),
                  "likely_synthetic": ("red", ":material/warning:")}
 
@@ -90,8 +91,13 @@ def _default_region(analysis: Analysis, limit_s: float) -> tuple[float, float]:
     return start, min(start + limit_s, analysis.windows[-1].end_s)
 
 
+def explain_windows(detector: Detector) -> int:
+    """How many windows one explanation may cover for this model."""
+    return MAX_EXPLAIN_WINDOWS if detector.encoder_scorer is None else ENCODER_EXPLAIN_WINDOWS
+
+
 def region_subset(analysis: Analysis, detector: Detector, start_s: float, end_s: float) -> Analysis:
-    """The windows inside [start_s, end_s] (at most ``MAX_EXPLAIN_WINDOWS``, at least one) as an Analysis.
+    """The windows inside [start_s, end_s] (at most :func:`explain_windows`, at least one) as an Analysis.
 
     Raises
     ------
@@ -103,13 +109,14 @@ def region_subset(analysis: Analysis, detector: Detector, start_s: float, end_s:
     if not inside:  # a region narrower than a window: the window that overlaps it most
         overlap = [min(w.end_s, end_s) - max(w.start_s, start_s) for w in analysis.windows]
         inside = [max(range(len(overlap)), key=overlap.__getitem__)]
-    inside = inside[:MAX_EXPLAIN_WINDOWS]
+    inside = inside[:explain_windows(detector)]
     first, last = analysis.windows[inside[0]], analysis.windows[inside[-1]]
     hop = detector.config.frame_hop_s
     f0 = int(round((first.start_s - analysis.offset_s) / hop))
     f1 = f0 + int(round((last.end_s - first.start_s) / hop))
     return dataclasses.replace(analysis, windows=[analysis.windows[i] for i in inside],
-                               model_input=analysis.model_input[inside[0]:inside[-1] + 1],
+                               model_input=None if analysis.model_input is None else   # encoder versions: none
+                               analysis.model_input[inside[0]:inside[-1] + 1],
                                features=analysis.features[f0:f1], feature_times=analysis.feature_times[f0:f1],
                                offset_s=first.start_s)
 
@@ -119,13 +126,15 @@ def explanation_section(analysis: Analysis, detector: Detector) -> None:
     heats = session_cache("detect_heatmaps")
     config = detector.config
     st.markdown("#### Why? Explain the verdict")
-    refusal = explain_refusal(detector)
-    if refusal:   # an encoder version: no occlusion over its input exists yet
-        st.info(refusal, icon=":material/info:")
-        return
-    st.caption("Small patches of the spectrogram are hidden one at a time and the clip is scored again. "
-               "Red regions pushed the score towards *synthetic*, blue ones towards *genuine*.")
-    limit_s = config.window_s + (MAX_EXPLAIN_WINDOWS - 1) * config.hop_s
+    if detector.encoder_scorer is None:
+        st.caption("Small patches of the spectrogram are hidden one at a time and the clip is scored again. "
+                   "Red regions pushed the score towards *synthetic*, blue ones towards *genuine*.")
+    else:
+        st.caption("Small patches of the log-mel spectrogram the encoder reads are blurred to the region's average "
+                   "one at a time, and the region is encoded and scored again on its own, like a window of the top "
+                   "row. Red regions pushed that score towards *synthetic*, blue ones towards *genuine*; the verdict "
+                   "itself comes from the whole clip.")
+    limit_s = config.window_s + (explain_windows(detector) - 1) * config.hop_s
     first, last = analysis.windows[0].start_s, analysis.windows[-1].end_s
     region = _default_region(analysis, limit_s)
     if last - first > config.window_s + 1e-6:

@@ -1,10 +1,13 @@
 """Occlusion sensitivity: which time-frequency regions moved the score.
 
-Each window of the model input is scored again with one patch replaced by the
-window's mean (0 after standardisation). The drop in the logit is the patch's
-contribution: positive regions pushed the clip towards "synthetic", negative
-ones towards "genuine". Computed with the served LiteRT model, so it explains
-exactly what the verdict used.
+A CNN version: each window of the model input is scored again with one patch
+replaced by the window's mean (0 after standardisation). An encoder version: the
+region's log-mel (the encoder's own input) is encoded again with one patch replaced
+by the region's average spectrum, and the head scores the region's pooled encoder
+outputs, as it scores the timeline's windows. The drop in the logit is the patch's
+contribution: positive regions pushed the clip towards "synthetic", negative ones
+towards "genuine". Computed with the served LiteRT models, so it explains exactly
+what the scores used.
 """
 
 from __future__ import annotations
@@ -13,22 +16,20 @@ import math
 
 import numpy as np
 
-from detector.errors import AudioError, ModelError
+from detector.encoder.scorer import head_input
+from detector.errors import AudioError
 from detector.inference import Analysis, Detector
 
 DEFAULT_PATCH_S = 0.2
 DEFAULT_PATCH_BINS = 16
 MAX_BATCH = 64  # occluded copies scored per interpreter call
-# Hiding spectrogram patches explains a CNN's windows; an encoder version pools a pretrained encoder's
-# outputs over the whole clip, and no occlusion over the encoder's input has been built and checked yet.
-ENCODER_NOT_EXPLAINED = ("This model reads the clip through a pretrained speech encoder, and the explanation that "
-                         "hides parts of the spectrogram works only for the spectrogram models, so it is not "
-                         "available for this model yet. The verdict and the scores per second above still apply.")
 
 
-def explain_refusal(detector: Detector) -> str | None:
-    """Why ``detector``'s verdicts cannot be explained by occlusion, in a sentence for the user; ``None`` when they can."""
-    return ENCODER_NOT_EXPLAINED if detector.encoder_scorer is not None else None
+def encoder_region_logit(detector: Detector, log_mel: np.ndarray) -> float:
+    """The head's logit on the pooled encoder outputs of one stretch of log-mel (a window's score)."""
+    scorer = detector.encoder_scorer
+    frames = scorer.encoder_frames(np.ascontiguousarray(log_mel, dtype=np.float32))
+    return float(scorer.head_logits(head_input(frames, scorer.record.outputs)[np.newaxis])[0])
 
 
 def check_region(start_s: float, end_s: float, first_s: float, last_s: float) -> tuple[float, float]:
@@ -80,14 +81,10 @@ def occlusion_map(
     Summary rows after the spectrum (``melexc``'s excitation statistics) are hidden
     together as one patch of their own, never mixed with spectrum bins.
 
-    Raises
-    ------
-    ModelError
-        For an encoder version, with :data:`ENCODER_NOT_EXPLAINED` (:func:`explain_refusal`).
+    For an encoder version ``analysis`` must be one region (:func:`encoder_occlusion_map`).
     """
-    refusal = explain_refusal(detector)
-    if refusal:
-        raise ModelError(refusal)
+    if detector.encoder_scorer is not None:
+        return encoder_occlusion_map(detector, analysis, patch_s, patch_bins)
     config = detector.config
     windows = analysis.model_input
     if windows is None:
@@ -119,6 +116,31 @@ def occlusion_map(
         weight[start:start + frames] += 1.0
     heat = heat / np.maximum(weight, 1.0)
     return heat[: len(analysis.features)].astype(np.float32)
+
+
+def encoder_occlusion_map(detector: Detector, analysis: Analysis, patch_s: float = DEFAULT_PATCH_S,
+                          patch_bins: int = DEFAULT_PATCH_BINS) -> np.ndarray:
+    """Heatmap (frames, 80) over an encoder version's log-mel of one region, ``analysis.features``.
+
+    The region is scored on its own, like a timeline window: every patch costs one pass of
+    the encoder over the region, so callers keep regions short (a few seconds). A hidden
+    patch takes the region's average spectrum in its bands: it loses its detail, not its level.
+    """
+    log_mel = np.asarray(analysis.features, dtype=np.float32)
+    if log_mel.ndim != 2 or len(log_mel) == 0:
+        raise ValueError("the analysis carries no log-mel to explain")
+    patch_frames = max(1, int(round(patch_s / detector.config.frame_hop_s)))
+    bins = log_mel.shape[1]
+    fill = log_mel.mean(axis=0)
+    base = encoder_region_logit(detector, log_mel)
+    heat = np.zeros(log_mel.shape, dtype=np.float64)
+    for t in range(0, len(log_mel), patch_frames):
+        for lo in range(0, bins, max(1, patch_bins)):
+            hi = min(bins, lo + patch_bins)
+            hidden = log_mel.copy()
+            hidden[t:t + patch_frames, lo:hi] = fill[lo:hi]
+            heat[t:t + patch_frames, lo:hi] = base - encoder_region_logit(detector, hidden)
+    return heat.astype(np.float32)
 
 
 def summary_effect(heat: np.ndarray, spectrum_bins: int) -> np.ndarray | None:

@@ -25,7 +25,7 @@ from detector.encoder.record import RECORD_FILE, EncoderRecord
 from detector.encoder.runtime import WhisperEncoder, encoder_input, pooled_stats
 from detector.encoder.scorer import encoder_clip, head_input
 from detector.errors import ModelError
-from detector.explain import ENCODER_NOT_EXPLAINED, explain_refusal, occlusion_map
+from detector.explain import encoder_region_logit, occlusion_map
 from detector.features import clip_features, feature_axis
 from detector.inference import Detector
 from detector.integrity import verify
@@ -217,19 +217,30 @@ def test_integrity_reproduces_the_reference_scores_through_the_detector(encoder_
         assert detector.analyse(clip).clip_logit == pytest.approx(entry["clip_logit"], abs=1e-5)
 
 
-def test_explaining_an_encoder_version_is_refused_in_words(encoder_detector):
+def test_explaining_an_encoder_version_hides_log_mel_patches_and_re_encodes(encoder_detector):
+    from app_pages._detect_sections import region_subset
+
     analysis = encoder_detector.analyse(SPOKEN)
-    assert explain_refusal(encoder_detector) == ENCODER_NOT_EXPLAINED
-    assert "pretrained speech encoder" in ENCODER_NOT_EXPLAINED and "not available" in ENCODER_NOT_EXPLAINED
-    with pytest.raises(ModelError, match="pretrained speech encoder"):
-        occlusion_map(encoder_detector, analysis)
+    region = region_subset(analysis, encoder_detector, analysis.windows[0].start_s, analysis.windows[-1].end_s)
+    assert len(region.windows) <= 3 and region.model_input is None
+    heat = occlusion_map(encoder_detector, region, patch_s=0.5, patch_bins=40)
+    assert heat.shape == region.features.shape and np.isfinite(heat).all() and np.abs(heat).max() > 0
+    # one cell of the map, recomputed by hand: the patch blurred to the region's mean spectrum
+    hidden = region.features.copy()
+    hidden[:50, :40] = region.features.mean(axis=0)[:40]
+    expected = encoder_region_logit(encoder_detector, region.features) - encoder_region_logit(encoder_detector, hidden)
+    assert heat[0, 0] == pytest.approx(expected, abs=1e-5) and heat[49, 39] == heat[0, 0]
+    # the region is the first window's stretch of log-mel: its score is close to that window's timeline score
+    # (not equal: the timeline's window sees frames the encoder computed with the whole clip as context)
+    first = region_subset(analysis, encoder_detector, analysis.windows[0].start_s, analysis.windows[0].end_s)
+    alone = float(encoder_detector.calibration.probability(encoder_region_logit(encoder_detector, first.features)))
+    assert alone == pytest.approx(analysis.windows[0].p_synthetic, abs=0.05)
     with pytest.raises(ModelError, match="takes no feature windows"):
         encoder_detector.window_logits(np.zeros((1, 198, 80, 1), np.float32))
 
 
 def test_cnn_versions_are_served_as_before(tiny_detector):
     assert tiny_detector.version.encoder is None and tiny_detector.encoder_scorer is None
-    assert explain_refusal(tiny_detector) is None
     analysis = tiny_detector.analyse(SPOKEN)
     assert analysis.model_input is not None and len(analysis.model_input) == len(analysis.windows)
 
@@ -244,8 +255,7 @@ def test_the_whisper_front_end_is_served_but_not_offered_to_the_cnn_trainer():
     np.testing.assert_array_equal(features, encoder_input(one_second))
 
 
-def test_the_detect_page_serves_an_encoder_version_and_says_why_it_cannot_explain(encoder_store, tmp_path,
-                                                                                  monkeypatch):
+def test_the_detect_page_serves_and_explains_an_encoder_version(encoder_store, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     store = copy_version(encoder_store[0], tmp_path)
@@ -256,6 +266,8 @@ def test_the_detect_page_serves_an_encoder_version_and_says_why_it_cannot_explai
     assert not at.exception, [e.value for e in at.exception]
     assert any(v in m.value for m in at.markdown for v in ("Likely genuine", "Uncertain", "Likely synthetic"))
     assert any("The verdict comes from the whole clip at once" in c.value for c in at.caption)
-    assert ENCODER_NOT_EXPLAINED in [i.value for i in at.info]
-    assert not [b for b in at.button if b.key == "explain_button"]
     assert len(at.get("image")) == 1   # the overview: timeline, waveform and the encoder's log-mel
+    assert any("blurred to the region's average" in c.value for c in at.caption)
+    at.button(key="explain_button").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("image")) == 2 and any(c.value.startswith("Explained: seconds") for c in at.caption)
