@@ -69,6 +69,7 @@ class Analysis:
     feature_times: np.ndarray = field(repr=False)  # seconds of the uploaded file
     feature_axis: np.ndarray = field(repr=False)
     feature_unit: str = "Hz"
+    feature_level: str = "level (dB)"   # what the spectrogram's values are (the front end's colour-bar label)
     model_input: np.ndarray = field(default=None, repr=False)  # the CNN's windows as fed to it (None: encoder)
     # Leading silence trimmed before analysis: the analysed audio starts this many seconds into the file.
     offset_s: float = 0.0
@@ -268,6 +269,7 @@ class Detector:
             feature_times=offset + np.arange(len(clip.features)) * feature_hop_s,
             feature_axis=axis,
             feature_unit=unit,
+            feature_level=self.config.front_end.level_label,
             model_input=clip.windows if self.encoder_scorer is None else None,
             offset_s=offset,
             speech_s=speech.voiced_s,

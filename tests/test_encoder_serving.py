@@ -255,6 +255,10 @@ def test_the_whisper_front_end_is_served_but_not_offered_to_the_cnn_trainer():
     np.testing.assert_array_equal(features, encoder_input(one_second))
 
 
+def encoder_detector_level(store) -> str:
+    return Detector.from_store(store).analyse(SPOKEN).feature_level
+
+
 def test_the_detect_page_serves_and_explains_an_encoder_version(encoder_store, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
@@ -267,6 +271,7 @@ def test_the_detect_page_serves_and_explains_an_encoder_version(encoder_store, t
     assert any(v in m.value for m in at.markdown for v in ("Likely genuine", "Uncertain", "Likely synthetic"))
     assert any("The verdict comes from the whole clip at once" in c.value for c in at.caption)
     assert len(at.get("image")) == 1   # the overview: timeline, waveform and the encoder's log-mel
+    assert encoder_detector_level(store) == "level (Whisper log-mel; 1 = 40 dB)"
     assert any("blurred to the region's average" in c.value for c in at.caption)
     at.button(key="explain_button").click().run()
     assert not at.exception, [e.value for e in at.exception]

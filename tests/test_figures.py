@@ -63,3 +63,15 @@ def test_heatmap_legend_uses_plain_words(analysis):
     assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["Voice source"]
     assert figures.occlusion_png(analysis.features, heat, analysis.feature_times,
                                  analysis.feature_axis).startswith(b"\x89PNG")
+
+
+def test_the_colour_bar_names_what_the_front_end_draws(analysis):
+    import dataclasses
+
+    from detector.frontends import front_end
+
+    bar = figures.overview_figure(analysis, 0.3, 0.7).axes[2].child_axes[0]
+    assert bar.get_ylabel() == "level (dB)"   # a mel CNN's spectrogram is in decibels
+    whisper = dataclasses.replace(analysis, feature_level=front_end("whisper").level_label)
+    bar = figures.overview_figure(whisper, 0.3, 0.7).axes[2].child_axes[0]
+    assert bar.get_ylabel() == "level (Whisper log-mel; 1 = 40 dB)"   # not decibels

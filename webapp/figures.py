@@ -132,7 +132,7 @@ def overview_figure(analysis, genuine_below: float, synthetic_above: float,
     draw_waveform(by_row["waveform"], analysis.samples, analysis.sample_rate, analysis.offset_s)
     image = draw_spectrogram(by_row["spectrogram"], analysis.features, analysis.feature_times,
                              analysis.feature_axis, analysis.feature_unit)
-    _colour_bar(fig, by_row["spectrogram"], image, label="level (dB)")
+    _colour_bar(fig, by_row["spectrogram"], image, label=analysis.feature_level)
     for ax in by_row.values():
         for start, end in analysis.synthetic_spans:
             ax.axvspan(start, end, color=SYNTHETIC_COLOUR, alpha=0.10, linewidth=0)

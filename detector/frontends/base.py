@@ -61,6 +61,8 @@ class FrontEnd:
     fits_window : bool
         Whether a clip shorter than one model window is repeated to fill it first
         (CNN inputs); ``False`` for an encoder's input, which reads clips as they are.
+    level_label : str
+        What the drawn values are, for the spectrogram's colour bar.
     """
 
     name: str
@@ -74,6 +76,7 @@ class FrontEnd:
     extra_label: str = ""
     extra_help: str = ""
     fits_window: bool = True
+    level_label: str = "level (dB)"
 
     def n_bins(self, config: FeatureConfig) -> int:
         """Feature bins per frame for ``config`` (the model's second input axis)."""

@@ -54,4 +54,5 @@ def _describe(config: FeatureConfig) -> str:
 LFCC = FrontEnd(
     name="lfcc", label="LFCC", code={"features": FEATURES_VERSION},
     compute=_compute, bins=_bins, spectrum=_spectrum, axis=_axis, describe=_describe,
+    level_label="coefficient value",
 )
