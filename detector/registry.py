@@ -31,6 +31,7 @@ from detector import model_report
 from detector.calibration import Calibration
 from detector.config import FeatureConfig
 from detector.encoder.record import EncoderRecord, version_record
+from detector.encoder.runtime import ENCODERS_FOLDER
 from detector.errors import ModelError
 from detector.features import feature_code
 from detector.integrity import verify
@@ -274,6 +275,9 @@ class ModelRegistry:
         target = self.root / name
         if not name or name.startswith(".") or "/" in name or not target.is_dir():
             raise ModelError(f"Model version {name!r} does not exist.")
+        if name == ENCODERS_FOLDER:
+            raise ModelError(f"{ENCODERS_FOLDER}/ is not a model version: it holds the shared speech encoder that "
+                             "encoder versions read, and deleting it would break them.")
         # Rename first so a reader never sees a half-deleted version folder.
         trash = self.root / f".deleted-{name}"
         os.replace(target, trash)

@@ -66,6 +66,11 @@ def test_delete_only_inactive(tiny_store):
     registry.delete("v2")
     assert registry.versions() == ["v1"]
     assert not any(p.name.startswith(".deleted") for p in tiny_store.iterdir())
+    (tiny_store / "encoders").mkdir()
+    (tiny_store / "encoders" / "whisper-base-4.tflite").write_bytes(b"shared")
+    with pytest.raises(ModelError, match="shared speech encoder"):
+        registry.delete("encoders")
+    assert (tiny_store / "encoders" / "whisper-base-4.tflite").is_file()
 
 
 def test_missing_and_corrupt_pointer_give_clear_errors(tmp_path, tiny_store):
