@@ -47,3 +47,19 @@ def test_temporal_head_learns_one_weight_per_encoder_output():
     assert compute_eer(val_y, head.logits(None, seqs=val))[0] < 0.2
     scores = next(v for v in head.model.weights if "scores" in v.path).numpy()
     assert scores.shape == (4,) and np.ptp(scores) > 0   # not tied: each output has its own learned score
+
+
+def test_one_regression_per_output_is_their_mean_logit_as_one_linear_map():
+    from train.encoder.version import folded_head
+
+    train, train_y = sequences(120, 5)
+    val, val_y = sequences(60, 6)
+    head = PooledLinear((0, SIGNAL_OUTPUT), per_output=True).fit(stats_of(train), train_y, stats_of(val), val_y)
+    assert len(head.chosen_c) == 2
+    singles = [PooledLinear((k,), c_grid=(c,)) for k, c in zip((0, SIGNAL_OUTPUT), head.chosen_c)]
+    expected = np.mean([s.fit(stats_of(train), train_y, stats_of(val), val_y).logits(stats_of(val))
+                        for s in singles], axis=0)
+    # The same scaling whether fitted on one output or on both (columns are scaled one by one).
+    np.testing.assert_allclose(head.logits(stats_of(val)), expected, rtol=1e-6, atol=1e-6)
+    weights, bias = folded_head(head)   # what serving runs: one dense layer on the raw statistics
+    np.testing.assert_allclose(pooled_matrix(stats_of(val), head.outputs) @ weights + bias, expected, atol=1e-4)

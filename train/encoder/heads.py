@@ -30,25 +30,46 @@ def pooled_matrix(stats: np.ndarray, outputs: tuple[int, ...]) -> np.ndarray:
 
 @dataclass
 class PooledLinear:
-    """Logistic regression on pooled statistics of ``outputs``; C chosen by validation EER."""
+    """Logistic regression on pooled statistics of ``outputs``; C chosen by validation EER.
+
+    With ``per_output`` each encoder output gets a regression of its own and their logits
+    are averaged: still one linear map of the pooled statistics (served the same way), but
+    no single layer's cue can dominate the sum.
+    """
 
     outputs: tuple[int, ...]
-    chosen_c: float | None = None
+    c_grid: tuple[float, ...] = C_GRID
+    per_output: bool = False
+    chosen_c: float | tuple[float, ...] | None = None
     scaler: StandardScaler | None = None
     model: LogisticRegression | None = None
+
+    def _best(self, x, labels, x_val, val_labels) -> tuple[float, LogisticRegression]:
+        best = None
+        for c in self.c_grid:
+            model = LogisticRegression(C=c, class_weight="balanced", max_iter=400).fit(x, labels)
+            eer = compute_eer(val_labels, model.decision_function(x_val))[0]
+            if best is None or eer < best[0]:
+                best = (eer, c, model)
+        return best[1], best[2]
 
     def fit(self, stats: np.ndarray, labels: np.ndarray, val_stats: np.ndarray, val_labels: np.ndarray,
             **_) -> "PooledLinear":
         x, x_val = pooled_matrix(stats, self.outputs), pooled_matrix(val_stats, self.outputs)
         self.scaler = StandardScaler().fit(x)
         x, x_val = self.scaler.transform(x), self.scaler.transform(x_val)
-        best = None
-        for c in C_GRID:
-            model = LogisticRegression(C=c, class_weight="balanced", max_iter=400).fit(x, labels)
-            eer = compute_eer(val_labels, model.decision_function(x_val))[0]
-            if best is None or eer < best[0]:
-                best = (eer, c, model)
-        _, self.chosen_c, self.model = best
+        if not self.per_output:
+            self.chosen_c, self.model = self._best(x, labels, x_val, val_labels)
+            return self
+        width = x.shape[1] // len(self.outputs)
+        blocks = [slice(k * width, (k + 1) * width) for k in range(len(self.outputs))]
+        fitted = [self._best(x[:, b], labels, x_val[:, b], val_labels) for b in blocks]
+        # The mean of the per-output logits, written as one regression over all the columns.
+        combined = LogisticRegression()
+        combined.coef_ = np.concatenate([m.coef_ for _, m in fitted], axis=1) / len(fitted)
+        combined.intercept_ = np.mean([m.intercept_ for _, m in fitted], axis=0)
+        combined.classes_ = fitted[0][1].classes_
+        self.chosen_c, self.model = tuple(c for c, _ in fitted), combined
         return self
 
     def logits(self, stats: np.ndarray, **_) -> np.ndarray:
@@ -191,6 +212,9 @@ CANDIDATES = {
     "linear-0123": lambda: PooledLinear((0, 1, 2, 3)),
     "temporal-0123": lambda: TemporalHead(),
     "fused-01234-temporal": lambda: FusedHead(),
+    "linear-01234-c0.001": lambda: PooledLinear((0, 1, 2, 3, 4), c_grid=(0.001,)),
+    "linear-01234-c0.0003": lambda: PooledLinear((0, 1, 2, 3, 4), c_grid=(0.0003,)),
+    "linear-01234-each": lambda: PooledLinear((0, 1, 2, 3, 4), per_output=True),
 }
 # The heads the app can serve (detector.encoder.scorer runs a pooled linear head).
 SERVABLE = tuple(name for name in CANDIDATES if name.startswith("linear"))

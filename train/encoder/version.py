@@ -65,12 +65,19 @@ def export_head(weights: np.ndarray, bias: float, path: str | Path) -> Path:
     return export_tflite(model, path)
 
 
+def head_words(head: PooledLinear) -> str:
+    """The head in a phrase for the card."""
+    if head.per_output:
+        return f"one logistic regression per encoder output (C = {list(head.chosen_c)}), their logits averaged,"
+    return f"logistic regression (C = {head.chosen_c})"
+
+
 def card_text(name: str, record: EncoderRecord, head: PooledLinear) -> str:
     """A short model card: what the version is, in plain words."""
     return (f"# Model {name}\n\n"
             f"- Front end: the pretrained Whisper base encoder, first {record.blocks} blocks (`{record.file}`, "
             f"SHA-256 {record.sha256[:12]}…), run once over the whole clip.\n"
-            f"- Head: logistic regression (C = {head.chosen_c}) on the mean and standard deviation over time of "
+            f"- Head: {head_words(head)} on the mean and standard deviation over time of "
             f"encoder outputs {list(record.outputs)} (0 is the convolutional stem, k the output of block k).\n"
             "- The verdict comes from the whole clip; the scores per window are a guide to where, not verdicts.\n")
 
