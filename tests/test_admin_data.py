@@ -89,3 +89,15 @@ def test_corpus_job_reports_progress_and_done(tmp_path, monkeypatch):
     assert job_runner.build_corpus(str(tmp_path / "c2"), "small", run_dir) == 1
     assert read_events(run_dir / "progress.jsonl")[-1] == {**read_events(run_dir / "progress.jsonl")[-1],
                                                             "event": "error", "message": "OSError: no network"}
+
+
+def test_head_retraining_progress_names_the_phase_and_the_fold(tmp_path):
+    job = Job(id="x", kind="encoder", folder=tmp_path, command=[])
+    features = [{"event": "features", "done": 400, "total": 1600, "message": "first run on this corpus: encoding "
+                 "all 1600 clips once"}]
+    progress = progress_of(JobStatus(job, "running", features))
+    assert progress.fraction == 0.25 and progress.text.startswith("Computing features: 400/1600 — first run")
+    folds = features + [{"event": "fold", "done": 3, "total": 12, "message": "held out: family:formant"}]
+    progress = progress_of(JobStatus(job, "running", folds))
+    assert progress.fraction == 0.25
+    assert progress.text == "Refitting without each held-out part: 3/12 — held out: family:formant"
