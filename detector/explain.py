@@ -16,7 +16,6 @@ import math
 
 import numpy as np
 
-from detector.encoder.scorer import head_input
 from detector.errors import AudioError
 from detector.inference import Analysis, Detector
 
@@ -28,8 +27,7 @@ MAX_BATCH = 64  # occluded copies scored per interpreter call
 def encoder_region_logit(detector: Detector, log_mel: np.ndarray) -> float:
     """The head's logit on the pooled encoder outputs of one stretch of log-mel (a window's score)."""
     scorer = detector.encoder_scorer
-    frames = scorer.encoder_frames(np.ascontiguousarray(log_mel, dtype=np.float32))
-    return float(scorer.head_logits(head_input(frames, scorer.record.outputs)[np.newaxis])[0])
+    return float(scorer.frames_logits([scorer.encoder_frames(np.ascontiguousarray(log_mel, dtype=np.float32))])[0])
 
 
 def check_region(start_s: float, end_s: float, first_s: float, last_s: float) -> tuple[float, float]:

@@ -9,7 +9,10 @@ which encoder outputs the head reads::
      "outputs": [0, 1, 2, 3, 4], "pooling": "mean and standard deviation over encoder frames"}
 
 The head's input is ``pooled_stats(frames)[outputs].reshape(-1)``: for each listed output
-in order, the 512 means over time, then the 512 standard deviations.
+in order, the 512 means over time, then the 512 standard deviations. A record with
+``"head": "pooled+temporal"`` names a fused head that also reads
+:func:`~detector.encoder.runtime.step_sequence` of the frames and a mask (all ones),
+inputs ``pooled_stats``, ``sequence`` and ``mask``; without ``head`` the head is pooled only.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from detector.integrity import sha256_file
 
 RECORD_FILE = "encoder.json"
 POOLING = "mean and standard deviation over encoder frames"
+POOLED_HEAD, FUSED_HEAD = "pooled", "pooled+temporal"
 ENCODER_WIDTH = 512            # Whisper base
 STATS_PER_OUTPUT = 2           # mean, standard deviation
 _digests: dict[tuple[str, int, int], str] = {}   # (path, size, mtime) -> SHA-256: hash a large file once
@@ -49,6 +53,9 @@ class EncoderRecord:
         The encoder outputs whose pooled statistics the head reads, in the head's order.
     pooling : str
         How frames become one vector (only :data:`POOLING` exists).
+    head : str
+        :data:`POOLED_HEAD` (a linear head on the pooled statistics) or :data:`FUSED_HEAD`
+        (that fused with a temporal head on the 0.1-s step sequence).
     """
 
     file: str
@@ -56,6 +63,7 @@ class EncoderRecord:
     blocks: int
     outputs: tuple[int, ...]
     pooling: str = POOLING
+    head: str = POOLED_HEAD
 
     def __post_init__(self) -> None:
         if not self.file or Path(self.file).name != self.file or self.file.startswith("."):
@@ -68,6 +76,8 @@ class EncoderRecord:
             raise ValueError(f"outputs must be a non-empty list of 0-{self.blocks}, got {list(self.outputs)}")
         if self.pooling != POOLING:
             raise ValueError(f"pooling must be {POOLING!r}, got {self.pooling!r}")
+        if self.head not in (POOLED_HEAD, FUSED_HEAD):
+            raise ValueError(f"head must be {POOLED_HEAD!r} or {FUSED_HEAD!r}, got {self.head!r}")
 
     @property
     def head_inputs(self) -> int:
@@ -75,20 +85,25 @@ class EncoderRecord:
         return len(self.outputs) * STATS_PER_OUTPUT * ENCODER_WIDTH
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "sha256": self.sha256, "blocks": self.blocks, "outputs": list(self.outputs),
+        data = {"file": self.file, "sha256": self.sha256, "blocks": self.blocks, "outputs": list(self.outputs),
                 "pooling": self.pooling}
+        return data if self.head == POOLED_HEAD else {**data, "head": self.head}
 
     @classmethod
     def from_dict(cls, data: Any) -> "EncoderRecord":
-        if not isinstance(data, dict) or set(data) != {"file", "sha256", "blocks", "outputs", "pooling"}:
-            raise ValueError("encoder.json must hold exactly file, sha256, blocks, outputs and pooling")
+        keys = {"file", "sha256", "blocks", "outputs", "pooling"}
+        if not isinstance(data, dict) or not keys <= set(data) <= keys | {"head"}:
+            raise ValueError("encoder.json must hold exactly file, sha256, blocks, outputs and pooling (and "
+                             "optionally head)")
         outputs = data["outputs"]
         if not isinstance(outputs, list) or not all(isinstance(o, int) and not isinstance(o, bool) for o in outputs):
             raise ValueError("outputs must be a list of integers")
         if not isinstance(data["blocks"], int) or not all(isinstance(data[k], str) for k in ("file", "sha256")):
             raise ValueError("file and sha256 must be text and blocks an integer")
+        if not isinstance(data.get("head", POOLED_HEAD), str):
+            raise ValueError("head must be text")
         return cls(file=data["file"], sha256=data["sha256"], blocks=data["blocks"], outputs=tuple(outputs),
-                   pooling=data["pooling"])
+                   pooling=data["pooling"], head=data.get("head", POOLED_HEAD))
 
     def save(self, folder: str | Path) -> None:
         (Path(folder) / RECORD_FILE).write_text(json.dumps(self.to_dict(), indent=2) + "\n")

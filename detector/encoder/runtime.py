@@ -21,6 +21,8 @@ NOISE_FLOOR_DBFS = -75.0         # the level every front end adds (detector.spec
 FRAMES_PER_SECOND = 50           # encoder frames: 10 ms mel hop, then stride 2
 MAX_MEL_FRAMES = 3000            # the position table covers 30 s
 ENCODERS_FOLDER = "encoders"
+SEQUENCE_STEP = 5                # encoder frames averaged into one step of a temporal head's input (0.1 s)
+SEQUENCE_OUTPUTS = 4             # the stem and blocks 1-3 are what a temporal head reads
 
 
 def encoder_path(blocks: int, store: str | Path | None = None) -> Path:
@@ -96,3 +98,17 @@ def pooled_stats(frames: np.ndarray) -> np.ndarray:
     """Mean and standard deviation over time of encoder outputs: (outputs, 2, 512) float32."""
     frames = np.asarray(frames, dtype=np.float32)
     return np.stack([frames.mean(axis=0), frames.std(axis=0)], axis=1)
+
+
+def step_sequence(frames: np.ndarray) -> np.ndarray:
+    """The first :data:`SEQUENCE_OUTPUTS` outputs averaged over 0.1-s steps: (steps, outputs, 512) float32.
+
+    What a temporal head reads, in training (cached per clip) and in serving alike. Frames
+    past the last whole step are dropped; under one step of frames gives one step, their mean.
+    """
+    frames = np.asarray(frames, dtype=np.float32)[:, :SEQUENCE_OUTPUTS]
+    steps = len(frames) // SEQUENCE_STEP
+    if steps == 0:
+        return frames.mean(axis=0, keepdims=True)
+    kept = frames[: steps * SEQUENCE_STEP]
+    return kept.reshape(steps, SEQUENCE_STEP, *kept.shape[1:]).mean(axis=1)

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from detector.encoder.fused_head import FusedHeadModel
 from detector.encoder.logmel import HOP, SAMPLE_RATE
-from detector.encoder.record import shared_encoder_file
-from detector.encoder.runtime import FRAMES_PER_SECOND, WhisperEncoder, encoder_input, pooled_stats
+from detector.encoder.record import FUSED_HEAD, shared_encoder_file
+from detector.encoder.runtime import FRAMES_PER_SECOND, WhisperEncoder, encoder_input, pooled_stats, step_sequence
 from detector.errors import ModelError
 from detector.features import ModelInput, features_from_clip
 from detector.litert import LiteRTModel
@@ -109,10 +110,15 @@ class EncoderScorer:
                              f"but its features.json gives {version.features.sample_rate} Hz.")
         self.name, self.record, self.config = version.name, record, version.features
         self._encoder = WhisperEncoder(shared_encoder_file(version.name, version.path.parent, record), num_threads)
-        self._head = LiteRTModel(version.tflite_path, num_threads, name=version.name)
-        if self._head.input_shape != (record.head_inputs,):
+        if record.head == FUSED_HEAD:
+            self._fused = FusedHeadModel(version.tflite_path, num_threads, name=version.name)
+            self._head, shape = None, (self._fused.pooled_size,)
+        else:
+            self._head, self._fused = LiteRTModel(version.tflite_path, num_threads, name=version.name), None
+            shape = self._head.input_shape
+        if shape != (record.head_inputs,):
             raise ModelError(f"Model version {version.name!r} is broken: its head expects input "
-                             f"{self._head.input_shape}, but encoder.json's outputs {list(record.outputs)} give "
+                             f"{shape}, but encoder.json's outputs {list(record.outputs)} give "
                              f"({record.head_inputs},): the files do not match.")
         self.window_frames = max(1, int(round(self.config.window_s * FRAMES_PER_SECOND)))
         self.hop_frames = max(1, int(round(self.config.hop_s * FRAMES_PER_SECOND)))
@@ -136,10 +142,14 @@ class EncoderScorer:
         """Clip and window logits of one clip from its encoder input (:func:`encoder_input`)."""
         frames = self.encoder_frames(log_mel)
         starts = frame_starts(len(frames), self.window_frames, self.hop_frames)
-        rows = [head_input(frames, self.record.outputs)]
-        rows += [head_input(frames[start:start + self.window_frames], self.record.outputs) for start in starts]
-        logits = self._head(np.stack(rows))   # the clip and its windows in one call
+        logits = self.frames_logits([frames, *(frames[start:start + self.window_frames] for start in starts)])
         return EncoderScores(float(logits[0]), logits[1:], starts / FRAMES_PER_SECOND)
+
+    def frames_logits(self, stretches: Sequence[np.ndarray]) -> np.ndarray:
+        """The head's raw logit for each stretch of encoder frames (a clip, a window), shape (n,)."""
+        if self._fused is not None:   # one call per stretch: the sequence's length varies
+            return np.array([self._fused(head_input(f, self.record.outputs), step_sequence(f)) for f in stretches])
+        return self._head(np.stack([head_input(f, self.record.outputs) for f in stretches]))   # one call for all
 
     def score_samples(self, samples: np.ndarray) -> tuple[np.ndarray, EncoderScores]:
         """The encoder input (log-mel, for drawing) and the scores of a prepared 16-kHz clip."""
@@ -147,7 +157,15 @@ class EncoderScorer:
         return log_mel, self.score_log_mel(log_mel)
 
     def head_logits(self, inputs: np.ndarray) -> np.ndarray:
-        """Raw head logits of (n, head inputs) pooled statistics, shape (n,)."""
+        """Raw logits of a pooled head for (n, head inputs) pooled statistics, shape (n,).
+
+        Raises
+        ------
+        ModelError
+            For a fused head, which needs the frames (:meth:`frames_logits`).
+        """
+        if self._head is None:
+            raise ModelError(f"Model version {self.name!r} has a fused head: it scores frames, not statistics alone.")
         return self._head(inputs)
 
 

@@ -6,7 +6,7 @@ the shared LiteRT encoder (:class:`detector.encoder.runtime.WhisperEncoder`). Wh
 kept per clip:
 
 * ``stats`` (outputs, 2, 512): mean and standard deviation over time of every output;
-* ``sequence`` (frames // 5, SEQUENCE_OUTPUTS, 512): the first outputs averaged over
+* ``sequence`` (:func:`~detector.encoder.runtime.step_sequence`): the first four outputs averaged over
   0.1-s steps, for heads that look at time.
 
 The cache folder is named by the encoder file's SHA-256, so a different encoder never
@@ -26,7 +26,7 @@ import pandas as pd
 
 from detector.audio import load_audio
 from detector.config import FeatureConfig
-from detector.encoder.runtime import WhisperEncoder, pooled_stats
+from detector.encoder.runtime import WhisperEncoder, pooled_stats, step_sequence
 from detector.errors import AudioError
 from detector.integrity import sha256_file
 from detector.paths import REPO_ROOT
@@ -34,8 +34,6 @@ from detector.preparation import prepare_waveform
 from train.dataset import clip_key
 
 CACHE_ROOT = REPO_ROOT / ".cache" / "encoder"
-SEQUENCE_STEP = 5          # encoder frames averaged into one sequence step (0.1 s)
-SEQUENCE_OUTPUTS = 4       # stem and blocks 1-3 are kept as sequences
 PROGRESS_EVERY = 50       # clips between progress reports
 PREPARATION = FeatureConfig()   # trimming and loudness exactly as every other front end
 
@@ -47,15 +45,9 @@ def prepared_samples(path: str) -> np.ndarray:
 
 
 def clip_entry(encoder: WhisperEncoder, path: str) -> dict[str, np.ndarray]:
-    """Pooled statistics and the short-step sequence of one clip."""
+    """Pooled statistics and the short-step sequence of one clip (float16: the cache is 1 GB as it is)."""
     frames = encoder.encode(prepared_samples(path))
-    steps = len(frames) // SEQUENCE_STEP
-    if steps == 0:   # under 0.1 s of encoder frames: one step, their mean
-        sequence = frames[:, :SEQUENCE_OUTPUTS].mean(axis=0, keepdims=True)
-    else:
-        kept = frames[: steps * SEQUENCE_STEP, :SEQUENCE_OUTPUTS]
-        sequence = kept.reshape(steps, SEQUENCE_STEP, *kept.shape[1:]).mean(axis=1)
-    return {"stats": pooled_stats(frames).astype(np.float16), "sequence": sequence.astype(np.float16)}
+    return {"stats": pooled_stats(frames).astype(np.float16), "sequence": step_sequence(frames).astype(np.float16)}
 
 
 def cache_folder(encoder_file: str | Path) -> Path:
