@@ -6,6 +6,7 @@ the suite needs no 145 MB weights here; the toy corpus separates its classes by 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -120,3 +121,31 @@ def test_admin_retrain_says_what_is_missing(toy, tmp_path, monkeypatch):
 
 def test_the_page_offers_exactly_the_servable_heads():
     assert sorted(ENCODER_HEADS) == sorted(SERVABLE) and ENCODER_HEADS[0] == retrain.DEFAULT_CANDIDATE
+
+
+def test_a_fused_head_is_published_and_served_with_the_scores_it_was_fitted_to(toy, tmp_path, monkeypatch):
+    from train.encoder import publish as publish_module
+    from train.encoder.heads import FusedHead, TemporalHead
+
+    root, corpus, encoder = toy
+    monkeypatch.setattr(features, "CACHE_ROOT", root / "cache")   # the first test's features
+    monkeypatch.setitem(bakeoff.CANDIDATES, "fused-012", lambda: FusedHead(
+        linear=PooledLinear((0, 1, 2)), temporal=TemporalHead(epochs=3, width=16)))
+    assert features.extract(read_manifest(corpus), encoder) == {}   # cached already when the first test ran
+    frame, data = bakeoff.load_data(str(corpus), str(encoder), sequences=True)
+    head, calibration, _, _ = bakeoff.fit_and_calibrate("fused-012", data, data["valid"].copy())
+    store = tmp_path / "store"
+    (store / "encoders").mkdir(parents=True)
+    shutil.copy2(encoder, store / "encoders" / encoder.name)
+    summary = {"bands": {"genuine_below": 0.2, "synthetic_above": 0.8}, "val_eer": 0.0, "mean_heldout_eer": 0.1,
+               "candidate": "fused-012", "folds": {"family:a": {"eer": 0.1, "n": [6, 6], "own_bands": {
+                   "synthetic_called_genuine": 0.0, "genuine_called_synthetic": 0.0}}}}   # the fold figures: stand-ins
+    monkeypatch.setattr(publish_module, "fit_and_calibrate", lambda *args: (head, calibration, None, None))
+    folder = publish(str(corpus), str(encoder), "fused-012", summary, store, "toy-fused", loaded=(frame, data))
+    assert json.loads((folder / "encoder.json").read_text())["head"] == "pooled+temporal"
+    ModelRegistry(store).promote("toy-fused")   # sealed and checked like any version
+    detector = Detector.from_store(store)
+    clips = frame.index[frame["split"] == "test"][:6]
+    served = [detector.analyse(frame.loc[i, "path"]).clip_logit for i in clips]
+    fitted = head.logits(data["stats"][clips], seqs=[data["seqs"][i] for i in clips])
+    np.testing.assert_allclose(served, fitted, atol=0.05)   # the cache holds float16 features; serving float32

@@ -121,9 +121,10 @@ class TemporalHead:
         x = layers.Dropout(0.2)(x)
         x = layers.Dense(self.width, activation="gelu")(x)
         x = layers.Conv1D(self.width, 3, padding="same", activation="gelu")(x)
-        score = layers.Dense(1)(layers.Dense(32, activation="tanh")(x))[..., 0]
+        # expand_dims/squeeze rather than [..., None] slicing: LiteRT has no kernel for a new-axis slice
+        score = ops.squeeze(layers.Dense(1)(layers.Dense(32, activation="tanh")(x)), axis=-1)
         score = score + (1.0 - mask) * -1e9
-        attention = ops.softmax(score, axis=1)[..., None]
+        attention = ops.expand_dims(ops.softmax(score, axis=1), axis=-1)
         mean = ops.sum(attention * x, axis=1)
         std = ops.sqrt(ops.maximum(ops.sum(attention * x * x, axis=1) - mean * mean, 1e-6))
         pooled = layers.Dropout(0.3)(ops.concatenate([mean, std], axis=-1))
@@ -216,8 +217,8 @@ CANDIDATES = {
     "linear-01234-c0.0003": lambda: PooledLinear((0, 1, 2, 3, 4), c_grid=(0.0003,)),
     "linear-01234-each": lambda: PooledLinear((0, 1, 2, 3, 4), per_output=True),
 }
-# The heads the app can serve (detector.encoder.scorer runs a pooled linear head).
-SERVABLE = tuple(name for name in CANDIDATES if name.startswith("linear"))
+# The heads the app can serve (detector.encoder.scorer runs a pooled linear head or a fused one).
+SERVABLE = tuple(name for name in CANDIDATES if name.startswith(("linear", "fused")))
 
 
 def uses_sequences(name: str) -> bool:

@@ -29,6 +29,7 @@ from detector.integrity import seal_folder
 from detector.model_report import BandRates, FoldResult, HeldOutBands, HeldOutReport, ModelReport, ValidationFigures
 from detector.paths import model_store
 from train.encoder.bakeoff import fit_and_calibrate, fold_name, load_data
+from train.encoder.heads import FusedHead, uses_sequences
 from train.encoder.version import write_encoder_version
 from train.heldout import HELDOUT_BAND_ERROR
 from train.publish import corpus_version, write_evaluation
@@ -39,6 +40,13 @@ def narrowed(calibration: Calibration, bands: dict) -> Calibration:
     return dataclasses.replace(calibration,
                                genuine_below=min(calibration.genuine_below, bands["genuine_below"]),
                                synthetic_above=max(calibration.synthetic_above, bands["synthetic_above"]))
+
+
+def head_params(head) -> int:
+    """Trained numbers in a head: the regression's weights and bias, plus a fused head's temporal network."""
+    if isinstance(head, FusedHead):
+        return head_params(head.linear) + int(head.temporal.model.count_params()) + len(head.weights) + 1
+    return int(head.model.coef_.size + 1)
 
 
 def heldout_report(bakeoff: dict) -> HeldOutReport:
@@ -62,7 +70,7 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
     ``on_event(event, **fields)`` hears ``export`` and ``evaluate`` (the job page's phases).
     """
     on_event = on_event or (lambda *_, **__: None)
-    frame, data = loaded or load_data(corpus, encoder, sequences=False)
+    frame, data = loaded or load_data(corpus, encoder, sequences=uses_sequences(candidate))
     head, calibration, val_p, val_y = fit_and_calibrate(candidate, data, data["valid"].copy())
     calibration = narrowed(calibration, bakeoff["bands"])
     blocks = int(json.loads(Path(encoder).with_suffix(".json").read_text())["blocks"])
@@ -71,7 +79,7 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
     if shared.resolve() != Path(encoder).resolve():
         shutil.copy2(encoder, shared)
     report = ModelReport(created=datetime.now(timezone.utc).isoformat(timespec="seconds"), corpus=corpus,
-                         params=int(head.model.coef_.size + 1),
+                         params=head_params(head),
                          corpus_version=corpus_version(Path(corpus)),
                          validation=ValidationFigures(eer=bakeoff["val_eer"], aggregation="mean_logit"))
     if (store / name).exists():

@@ -31,7 +31,7 @@ from pathlib import Path
 from detector.encoder.runtime import encoder_path
 from detector.paths import model_store
 from train.encoder import bakeoff, features
-from train.encoder.heads import SERVABLE
+from train.encoder.heads import SERVABLE, uses_sequences
 from train.encoder.publish import publish
 from train.events import append_event
 from train.heldout import available_folds
@@ -80,7 +80,7 @@ def retrain(corpus: str | Path, store: str | Path, run_dir: str | Path, candidat
     append_event(run_dir, "features", done=len(frame), total=len(frame), skipped=len(errors),
                  seconds=round(time.monotonic() - started, 1), message="features ready")
 
-    frame, data = bakeoff.load_data(str(corpus), str(encoder), sequences=False)
+    frame, data = bakeoff.load_data(str(corpus), str(encoder), sequences=uses_sequences(candidate))
     folds = available_folds(frame)
     results = {}
     for index, fold in enumerate(folds):

@@ -27,12 +27,12 @@ import numpy as np
 
 from detector import model_report
 from detector.calibration import Calibration
-from detector.encoder.record import EncoderRecord
+from detector.encoder.record import ENCODER_WIDTH, FUSED_HEAD, POOLED_HEAD, EncoderRecord
 from detector.features import feature_code
 from detector.integrity import sha256_file
 from detector.model_report import ModelReport
 from train.encoder.features import PREPARATION
-from train.encoder.heads import PooledLinear
+from train.encoder.heads import FusedHead, PooledLinear
 
 
 def folded_head(head: PooledLinear) -> tuple[np.ndarray, float]:
@@ -65,14 +65,39 @@ def export_head(weights: np.ndarray, bias: float, path: str | Path) -> Path:
     return export_tflite(model, path)
 
 
-def head_words(head: PooledLinear) -> str:
+def export_fused_head(head: FusedHead, path: str | Path) -> Path:
+    """Write a fused LiteRT head (:mod:`detector.encoder.fused_head`): the folded linear head on
+    ``pooled_stats``, the trained temporal head on ``sequence`` and ``mask``, and the fusion weights."""
+    import keras
+
+    from train.export import export_tflite
+
+    weights, bias = folded_head(head.linear)
+    pooled = keras.Input((len(weights),), name="pooled_stats")
+    outputs = int(head.temporal.model.inputs[0].shape[2])   # SEQUENCE_OUTPUTS, or fewer for a smaller encoder
+    sequence = keras.Input((None, outputs, ENCODER_WIDTH), name="sequence")
+    mask = keras.Input((None,), name="mask")
+    linear = keras.layers.Dense(1, name="linear_logit")
+    fuse = keras.layers.Dense(1, name="fused_logit")
+    both = keras.layers.Concatenate()([linear(pooled), head.temporal.model([sequence, mask])])
+    model = keras.Model([pooled, sequence, mask], fuse(both))
+    linear.set_weights([np.asarray(weights, np.float32).reshape(-1, 1), np.array([bias], np.float32)])
+    fuse.set_weights([np.asarray(head.weights, np.float32).reshape(2, 1), np.array([head.bias], np.float32)])
+    return export_tflite(model, path)
+
+
+def head_words(head: PooledLinear | FusedHead) -> str:
     """The head in a phrase for the card."""
+    if isinstance(head, FusedHead):
+        return (f"{head_words(head.linear)}, fused with a temporal head (learned weights over the stem and blocks "
+                f"1-3, a temporal convolution over 0.1-s steps, attentive statistics pooling) with weights "
+                f"{[round(float(w), 3) for w in head.weights]} fitted on validation,")
     if head.per_output:
         return f"one logistic regression per encoder output (C = {list(head.chosen_c)}), their logits averaged,"
     return f"logistic regression (C = {head.chosen_c})"
 
 
-def card_text(name: str, record: EncoderRecord, head: PooledLinear) -> str:
+def card_text(name: str, record: EncoderRecord, head: PooledLinear | FusedHead) -> str:
     """A short model card: what the version is, in plain words."""
     return (f"# Model {name}\n\n"
             f"- Front end: the pretrained Whisper base encoder, first {record.blocks} blocks (`{record.file}`, "
@@ -82,7 +107,7 @@ def card_text(name: str, record: EncoderRecord, head: PooledLinear) -> str:
             "- The verdict comes from the whole clip; the scores per window are a guide to where, not verdicts.\n")
 
 
-def write_encoder_version(folder: str | Path, head: PooledLinear, encoder_file: str | Path, blocks: int,
+def write_encoder_version(folder: str | Path, head: PooledLinear | FusedHead, encoder_file: str | Path, blocks: int,
                           calibration: Calibration, report: ModelReport | None = None, card: str | None = None,
                           seal: bool = False, version: str | None = None) -> Path:
     """Write an encoder model version into ``folder`` (created; existing files are overwritten).
@@ -91,8 +116,8 @@ def write_encoder_version(folder: str | Path, head: PooledLinear, encoder_file: 
     ----------
     folder : str or Path
         The version folder; its name is the version's name.
-    head : PooledLinear
-        A fitted head; its ``outputs`` become ``encoder.json``'s outputs.
+    head : PooledLinear or FusedHead
+        A fitted head; its (linear part's) ``outputs`` become ``encoder.json``'s outputs.
     encoder_file : str or Path
         The shared LiteRT encoder the head's features came from; only its name and
         SHA-256 are recorded (serving finds it in ``<store>/encoders/``).
@@ -111,21 +136,26 @@ def write_encoder_version(folder: str | Path, head: PooledLinear, encoder_file: 
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    fused = isinstance(head, FusedHead)
+    linear = head.linear if fused else head
     record = EncoderRecord(file=Path(encoder_file).name, sha256=sha256_file(Path(encoder_file)), blocks=blocks,
-                           outputs=tuple(int(o) for o in head.outputs))
-    weights, bias = folded_head(head)
+                           outputs=tuple(int(o) for o in linear.outputs), head=FUSED_HEAD if fused else POOLED_HEAD)
+    weights, bias = folded_head(linear)
     if len(weights) != record.head_inputs:
         raise ValueError(f"the head reads {len(weights)} values, but outputs {list(record.outputs)} give "
                          f"{record.head_inputs}")
     features = dataclasses.replace(PREPARATION, feature="whisper")   # trimmed and normalised as in training
-    export_head(weights, bias, folder / "model.tflite")
+    if fused:
+        export_fused_head(head, folder / "model.tflite")
+    else:
+        export_head(weights, bias, folder / "model.tflite")
     record.save(folder)
     features.save(folder / "features.json")
     (folder / "calibration.json").write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     report = report or ModelReport()
     report = report.replace(created=report.created or created, version=version or folder.name, feature=features.feature,
-                            arch=f"whisper-base-{blocks} + pooled linear", feature_code=feature_code(features))
+                            arch=f"whisper-base-{blocks} + {'pooled linear + temporal' if fused else 'pooled linear'}", feature_code=feature_code(features))
     model_report.save(folder, report)
     (folder / "card.md").write_text(card or card_text(version or folder.name, record, head), encoding="utf-8")
     if seal:
