@@ -16,7 +16,7 @@ import pandas as pd
 
 from detector.calibration import Calibration
 from detector.config import FeatureConfig
-from detector.frontends import FRONT_ENDS
+from detector.frontends import ENCODER_FRONT_ENDS, FRONT_ENDS
 from detector.model_report import (
     AuditFigures,
     BandFigures,
@@ -161,7 +161,7 @@ def card_text(report: ModelReport, calibration: Calibration, data: list[str],
         f"# Model card: {report.version or 'unnamed'}",
         "",
         f"Created {report.created or '?'}. Architecture `{report.arch}` ({_number(report.params, 'd')} parameters"
-        f"{' in the head' if report.feature in ENCODER_FEATURES else ''}) {scoring_words(report, config, calibration)} "
+        f"{' in the head' if report.feature in ENCODER_FRONT_ENDS else ''}) {scoring_words(report, config, calibration)} "
         f"Model file {_number(megabytes, '.2f')} MB; scoring a 10-second clip takes about "
         f"{_number(serving.latency_ms_10s_clip, '.1f')} ms of model time on 2 CPU threads.",
         "",
@@ -208,9 +208,9 @@ def card_text(report: ModelReport, calibration: Calibration, data: list[str],
         "## Training",
         *recipe_lines(training),
     ]
-    if report.feature in ENCODER_FEATURES:
+    if report.feature in ENCODER_FRONT_ENDS:
         lines.append("- The encoder's weights are Whisper's, untouched. The head was fitted on the training split's "
-                     "pooled encoder features, its regularisation and calibration chosen on validation "
+                     "cached encoder features, its regularisation and calibration chosen on validation "
                      "(`python -m train.encoder.publish`, candidate chosen by the held-out bake-off in "
                      "docs/frontends.md); the test split was used for none of them.")
     if training is not None:
@@ -234,16 +234,16 @@ def card_text(report: ModelReport, calibration: Calibration, data: list[str],
     return "\n".join(lines) + "\n"
 
 
-ENCODER_FEATURES = ("whisper",)   # versions whose front end is the shared pretrained encoder
-
-
 def scoring_words(report: ModelReport, config, calibration: Calibration) -> str:
     """How a clip becomes a score: windows of features for a CNN, one encoder pass for an encoder version."""
-    if report.feature in ENCODER_FEATURES:
+    if report.feature in ENCODER_FRONT_ENDS:
+        head = ("a logistic-regression head on the mean and spread over time of its outputs, fused with a temporal "
+                "head on their 0.1-second averages (weights fitted on validation), gives" if "temporal" in
+                (report.arch or "") else "a logistic-regression head reads the mean and spread over time of its "
+                "outputs, and that is")
         return ("on the pretrained Whisper base encoder (OpenAI, MIT licence; one shared file, not part of this "
-                "version), run once over the whole clip; a logistic-regression head reads the mean and spread over "
-                "time of its outputs, and that is the clip's score. Scores of 2-second windows are a guide to where, "
-                "not verdicts.")
+                f"version), run once over the whole clip; {head} the clip's score. Scores of 2-second windows are "
+                "a guide to where, not verdicts.")
     return (f"on `{report.feature}` features ({feature_words(report.feature, config)}) of 2-second windows"
             f"{NORM_WORDS.get(str(report.window_norm), '')}; "
             f"a clip's score is the {calibration.aggregation.replace('_', ' ')} of its windows.")
