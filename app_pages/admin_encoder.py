@@ -9,20 +9,25 @@ from app_pages.admin_forms import extra_job_args
 from webapp.job_commands import ENCODER_HEADS
 from webapp.jobs import JobBusy, JobManager
 
-HEAD_LABELS = {"linear-01234": "stem and blocks 1-4 (the shipped head)", "linear-0123": "stem and blocks 1-3",
-               "linear-123": "blocks 1-3"}
+HEAD_LABELS = {"fused-01234-temporal": "linear on the stem and blocks 1-4, fused with a temporal head (shipped)",
+               "linear-01234": "linear on the stem and blocks 1-4 (fast)", "linear-0123": "linear on the stem and blocks 1-3",
+               "linear-123": "linear on blocks 1-3", "linear-01234-c0.001": "linear on the stem and blocks 1-4, C = 0.001",
+               "linear-01234-c0.0003": "linear on the stem and blocks 1-4, C = 0.0003",
+               "linear-01234-each": "one linear head per output, averaged"}
+FUSED_MINUTES = "about N minutes"   # measured: docs/frontends.md, "Admin retraining on the CPU"
 
 
 def encoder_form(manager: JobManager, corpus: str | None, busy: bool) -> None:
     """One Start button: features (cached), held-out folds, a new sealed version; never promoted."""
     with st.form("encoder_form"):
         st.subheader("Retrain the Whisper head")
-        st.caption("Refits the kind of model the app ships: a logistic-regression head on the frozen Whisper "
-                   "encoder's pooled features, and its verdict bands from held-out folds, on the CPU. With every clip's "
-                   "features cached it takes a few minutes on 2 cores. **The first run on a corpus encodes every "
-                   "clip once first** (about 9 minutes for the 8,380 clips of the default corpus); the features "
-                   "are kept in `.cache/encoder/`, so later runs skip that step. The new version is not promoted.")
-        head = st.selectbox("Encoder outputs the head reads", ENCODER_HEADS, key="encoder_head",
+        st.caption("Refits the kind of model the app ships: a head on the frozen Whisper encoder's cached features, "
+                   "and its verdict bands from held-out folds, on the CPU. With every clip's features cached the "
+                   f"shipped head takes {FUSED_MINUTES} on 2 cores, a linear head a few minutes. **The first run on "
+                   "a corpus encodes every clip once first** (about 9 minutes for the 8,380 clips of the default "
+                   "corpus); the features are kept in `.cache/encoder/`, so later runs skip that step. The new "
+                   "version is not promoted.")
+        head = st.selectbox("Head", ENCODER_HEADS, key="encoder_head",
                             format_func=lambda name: HEAD_LABELS.get(name, name))
         if corpus is None:
             st.caption("Needs a corpus with a manifest: the built-in corpus, or a dataset folder that has one.")

@@ -42,6 +42,15 @@ def test_the_sweep_does_nothing_without_a_server():
     assert session_sweep.sweep() == {"expired": 0, "orphaned": 0}
 
 
+def test_freed_heap_pages_go_back_to_the_system_on_glibc():
+    import platform
+
+    from webapp import heap
+
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert heap.release_heap() is glibc and heap.cap_mmap_threshold() is glibc
+
+
 @pytest.mark.parametrize(("value", "expected"), [("2.5", 2.5), ("0", 15.0), ("-1", 15.0), ("soon", 15.0)])
 def test_the_sweep_interval_comes_from_the_environment(monkeypatch, value, expected):
     monkeypatch.setenv(session_sweep.SWEEP_ENV, value)

@@ -22,8 +22,8 @@ PREPARED_DATASET = "{job}/dataset"     # where train.job_runner writes a prepare
 # Shown on the jobs list; the full configuration is in the job folder.
 SUMMARY_FIELDS = ("arch", "feature", "epochs", "batch", "lr")
 # The Whisper heads the app can serve, the shipped one first (train.encoder.heads.SERVABLE, which needs sklearn).
-ENCODER_HEADS = ("linear-01234", "linear-0123", "linear-123", "linear-01234-c0.001", "linear-01234-c0.0003",
-                 "linear-01234-each", "fused-01234-temporal")
+ENCODER_HEADS = ("fused-01234-temporal", "linear-01234", "linear-0123", "linear-123", "linear-01234-c0.001",
+                 "linear-01234-c0.0003", "linear-01234-each")
 
 
 def runner_command(module: str, args: Sequence[str], prepare_dataset: str | Path | None = None) -> list[str]:

@@ -22,6 +22,8 @@ import os
 import threading
 import time
 
+from webapp.heap import cap_mmap_threshold, release_heap
+
 log = logging.getLogger("detector.app")
 
 SWEEP_ENV = "DETECTOR_SESSION_SWEEP_S"
@@ -89,6 +91,8 @@ def sweep() -> dict[str, int]:
         _suspects.update(remaining)
         if done["orphaned"]:
             runtime.media_file_mgr.remove_orphaned_files()
+    if done["expired"] or done["orphaned"]:
+        release_heap()   # what the sessions held is free now: give the pages back
     return done
 
 
@@ -115,11 +119,12 @@ def _loop(interval: float) -> None:
 
 
 def start() -> bool:
-    """Start the sweep thread once per process; True when this call started it."""
+    """Start the sweep thread once per process, and cap the C heap's mmap threshold; True when this call started it."""
     global _started
     with _start_lock:
         if _started:
             return False
         _started = True
+    cap_mmap_threshold()   # before the first analysis: large arrays never settle in the heap (webapp/heap.py)
     threading.Thread(target=_loop, args=(sweep_interval(),), name="session-sweep", daemon=True).start()
     return True

@@ -9,8 +9,8 @@ The bake-off and :mod:`train.encoder.publish` for one servable candidate, in one
    it: the 8,380 clips of the default corpus v2 take about 9 minutes on 2 cores. Later
    runs, and runs on a corpus that grew, encode only what is new.
 2. **Held-out folds.** The head is refitted without each family, neural vocoder and
-   genuine source in turn (a pooled linear head takes seconds a fold), which gives the
-   version's held-out figures and the edges of its verdict bands.
+   genuine source in turn (a pooled linear head takes seconds a fold, the fused head about
+   a minute), which gives the version's held-out figures and the edges of its verdict bands.
 3. **Publish.** The head is fitted on the train split, calibrated on validation, its bands
    narrowed to the folds' edges, scored on the test split through the served path,
    sealed and written as a new version. Nothing is promoted.
@@ -37,7 +37,7 @@ from train.events import append_event
 from train.heldout import available_folds
 from train.schema import read_manifest
 
-DEFAULT_CANDIDATE = "linear-01234"   # the bake-off's winner (docs/frontends.md)
+DEFAULT_CANDIDATE = "fused-01234-temporal"   # the bake-off's winner (docs/frontends.md)
 DEFAULT_BLOCKS = 4
 
 
@@ -46,7 +46,7 @@ class RetrainError(RuntimeError):
 
 
 def version_name(candidate: str, store: Path, now: datetime | None = None) -> str:
-    """A new, sortable version name such as ``20261205-0930-whisper-linear-01234``."""
+    """A new, sortable version name such as ``20261205-0930-whisper-fused-01234-temporal``."""
     base = f"{(now or datetime.now()):%Y%m%d-%H%M}-whisper-{candidate}"
     name, counter = base, 2
     while (store / name).exists() or (store / f".tmp-{name}").exists():
