@@ -124,7 +124,6 @@ def test_the_page_offers_exactly_the_servable_heads():
 
 
 def test_a_fused_head_is_published_and_served_with_the_scores_it_was_fitted_to(toy, tmp_path, monkeypatch):
-    from train.encoder import publish as publish_module
     from train.encoder.heads import FusedHead, TemporalHead
 
     root, corpus, encoder = toy
@@ -140,8 +139,8 @@ def test_a_fused_head_is_published_and_served_with_the_scores_it_was_fitted_to(t
     summary = {"bands": {"genuine_below": 0.2, "synthetic_above": 0.8}, "val_eer": 0.0, "mean_heldout_eer": 0.1,
                "candidate": "fused-012", "folds": {"family:a": {"eer": 0.1, "n": [6, 6], "own_bands": {
                    "synthetic_called_genuine": 0.0, "genuine_called_synthetic": 0.0}}}}   # the fold figures: stand-ins
-    monkeypatch.setattr(publish_module, "fit_and_calibrate", lambda *args: (head, calibration, None, None))
-    folder = publish(str(corpus), str(encoder), "fused-012", summary, store, "toy-fused", loaded=(frame, data))
+    folder = publish(str(corpus), str(encoder), "fused-012", summary, store, "toy-fused", loaded=(frame, data),
+                     fitted=(head, calibration, None, None))
     assert json.loads((folder / "encoder.json").read_text())["head"] == "pooled+temporal"
     ModelRegistry(store).promote("toy-fused")   # sealed and checked like any version
     detector = Detector.from_store(store)

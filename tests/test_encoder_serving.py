@@ -197,6 +197,16 @@ def test_an_encoder_version_without_its_record_is_refused(encoder_store, tmp_pat
         ModelRegistry(store).load("enc-v1")
 
 
+def test_the_record_names_its_head_and_refuses_an_unknown_one(encoder_store):
+    data = json.loads((encoder_store[0] / "enc-v1" / RECORD_FILE).read_text())
+    assert "head" not in data and EncoderRecord.from_dict(data).head == "pooled"   # records written before fusion
+    fused = EncoderRecord.from_dict({**data, "head": "pooled+temporal"})
+    assert EncoderRecord.from_dict(fused.to_dict()) == fused and fused.to_dict()["head"] == "pooled+temporal"
+    for bad in ({**data, "head": "attention"}, {**data, "head": 3}, {**data, "extra": 1}):
+        with pytest.raises(ValueError):
+            EncoderRecord.from_dict(bad)
+
+
 def test_a_record_naming_other_outputs_is_refused(encoder_store, tmp_path):
     store = copy_version(encoder_store[0], tmp_path)
     record = EncoderRecord.from_dict(json.loads((store / "enc-v1" / RECORD_FILE).read_text()))

@@ -1,14 +1,16 @@
-"""Score a prepared clip with an encoder model version: one encoder pass, a linear head on pooled statistics.
+"""Score a prepared clip with an encoder model version: one encoder pass, then the version's head.
 
 An encoder version (``encoder.json``, :mod:`detector.encoder.record`) runs the shared
 Whisper encoder once over the whole prepared clip (:meth:`WhisperEncoder.encode_mel` of
 :func:`~detector.encoder.runtime.encoder_input`, in 30-s chunks) and feeds its
-``model.tflite`` head:
+``model.tflite`` head: a linear head on pooled statistics, or (``encoder.json``'s
+``head`` is ``pooled+temporal``) that fused with a temporal head on
+:func:`~detector.encoder.runtime.step_sequence` of the frames (:mod:`detector.encoder.fused_head`).
 
 * the **clip logit**, which alone decides the verdict, is the head on the pooled
   statistics of *all* the clip's encoder frames: exactly the features training computed
   (``train.encoder.features.clip_entry``: the same preparation, the same encoder call,
-  the same :func:`~detector.encoder.runtime.pooled_stats`);
+  the same :func:`~detector.encoder.runtime.pooled_stats` and ``step_sequence``);
 * **window logits** are the head on the pooled statistics of each window's frames
   (``window_s``/``hop_s`` of ``features.json``). They only draw the timeline and the
   "which seconds look synthetic" stretches: the head was fitted on whole clips, so a

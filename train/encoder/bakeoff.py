@@ -102,8 +102,12 @@ def at_rank(values: list[float], rank: float) -> float:
     return float(np.quantile(np.asarray(values), min(max(rank, 0.0), 1.0))) if values else float("nan")
 
 
-def summarise(name: str, data: dict, frame: pd.DataFrame, folds: dict) -> dict:
-    """Headline figures, bands by rank over the folds, and the final head's test figures at them."""
+def summarise(name: str, data: dict, frame: pd.DataFrame, folds: dict, final: tuple | None = None) -> dict:
+    """Headline figures, bands by rank over the folds, and the final head's test figures at them.
+
+    ``final`` is :func:`fit_and_calibrate`'s result on every valid clip when the caller has it
+    (a publish step reuses the same fit).
+    """
     headline = [v["eer"] for k, v in folds.items() if k.split(":")[0] in HEADLINE_PROTOCOLS]
     genuine_rank = min((v["edges"]["genuine_below_rank"] for v in folds.values()
                         if "genuine_below_rank" in v.get("edges", {})), default=0.0)
@@ -119,7 +123,7 @@ def summarise(name: str, data: dict, frame: pd.DataFrame, folds: dict) -> dict:
         high = at_rank(v.pop("val_synthetic_p"), synthetic_rank)
         v["at_final_ranks"] = {"synthetic_called_genuine": round(float(np.mean(p[y == 1] < low)), 4),
                                "genuine_called_synthetic": round(float(np.mean(p[y == 0] >= high)), 4)}
-    head, calibration, val_p, val_y = fit_and_calibrate(name, data, data["valid"].copy())
+    head, calibration, val_p, val_y = final or fit_and_calibrate(name, data, data["valid"].copy())
     test = np.flatnonzero((frame["split"] == "test").to_numpy() & data["valid"])
     logits, labels = _logits(head, data, test), data["y"][test]
     p = calibration.probability(logits)

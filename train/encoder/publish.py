@@ -63,15 +63,16 @@ def heldout_report(bakeoff: dict) -> HeldOutReport:
 
 
 def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Path, name: str,
-            loaded: tuple | None = None, on_event=None) -> Path:
+            loaded: tuple | None = None, on_event=None, fitted: tuple | None = None) -> Path:
     """Fit, calibrate, evaluate and seal ``store/name`` (assembled in ``.tmp-<name>``, then renamed).
 
-    ``loaded`` is :func:`~train.encoder.bakeoff.load_data`'s result when the caller has it;
+    ``loaded`` is :func:`~train.encoder.bakeoff.load_data`'s result and ``fitted``
+    :func:`~train.encoder.bakeoff.fit_and_calibrate`'s when the caller has them;
     ``on_event(event, **fields)`` hears ``export`` and ``evaluate`` (the job page's phases).
     """
     on_event = on_event or (lambda *_, **__: None)
     frame, data = loaded or load_data(corpus, encoder, sequences=uses_sequences(candidate))
-    head, calibration, val_p, val_y = fit_and_calibrate(candidate, data, data["valid"].copy())
+    head, calibration, val_p, val_y = fitted or fit_and_calibrate(candidate, data, data["valid"].copy())
     calibration = narrowed(calibration, bakeoff["bands"])
     blocks = int(json.loads(Path(encoder).with_suffix(".json").read_text())["blocks"])
     (store / ENCODERS_FOLDER).mkdir(parents=True, exist_ok=True)

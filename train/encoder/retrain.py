@@ -86,12 +86,13 @@ def retrain(corpus: str | Path, store: str | Path, run_dir: str | Path, candidat
     for index, fold in enumerate(folds):
         append_event(run_dir, "fold", done=index, total=len(folds), message=f"held out: {fold.name}")
         results[fold.name] = bakeoff.run_fold(candidate, data, frame, fold)
-    append_event(run_dir, "fold", done=len(folds), total=len(folds), message="held-out folds measured")
-    summary = bakeoff.summarise(candidate, data, frame, results)
+    append_event(run_dir, "fold", done=len(folds), total=len(folds), message="fitting the version's head on all training clips")
+    final = bakeoff.fit_and_calibrate(candidate, data, data["valid"].copy())   # one fit for the bands and the version
+    summary = bakeoff.summarise(candidate, data, frame, results, final=final)
     (run_dir / "bakeoff.json").write_text(json.dumps(summary, indent=1) + "\n")
     name = version_name(candidate, store)
     return publish(str(corpus), str(encoder), candidate, summary, store, name, loaded=(frame, data),
-                   on_event=lambda event, **fields: append_event(run_dir, event, **fields))
+                   on_event=lambda event, **fields: append_event(run_dir, event, **fields), fitted=final)
 
 
 def main(argv: list[str] | None = None) -> int:
