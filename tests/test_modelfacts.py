@@ -20,6 +20,8 @@ def test_active_encoder_model_in_one_sentence():
                                "split, corpus v2, 1091 clips)")
     assert "classic vocoder copies of real voices (WORLD, LPC...) (18 % errors on test)" in sentence
     assert "(about 22 % errors, held-out folds, each scored by a model retrained without it)" in sentence
+    assert "often fooled by parametric TTS (15 % errors on test), classic vocoder" in sentence   # a list, one "and"
+    assert sentence.count(" and ") == 1 + sentence.count("synthesisers and recording")
     assert "cannot clear" not in sentence   # its floor lies below its likely-genuine edge
     assert "EER" not in sentence
 

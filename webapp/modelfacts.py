@@ -93,8 +93,9 @@ def plain_summary(version: ModelVersion) -> str:
     if facts.heldout_eer.value is not None:
         weak_words.append(f"synthesisers and recording sources it never heard "
                           f"(about {facts.heldout_eer.value * 100:.0f} % errors, {facts.heldout_eer.measured_on})")
-    if weak_words:
-        parts.append("often fooled by " + " and ".join(weak_words))
+    if weak_words:   # "A, B and C": each item carries its own figure in brackets
+        listed = ", ".join(weak_words[:-1]) + " and " + weak_words[-1] if len(weak_words) > 1 else weak_words[0]
+        parts.append("often fooled by " + listed)
     if not parts:
         if facts.test_eer.value is None:
             return "This model has no recorded test results: treat its verdicts with extra care."
