@@ -1,13 +1,15 @@
 """Heads over frozen encoder features: the bake-off's candidates.
 
 A head is fitted on training clips, picks its regularisation on validation clips and
-returns clip logits (positive = synthetic). Two kinds:
+returns clip logits (positive = synthetic). Three kinds:
 
 * :class:`PooledLinear` -- logistic regression on the mean and standard deviation over
   time of chosen encoder outputs (the probe that first beat the CNN on held-out folds);
 * :class:`TemporalHead` -- learned softmax weights over the stem and blocks 1-3, a
   small temporal convolution over 0.1-s steps and attentive statistics pooling
-  (the SLS-style candidate: frame-level, layer weights learned).
+  (the SLS-style candidate: frame-level, layer weights learned);
+* :class:`FusedHead` -- the two above, their logits weighed by a regression fitted on
+  validation (the shipped head).
 """
 
 from __future__ import annotations
