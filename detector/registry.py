@@ -63,11 +63,6 @@ class ModelVersion:
         return self.path / "model.tflite"
 
     @property
-    def is_encoder_version(self) -> bool:
-        """Whether the version runs on a shared speech encoder (its ``model.tflite`` is a head on pooled statistics)."""
-        return self.encoder is not None
-
-    @property
     def card(self) -> str:
         card = self.path / "card.md"
         return card.read_text(encoding="utf-8") if card.exists() else "No model card was saved with this version."

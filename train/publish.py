@@ -19,10 +19,11 @@ import dataclasses
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pandas as pd
 
@@ -99,6 +100,27 @@ def save_keras(trained: TrainedModel, path: Path) -> None:
         path.unlink()  # the .tflite is what serves; keep the store within its 10 MB budget
 
 
+@contextmanager
+def assembled_version(out: Path, name: str) -> Iterator[Path]:
+    """Yield ``out/.tmp-<name>``, created empty; then publish it as ``out/<name>`` with one atomic rename.
+
+    Readers never see a half-written version: the store ignores dot-folders, and the
+    folder is renamed only when the block finishes. On any failure (a cancel included)
+    the temporary folder is removed and the error raised again.
+    """
+    temp = out / f".tmp-{name}"
+    temp.mkdir()
+    try:
+        yield temp
+        for path in temp.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)  # temp files are created private
+        temp.chmod(0o755)
+        os.rename(temp, out / name)  # atomic publish on one filesystem
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+
+
 def publish_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, out: Path, log: ProgressLog,
                     evaluate: bool = True) -> Path:
     """Export, evaluate on test and publish ``out/<version>/`` with one atomic rename.
@@ -109,11 +131,9 @@ def publish_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, ou
         raise ValueError("an uncalibrated model cannot be published: train it with calibrated=True")
     out.mkdir(parents=True, exist_ok=True)
     name = version_name(trained.config, out)
-    temp = out / f".tmp-{name}"
     # Named before the folder exists, so a job manager can remove it after a SIGKILL.
     log.event("export", version=name)
-    temp.mkdir()
-    try:
+    with assembled_version(out, name) as temp:
         export_tflite(trained.model, temp / "model.tflite")
         trained.features.save(temp / "features.json")
         (temp / "calibration.json").write_text(json.dumps(trained.calibration.to_dict(), indent=2) + "\n")
@@ -124,13 +144,6 @@ def publish_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, ou
             log.event("evaluate", version=name, split="test")
             write_evaluation(temp, frame, corpus)
         seal_folder(temp)   # last: the record covers every file the version ships (detector/integrity.py)
-        for path in temp.rglob("*"):
-            path.chmod(0o755 if path.is_dir() else 0o644)  # temp files are created private
-        temp.chmod(0o755)
-        os.rename(temp, out / name)  # atomic publish on one filesystem
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
     return out / name
 
 

@@ -14,9 +14,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from detector.preparation import fit_to_window
-from detector.spectrum import clip_power, floored
-
 if TYPE_CHECKING:  # detector.config imports the registry, so only for annotations
     from detector.config import FeatureConfig
 
@@ -60,7 +57,8 @@ class FrontEnd:
         those rows in the app's explanation and one sentence on what they mean.
     fits_window : bool
         Whether a clip shorter than one model window is repeated to fill it first
-        (CNN inputs); ``False`` for an encoder's input, which reads clips as they are.
+        (CNN inputs); ``False`` for an encoder's input, which reads clips as they are
+        (:func:`detector.features.features_from_clip` applies it).
     level_label : str
         What the drawn values are, for the spectrogram's colour bar.
     """
@@ -86,10 +84,6 @@ class FrontEnd:
         """Leading spectrum bins for ``config``; 0 when no bin is a frequency."""
         return self.spectrum(config)
 
-    def features(self, samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
-        """Features of a prepared clip: samples in, (frames, n_bins) float32 out."""
-        fitted = fit_to_window(samples, config) if self.fits_window else samples
-        return self.compute(fitted, floored(clip_power(samples, config), config), config)
 
 
 def article(count: int) -> str:

@@ -26,9 +26,9 @@ import pandas as pd
 
 from detector.audio import load_audio
 from detector.config import FeatureConfig
+from detector.encoder.record import cached_sha256
 from detector.encoder.runtime import WhisperEncoder, pooled_stats, step_sequence
 from detector.errors import AudioError
-from detector.integrity import sha256_file
 from detector.paths import REPO_ROOT
 from detector.preparation import prepare_waveform
 from train.dataset import clip_key
@@ -51,7 +51,7 @@ def clip_entry(encoder: WhisperEncoder, path: str) -> dict[str, np.ndarray]:
 
 
 def cache_folder(encoder_file: str | Path) -> Path:
-    return CACHE_ROOT / sha256_file(Path(encoder_file))[:12]
+    return CACHE_ROOT / cached_sha256(Path(encoder_file))[:12]   # hashed once per process, not per call
 
 
 def missing(frame: pd.DataFrame, encoder_file: str | Path) -> int:

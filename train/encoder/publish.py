@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import shutil
 import sys
 from datetime import datetime, timezone
@@ -32,7 +31,7 @@ from train.encoder.bakeoff import fit_and_calibrate, fold_name, load_data
 from train.encoder.heads import FusedHead, uses_sequences
 from train.encoder.version import write_encoder_version
 from train.heldout import HELDOUT_BAND_ERROR
-from train.publish import corpus_version, write_evaluation
+from train.publish import assembled_version, corpus_version, write_evaluation
 
 
 def narrowed(calibration: Calibration, bands: dict) -> Calibration:
@@ -85,20 +84,12 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
                          validation=ValidationFigures(eer=bakeoff["val_eer"], aggregation="mean_logit"))
     if (store / name).exists():
         raise FileExistsError(f"model version {name!r} already exists in {store}")
-    temp = store / f".tmp-{name}"   # named like train.publish's, so a job manager can clear it after a kill
     on_event("export", version=name)
-    try:
+    with assembled_version(store, name) as temp:   # named like train.fit's, so a job manager can clear it
         write_encoder_version(temp, head, shared, blocks, calibration, report=report, version=name)
         on_event("evaluate", version=name, split="test")
         write_evaluation(temp, frame, corpus, heldout=heldout_report(bakeoff))
         seal_folder(temp)
-        for path in temp.rglob("*"):
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        temp.chmod(0o755)
-        os.rename(temp, store / name)   # atomic on one filesystem
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
     return store / name
 
 

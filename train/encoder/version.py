@@ -154,8 +154,9 @@ def write_encoder_version(folder: str | Path, head: PooledLinear | FusedHead, en
     (folder / "calibration.json").write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     report = report or ModelReport()
+    arch = f"whisper-base-{blocks} + pooled linear" + (" + temporal" if fused else "")
     report = report.replace(created=report.created or created, version=version or folder.name, feature=features.feature,
-                            arch=f"whisper-base-{blocks} + {'pooled linear + temporal' if fused else 'pooled linear'}", feature_code=feature_code(features))
+                            arch=arch, feature_code=feature_code(features))
     model_report.save(folder, report)
     (folder / "card.md").write_text(card or card_text(version or folder.name, record, head), encoding="utf-8")
     if seal:

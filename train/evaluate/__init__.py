@@ -46,27 +46,28 @@ LATENCY_WINDOWS = 9        # a 10-s clip = 9 windows of 2 s every 1 s
 LATENCY_SECONDS = 10
 
 
+def median_ms(call, repeats: int, warmup: int) -> float:
+    """Median wall time of ``call()`` in milliseconds over ``repeats`` runs after ``warmup`` uncounted ones."""
+    times = []
+    for _ in range(warmup + repeats):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times[warmup:]) * 1000.0)
+
+
 def serving_latency_ms(model_path: str | Path, config: FeatureConfig, repeats: int = 20) -> float:
     """Median LiteRT time (2 threads) to score the 9 windows of a 10-s clip."""
     model = LiteRTModel(model_path, num_threads=2)
     windows = np.random.default_rng(0).standard_normal((LATENCY_WINDOWS, *config.input_shape)).astype(np.float32)
-    times = []
-    for _ in range(repeats + 2):
-        started = time.perf_counter()
-        model(windows)
-        times.append(time.perf_counter() - started)
-    return float(np.median(times[2:]) * 1000.0)
+    return median_ms(lambda: model(windows), repeats, warmup=2)
 
 
 def encoder_latency_ms(scorer: EncoderScorer, repeats: int = 5) -> float:
     """Median time to score a 10-s clip with an encoder version: log-mel, the encoder pass and the head."""
     samples = (0.05 * np.random.default_rng(0).standard_normal(LATENCY_SECONDS * 16_000)).astype(np.float32)
-    times = []
-    for _ in range(repeats + 1):   # the first call plans the encoder for this length: not counted
-        started = time.perf_counter()
-        scorer.score_samples(samples)
-        times.append(time.perf_counter() - started)
-    return float(np.median(times[1:]) * 1000.0)
+    # The first call plans the encoder for this length: not counted.
+    return median_ms(lambda: scorer.score_samples(samples), repeats, warmup=1)
 
 
 def load_detector(folder: str | Path) -> Detector:
