@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_pages._shared import get_service
 from app_pages.admin_results import active_or_none
+from detector import trust
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
 from webapp.admin_tables import incomparable_note, registry_row
@@ -49,7 +50,7 @@ def confirm_pending(registry: ModelRegistry, origin: str) -> None:
         promote(registry, name)
         return
     try:
-        st.session_state["admin_notice"] = f"Rolled back to {registry.rollback()}."
+        st.session_state["admin_notice"] = f"Rolled back to {trust.rollback(registry)}."
         st.rerun()
     except ModelError as exc:
         st.error(str(exc))
@@ -58,7 +59,7 @@ def confirm_pending(registry: ModelRegistry, origin: str) -> None:
 def promote(registry: ModelRegistry, name: str) -> None:
     """Make ``name`` the active version (only called once the admin has confirmed)."""
     try:
-        registry.promote(name)
+        trust.promote(registry, name)
     except ModelError as exc:
         st.error(str(exc))
         return
@@ -101,7 +102,7 @@ def registry_section(registry: ModelRegistry, manager: JobManager | None = None,
     rows, loaded = [], {}
     for name in registry.versions():
         try:
-            version = loaded[name] = registry.check(name)   # builds the model: a broken one shows as broken
+            version = loaded[name] = trust.check(registry, name)   # builds the model: a broken one shows as broken
         except ModelError as exc:
             rows.append({"version": name, "active": "", "created": "", "test EER": str(exc), "measured on": ""})
             continue

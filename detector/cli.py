@@ -88,14 +88,15 @@ def format_rows(rows: list[dict], fmt: str) -> str:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
+    from detector import trust
     from detector.inference import Detector
     from detector.registry import ModelRegistry
 
     registry = ModelRegistry(args.store)
     if args.model:
-        detector = Detector(registry.check(args.model))   # the same checks as promotion: intact, or refused
+        detector = Detector(trust.check(registry, args.model))   # the same checks as promotion: intact, or refused
     else:
-        version, notice = registry.serving_version()   # a broken active model falls back to its history
+        version, notice = trust.serving_version(registry)   # a broken active model falls back to its history
         if notice:
             print(f"warning: {notice}", file=sys.stderr)
         detector = Detector(version)
@@ -114,6 +115,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
+    from detector import trust
     from detector.model_facts import facts_of
     from detector.registry import ModelRegistry
 
@@ -129,7 +131,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
         return 0
     for name in names:
         try:
-            version = registry.check(name)   # builds the model and scores a probe: broken ones show here
+            version = trust.check(registry, name)   # builds the model and scores a probe: broken ones show here
             eer = f"test EER {facts_of(version).test_eer.text(2)}"   # with the corpus it was measured on
             detail = f"{version.features.feature}, {eer}"
         except ModelError as exc:
@@ -139,18 +141,40 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_promote(args: argparse.Namespace) -> int:
+    from detector import trust
     from detector.registry import ModelRegistry
 
-    ModelRegistry(args.store).promote(args.version)
+    registry = ModelRegistry(args.store)
+    unreadable = _unreadable_pointer(registry)
+    trust.promote(registry, args.version)
+    if unreadable:
+        print(f"warning: {unreadable} It was rewritten; its rollback history could not be read and starts empty.",
+              file=sys.stderr)
     print(f"Active model: {args.version}")
     return 0
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
+    from detector import trust
     from detector.registry import ModelRegistry
 
-    print(f"Active model: {ModelRegistry(args.store).rollback()}")
+    registry = ModelRegistry(args.store)
+    unreadable = _unreadable_pointer(registry)
+    name = trust.rollback(registry)
+    if unreadable:   # no history to go back through: the newest good version, as the app already serves
+        print(f"warning: {unreadable} It now names {name}, the newest version in the store that passes its checks.",
+              file=sys.stderr)
+    print(f"Active model: {name}")
     return 0
+
+
+def _unreadable_pointer(registry) -> str | None:
+    """The pointer's error sentence when it cannot be read, else ``None``."""
+    try:
+        registry.pointer()
+    except ModelError as exc:
+        return str(exc)
+    return None
 
 
 def _cmd_seal(args: argparse.Namespace) -> int:

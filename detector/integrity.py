@@ -1,19 +1,25 @@
-"""A model version proves it is intact: file hashes and reference scores recorded when it is published.
+"""A model version proves it is intact: file hashes and reference scores recorded when it is sealed.
 
 A probe that only asks for one finite score let a damaged model through: three flipped
 bits in a shipped ``model.tflite`` still gave finite scores, 0.94 *likely synthetic* for
 every clip. So each version carries ``integrity.json``, written when it is published
 (or sealed later with ``python -m detector seal VERSION``):
 
-* the SHA-256 of every file in the version folder, and
+* the version's name, and the SHA-256 of every file in the version folder;
 * the clip logit and calibrated probability of each committed reference recording
   (``assets/reference/``, genuine and synthetic) under the version's own features and
-  calibration.
+  calibration;
+* an HMAC-SHA256 over all of it with this server's key (:mod:`detector.signing`), which
+  lives outside the store. The versions the repository ships carry no signature: the
+  digests of their records are in the package code (:mod:`detector.shipped`).
 
-:func:`verify` checks both; the registry runs it for promotion, start-up and listings.
-The hashes catch any change to the bytes; the reference scores catch a forger who also
-rewrote the hashes, and a model that has stopped listening to its input. A version
-without a record is refused too: deleting the record must not switch the check off.
+:func:`verify` checks the record is genuine (shipped or signed), names this version,
+and that every hash and reference score still holds. What that guarantees: whoever can
+write the store but not read the key cannot change a version's files, rename a version,
+or make a record of their own that passes. The reference scores add a check that the
+model still listens to its input; they are no defence against a forger on their own (a
+head can be changed so that four recordings keep their scores). A version without a
+record is refused too: deleting the record must not switch the check off.
 """
 
 from __future__ import annotations
@@ -24,13 +30,16 @@ import math
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from detector.encoder.record import cached_sha256, shared_encoder_file
 from detector.errors import ModelError
+from detector.files import atomic_write_text, sha256_file
+from detector.inference import Detector
 from detector.paths import ASSETS_DIR
-
-if TYPE_CHECKING:  # annotations only: the registry imports this module
-    from detector.registry import ModelVersion
+from detector.registry import ModelVersion, load_folder
+from detector.shipped import SHIPPED_RECORDS
+from detector.signing import canonical, load_key, sign, signature_valid
 
 RECORD_FILE = "integrity.json"
 RECORD_FORMAT = 1
@@ -39,18 +48,8 @@ REFERENCE_LABELS = ("genuine", "synthetic")
 # Scores are recomputed on the same CPU kind with the same code: they agree to ~1e-6; a damaged
 # model moves them by far more. A change too small to show here is the hashes' job.
 LOGIT_TOLERANCE = 1e-3
-_CHUNK = 1 << 20
 _passed: set[str] = set()   # digests of records whose reference scores were reproduced in this process
 _passed_lock = threading.Lock()
-
-
-def sha256_file(path: Path) -> str:
-    """The SHA-256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def file_digests(folder: str | Path) -> dict[str, str]:
@@ -87,15 +86,13 @@ def reference_clips(reference_dir: str | Path | None = None) -> list[Path]:
     return clips
 
 
-def reference_scores(version: "ModelVersion", clips: list[Path]) -> list[dict[str, Any]]:
+def reference_scores(version: ModelVersion, clips: list[Path]) -> list[dict[str, Any]]:
     """Score each clip with ``version`` (its own features and calibration): one entry per clip.
 
     Through :meth:`Detector.analyse`, the public path every verdict takes: a CNN version's
     windows, or an encoder version's one pass of the shared encoder (whose file the
     version's ``encoder.json`` pins by SHA-256, so the reference scores vouch for it too).
     """
-    from detector.inference import Detector  # imported here: inference imports the registry, which imports this
-
     detector = Detector(version, num_threads=1)
     entries = []
     for clip in clips:
@@ -105,7 +102,7 @@ def reference_scores(version: "ModelVersion", clips: list[Path]) -> list[dict[st
     return entries
 
 
-def seal(version: "ModelVersion", reference_dir: str | Path | None = None) -> dict[str, Any]:
+def seal(version: ModelVersion, reference_dir: str | Path | None = None) -> dict[str, Any]:
     """Write ``integrity.json`` into ``version``'s folder and return its content.
 
     Raises
@@ -121,25 +118,23 @@ def seal(version: "ModelVersion", reference_dir: str | Path | None = None) -> di
     if max(logits) - min(logits) <= LOGIT_TOLERANCE:
         raise ModelError(f"Model version {version.name!r} cannot be sealed: it gives every reference recording the "
                          "same score, so it does not respond to its input.")
-    record = {"format": RECORD_FORMAT, "sealed": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    key = load_key(create=True, store=version.path.parent)
+    record = {"format": RECORD_FORMAT, "version": version.name,
+              "sealed": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "files": file_digests(version.path), "references": references,
               "tolerance": {"clip_logit": LOGIT_TOLERANCE}}
-    from detector.registry import atomic_write_text  # the registry imports this module
-
-    path = version.path / RECORD_FILE
-    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
-    path.chmod(0o644)   # atomic writes start private; the server may run as another user
+    record["signature"] = sign(record, key)
+    # Atomic writes start private; the server may run as another user.
+    atomic_write_text(version.path / RECORD_FILE, json.dumps(record, indent=2) + "\n", mode=0o644)
     return record
 
 
 def seal_folder(folder: str | Path, reference_dir: str | Path | None = None) -> dict[str, Any]:
     """Load the version in ``folder`` (e.g. one still being published) and :func:`seal` it."""
-    from detector.registry import load_folder
-
     return seal(load_folder(folder), reference_dir)
 
 
-def read_record(version: "ModelVersion") -> dict[str, Any]:
+def read_record(version: ModelVersion) -> dict[str, Any]:
     """The version's record, validated in shape.
 
     Raises
@@ -161,7 +156,7 @@ def read_record(version: "ModelVersion") -> dict[str, Any]:
     return record
 
 
-def verify(version: "ModelVersion", reference_dir: str | Path | None = None) -> None:
+def verify(version: ModelVersion, reference_dir: str | Path | None = None) -> None:
     """Check ``version`` against its record: every file's hash, then the reference scores.
 
     Raises
@@ -186,7 +181,13 @@ def verify(version: "ModelVersion", reference_dir: str | Path | None = None) -> 
                              f"when the version was sealed (its SHA-256 differs), so it is damaged or was changed. "
                              f"If it was changed on purpose, check the version and run "
                              f"`python -m detector seal {name}`.")
-    key = hashlib.sha256(json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
+    _check_authentic(version, record)   # after the hashes: damage gets the plainer sentence, forgery this one
+    # The reference scores depend on the version's files (the record covers them) and on the shared encoder,
+    # which lives outside the version: its digest, hashed again whenever the file's inode or ctime changed,
+    # is part of the key, so an encoder edited in place is checked again instead of trusted from memory.
+    encoder = "" if version.encoder is None else \
+        cached_sha256(shared_encoder_file(name, version.path.parent, version.encoder))
+    key = hashlib.sha256((json.dumps(record, sort_keys=True) + encoder).encode("utf-8")).hexdigest()
     with _passed_lock:
         if key in _passed:   # same bytes as a record already reproduced here: the scores cannot differ
             return
@@ -195,7 +196,31 @@ def verify(version: "ModelVersion", reference_dir: str | Path | None = None) -> 
         _passed.add(key)
 
 
-def _check_references(version: "ModelVersion", expected: list[dict[str, Any]],
+def record_digest(record: dict[str, Any]) -> str:
+    """The SHA-256 that :mod:`detector.shipped` lists for a shipped version's record."""
+    return hashlib.sha256(canonical(record)).hexdigest()
+
+
+def _check_authentic(version: ModelVersion, record: dict[str, Any]) -> None:
+    """Refuse a record that is neither a shipped one under its own name nor signed by this server for this name."""
+    name = version.name
+    if "signature" not in record and SHIPPED_RECORDS.get(name) == record_digest(record):
+        return
+    if record.get("version") != name and "version" in record:
+        raise ModelError(f"Model version {name!r} failed its integrity check: its record was sealed for "
+                         f"{record['version']!r}, so the folder was copied or renamed. Seal it under this name "
+                         f"with `python -m detector seal {name}` once you have checked it.")
+    key = load_key(create=False, store=version.path.parent)
+    if key is None or not signature_valid(record, key) or "version" not in record:
+        why = "this server has no signing key yet" if key is None else "its signature does not match this " \
+            "server's key"
+        raise ModelError(f"Model version {name!r} failed its integrity check: its record is not one this project "
+                         f"shipped and {why}, so anyone who can write the model store could have written it. If "
+                         f"you made this version, check it and run `python -m detector seal {name}` as the "
+                         "server's user.")
+
+
+def _check_references(version: ModelVersion, expected: list[dict[str, Any]],
                       reference_dir: str | Path | None) -> None:
     folder = Path(reference_dir) if reference_dir is not None else REFERENCE_DIR
     clips = []
@@ -217,6 +242,8 @@ def _check_references(version: "ModelVersion", expected: list[dict[str, Any]],
 def _valid_record(record: Any) -> bool:
     """Whether ``record`` has the shape :func:`seal` writes."""
     if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+        return False
+    if not isinstance(record.get("version", ""), str) or not isinstance(record.get("signature", {}), dict):
         return False
     files, references = record.get("files"), record.get("references")
     if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):

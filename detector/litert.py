@@ -1,14 +1,23 @@
-"""The one LiteRT model wrapper: a ``.tflite`` file in, window logits out.
+"""The one LiteRT wrapper: a ``.tflite`` file's bytes in, an interpreter that runs arrays.
 
-Serving (:class:`detector.inference.Detector`), the store's health probe, evaluation
-and the benchmarks all run a model through :class:`LiteRTModel`, so what evaluation
-measures is what the server runs. Only ``ai_edge_litert`` is imported (no TensorFlow).
+Every model the app runs goes through :class:`LiteRTProgram`: a CNN's windows
+(:class:`LiteRTModel`), the shared speech encoder (:class:`detector.encoder.runtime.WhisperEncoder`)
+and an encoder version's head, pooled or fused (:mod:`detector.encoder.fused_head`). So
+what evaluation measures is what the server runs, and there is one place that reads a
+model file. Only ``ai_edge_litert`` is imported (no TensorFlow).
+
+The interpreter is built from the file's bytes read once, never from the path: a file
+edited on disk after it was checked cannot change what a loaded interpreter computes
+(a memory-mapped model would follow the edit), and when a digest is given the bytes
+that serve are the bytes that were hashed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -17,8 +26,94 @@ from detector.errors import ModelError
 MAX_BATCH = 64   # windows per invoke: bounds interpreter memory for long clips and whole test splits
 
 
+class LiteRTProgram:
+    """One LiteRT interpreter with its inputs resized on demand; thread-safe.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.tflite`` file.
+    num_threads : int
+        LiteRT CPU threads.
+    what : str
+        How sentences name the model, e.g. ``"Model version 'v1'"`` or ``"The speech encoder x.tflite"``.
+    sha256 : str, optional
+        The digest the file's bytes must have; checked on the bytes the interpreter is built from.
+
+    Raises
+    ------
+    ModelError
+        The file is missing or unreadable, its digest differs, or it is not a LiteRT model.
+    """
+
+    def __init__(self, path: str | Path, num_threads: int = 2, *, what: str, sha256: str | None = None) -> None:
+        from ai_edge_litert.interpreter import Interpreter  # imported here: app pages that never score skip it
+
+        self.path, self.what = Path(path), what
+        try:
+            content = self.path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"{what} could not be read ({self.path.name}: {exc.strerror or exc}).") from exc
+        if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256:
+            raise ModelError(f"{what} is not the file that was recorded: the SHA-256 of {self.path.name} differs, "
+                             "so it is damaged or was replaced.")
+        try:
+            self._interpreter = Interpreter(model_content=content, num_threads=num_threads)
+            self._interpreter.allocate_tensors()
+        except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad flatbuffer
+            raise ModelError(f"{what} could not be loaded: {self.path.name} is corrupt.") from exc
+        self._content = content   # the interpreter reads this buffer: keep it alive as long as the interpreter
+        self.inputs = self._interpreter.get_input_details()
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._shapes = [tuple(int(d) for d in detail["shape"]) for detail in self.inputs]
+        self._lock = threading.Lock()
+
+    def input_index(self, name_part: str) -> int:
+        """The position of the one input whose tensor name contains ``name_part``.
+
+        Raises
+        ------
+        ModelError
+            When no input or more than one matches.
+        """
+        matches = [i for i, detail in enumerate(self.inputs) if name_part in detail["name"]]
+        if len(matches) != 1:
+            raise ModelError(f"{self.what} is broken: it has no single input named {name_part!r} "
+                             f"(inputs: {', '.join(d['name'] for d in self.inputs)}).")
+        return matches[0]
+
+    def input_shape(self, position: int = 0) -> tuple[int, ...]:
+        """The shape of input ``position`` as the file declares it (or as last resized)."""
+        return self._shapes[position]
+
+    def run(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
+        """Feed one array per input (in :attr:`inputs` order) and return a copy of the first output.
+
+        Inputs whose shape changed since the last call are resized first; that re-plans the
+        graph, so callers keep shapes stable where they can.
+        """
+        arrays = [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
+        if len(arrays) != len(self.inputs):
+            raise ModelError(f"{self.what} takes {len(self.inputs)} input(s), got {len(arrays)}.")
+        with self._lock:
+            changed = False
+            for position, array in enumerate(arrays):
+                if array.shape != self._shapes[position]:
+                    self._interpreter.resize_tensor_input(self.inputs[position]["index"], array.shape)
+                    self._shapes[position], changed = array.shape, True
+            if changed:
+                self._interpreter.allocate_tensors()
+            for detail, array in zip(self.inputs, arrays):
+                self._interpreter.set_tensor(detail["index"], array)
+            self._interpreter.invoke()
+            return np.array(self._interpreter.get_tensor(self._output))
+
+
 class LiteRTModel:
-    """A loaded ``.tflite`` model scoring (n, frames, bins, 1) windows; thread-safe.
+    """A one-input model scoring a batch of inputs: (n, *input_shape) in, one raw logit each out; thread-safe.
+
+    A CNN version's windows (n, frames, bins, 1) and a pooled encoder head's statistics
+    (n, features) both run through it.
 
     Parameters
     ----------
@@ -36,43 +131,24 @@ class LiteRTModel:
     """
 
     def __init__(self, path: str | Path, num_threads: int = 2, name: str | None = None) -> None:
-        from ai_edge_litert.interpreter import Interpreter  # imported here: app pages that never score skip it
-
-        self.path = Path(path)
-        self.name = name or self.path.parent.name
-        try:
-            self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
-            self._interpreter.allocate_tensors()
-        except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad flatbuffer
-            raise ModelError(f"Model version {self.name!r} could not be loaded: model.tflite is corrupt.") from exc
-        self._input = self._interpreter.get_input_details()[0]
-        self._output_index = self._interpreter.get_output_details()[0]["index"]
-        self._batch = int(self._input["shape"][0])
-        self._lock = threading.Lock()
+        self.name = name or Path(path).parent.name
+        self._program = LiteRTProgram(path, num_threads, what=f"Model version {self.name!r}")
+        self._lock = threading.Lock()   # one caller's chunks run back to back
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        """One window's shape, without the batch axis."""
-        return tuple(int(d) for d in self._input["shape"][1:])
+        """One input's shape, without the batch axis."""
+        return self._program.input_shape()[1:]
 
-    def __call__(self, windows: np.ndarray) -> np.ndarray:
-        """Raw logits, shape (n,), float64, for windows shaped (n, *input_shape)."""
-        windows = np.ascontiguousarray(windows, dtype=np.float32)
-        if windows.ndim != len(self.input_shape) + 1 or windows.shape[1:] != self.input_shape:
-            raise ModelError(f"Model {self.name!r} expects windows shaped (n, {self.input_shape}), "
-                             f"got {windows.shape}.")
-        out = np.empty(len(windows), dtype=np.float64)
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """Raw logits, shape (n,), float64, for inputs shaped (n, *input_shape)."""
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim != len(self.input_shape) + 1 or batch.shape[1:] != self.input_shape:
+            raise ModelError(f"Model {self.name!r} expects inputs shaped (n, {self.input_shape}), "
+                             f"got {batch.shape}.")
+        out = np.empty(len(batch), dtype=np.float64)
         with self._lock:
-            for start in range(0, len(windows), MAX_BATCH):
-                chunk = windows[start:start + MAX_BATCH]
-                out[start:start + len(chunk)] = self._invoke(chunk)
+            for start in range(0, len(batch), MAX_BATCH):
+                chunk = batch[start:start + MAX_BATCH]
+                out[start:start + len(chunk)] = self._program.run([chunk]).reshape(-1)
         return out
-
-    def _invoke(self, chunk: np.ndarray) -> np.ndarray:
-        if chunk.shape[0] != self._batch:   # resizing re-plans the graph: only when the batch changes
-            self._interpreter.resize_tensor_input(self._input["index"], chunk.shape)
-            self._interpreter.allocate_tensors()
-            self._batch = chunk.shape[0]
-        self._interpreter.set_tensor(self._input["index"], chunk)
-        self._interpreter.invoke()
-        return np.asarray(self._interpreter.get_tensor(self._output_index), dtype=np.float64).reshape(-1)

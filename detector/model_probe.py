@@ -7,15 +7,12 @@ nothing served. Promotion and ``detector models`` run this probe first.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from detector.encoder.scorer import probe_scorer
 from detector.errors import ModelError
 from detector.litert import LiteRTModel
-
-if TYPE_CHECKING:  # annotations only: the registry imports this module
-    from detector.registry import ModelVersion
+from detector.registry import ModelVersion
 
 PROBE_SEED = 20261130  # a fixed input, so a probe's outcome never depends on chance
 
@@ -25,7 +22,7 @@ def probe_input(shape: tuple[int, ...]) -> np.ndarray:
     return np.random.default_rng(PROBE_SEED).standard_normal((1, *shape)).astype(np.float32)
 
 
-def probe_version(version: "ModelVersion") -> float:
+def probe_version(version: ModelVersion) -> float:
     """Build ``version``'s interpreter, score the probe input and return the logit.
 
     An encoder version is probed through its scorer (:func:`detector.encoder.scorer.probe_scorer`):
@@ -39,8 +36,6 @@ def probe_version(version: "ModelVersion") -> float:
     """
     name = version.name
     if version.encoder is not None:
-        from detector.encoder.scorer import probe_scorer  # imported here: only encoder versions need it
-
         return probe_scorer(version, PROBE_SEED)
     try:
         model = LiteRTModel(version.tflite_path, num_threads=1, name=name)

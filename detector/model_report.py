@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from detector.files import atomic_write_text
 from detector.typed_json import from_dict
 
 FILE_NAME = "metrics.json"
@@ -273,29 +272,20 @@ def load(version_dir: str | Path) -> ModelReport:
     if not path.is_file():
         return ModelReport()
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from exc
-    return from_dict(ModelReport, data)
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{FILE_NAME} is not valid JSON ({type(exc).__name__})") from exc
+    try:
+        return from_dict(ModelReport, data)
+    except (TypeError, AttributeError, RecursionError) as exc:   # a field of the wrong JSON kind
+        raise ValueError(f"{FILE_NAME} does not have the report's shape ({exc})") from exc
 
 
 def save(version_dir: str | Path, report: ModelReport) -> Path:
     """Write ``metrics.json`` atomically and readable by the app (atomic writes start private)."""
-    path = Path(version_dir) / FILE_NAME
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            # numpy scalars in the logged history become plain numbers
-            out.write(json.dumps(to_dict(report), indent=2, default=float) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)   # readers see the old report or the new one, never half of either
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-    path.chmod(0o644)
-    return path
+    # numpy scalars in the logged history become plain numbers
+    text = json.dumps(to_dict(report), indent=2, default=float) + "\n"
+    return atomic_write_text(Path(version_dir) / FILE_NAME, text, mode=0o644)
 
 
 def band_figures(report: dict[str, Any]) -> BandFigures:

@@ -13,16 +13,17 @@ Layout::
                                   (detector.encoder.record); model.tflite is then the head
         encoders/whisper-base-N.tflite  shared speech encoders (not versions: no features.json)
 
-Every write goes to a temporary file in the same folder followed by ``os.replace``,
-so a reader sees the old pointer or the new one, never half of either.
+Every write goes through :func:`detector.files.atomic_write_text`, so a reader sees the
+old pointer or the new one, never half of either. This module only reads, lists and
+writes; whether a version may serve is :mod:`detector.trust`'s decision.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,7 @@ from detector.encoder.record import EncoderRecord, version_record
 from detector.encoder.runtime import ENCODERS_FOLDER
 from detector.errors import ModelError
 from detector.features import feature_code
-from detector.integrity import verify
-from detector.model_probe import probe_version
+from detector.files import atomic_write_text
 from detector.model_report import ModelReport
 from detector.paths import model_store
 
@@ -44,6 +44,11 @@ POINTER_FILE = "active.json"
 CORRUPT_POINTER = ("The active-model pointer (active.json) is corrupt or unreadable; promote a version to repair "
                    "it (on the Admin page, or `python -m detector promote <version>`).")
 REQUIRED_FILES = ("model.tflite", "features.json", "calibration.json")   # encoder versions add encoder.json
+NO_ACTIVE = "No active model in the model store. Train one (python -m train.fit) and promote it."
+MAX_NAME_CHARS = 80
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,%d}" % (MAX_NAME_CHARS - 1))
+MAX_POINTER_CHARS = 64 * 1024
+MAX_HISTORY = 20
 DEFAULT_STORE = model_store()   # the import-time value, for command-line defaults; instances ask again
 
 
@@ -76,22 +81,6 @@ class ModelVersion:
         return self.report.test.eer if self.report.test else None
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so readers never observe a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-
-
 def load_folder(path: str | Path) -> ModelVersion:
     """Load and validate the version in ``path`` (any folder, e.g. one still being published).
 
@@ -114,8 +103,10 @@ def load_folder(path: str | Path) -> ModelVersion:
         raise ModelError(f"Model version {name!r} has an unreadable configuration: {exc}") from exc
     try:
         report = model_report.load(path)
-    except ValueError:
-        report = ModelReport()   # an unreadable report costs the figures, not the model
+    except ValueError as exc:   # never an empty report: it would switch the feature-code check off
+        raise ModelError(f"Model version {name!r} has an unreadable report ({model_report.FILE_NAME}: {exc}), so "
+                         "nothing shows which feature code it was trained with; it is refused. Restore the file "
+                         "or publish the version again.") from exc
     if (path / "model.tflite").stat().st_size == 0:
         raise ModelError(f"Model version {name!r} has an empty model.tflite.")
     encoder = version_record(path, features.feature)   # checks the shared encoder file too
@@ -130,160 +121,101 @@ def load_folder(path: str | Path) -> ModelVersion:
 
 
 class ModelRegistry:
-    """List, load, promote, roll back and delete model versions in a store folder."""
+    """List, load and delete model versions in a store folder, and read and write its pointer.
+
+    Whether a version may serve (its probe and integrity record) is decided one layer up,
+    in :mod:`detector.trust`, which promotes, rolls back and picks what serves.
+    """
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else model_store()
 
     # Reading ------------------------------------------------------------------
     def versions(self) -> list[str]:
-        """Names of complete versions (all required files present), oldest first."""
+        """Names of complete versions (all required files present, a valid name), oldest first."""
+        return [p.name for p in self._complete_folders() if valid_version_name(p.name)]
+
+    def stray_folders(self) -> list[str]:
+        """Complete version folders whose names are not valid version names: never loaded, listed to say so."""
+        return [p.name for p in self._complete_folders() if not valid_version_name(p.name)]
+
+    def _complete_folders(self) -> list[Path]:
         if not self.root.is_dir():
             return []
-        names = [p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")
-                 and all((p / f).is_file() for f in REQUIRED_FILES)]
-        return sorted(names)
+        return sorted((p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                       and all((p / f).is_file() for f in REQUIRED_FILES)), key=lambda p: p.name)
 
-    def _pointer(self) -> dict[str, Any]:
+    def pointer(self) -> dict[str, Any]:
         """The pointer as ``{"version": str | None, "history": [str, ...]}``, validated.
 
         Raises
         ------
         ModelError
-            When ``active.json`` is unreadable or has the wrong shape; the sentence
-            names the repair (promoting a version rewrites the pointer).
+            When ``active.json`` is unreadable or has the wrong shape (empty, binary, deeply
+            nested, names that are not version names); the sentence names the repair.
         """
         pointer = self.root / POINTER_FILE
         if not pointer.exists():
             return {"version": None, "history": []}
         try:
-            data = json.loads(pointer.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            text = pointer.read_text(encoding="utf-8")
+            # A pointer is a few hundred bytes; anything far larger is not one (and deep nesting overflows json).
+            data = json.loads(text) if len(text) <= MAX_POINTER_CHARS else None
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ModelError(CORRUPT_POINTER) from exc
         if not _valid_pointer(data):
             raise ModelError(CORRUPT_POINTER)
         return {"version": data.get("version"), "history": list(data.get("history", []))}
 
     def active_name(self) -> str | None:
-        return self._pointer()["version"]
+        return self.pointer()["version"]
 
     def load(self, name: str) -> ModelVersion:
         """Load and validate one version; raise :class:`ModelError` with a clear reason."""
-        if not name or "/" in name or "\\" in name or name.startswith("."):
-            raise ModelError(f"Invalid model version name {name!r}.")
+        if not isinstance(name, str) or not valid_version_name(name):
+            raise ModelError(f"{name!r} is not a model version name: names use letters, digits, '.', '_' and '-' "
+                             f"only (at most {MAX_NAME_CHARS} characters).")
         return load_folder(self.root / name)
 
     def active(self) -> ModelVersion:
+        """The active version, loaded but not checked (:func:`detector.trust.serving_version` checks)."""
         name = self.active_name()
         if name is None:
-            raise ModelError("No active model in the model store. Train one (python -m train.fit) and promote it.")
+            raise ModelError(NO_ACTIVE)
         return self.load(name)
 
     # Changing -----------------------------------------------------------------
-    def check(self, name: str) -> ModelVersion:
-        """Load ``name``, score a probe input and verify its record: what promotion, start-up and listings trust.
-
-        Raises
-        ------
-        ModelError
-            When the version is incomplete, misconfigured, its model cannot serve, or its files or
-            reference scores differ from those recorded when it was published
-            (:func:`detector.integrity.verify`).
-        """
-        version = self.load(name)
-        probe_version(version)   # first: a model that cannot even load gets the plainer sentence
-        verify(version)
-        return version
-
-    def promote(self, name: str) -> None:
-        """Make ``name`` active; the previous active version goes on the rollback history.
-
-        The version must pass :meth:`check`. A corrupt pointer is rewritten (that is
-        the repair its error message names); its unreadable history is lost.
-        """
-        self.check(name)  # refuse to point at something that cannot be served
-        try:
-            pointer = self._pointer()
-        except ModelError:
-            pointer = {"version": None, "history": []}
-        history = [v for v in pointer["history"] if v != name]
-        if pointer["version"] and pointer["version"] != name:
-            history.insert(0, pointer["version"])
-        self._write_pointer(name, history)
-
-    def serving_version(self) -> tuple[ModelVersion, str | None]:
-        """The version to serve and, when it is not the active one, a sentence saying what happened.
-
-        A broken active version falls back to the newest version in its history that
-        passes :meth:`check`, so one bad promotion does not leave users with nothing. A
-        corrupt pointer has no readable history: the newest version in the store that
-        passes :meth:`check` serves instead, and the sentence says so.
-
-        Raises
-        ------
-        ModelError
-            When nothing that could be served passes :meth:`check`.
-        """
-        try:
-            pointer = self._pointer()
-        except ModelError as exc:
-            for candidate in reversed(self.versions()):
-                try:
-                    version = self.check(candidate)
-                except ModelError:
-                    continue
-                return version, (f"{exc} Serving {candidate} instead, the newest version in the store that "
-                                 "passes its checks.")
-            raise
-        active = pointer["version"]
-        if active is None:
-            raise ModelError("No active model in the model store. Train one (python -m train.fit) and promote it.")
-        try:
-            return self.check(active), None
-        except ModelError as exc:
-            problem = exc
-        for candidate in pointer["history"]:
-            try:
-                version = self.check(candidate)
-            except ModelError:
-                continue
-            return version, (f"{problem} Serving {candidate} instead, the newest good version in the history; "
-                             "`python -m detector rollback` (or Roll back on the Admin page) makes it active.")
-        raise problem
-
-    def rollback(self) -> str:
-        """Re-activate the most recent previous version that still serves; return its name."""
-        pointer = self._pointer()
-        for index, candidate in enumerate(pointer["history"]):
-            try:
-                self.check(candidate)
-            except ModelError:
-                continue
-            self._write_pointer(candidate, pointer["history"][index + 1:])
-            return candidate
-        raise ModelError("There is no earlier model version to roll back to.")
-
     def delete(self, name: str) -> None:
         """Remove a version that is not active."""
-        if name == self.active_name():
-            raise ModelError("The active model cannot be deleted; promote another version first.")
-        target = self.root / name
-        if not name or name.startswith(".") or "/" in name or not target.is_dir():
-            raise ModelError(f"Model version {name!r} does not exist.")
         if name == ENCODERS_FOLDER:
             raise ModelError(f"{ENCODERS_FOLDER}/ is not a model version: it holds the shared speech encoder that "
                              "encoder versions read, and deleting it would break them.")
+        target = self.root / name
+        if not valid_version_name(name) or not target.is_dir():
+            raise ModelError(f"Model version {name!r} does not exist.")
+        pointer = self.pointer()
+        if name == pointer["version"]:
+            raise ModelError("The active model cannot be deleted; promote another version first.")
         # Rename first so a reader never sees a half-deleted version folder.
         trash = self.root / f".deleted-{name}"
         os.replace(target, trash)
         shutil.rmtree(trash, ignore_errors=True)
-        pointer = self._pointer()
         if name in pointer["history"]:
-            self._write_pointer(pointer["version"], [v for v in pointer["history"] if v != name])
+            self.write_pointer(pointer["version"], [v for v in pointer["history"] if v != name])
 
-    def _write_pointer(self, name: str | None, history: list[str]) -> None:
-        payload = {"version": name, "history": history[:20]}
+    def write_pointer(self, name: str | None, history: list[str]) -> None:
+        """Replace ``active.json`` atomically (the caller has checked ``name``)."""
+        payload = {"version": name, "history": history[:MAX_HISTORY]}
         atomic_write_text(self.root / POINTER_FILE, json.dumps(payload, indent=2) + "\n")
+
+
+def valid_version_name(name: str) -> bool:
+    """Whether ``name`` may name a version: letters, digits, '.', '_' and '-', not starting with '.'.
+
+    Names show in the sidebar, the report and the CSV; a safe alphabet means no Markdown,
+    no path separators and no right-to-left overrides can ride in one.
+    """
+    return bool(_NAME.fullmatch(name))
 
 
 def _valid_pointer(data: Any) -> bool:
@@ -295,4 +227,4 @@ def _valid_pointer(data: Any) -> bool:
     if not isinstance(history, list):
         return False
     names += history
-    return all(isinstance(n, str) and n and "/" not in n and "\\" not in n and not n.startswith(".") for n in names)
+    return all(isinstance(n, str) and valid_version_name(n) for n in names)

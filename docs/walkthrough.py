@@ -72,10 +72,11 @@ def main(work: Path) -> None:
     # ## 4. Promote
     # A new version serves nothing until it is promoted: one atomic rewrite of
     # ``active.json`` (the Admin page and ``python -m detector promote`` do the same).
+    from detector import trust
     from detector.registry import ModelRegistry
 
     registry = ModelRegistry(store)
-    registry.promote(version.name)
+    trust.promote(registry, version.name)
     print(f"4. active model: {registry.active().name}")
 
     # ## 5. A verdict

@@ -8,7 +8,9 @@ whether it passes cannot depend on the machine.
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +18,15 @@ import pytest
 import tiers
 from tiny_models import tiny_version
 
+from detector import trust
 from detector.registry import ModelRegistry
 
 TEST_SEED = 1234
+
+# Records the tests seal are signed with a key of the test session's own (detector.signing), never with the
+# developer's or the server's; child processes (CLI, jobs) inherit it through the environment.
+os.environ.pop("DETECTOR_STORE_KEY", None)
+os.environ["DETECTOR_KEY_FILE"] = str(Path(tempfile.mkdtemp(prefix="detector-test-key-")) / "store.key")
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -40,7 +48,7 @@ def tiny_store_template(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("store-template")
     tiny_version(root / "v1", "tiny-a")  # mean of window logits, Platt scale 1.7, bias -0.4
     tiny_version(root / "v2", "tiny-b")  # max of window logits, Platt scale 0.6, bias 0.25
-    ModelRegistry(root).promote("v1")
+    trust.promote(ModelRegistry(root), "v1")
     return root
 
 
@@ -72,7 +80,7 @@ def pinned_store(tmp_path_factory) -> Path:
     """A store whose only, active, version is :data:`PINNED_MODEL` (copied from the repository store)."""
     root = tmp_path_factory.mktemp("pinned-store")
     shutil.copytree(REPO_STORE / PINNED_MODEL, root / PINNED_MODEL)
-    ModelRegistry(root).promote(PINNED_MODEL)
+    trust.promote(ModelRegistry(root), PINNED_MODEL)
     return root
 
 

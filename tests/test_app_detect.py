@@ -15,6 +15,7 @@ from audio_fixtures import ALL_FORMATS, encode, noise, voice_like
 from cli_helpers import subprocess_env
 from streamlit.testing.v1 import AppTest
 
+from detector import trust
 from detector.bands import band_text
 from detector.errors import AudioError
 from detector.inference import Detector
@@ -87,7 +88,7 @@ def test_sidebar_shows_model_card_and_follows_promotion(app, tiny_store):
     app.switch_page("app_pages/model_card.py").run()
     assert_clean(app)
     assert any("Tiny test model v1" in m.value for m in app.main.markdown)
-    ModelRegistry(tiny_store).promote("v2")
+    trust.promote(ModelRegistry(tiny_store), "v2")
     # AppTest (1.67) drops sidebar elements drawn before page.run() on reruns of an
     # st.navigation app (the real browser keeps them; see test_browser), so a new
     # session looks: it shares the process-wide cached ModelService, which must reload.
@@ -208,7 +209,7 @@ def test_excitation_model_explains_its_voice_source_rows(tmp_path, monkeypatch):
 
     store = tmp_path / "store"
     tiny_version(store / "exc", "tiny-exc")  # melexc, 40 mel bins
-    ModelRegistry(store).promote("exc")
+    trust.promote(ModelRegistry(store), "exc")
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(store))
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.file_uploader[0].set_value(("clip.wav", encode(voice_like(3.0), 16000, "wav"), "audio/wav")).run()
@@ -300,7 +301,7 @@ def test_broken_new_model_keeps_serving_the_old_one(tiny_store, monkeypatch):
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
     first = AppTest.from_file(APP, default_timeout=60).run()
     assert sidebar_version(first) == "v1"
-    ModelRegistry(tiny_store).promote("v2")
+    trust.promote(ModelRegistry(tiny_store), "v2")
     # Promotion refuses a broken model (it builds it and scores a probe), so it breaks afterwards.
     (tiny_store / "v2" / "model.tflite").write_bytes(b"garbage" * 100)
     at = AppTest.from_file(APP, default_timeout=60).run()

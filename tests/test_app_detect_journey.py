@@ -16,6 +16,7 @@ import soundfile as sf
 from audio_fixtures import encode, voice_like
 from streamlit.testing.v1 import AppTest
 
+from detector import trust
 from detector.names import markdown_text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -129,7 +130,7 @@ def cosine_app(tmp_path, monkeypatch) -> AppTest:
     from detector.registry import ModelRegistry
 
     shutil.copytree(REPO / "model_store" / COSINE_MODEL, tmp_path / "store" / COSINE_MODEL)
-    ModelRegistry(tmp_path / "store").promote(COSINE_MODEL)
+    trust.promote(ModelRegistry(tmp_path / "store"), COSINE_MODEL)
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tmp_path / "store"))
     return AppTest.from_file(APP, default_timeout=120)
 

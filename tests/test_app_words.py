@@ -16,6 +16,7 @@ from audio_fixtures import encode, voice_like
 from streamlit.testing.v1 import AppTest
 from tiny_models import floor_version
 
+from detector import trust
 from detector.registry import ModelRegistry
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -31,7 +32,7 @@ def served(request, tmp_path, monkeypatch):
     """A store whose active version is the fixture model ``request.param``."""
     store = tmp_path / "store"
     floor_version(store / request.param, request.param)
-    ModelRegistry(store).promote(request.param)
+    trust.promote(ModelRegistry(store), request.param)
     (tmp_path / "data").mkdir()
     set_admin_env(monkeypatch, tmp_path, store)
     return request.param

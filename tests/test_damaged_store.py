@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_registry_repair import truncate_model
 
+from detector import trust
 from detector.registry import ModelRegistry
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -34,7 +35,7 @@ def test_a_corrupt_pointer_with_good_versions_serves_one_and_says_so(tiny_store,
 
 
 def test_the_fallback_banner_tells_what_failed_not_a_promotion_story(tiny_store, app):
-    ModelRegistry(tiny_store).promote("v2")   # active v2, history [v1]
+    trust.promote(ModelRegistry(tiny_store), "v2")   # active v2, history [v1]
     truncate_model(tiny_store, "v2")          # damaged on disk before this server started
     at = app()
     warning = shown(at, "warning")

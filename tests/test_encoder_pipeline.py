@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from encoder_helpers import random_variables
 
+from detector import trust
 from detector.inference import Detector
 from detector.registry import ModelRegistry
 from train.encoder import bakeoff, features, retrain
@@ -56,7 +57,7 @@ def test_features_bakeoff_publish_and_serve(toy, monkeypatch):
     folder = publish(str(corpus), str(encoder), "linear-012", result, store, "toy-encoder")
     assert not list(store.glob(".tmp-*"))   # assembled aside, then renamed
     registry = ModelRegistry(store)
-    registry.promote("toy-encoder")   # checks files, reference scores and the shared encoder's digest
+    trust.promote(registry, "toy-encoder")   # checks files, reference scores and the shared encoder's digest
     report = registry.active().report
     assert report.test.eer == pytest.approx(result["test_eer"], abs=1e-4)   # served path = bake-off's final fit (rounded there)
     assert set(report.heldout.folds) == set(folds)
@@ -99,7 +100,7 @@ def test_admin_retrain_encodes_once_refits_the_folds_and_publishes_unpromoted(to
     version = events[-1]["version"]
     registry = ModelRegistry(store)
     assert registry.versions() == [version] and registry.active_name() is None   # published, never promoted
-    registry.promote(version)   # sealed: files, reference scores and the shared encoder's digest check out
+    trust.promote(registry, version)   # sealed: files, reference scores and the shared encoder's digest check out
     assert set(registry.active().report.heldout.folds) == {e["message"].removeprefix("held out: ")
                                                            for e in folds[:-1]}
     assert len(list((tmp_path / "cache").rglob("*.npz"))) == clips
@@ -142,7 +143,7 @@ def test_a_fused_head_is_published_and_served_with_the_scores_it_was_fitted_to(t
     folder = publish(str(corpus), str(encoder), "fused-012", summary, store, "toy-fused", loaded=(frame, data),
                      fitted=(head, calibration, None, None))
     assert json.loads((folder / "encoder.json").read_text())["head"] == "pooled+temporal"
-    ModelRegistry(store).promote("toy-fused")   # sealed and checked like any version
+    trust.promote(ModelRegistry(store), "toy-fused")   # sealed and checked like any version
     detector = Detector.from_store(store)
     clips = frame.index[frame["split"] == "test"][:6]
     served = [detector.analyse(frame.loc[i, "path"]).clip_logit for i in clips]

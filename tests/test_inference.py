@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 from audio_fixtures import encode, voice_like
 
+from detector import trust
 from detector.calibration import Calibration
 from detector.errors import AudioError, ModelError
 from detector.explain import occlusion_map
 from detector.inference import Detector
+from detector.integrity import seal_folder
 from detector.registry import ModelRegistry
 from webapp.service import ModelService
 
@@ -114,11 +116,12 @@ def test_corrupt_model_is_a_model_error(tiny_store):
 def test_service_keeps_last_good_model(tiny_store):
     service = ModelService(tiny_store)
     assert service.get().name == "v1"
-    ModelRegistry(tiny_store).promote("v2")
+    trust.promote(ModelRegistry(tiny_store), "v2")
     assert service.get().name == "v2"  # follows promotion
     broken = tiny_store / "v3"
     shutil.copytree(tiny_store / "v1", broken)
-    ModelRegistry(tiny_store).promote("v3")
+    seal_folder(broken)   # a copy is sealed under its own name (a record names the version it was sealed for)
+    trust.promote(ModelRegistry(tiny_store), "v3")
     (broken / "model.tflite").write_bytes(b"\x00" * 64)  # corrupted after promotion
     assert service.get().name == "v2"
     assert "corrupt" in service.last_error
@@ -157,7 +160,7 @@ def test_served_windows_follow_the_saved_window_norm(tmp_path):
 
     per_band = FeatureConfig.from_dict({**TINY_CONFIG.to_dict(), "window_norm": "per_band"})
     tiny_version(tmp_path / "store" / "pb", "tiny-a", config=per_band)
-    ModelRegistry(tmp_path / "store").promote("pb")
+    trust.promote(ModelRegistry(tmp_path / "store"), "pb")
     detector = Detector.from_store(tmp_path / "store")
     assert detector.config.window_norm == "per_band"
     analysis = detector.analyse(encode(voice_like(4.0, 16000, seed=4), 16000, "wav"))

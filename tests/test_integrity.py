@@ -15,9 +15,11 @@ from admin_helpers import admin_app, login, set_admin_env, table_with, texts
 from cli_helpers import run_cli
 from conftest import REPO_STORE
 
+from detector import trust
 from detector.errors import ModelError
 from detector.integrity import RECORD_FILE, file_digests, reference_clips, reference_scores, seal, verify
 from detector.registry import ModelRegistry
+from detector.signing import load_key, sign
 from webapp.auth import THROTTLE
 from webapp.service import ModelService
 
@@ -64,7 +66,7 @@ def test_the_shipped_versions_are_sealed_and_intact():
         assert {"model.tflite", "features.json", "calibration.json", "metrics.json", "card.md"} <= set(record["files"])
         labels = {entry["label"] for entry in record["references"]}
         assert labels == {"genuine", "synthetic"}
-        registry.check(name)   # raises if a hash or a reference score differs
+        trust.check(registry, name)   # raises if a hash or a reference score differs
 
 
 def test_the_bit_flip_from_the_issue_is_refused_at_promote(store):
@@ -76,10 +78,29 @@ def test_the_bit_flip_from_the_issue_is_refused_at_promote(store):
     assert "v-const  broken: " in out and "integrity" in out
 
 
+def resign(folder: Path) -> None:
+    """Sign the folder's record, as it is, with this server's key: what the reference scores must still catch."""
+    record = json.loads((folder / RECORD_FILE).read_text())
+    record.pop("signature", None)
+    record["version"] = folder.name
+    record["signature"] = sign(record, load_key(create=True))
+    (folder / RECORD_FILE).write_text(json.dumps(record))
+
+
+def test_a_forged_hash_without_the_key_is_refused(store):
+    # Issue 31 item 4: a store writer rewrites the damaged file's hash; the record is then neither shipped nor signed.
+    forge_hash(store / "v-const")
+    with pytest.raises(ModelError, match="'v-const' failed its integrity check: its record is not one this project "
+                                         "shipped and its signature does not match"):
+        trust.promote(ModelRegistry(store), "v-const")
+    assert ModelRegistry(store).active_name() == ACTIVE
+
+
 def test_the_bit_flip_is_refused_by_the_reference_scores_when_the_hash_is_forged(store):
     forge_hash(store / "v-const")
+    resign(store / "v-const")   # even a record signed with the key cannot vouch for a model that stopped listening
     with pytest.raises(ModelError) as info:
-        ModelRegistry(store).promote("v-const")
+        trust.promote(ModelRegistry(store), "v-const")
     message = str(info.value)
     assert "'v-const' failed its integrity check" in message and "genuine reference recording" in message
     assert "0.938937" in message   # the constant score the issue saw for every clip
@@ -100,7 +121,7 @@ def test_a_one_byte_change_with_finite_unchanged_outputs_is_refused_by_the_hash(
     now = reference_scores(version, reference_clips())
     assert [r["clip_logit"] for r in now] == pytest.approx([r["clip_logit"] for r in recorded], abs=1e-6)
     with pytest.raises(ModelError, match="model.tflite is not the file recorded"):
-        registry.promote("v-edit")
+        trust.promote(registry, "v-edit")
 
 
 def test_a_changed_recorded_score_is_refused(store):
@@ -109,17 +130,18 @@ def test_a_changed_recorded_score_is_refused(store):
     record = json.loads(path.read_text())
     record["references"][0]["clip_logit"] += 0.01
     path.write_text(json.dumps(record))
+    resign(store / OLDER)
     with pytest.raises(ModelError, match="failed its integrity check: it scores the"):
-        ModelRegistry(store).check(OLDER)
+        trust.check(ModelRegistry(store), OLDER)
 
 
 def test_a_version_without_a_record_is_refused_until_sealed(store):
     (store / OLDER / RECORD_FILE).unlink()   # deleting the record must not switch the check off
     with pytest.raises(ModelError, match="has no integrity record"):
-        ModelRegistry(store).promote(OLDER)
+        trust.promote(ModelRegistry(store), OLDER)
     code, out, err = run_cli("seal", OLDER, store=store)
     assert code == 0 and out.startswith(f"Sealed {OLDER}"), err
-    ModelRegistry(store).promote(OLDER)
+    trust.promote(ModelRegistry(store), OLDER)
     assert ModelRegistry(store).active_name() == OLDER
 
 
@@ -162,7 +184,7 @@ def test_admin_promote_refuses_the_damaged_version_and_the_registry_shows_why(st
 
 def test_verify_reads_the_hashes_every_time(store):
     registry = ModelRegistry(store)
-    version = registry.check(OLDER)            # passes, and its reference scores are remembered
+    version = trust.check(registry, OLDER)            # passes, and its reference scores are remembered
     model = store / OLDER / "model.tflite"
     data = bytearray(model.read_bytes())
     data[FLIPPED_BYTES[0]] ^= 0x40

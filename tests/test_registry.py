@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from detector import trust
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
 
@@ -33,30 +34,30 @@ def test_a_model_from_other_feature_code_is_refused(tiny_store):
         registry.load("v2")
     assert "Retrain" in str(info.value)
     with pytest.raises(ModelError):
-        registry.promote("v2")
+        trust.promote(registry, "v2")
     assert registry.active_name() == "v1"
 
 
 def test_promote_and_rollback(tiny_store):
     registry = ModelRegistry(tiny_store)
-    registry.promote("v2")
+    trust.promote(registry, "v2")
     assert registry.active_name() == "v2"
-    assert registry.rollback() == "v1"
+    assert trust.rollback(registry) == "v1"
     assert registry.active_name() == "v1"
     with pytest.raises(ModelError, match="no earlier"):
-        registry.rollback()
+        trust.rollback(registry)
 
 
 def test_promote_refuses_incomplete_version(tiny_store):
     (tiny_store / "v2" / "features.json").unlink()
     registry = ModelRegistry(tiny_store)
     with pytest.raises(ModelError, match="incomplete"):
-        registry.promote("v2")
+        trust.promote(registry, "v2")
     assert registry.active_name() == "v1"
     with pytest.raises(ModelError, match="does not exist"):
-        registry.promote("v9")
-    with pytest.raises(ModelError, match="Invalid"):
-        registry.promote("../v1")
+        trust.promote(registry, "v9")
+    with pytest.raises(ModelError, match="is not a model version name"):
+        trust.promote(registry, "../v1")
 
 
 def test_delete_only_inactive(tiny_store):
@@ -102,7 +103,7 @@ def test_pointer_is_atomic_under_concurrent_readers(tiny_store):
     for thread in threads:
         thread.start()
     for i in range(300):
-        registry.promote("v2" if i % 2 == 0 else "v1")
+        trust.promote(registry, "v2" if i % 2 == 0 else "v1")
     stop.set()
     for thread in threads:
         thread.join()

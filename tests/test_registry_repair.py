@@ -10,6 +10,7 @@ from admin_helpers import PASSWORD, admin_app, login, table_with, texts
 from audio_fixtures import encode, voice_like
 from cli_helpers import run_cli
 
+from detector import trust
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
 from webapp.auth import THROTTLE
@@ -73,10 +74,46 @@ def test_promote_rewrites_a_corrupt_pointer(tiny_store, text):
     assert code == 0 and out.splitlines()[1].startswith("* v2")
 
 
-def test_rollback_with_a_corrupt_pointer_names_the_repair(tiny_store):
-    (tiny_store / "active.json").write_text("{not json")
-    code, _, err = run_cli("rollback", store=tiny_store)
-    assert code == 2 and "promote a version to repair it" in err
+# Issue 31 item 6: any unreadable pointer falls back with a true sentence, and promote and rollback rewrite it ---
+UNREADABLE_POINTERS = {
+    "deep nesting": b"[" * 100_000 + b"]" * 100_000,
+    "zero bytes": b"",
+    "binary": bytes(range(256)) * 8,
+    "a huge valid document": json.dumps({"version": "v1", "history": ["v1"] * 50_000}).encode(),
+}
+
+
+@pytest.mark.parametrize("content", UNREADABLE_POINTERS.values(), ids=UNREADABLE_POINTERS.keys())
+def test_an_unreadable_pointer_serves_the_newest_good_version_and_is_repairable(tiny_store, clip, content):
+    (tiny_store / "active.json").write_bytes(content)
+    with pytest.raises(ModelError, match="corrupt or unreadable"):
+        ModelRegistry(tiny_store).pointer()
+    version, notice = trust.serving_version(ModelRegistry(tiny_store))
+    assert version.name == "v2" and "Serving v2 instead" in notice
+    code, _, err = run_cli("score", str(clip), store=tiny_store)
+    assert code == 0 and "Traceback" not in err and "Serving v2 instead" in err
+    code, out, err = run_cli("rollback", store=tiny_store)   # no history to read: the newest good version
+    assert code == 0 and "Traceback" not in err and out.strip() == "Active model: v2"
+    assert "It now names v2" in err
+    assert ModelRegistry(tiny_store).pointer() == {"version": "v2", "history": []}
+    (tiny_store / "active.json").write_bytes(content)
+    code, out, err = run_cli("promote", "v1", store=tiny_store)
+    assert code == 0 and "Traceback" not in err and "It was rewritten" in err
+    assert ModelRegistry(tiny_store).pointer() == {"version": "v1", "history": []}
+
+
+def test_a_pointer_to_a_missing_version_with_no_history_serves_the_newest_good_one(tiny_store):
+    (tiny_store / "active.json").write_text(json.dumps({"version": "gone", "history": []}))
+    version, notice = trust.serving_version(ModelRegistry(tiny_store))
+    assert version.name == "v2"
+    assert "'gone' does not exist" in notice and "Serving v2 instead, the newest version in the store" in notice
+    service = ModelService(tiny_store)
+    assert service.get().name == "v2" and "Serving v2 instead" in service.last_error
+
+
+def test_rollback_with_no_good_earlier_version_says_so(tiny_store):
+    code, _, err = run_cli("rollback", store=tiny_store)   # v1 active, empty history
+    assert code == 2 and "no earlier model version" in err and "Traceback" not in err
 
 
 def test_models_still_lists_versions_when_the_pointer_is_corrupt(tiny_store):
@@ -129,12 +166,12 @@ def test_a_model_whose_input_does_not_match_its_features_is_refused(tiny_store):
     features = json.loads((tiny_store / "v2" / "features.json").read_text())
     (tiny_store / "v2" / "features.json").write_text(json.dumps({**features, "n_mels": 64}))
     with pytest.raises(ModelError, match="broken"):
-        ModelRegistry(tiny_store).promote("v2")
+        trust.promote(ModelRegistry(tiny_store), "v2")
 
 
 # Item 10: a broken active model falls back to the newest good one in the history ----------------------
 def test_a_broken_active_model_falls_back_to_the_history_and_names_rollback(tiny_store, clip):
-    ModelRegistry(tiny_store).promote("v2")   # active v2, history [v1]
+    trust.promote(ModelRegistry(tiny_store), "v2")   # active v2, history [v1]
     truncate_model(tiny_store, "v2")          # broken after promotion (a disk fault, a bad copy)
     service = ModelService(tiny_store)        # a restarted server
     assert service.get().name == "v1"
@@ -145,7 +182,7 @@ def test_a_broken_active_model_falls_back_to_the_history_and_names_rollback(tiny
 
 
 def test_with_no_good_version_left_the_error_is_the_active_ones(tiny_store):
-    ModelRegistry(tiny_store).promote("v2")
+    trust.promote(ModelRegistry(tiny_store), "v2")
     truncate_model(tiny_store, "v1")
     truncate_model(tiny_store, "v2")
     with pytest.raises(ModelError, match="'v2' is broken"):
@@ -170,7 +207,7 @@ def test_model_store_errors_carry_no_server_paths(tiny_store, tmp_path):
 def test_detect_serves_the_fallback_and_says_how_to_roll_back(tiny_store, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    ModelRegistry(tiny_store).promote("v2")
+    trust.promote(ModelRegistry(tiny_store), "v2")
     truncate_model(tiny_store, "v2")
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120).run()

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from admin_helpers import wait_for
 
+from detector import trust
 from detector.errors import ModelError
 from detector.inference import Detector
 from detector.registry import REQUIRED_FILES, ModelRegistry
@@ -91,7 +92,7 @@ def assert_store_intact(store: Path, pointer: bytes, versions: list[str]) -> Non
         with pytest.raises(ModelError):
             registry.load(temp)
         with pytest.raises(ModelError):
-            registry.promote(temp)
+            trust.promote(registry, temp)
     assert (store / "active.json").read_bytes() == pointer   # the refused promotions wrote nothing
     assert Detector.from_store(store).name == registry.active_name() == "v1"
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from detector.calibration import Calibration
 from detector.config import FeatureConfig
+from detector.files import atomic_write_text
 from detector.frontends import ENCODER_FRONT_ENDS, FRONT_ENDS
 from detector.model_report import (
     AuditFigures,
@@ -27,7 +28,6 @@ from detector.model_report import (
     TestFigures,
     TrainingFigures,
 )
-from detector.registry import atomic_write_text
 from train.card_bands import band_source_lines, heldout_band_lines, pct, score_floor, score_floor_lines
 from train.config import QUICK_RECIPE
 

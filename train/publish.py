@@ -30,6 +30,7 @@ import pandas as pd
 from detector import model_report
 from detector.calibration import Calibration
 from detector.features import feature_code
+from detector.files import atomic_write_text
 from detector.integrity import seal_folder
 from detector.model_report import (
     HeldOutBands,
@@ -39,7 +40,6 @@ from detector.model_report import (
     ValidationFigures,
     band_figures,
 )
-from detector.registry import atomic_write_text
 from detector.typed_json import from_dict
 from train.archs import build_model
 from train.card import write_card

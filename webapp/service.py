@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from detector import trust
 from detector.errors import ModelError
 from detector.inference import Detector
 from detector.registry import POINTER_FILE, ModelRegistry
@@ -38,7 +39,7 @@ class ModelService:
     def get(self) -> Detector:
         """The detector for the active version, or the best fallback when that cannot serve.
 
-        The fallback is the one :meth:`ModelRegistry.serving_version` picks (the newest good
+        The fallback is the one :func:`detector.trust.serving_version` picks (the newest good
         version in the history, or in the store when the pointer is corrupt), else the last
         detector that loaded; :attr:`last_error` then says what happened and what serves.
         Versions are checked again only when ``active.json`` changes.
@@ -60,7 +61,7 @@ class ModelService:
                     self.last_error = f"{exc} Still serving {self._detector.name}, the version served before."
                     return self._detector
             try:
-                version, self.last_error = self.registry.serving_version()
+                version, self.last_error = trust.serving_version(self.registry)
             except ModelError as exc:
                 if self._detector is None:
                     self.last_error = str(exc)

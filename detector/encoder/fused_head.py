@@ -13,12 +13,12 @@ the sequence, weighted as fitted on validation (``train.encoder.heads.FusedHead`
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from detector.errors import ModelError
+from detector.litert import LiteRTProgram
 
 INPUT_NAMES = ("pooled_stats", "sequence", "mask")
 
@@ -33,43 +33,23 @@ class FusedHeadModel:
     """
 
     def __init__(self, path: str | Path, num_threads: int = 2, name: str | None = None) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
         self.name = name or Path(path).parent.name
+        self._program = LiteRTProgram(path, num_threads, what=f"Model version {self.name!r}")
         try:
-            self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-        except Exception as exc:
-            raise ModelError(f"Model version {self.name!r} could not be loaded: model.tflite is corrupt.") from exc
-        found = {}
-        for detail in self._interpreter.get_input_details():
-            matches = [n for n in INPUT_NAMES if n in detail["name"]]
-            if len(matches) == 1:
-                found[matches[0]] = detail
-        if set(found) != set(INPUT_NAMES):
+            self._order = [self._program.input_index(n) for n in INPUT_NAMES]
+        except ModelError as exc:
             raise ModelError(f"Model version {self.name!r} is broken: its fused head needs the inputs "
-                             f"{', '.join(INPUT_NAMES)}, and model.tflite has {sorted(found)}.")
-        self._inputs = found
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        self.pooled_size = int(found["pooled_stats"]["shape"][-1])
-        self._steps = -1
-        self._lock = threading.Lock()
+                             f"{', '.join(INPUT_NAMES)}.") from exc
+        self.pooled_size = int(self._program.input_shape(self._order[0])[-1])
 
     def __call__(self, pooled: np.ndarray, sequence: np.ndarray) -> float:
         """The fused logit of one clip (or stretch): ``pooled`` (n,), ``sequence`` (steps, 4, 512)."""
-        pooled = np.ascontiguousarray(pooled, dtype=np.float32).reshape(1, -1)
-        sequence = np.ascontiguousarray(sequence, dtype=np.float32)[np.newaxis]
+        pooled = np.asarray(pooled, dtype=np.float32).reshape(1, -1)
+        sequence = np.asarray(sequence, dtype=np.float32)[np.newaxis]
         if pooled.shape[1] != self.pooled_size:
             raise ModelError(f"Model {self.name!r} expects {self.pooled_size} pooled statistics, got {pooled.shape[1]}.")
-        steps = sequence.shape[1]
-        with self._lock:
-            if steps != self._steps:   # resizing re-plans the graph: only when the length changes
-                self._interpreter.resize_tensor_input(self._inputs["sequence"]["index"], sequence.shape)
-                self._interpreter.resize_tensor_input(self._inputs["mask"]["index"], (1, steps))
-                self._interpreter.resize_tensor_input(self._inputs["pooled_stats"]["index"], pooled.shape)
-                self._interpreter.allocate_tensors()
-                self._steps = steps
-            self._interpreter.set_tensor(self._inputs["pooled_stats"]["index"], pooled)
-            self._interpreter.set_tensor(self._inputs["sequence"]["index"], sequence)
-            self._interpreter.set_tensor(self._inputs["mask"]["index"], np.ones((1, steps), np.float32))
-            self._interpreter.invoke()
-            return float(np.asarray(self._interpreter.get_tensor(self._output)).reshape(-1)[0])
+        feeds = {"pooled_stats": pooled, "sequence": sequence, "mask": np.ones((1, sequence.shape[1]), np.float32)}
+        arrays = [None] * len(INPUT_NAMES)
+        for name, position in zip(INPUT_NAMES, self._order):
+            arrays[position] = feeds[name]
+        return float(self._program.run(arrays).reshape(-1)[0])

@@ -25,15 +25,15 @@ from typing import Any
 
 from detector.encoder.runtime import ENCODERS_FOLDER
 from detector.errors import ModelError
+from detector.files import sha256_file
 from detector.frontends import ENCODER_FRONT_ENDS
-from detector.integrity import sha256_file
 
 RECORD_FILE = "encoder.json"
 POOLING = "mean and standard deviation over encoder frames"
 POOLED_HEAD, FUSED_HEAD = "pooled", "pooled+temporal"
 ENCODER_WIDTH = 512            # Whisper base
 STATS_PER_OUTPUT = 2           # mean, standard deviation
-_digests: dict[tuple[str, int, int], str] = {}   # (path, size, mtime) -> SHA-256: hash a large file once
+_digests: dict[tuple, str] = {}   # (path, device, inode, size, mtime, ctime) -> SHA-256: hash a large file once
 _digests_lock = threading.Lock()
 
 
@@ -151,12 +151,15 @@ def version_record(folder: str | Path, feature: str) -> EncoderRecord | None:
 
 
 def cached_sha256(path: Path) -> str:
-    """SHA-256 of ``path``, remembered while its size and modification time stay the same.
+    """SHA-256 of ``path``, remembered while the file's identity and status times stay the same.
 
     The encoder is tens of megabytes and every load, probe and check asks for its digest.
+    The key holds the inode and the status-change time as well as size and modification
+    time: an in-place edit that restores the modification time still changes ``ctime``,
+    which no user can set, so it is hashed again.
     """
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    key = (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
     with _digests_lock:
         if key in _digests:
             return _digests[key]

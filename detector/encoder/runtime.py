@@ -7,14 +7,14 @@ file name and SHA-256 (:func:`encoder_record`) and refuse to run on any other fi
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from detector.encoder.logmel import log_mel
 from detector.errors import ModelError
-from detector.integrity import sha256_file
+from detector.litert import LiteRTProgram
+from detector.files import sha256_file
 from detector.paths import model_store
 
 NOISE_FLOOR_DBFS = -75.0         # the level every front end adds (detector.spectrum)
@@ -51,42 +51,36 @@ def encoder_input(samples: np.ndarray) -> np.ndarray:
 class WhisperEncoder:
     """The LiteRT encoder: a prepared 16 kHz clip in, (frames, blocks + 1, 512) out; thread-safe.
 
+    Parameters
+    ----------
+    path : str or Path
+        The converted encoder file.
+    num_threads : int
+        LiteRT CPU threads.
+    sha256 : str, optional
+        The digest a version recorded for the file; the interpreter is built from bytes with that digest.
+
     Raises
     ------
     ModelError
-        When the file is missing (run ``make encoder``) or not a LiteRT model.
+        When the file is missing (run ``make encoder``), differs from ``sha256`` or is not a LiteRT model.
     """
 
-    def __init__(self, path: str | Path, num_threads: int = 2) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
+    def __init__(self, path: str | Path, num_threads: int = 2, sha256: str | None = None) -> None:
         self.path = Path(path)
         if not self.path.exists():
             raise ModelError(f"The speech encoder {self.path.name} is missing: run `make encoder`.")
-        try:
-            self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
-        except Exception as exc:
-            raise ModelError(f"The speech encoder {self.path.name} is corrupt.") from exc
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        self._frames = -1
-        self._lock = threading.Lock()
+        self._program = LiteRTProgram(self.path, num_threads, what=f"The speech encoder {self.path.name}",
+                                      sha256=sha256)
 
     def _run(self, mel: np.ndarray) -> np.ndarray:
-        if len(mel) != self._frames:
-            self._interpreter.resize_tensor_input(self._input, (1, len(mel), mel.shape[1]))
-            self._interpreter.allocate_tensors()
-            self._frames = len(mel)
-        self._interpreter.set_tensor(self._input, np.ascontiguousarray(mel[None], dtype=np.float32))
-        self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output)[0].copy()
+        return self._program.run([mel[None]])[0]
 
     def encode_mel(self, mel: np.ndarray) -> np.ndarray:
         """Encoder outputs of log-mel frames, 30-s chunks at a time (the last one may be short)."""
-        with self._lock:
-            chunks = [self._run(mel[start:start + MAX_MEL_FRAMES])
-                      for start in range(0, max(len(mel) - 1, 1), MAX_MEL_FRAMES)
-                      if len(mel[start:start + MAX_MEL_FRAMES]) >= 2]
+        chunks = [self._run(mel[start:start + MAX_MEL_FRAMES])
+                  for start in range(0, max(len(mel) - 1, 1), MAX_MEL_FRAMES)
+                  if len(mel[start:start + MAX_MEL_FRAMES]) >= 2]
         return np.concatenate(chunks)
 
     def encode(self, samples: np.ndarray) -> np.ndarray:

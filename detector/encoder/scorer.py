@@ -20,10 +20,11 @@ Whisper encoder once over the whole prepared clip (:meth:`WhisperEncoder.encode_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from detector.config import FeatureConfig
 from detector.encoder.fused_head import FusedHeadModel
 from detector.encoder.logmel import HOP, SAMPLE_RATE
 from detector.encoder.record import FUSED_HEAD, shared_encoder_file
@@ -32,12 +33,9 @@ from detector.errors import ModelError
 from detector.features import ModelInput, features_from_clip
 from detector.litert import LiteRTModel
 from detector.preparation import prepare_waveform
+from detector.registry import ModelVersion
 from detector.spectrum import clip_power
 from detector.windows import frame_starts
-
-if TYPE_CHECKING:  # annotations only: the registry imports this module through the probe
-    from detector.config import FeatureConfig
-    from detector.registry import ModelVersion
 
 LOG_MEL_HOP_S = HOP / SAMPLE_RATE   # seconds between the encoder's log-mel frames (10 ms)
 
@@ -111,7 +109,8 @@ class EncoderScorer:
             raise ModelError(f"Model version {version.name!r} is broken: its encoder reads {SAMPLE_RATE} Hz audio, "
                              f"but its features.json gives {version.features.sample_rate} Hz.")
         self.name, self.record, self.config = version.name, record, version.features
-        self._encoder = WhisperEncoder(shared_encoder_file(version.name, version.path.parent, record), num_threads)
+        self._encoder = WhisperEncoder(shared_encoder_file(version.name, version.path.parent, record), num_threads,
+                                       sha256=record.sha256)   # the bytes that serve are the bytes checked
         if record.head == FUSED_HEAD:
             self._fused = FusedHeadModel(version.tflite_path, num_threads, name=version.name)
             self._head, shape = None, (self._fused.pooled_size,)

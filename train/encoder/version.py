@@ -29,7 +29,7 @@ from detector import model_report
 from detector.calibration import Calibration
 from detector.encoder.record import ENCODER_WIDTH, FUSED_HEAD, POOLED_HEAD, EncoderRecord
 from detector.features import feature_code
-from detector.integrity import sha256_file
+from detector.files import sha256_file
 from detector.model_report import ModelReport
 from train.encoder.features import PREPARATION
 from train.encoder.heads import FusedHead, PooledLinear

@@ -1,0 +1,17 @@
+"""The integrity records of the model versions this repository ships, by digest.
+
+Package code, not the store: a version whose ``integrity.json`` has one of these digests
+(:func:`detector.signing.canonical` of the record, SHA-256) under its own name is one the
+project published, and needs no signature from this server's key. A shipped version that
+is re-sealed (Admin's re-score, ``python -m detector seal``) gets a new record, which this
+server signs. When a release ships a new version, add its
+:func:`detector.integrity.record_digest`; ``tests/test_signing.py`` checks that every
+version in the repository's store is listed with the digest it has.
+"""
+
+SHIPPED_RECORDS: dict[str, str] = {
+    "20261122-1412-effnet-melexc": "a56a0b16de3c314eae3e97387c8efb4f4a6f7912ec86cde08d859eff977c5598",
+    "20261130-0747-effnet-melexc": "ec8074c3aeacc0722b9543d764d99b087deb1c12988c648f29c1dfe0dcea019c",
+    "20261204-1945-whisper-linear-01234": "3efaa7b934b274972026b773dae9f4b7aa72fe3aa68536339d5a266147566a3c",
+    "20261204-2200-whisper-fused-01234-temporal": "0b3364ad75e65b94a6d6352966a43079bfddebea54615324e31e3d4621670413",
+}
