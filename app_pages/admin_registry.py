@@ -111,6 +111,13 @@ def registry_section(registry: ModelRegistry, manager: JobManager | None = None,
         st.info("The store holds no model version yet; train one above.")
         return None
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="registry_table")
+    stray = registry.stray_folders()
+    if stray:   # names shown as plain text (st.code): they may hold Markdown or direction overrides
+        st.warning(f"{len(stray)} folder{'s' if len(stray) > 1 else ''} in the model store "
+                   f"{'are' if len(stray) > 1 else 'is'} not {'versions' if len(stray) > 1 else 'a version'}: a "
+                   "version's name uses only letters, digits, '.', '_' and '-', so these are never loaded or served. "
+                   "Rename or remove them:", icon=":material/folder_off:")
+        st.code("\n".join(ascii(n)[1:-1] for n in stray), language=None)
     note = incomparable_note(rows)
     if note:
         st.warning(note, icon=":material/compare_arrows:")

@@ -6,7 +6,8 @@ Usage::
 
 Scores every test clip with the version's ``model.tflite`` through the serving
 feature path and rewrites the version's report (``metrics.json``), ``scores.csv.gz``,
-plots and card (:func:`train.publish.write_evaluation`). ``--heldout`` first runs the
+plots and card (:func:`train.publish.write_evaluation`); a sealed version is checked
+first and sealed again after. ``--heldout`` first runs the
 held-out protocols (:mod:`train.heldout`): one retraining per held-out synthetic family,
 neural-vocoder generator and genuine source, stored under ``heldout`` in the report.
 ``--heldout-bands`` then narrows the verdict bands to where the folds' never-heard
@@ -22,7 +23,10 @@ import json
 import time
 from pathlib import Path
 
-from detector import model_report
+from detector import model_report, trust
+from detector.errors import ModelError
+from detector.integrity import RECORD_FILE, seal_folder
+from detector.registry import ModelRegistry
 from detector.vocabulary import PROTOCOLS
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
 from train.fit import train_model
@@ -57,6 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.store) / args.model
     if not (folder / "model.tflite").exists():
         raise SystemExit(f"no model version {args.model!r} in {args.store}")
+    # A sealed version is checked before anything in it changes and sealed again afterwards: re-scoring
+    # rewrites metrics.json, the card and (with --heldout-bands) calibration.json, and a version whose
+    # files no longer match its record would stop serving (issue 31, item 5).
+    sealed = (folder / RECORD_FILE).is_file()
+    if sealed:
+        try:
+            trust.check(ModelRegistry(args.store), args.model)
+        except ModelError as exc:
+            raise SystemExit(f"not re-scored: {exc}") from exc
     frame = read_manifest(args.corpus)
     stored = model_report.load(folder).heldout
     heldout = None
@@ -73,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("no held-out band edges: run with --heldout first (every fold needs a calibration)")
         apply_heldout_bands(folder, bands)
     report = write_evaluation(folder, frame, args.corpus, heldout)
+    if sealed:
+        seal_folder(folder)
     summary = {"version": args.model, "test_eer": report.test.eer,
                "heldout_mean_eer": report.heldout.mean_eer if report.heldout else None}
     print(json.dumps(summary))
