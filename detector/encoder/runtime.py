@@ -13,8 +13,8 @@ import numpy as np
 
 from detector.encoder.logmel import log_mel
 from detector.errors import ModelError
-from detector.litert import LiteRTProgram
 from detector.files import sha256_file
+from detector.litert import LiteRTProgram
 from detector.paths import model_store
 
 NOISE_FLOOR_DBFS = -75.0         # the level every front end adds (detector.spectrum)
