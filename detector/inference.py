@@ -35,6 +35,7 @@ from detector.speech import MIN_VOICED_S, speech_activity
 from detector.verdict import (
     VERDICTS,
     WindowScore,
+    cannot_clear_reasons,
     capped_verdict,
     explain_probability,
     is_spliced,
@@ -237,7 +238,10 @@ class Detector:
         p_synthetic = float(self.calibration.probability(clip_logit))
         warnings = quality_warnings(decoded, clip.prepared, clip.power, self.config)
         damage = damage_reasons(warnings)
-        verdict = capped_verdict(self.calibration.verdict(p_synthetic), damage)
+        unbounded = self.calibration.verdict(p_synthetic)
+        # The narrowband rule withholds only the green verdict; it caps when that is what the score alone gives.
+        withheld = cannot_clear_reasons([w.code for w in warnings]) if unbounded == "likely_genuine" else {}
+        verdict = capped_verdict(unbounded, damage, list(withheld))
         window_p = np.atleast_1d(self.calibration.probability(logits))
         analysed = clip.prepared.duration_s
         # Windows are cut from the trimmed clip; adding the trimmed lead-in gives times in the uploaded file.
@@ -253,7 +257,7 @@ class Detector:
             clip_logit=clip_logit,
             verdict=verdict,
             explanation=explain_probability(p_synthetic, verdict, self.calibration, list(damage.values()),
-                                            self.facts),
+                                            self.facts, list(withheld.values())),
             windows=scores,
             warnings=warnings,
             duration_s=decoded.duration_s,
@@ -275,7 +279,7 @@ class Detector:
             speech_s=speech.voiced_s,
             channels=decoded.channels,
             bit_rate=decoded.bit_rate,
-            verdict_capped_by=list(damage),
+            verdict_capped_by=list(damage) or list(withheld),
             synthetic_spans=synthetic_spans(scores, self.calibration.synthetic_above),
             spliced=is_spliced(scores, self.facts),
         )

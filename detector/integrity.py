@@ -37,7 +37,7 @@ from detector.errors import ModelError
 from detector.files import atomic_write_text, sha256_file
 from detector.inference import Detector
 from detector.paths import ASSETS_DIR
-from detector.registry import ModelVersion, load_folder
+from detector.registry import ModelVersion, load_folder, valid_version_name
 from detector.shipped import SHIPPED_RECORDS
 from detector.signing import canonical, load_key, sign, signature_valid
 
@@ -102,8 +102,11 @@ def reference_scores(version: ModelVersion, clips: list[Path]) -> list[dict[str,
     return entries
 
 
-def seal(version: ModelVersion, reference_dir: str | Path | None = None) -> dict[str, Any]:
+def seal(version: ModelVersion, reference_dir: str | Path | None = None, name: str | None = None) -> dict[str, Any]:
     """Write ``integrity.json`` into ``version``'s folder and return its content.
+
+    ``name`` is the name the record binds (default: the folder's); a version assembled in
+    ``.tmp-<name>`` is sealed for the name it is published under.
 
     Raises
     ------
@@ -111,6 +114,9 @@ def seal(version: ModelVersion, reference_dir: str | Path | None = None) -> dict
         When a reference score is not finite, or every reference recording gets the same
         score (a model that does not listen to its input must not be vouched for).
     """
+    name = name or version.name
+    if not valid_version_name(name):
+        raise ModelError(f"{name!r} cannot name a model version: names use letters, digits, '.', '_' and '-' only.")
     references = reference_scores(version, reference_clips(reference_dir))
     logits = [entry["clip_logit"] for entry in references]
     if not all(math.isfinite(value) for value in logits):
@@ -119,7 +125,7 @@ def seal(version: ModelVersion, reference_dir: str | Path | None = None) -> dict
         raise ModelError(f"Model version {version.name!r} cannot be sealed: it gives every reference recording the "
                          "same score, so it does not respond to its input.")
     key = load_key(create=True, store=version.path.parent)
-    record = {"format": RECORD_FORMAT, "version": version.name,
+    record = {"format": RECORD_FORMAT, "version": name,
               "sealed": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "files": file_digests(version.path), "references": references,
               "tolerance": {"clip_logit": LOGIT_TOLERANCE}}
@@ -129,9 +135,9 @@ def seal(version: ModelVersion, reference_dir: str | Path | None = None) -> dict
     return record
 
 
-def seal_folder(folder: str | Path, reference_dir: str | Path | None = None) -> dict[str, Any]:
-    """Load the version in ``folder`` (e.g. one still being published) and :func:`seal` it."""
-    return seal(load_folder(folder), reference_dir)
+def seal_folder(folder: str | Path, reference_dir: str | Path | None = None, name: str | None = None) -> dict[str, Any]:
+    """Load the version in ``folder`` (e.g. one still being published as ``name``) and :func:`seal` it."""
+    return seal(load_folder(folder), reference_dir, name)
 
 
 def read_record(version: ModelVersion) -> dict[str, Any]:

@@ -51,3 +51,12 @@ def _is_face(package: str) -> bool:
         return False
     body = ast.parse(init.read_text(encoding="utf-8")).body
     return all(isinstance(node, (ast.Import, ast.ImportFrom, ast.Expr)) for node in body)
+
+
+def test_the_makefile_builds_the_encoder_the_code_ships() -> None:
+    import re
+
+    from detector.encoder.runtime import SHIPPED_BLOCKS
+
+    blocks = re.search(r"^ENCODER_BLOCKS \?= (\d+)$", (REPO / "Makefile").read_text(), re.M)
+    assert blocks and int(blocks.group(1)) == SHIPPED_BLOCKS

@@ -143,7 +143,7 @@ def publish_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, ou
         if evaluate:
             log.event("evaluate", version=name, split="test")
             write_evaluation(temp, frame, corpus)
-        seal_folder(temp)   # last: the record covers every file the version ships (detector/integrity.py)
+        seal_folder(temp, name=name)   # last: the record covers every file the version ships (detector/integrity.py)
     return out / name
 
 

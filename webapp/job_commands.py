@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from detector.encoder.runtime import SHIPPED_BLOCKS
 from train.config import TrainConfig
 
 FIT_CONFIG_FILE = "fit_config.json"   # not train_config.json: train.fit writes that one into its run folder
@@ -80,7 +81,7 @@ def fit_job(corpus: str | Path, store: str | Path, config: TrainConfig | str | P
 def encoder_head_job(corpus: str | Path, store: str | Path, candidate: str) -> tuple[list[str], dict[str, Any]]:
     """Arguments of ``train.encoder.retrain`` (a Whisper head refitted on cached features) and the job's params."""
     args = ["--corpus", str(corpus), "--store", str(store), "--run-dir", "{job}", "--candidate", candidate]
-    return args, {"corpus": str(corpus), "store": str(store), "candidate": candidate, "arch": "whisper-base-4",
+    return args, {"corpus": str(corpus), "store": str(store), "candidate": candidate, "arch": f"whisper-base-{SHIPPED_BLOCKS}",
                   "feature": "whisper"}
 
 

@@ -21,6 +21,9 @@ NOISE_FLOOR_DBFS = -75.0         # the level every front end adds (detector.spec
 FRAMES_PER_SECOND = 50           # encoder frames: 10 ms mel hop, then stride 2
 MAX_MEL_FRAMES = 3000            # the position table covers 30 s
 ENCODERS_FOLDER = "encoders"
+# Whisper base blocks the shipped encoder keeps: `make encoder` (Makefile ENCODER_BLOCKS, checked equal by a test),
+# the export's and the retrain's defaults and the Admin job all use this one number.
+SHIPPED_BLOCKS = 4
 SEQUENCE_STEP = 5                # encoder frames averaged into one step of a temporal head's input (0.1 s)
 SEQUENCE_OUTPUTS = 4             # the stem and blocks 1-3 are what a temporal head reads
 

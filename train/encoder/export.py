@@ -1,6 +1,6 @@
 """Convert the pretrained Whisper encoder (first N blocks) into the shared LiteRT file serving runs.
 
-``python -m train.encoder.export --blocks 3`` (``make encoder``) writes
+``python -m train.encoder.export --blocks 4`` (``make encoder``) writes
 ``model_store/encoders/whisper-base-3.tflite`` once from the installed weights; model
 versions name the file and its SHA-256 instead of carrying a copy.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from detector.encoder.runtime import encoder_path, write_encoder_record
+from detector.encoder.runtime import SHIPPED_BLOCKS, encoder_path, write_encoder_record
 from train.encoder.keras_whisper import pretrained_encoder
 
 
@@ -46,7 +46,7 @@ def export_encoder(blocks: int, path: str | Path | None = None, variables=None) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.encoder.export", description=__doc__)
-    parser.add_argument("--blocks", type=int, default=3, help="transformer blocks to keep (1-6)")
+    parser.add_argument("--blocks", type=int, default=SHIPPED_BLOCKS, help="transformer blocks to keep (1-6)")
     parser.add_argument("--out", default=None, help="output file (default: the shared encoder path)")
     parser.add_argument("--force", action="store_true", help="rewrite an existing file")
     args = parser.parse_args(argv)

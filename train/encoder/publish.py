@@ -24,6 +24,7 @@ from pathlib import Path
 
 from detector.calibration import Calibration
 from detector.encoder.runtime import ENCODERS_FOLDER
+from detector.files import sha256_file
 from detector.integrity import seal_folder
 from detector.model_report import BandRates, FoldResult, HeldOutBands, HeldOutReport, ModelReport, ValidationFigures
 from detector.paths import model_store
@@ -76,8 +77,13 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
     blocks = int(json.loads(Path(encoder).with_suffix(".json").read_text())["blocks"])
     (store / ENCODERS_FOLDER).mkdir(parents=True, exist_ok=True)
     shared = store / ENCODERS_FOLDER / Path(encoder).name
-    if shared.resolve() != Path(encoder).resolve():
+    if not shared.exists():
         shutil.copy2(encoder, shared)
+    elif shared.resolve() != Path(encoder).resolve() and sha256_file(shared) != sha256_file(encoder):
+        # Every version in the store pins the shared file by digest: replacing it would break them all.
+        raise FileExistsError(f"the store's {ENCODERS_FOLDER}/{shared.name} differs from the encoder these "
+                              f"features were computed with ({encoder}); publish into a store that has the same "
+                              "encoder, or rebuild the features with the store's encoder")
     report = ModelReport(created=datetime.now(timezone.utc).isoformat(timespec="seconds"), corpus=corpus,
                          params=head_params(head),
                          corpus_version=corpus_version(Path(corpus)),
@@ -89,7 +95,7 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
         write_encoder_version(temp, head, shared, blocks, calibration, report=report, version=name)
         on_event("evaluate", version=name, split="test")
         write_evaluation(temp, frame, corpus, heldout=heldout_report(bakeoff))
-        seal_folder(temp)
+        seal_folder(temp, name=name)
     return store / name
 
 

@@ -28,7 +28,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from detector.encoder.runtime import encoder_path
+from detector.encoder.runtime import SHIPPED_BLOCKS, encoder_path
 from detector.paths import model_store
 from train.encoder import bakeoff, features
 from train.encoder.heads import SERVABLE, uses_sequences
@@ -38,7 +38,7 @@ from train.heldout import available_folds
 from train.schema import read_manifest
 
 DEFAULT_CANDIDATE = "fused-01234-temporal"   # the bake-off's winner (docs/frontends.md)
-DEFAULT_BLOCKS = 4
+DEFAULT_BLOCKS = SHIPPED_BLOCKS
 
 
 class RetrainError(RuntimeError):

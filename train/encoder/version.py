@@ -162,5 +162,5 @@ def write_encoder_version(folder: str | Path, head: PooledLinear | FusedHead, en
     if seal:
         from detector.integrity import seal_folder
 
-        seal_folder(folder)
+        seal_folder(folder, name=version or folder.name)
     return folder
