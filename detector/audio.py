@@ -1,14 +1,15 @@
 """Decode audio from a path or bytes into mono float32 at a target rate.
 
 The container is recognised from the content, never from the file name:
-libsndfile (via soundfile) reads WAV, FLAC, OGG/Vorbis, OGG/Opus and MP3; PyAV
-(FFmpeg bundled in its wheel) reads M4A/AAC/WebM and anything libsndfile refuses.
-Every failure is raised as :class:`~detector.errors.AudioError` with one sentence.
+libsndfile (via soundfile) reads WAV, FLAC, AIFF and AU; PyAV (FFmpeg bundled in its
+wheel, :mod:`detector.audio_pyav`) reads Ogg, MP3, M4A/AAC/WebM and anything libsndfile
+refuses. Audio that a damaged file loses is counted (:class:`~detector.audio_blocks.DecodeLoss`),
+never hidden or repeated. Every failure is raised as :class:`~detector.errors.AudioError`
+with one sentence.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +17,10 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from detector.audio_blocks import BlockSink
+from detector.audio_blocks import BlockSink, DecodeLoss, check_loss
 from detector.audio_blocks import Decoded as _Decoded
 from detector.audio_blocks import check_stream as _check_stream
+from detector.audio_pyav import as_file, decode_pyav
 from detector.errors import AudioError
 
 # Magic numbers of common files people upload by mistake: a clear sentence beats "corrupt".
@@ -45,6 +47,14 @@ _AUDIO_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b".snd", 0, "au"),
     (b"#!AMR", 0, "amr"),
 )
+# Read by FFmpeg first, with the format it is told: libsndfile reads Ogg and MPEG by page and
+# frame position, and after damage its position runs ahead of the samples it returned;
+# python-soundfile then seeks back to the samples returned, which re-decodes audio already
+# read (an Ogg file with 5 s damaged in the middle played its last 5 s twice).
+_FFMPEG_FIRST = {"ogg": None, "mp3": "mp3", "mpeg": "mp3", "aac": "aac"}
+_SOUNDFILE_HANDS_OVER = {"OGG": None, "MPEG": "mp3"}
+# libsndfile formats whose header gives the length exactly (a WAV's is clamped to the data present).
+_SOUNDFILE_EXACT = frozenset({"WAV", "WAVEX", "RF64", "W64", "FLAC", "AIFF", "AU", "CAF"})
 
 
 @dataclass
@@ -60,6 +70,7 @@ class DecodedAudio:
     bit_rate: int | None
     truncated: bool
     source_duration_s: float | None
+    loss: DecodeLoss = DecodeLoss()   # what a damaged or incomplete file lost in decoding
 
     @property
     def duration_s(self) -> float:
@@ -102,7 +113,9 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def _decode_soundfile(payload: Path | bytes, max_seconds: float, target_sr: int) -> _Decoded:
-    with sf.SoundFile(_as_file(payload)) as handle:
+    with sf.SoundFile(as_file(payload)) as handle:
+        if handle.format in _SOUNDFILE_HANDS_OVER:   # sniffing missed it; see _FFMPEG_FIRST
+            return decode_pyav(payload, max_seconds, target_sr, _SOUNDFILE_HANDS_OVER[handle.format])
         rate, channels = int(handle.samplerate), int(handle.channels)
         _check_stream(rate, channels)
         sink = BlockSink(rate, channels, target_sr, max_seconds)
@@ -117,85 +130,12 @@ def _decode_soundfile(payload: Path | bytes, max_seconds: float, target_sr: int)
         decoded_s = sink.frames_in / rate
         # A header may claim hours that are not there; the decoded length is the truth.
         source = (declared / rate) if (declared and truncated) else decoded_s
+        exact = declared if handle.format in _SOUNDFILE_EXACT else None
+        missing = (exact - sink.frames_in) / rate if (exact and not truncated) else 0.0
+        loss = DecodeLoss(end_s=max(0.0, missing), ends_at_s=decoded_s,
+                          declared_s=exact / rate if exact else None)
         return _Decoded(sink.finish(), rate, channels, handle.format.lower(), handle.subtype.lower(),
-                        truncated, source)
-
-
-_PYAV_FORMAT_HINTS = {"mp3": "mp3", "mpeg": "mp3", "aac": "aac"}
-
-
-def _decode_pyav(payload: Path | bytes, max_seconds: float, target_sr: int,
-                 container_hint: str | None = None) -> _Decoded:
-    import av  # imported lazily: only needed for containers libsndfile cannot read
-
-    try:
-        container = av.open(_as_file(payload), mode="r", format=_PYAV_FORMAT_HINTS.get(container_hint or ""))
-    except Exception as exc:  # PyAV raises many FFmpeg error classes
-        raise AudioError("The file could not be decoded: it is corrupt or not a supported audio format.", "corrupt") from exc
-    with container:
-        streams = [s for s in container.streams if s.type == "audio"]
-        if not streams:
-            kind = "video without sound" if container.streams.video else "no audio stream"
-            raise AudioError(f"The file holds {kind}; there is nothing to analyse.", "not_audio")
-        stream = streams[0]
-        rate = int(stream.codec_context.sample_rate or stream.rate or 0)
-        channels = int(stream.codec_context.channels or 1)
-        if rate <= 0:
-            raise AudioError("The audio stream has no valid sample rate.", "corrupt")
-        _check_stream(rate, channels)   # refuse an absurd header before decoding anything
-        sink: BlockSink | None = None
-        errors = 0
-        try:
-            for packet in container.demux(stream):
-                try:
-                    frames = packet.decode()
-                except Exception:  # a damaged packet: skip it, keep what decodes
-                    errors += 1
-                    if errors > 50:
-                        break
-                    continue
-                for frame in frames:
-                    if sink is not None and sink.full:
-                        break
-                    array = _planar_to_interleaved(frame.to_ndarray(), frame.format.is_planar,
-                                                   len(frame.layout.channels))
-                    frame_rate = int(frame.sample_rate or rate)
-                    if sink is None:
-                        # Decoded frames are the truth (HE-AAC, for one, doubles the header's rate).
-                        rate, channels = frame_rate, array.shape[1]
-                        _check_stream(rate, channels)
-                        sink = BlockSink(rate, channels, target_sr, max_seconds)
-                    elif array.shape[1] != channels or frame_rate != rate:
-                        raise AudioError("The audio stream changes its sample rate or channel count midway; "
-                                         "convert it to a plain WAV or FLAC file first.", "unsupported")
-                    sink.add(array)
-                if sink is not None and sink.full:
-                    break
-        except AudioError:
-            raise
-        except Exception as exc:
-            if sink is None or sink.frames_in == 0:
-                raise AudioError("The file could not be decoded: it is corrupt or not a supported audio format.", "corrupt") from exc
-        if sink is None or sink.frames_in == 0:
-            raise AudioError("The file contains no decodable audio.", "corrupt")
-        # Stopping at the limit means more was there (or a packet holds exactly the rest: rare and harmless).
-        truncated = sink.full
-        duration = float(container.duration / 1_000_000) if container.duration else sink.frames_in / rate
-        bit_rate = int(stream.codec_context.bit_rate or container.bit_rate or 0) or None
-        return _Decoded(sink.finish(), rate, channels, container.format.name, stream.codec_context.name,
-                        truncated, duration, bit_rate)
-
-
-def _planar_to_interleaved(array: np.ndarray, planar: bool, channels: int) -> np.ndarray:
-    """Return (samples, channels) float32 from a PyAV frame array, scaling integers to [-1, 1]."""
-    if planar:
-        array = array.T
-    else:
-        array = array.reshape(-1, channels)
-    if np.issubdtype(array.dtype, np.integer):
-        scale = float(np.iinfo(array.dtype).max) + 1.0
-        array = array.astype(np.float32) / scale
-    return array.astype(np.float32, copy=False)
+                        truncated, source, loss=loss)
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
@@ -216,6 +156,7 @@ def load_audio(source: str | Path | bytes, target_sr: int, max_seconds: float = 
         The sample rate of the returned samples.
     max_seconds : float
         Decode at most this many seconds; ``truncated`` says whether more existed.
+        ``loss`` says what a damaged or incomplete file lost, whatever the limit.
         Decoding runs block by block (:mod:`detector.audio_blocks`), so memory is bounded
         by ``max_seconds`` at ``target_sr`` whatever the file's header claims.
 
@@ -226,24 +167,26 @@ def load_audio(source: str | Path | bytes, target_sr: int, max_seconds: float = 
     Raises
     ------
     AudioError
-        Empty, unreadable, non-audio or undecodable input, invalid samples, or a sample
-        rate or channel count outside the supported range.
+        Empty, unreadable, non-audio or undecodable input, invalid samples, a sample
+        rate or channel count outside the supported range, or damage inside the file
+        that lost more than :data:`~detector.audio_blocks.MAX_LOST_SHARE` of its audio.
     """
     payload, head = _read_payload(source)
     container = sniff_format(head)
-    if container in _PYAV_FORMAT_HINTS:
-        # MPEG streams: FFmpeg skips damaged frames and resyncs; libsndfile stops at the
-        # first bad frame (and has returned garbage samples before stopping).
-        decoded = _decode_pyav(payload, max_seconds, target_sr, container)
+    if container in _FFMPEG_FIRST:
+        # Also for MPEG streams: FFmpeg skips damaged frames and resyncs; libsndfile stops at
+        # the first bad frame (and has returned garbage samples before stopping).
+        decoded = decode_pyav(payload, max_seconds, target_sr, _FFMPEG_FIRST[container])
     else:
         try:
             decoded = _decode_soundfile(payload, max_seconds, target_sr)
         except AudioError:
             raise
-        except Exception:
-            decoded = _decode_pyav(payload, max_seconds, target_sr)
+        except Exception:   # libsndfile refuses the format, or stops at damage FFmpeg can decode past
+            decoded = decode_pyav(payload, max_seconds, target_sr)
     if decoded.samples.size == 0:
         raise AudioError("The file contains no audio samples.", "empty_audio")
+    check_loss(decoded.loss, len(decoded.samples) / target_sr)
     bit_rate, codec, source_s = decoded.bit_rate, decoded.codec, decoded.source_s
     if bit_rate is None and source_s and not codec.startswith(("pcm", "float", "double", "flac", "ulaw", "alaw")):
         # libsndfile does not report the bit rate of lossy streams: estimate it from the size.
@@ -259,12 +202,8 @@ def load_audio(source: str | Path | bytes, target_sr: int, max_seconds: float = 
         bit_rate=bit_rate,
         truncated=decoded.truncated,
         source_duration_s=source_s,
+        loss=decoded.loss,
     )
-
-
-def _as_file(payload: Path | bytes) -> io.BufferedIOBase:
-    # Paths are streamed from disk so a one-hour file is never held in memory whole.
-    return open(payload, "rb") if isinstance(payload, Path) else io.BytesIO(payload)
 
 
 def _read_payload(source: str | Path | bytes) -> tuple[Path | bytes, bytes]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detector.audio import DecodedAudio
+from detector.audio_blocks import TIMESTAMP_SLACK_S, DecodeLoss
 from detector.config import FeatureConfig
 from detector.preparation import PreparedClip
 
@@ -19,7 +20,12 @@ CLIPPING_FRACTION = 0.001       # share of samples at full scale
 # the verdict at "uncertain" (detector.verdict.capped_verdict). Narrow bandwidth and
 # lossy compression are not here: the training corpus holds telephone, AMR, MP3 and
 # Opus copies of both classes, and the model card reports their error rates.
-DAMAGE_REASONS = {"clipping": "the recording is clipped, and clipping pushes this model's scores towards genuine"}
+DAMAGE_REASONS = {
+    "clipping": "the recording is clipped, and clipping pushes this model's scores towards genuine",
+    # A join the decoder made is a splice nobody recorded: the model has never heard one for what it is.
+    "decode_gap": "part of the file could not be decoded, and the audio on either side of the gap is joined as if "
+                  "recorded together",
+}
 # What ``python -m bench.clipping`` measured with the shipped model (20261122-1412-effnet-melexc)
 # on the Learn examples and two piper clips amplified into clipping; the warning quotes it.
 CLIPPING_EFFECT = ("Clipping pushes this model's score towards genuine: amplified until 5-15 % of their samples "
@@ -83,13 +89,44 @@ def damage_reasons(warnings: list[QualityWarning]) -> dict[str, str]:
     return {warning.code: DAMAGE_REASONS[warning.code] for warning in warnings if warning.code in DAMAGE_REASONS}
 
 
+def decode_warnings(loss: DecodeLoss) -> list[QualityWarning]:
+    """Warnings for audio a damaged or incomplete file lost in decoding (none for an intact file).
+
+    ``decode_gap``: damage inside the file, skipped, so the audio around it is joined (it caps
+    the verdict, :data:`DAMAGE_REASONS`); ``decode_end``: the decoded audio stops before the
+    file does, so only its start was analysed.
+    """
+    warnings = []
+    if loss.has_gap:
+        place = (f" at second {loss.gaps[0][0]:.1f}" if len(loss.gaps) == 1 else
+                 f" in {len(loss.gaps)} places" if loss.gaps else "")
+        warnings.append(QualityWarning(
+            "decode_gap", f"{_amount(loss.gap_s)} of the file could not be decoded: damaged data{place} was "
+                          "skipped, and the audio on either side is joined as if recorded together (later times "
+                          "in the timeline run that much early)."))
+    if loss.ends_early:
+        ends = f"{loss.ends_at_s:.1f} s"
+        if loss.stopped:
+            lost = f"{_amount(loss.end_s)} of the file" if loss.end_s > TIMESTAMP_SLACK_S else "The rest of the file"
+            text = f"{lost} could not be decoded: decoding stopped at damaged data after {ends}"
+        else:
+            text = (f"{_amount(loss.end_s)} of the file could not be decoded: it ends after {ends} although its "
+                    f"header gives {loss.declared_s or 0:.1f} s (cut short, or not fully downloaded)")
+        warnings.append(QualityWarning("decode_end", f"{text}, so only the first {ends} were analysed."))
+    return warnings
+
+
+def _amount(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds >= 0.05 else "Less than 0.1 s"
+
+
 def quality_warnings(decoded: DecodedAudio, prepared: PreparedClip, power: np.ndarray,
                      config: FeatureConfig) -> list[QualityWarning]:
     """Warnings for one decoded and prepared clip, most important first.
 
     ``power`` is the clip's power spectrogram, already computed for the features.
     """
-    warnings: list[QualityWarning] = []
+    warnings = decode_warnings(decoded.loss)
     if decoded.truncated:
         total = f" of {decoded.source_duration_s / 60:.0f} min" if decoded.source_duration_s else ""
         warnings.append(QualityWarning(
