@@ -14,17 +14,16 @@ from pathlib import PurePath
 import streamlit as st
 
 from app_pages._shared import remember, session_cache
+from detector.analysis import Analysis
 from detector.bands import band_text
 from detector.errors import AudioError
-from detector.explain import check_region, occlusion_map, summary_effect
-from detector.inference import Analysis, Detector
+from detector.explain import check_region, occlusion_map, region_score, summary_effect
+from detector.inference import Detector
 from detector.verdict import stretches_sentence
 from webapp import figures
 from webapp.modelfacts import limits_text
 from webapp.report import report_dict, report_html
 
-MAX_EXPLAIN_WINDOWS = 10  # occlusion costs ~100-200 model calls per window: explain at most this many
-ENCODER_EXPLAIN_WINDOWS = 3   # an encoder version re-encodes the whole region per patch: 4 s take ~100 passes
 VERDICT_STYLE = {"likely_genuine": ("green", ":material/check_circle:"), "uncertain": ("orange", ":material/help:"),
                  "likely_synthetic": ("red", ":material/warning:")}
 
@@ -73,11 +72,7 @@ def verdict_card(analysis: Analysis, detector: Detector) -> None:
 def charts_section(analysis: Analysis, detector: Detector) -> None:
     """Score per window, waveform and spectrogram stacked on one time axis (a static image)."""
     st.markdown("#### Which seconds look synthetic" if len(analysis.windows) > 1 else "#### What the model heard")
-    window = f"{detector.config.window_s:g}-second window"
-    scope = (f"The model scores {window}s;" if detector.encoder_scorer is None else   # an encoder version
-             f"The verdict comes from the whole clip at once; the top row scores each {window} on its own, as a "
-             "guide only:")
-    st.caption(f"{scope} a clip that is genuine in some "
+    st.caption(f"{detector.scorer.timeline_scope} a clip that is genuine in some "
                "places and synthetic in others (spliced audio) shows up as a jump in the top row, and the "
                "stretches scoring likely synthetic are shaded red. Times are seconds of your file, as in the "
                "player; the waveform and spectrogram show the audio as analysed (silence at the ends trimmed, "
@@ -89,11 +84,6 @@ def _default_region(analysis: Analysis, limit_s: float) -> tuple[float, float]:
     """The first stretch scoring likely synthetic, else the start of the clip, at most ``limit_s`` long."""
     start = analysis.synthetic_spans[0][0] if analysis.synthetic_spans else analysis.windows[0].start_s
     return start, min(start + limit_s, analysis.windows[-1].end_s)
-
-
-def explain_windows(detector: Detector) -> int:
-    """How many windows one explanation may cover for this model."""
-    return MAX_EXPLAIN_WINDOWS if detector.encoder_scorer is None else ENCODER_EXPLAIN_WINDOWS
 
 
 def region_subset(analysis: Analysis, detector: Detector, start_s: float, end_s: float) -> Analysis:
@@ -109,9 +99,9 @@ def region_subset(analysis: Analysis, detector: Detector, start_s: float, end_s:
     if not inside:  # a region narrower than a window: the window that overlaps it most
         overlap = [min(w.end_s, end_s) - max(w.start_s, start_s) for w in analysis.windows]
         inside = [max(range(len(overlap)), key=overlap.__getitem__)]
-    inside = inside[:explain_windows(detector)]
+    inside = inside[:detector.scorer.explain_windows]
     first, last = analysis.windows[inside[0]], analysis.windows[inside[-1]]
-    hop = detector.config.frame_hop_s
+    hop = detector.scorer.feature_hop_s   # the drawn features' hop: a CNN's frames, or the encoder's log-mel
     f0 = int(round((first.start_s - analysis.offset_s) / hop))
     f1 = f0 + int(round((last.end_s - first.start_s) / hop))
     return dataclasses.replace(analysis, windows=[analysis.windows[i] for i in inside],
@@ -126,15 +116,8 @@ def explanation_section(analysis: Analysis, detector: Detector) -> None:
     heats = session_cache("detect_heatmaps")
     config = detector.config
     st.markdown("#### Why? Explain the verdict")
-    if detector.encoder_scorer is None:
-        st.caption("Small patches of the spectrogram are hidden one at a time and the clip is scored again. "
-                   "Red regions pushed the score towards *synthetic*, blue ones towards *genuine*.")
-    else:
-        st.caption("Small patches of the log-mel spectrogram the encoder reads are blurred to the region's average "
-                   "one at a time, and the region is encoded and scored again on its own, like a window of the top "
-                   "row. Red regions pushed that score towards *synthetic*, blue ones towards *genuine*; the verdict "
-                   "itself comes from the whole clip.")
-    limit_s = config.window_s + (explain_windows(detector) - 1) * config.hop_s
+    st.caption(detector.scorer.explain_method)
+    limit_s = config.window_s + (detector.scorer.explain_windows - 1) * config.hop_s
     first, last = analysis.windows[0].start_s, analysis.windows[-1].end_s
     region = _default_region(analysis, limit_s)
     if last - first > config.window_s + 1e-6:
@@ -150,10 +133,12 @@ def explanation_section(analysis: Analysis, detector: Detector) -> None:
     if key not in heats and st.button("Explain this region", icon=":material/search_insights:",
                                       key="explain_button"):
         with st.spinner("Scoring the clip with parts hidden…"):
-            remember(heats, key, (occlusion_map(detector, subset), subset))
+            remember(heats, key, (occlusion_map(detector, subset), subset, region_score(detector, subset)))
     if key in heats:
-        heat, shown = heats[key]
-        st.caption(f"Explained: seconds {shown.windows[0].start_s:.1f}–{shown.windows[-1].end_s:.1f}.")
+        heat, shown, score = heats[key]
+        score_text = band_text([score], detector.calibration.genuine_below, detector.calibration.synthetic_above)
+        st.caption(f"Explained: seconds {shown.windows[0].start_s:.1f}–{shown.windows[-1].end_s:.1f}, which score "
+                   f"{score_text.values[0]} as the heatmap scores them.")
         summary = summary_effect(heat, config.spectrum_bins)
         # Feature rows after the spectrum get a strip of their own: the front end names them.
         label, words = config.front_end.extra_label or "Other features", config.front_end.extra_help

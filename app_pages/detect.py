@@ -12,9 +12,10 @@ import streamlit as st
 
 from app_pages._detect_sections import charts_section, downloads, explanation_section, verdict_card
 from app_pages._shared import AUDIO_TYPES, current_detector, digest, latest_or_kept, remember, session_cache
+from detector.analysis import Analysis
 from detector.config import UPLOAD_LIMIT_MIB
 from detector.errors import AudioError
-from detector.inference import Analysis, Detector
+from detector.inference import Detector
 from detector.names import markdown_text, safe_display_name
 from detector.verdict import RELIABLE_SPEECH_S
 

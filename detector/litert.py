@@ -61,7 +61,7 @@ class LiteRTProgram:
             self._interpreter = Interpreter(model_content=content, num_threads=num_threads)
             self._interpreter.allocate_tensors()
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad flatbuffer
-            raise ModelError(f"{what} could not be loaded: {self.path.name} is corrupt.") from exc
+            raise ModelError(f"{what} is broken: {self.path.name} cannot be loaded (truncated or corrupt).") from exc
         self._content = content   # the interpreter reads this buffer: keep it alive as long as the interpreter
         self.inputs = self._interpreter.get_input_details()
         self._output = self._interpreter.get_output_details()[0]["index"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from detector.bands import band_text, format_percent
 from detector.calibration import Calibration
 from detector.model_facts import ModelFacts
+from detector.quality import QualityWarning, damage_reasons
 
 VERDICTS = {
     "likely_genuine": "Likely genuine",
@@ -70,6 +71,32 @@ def capped_verdict(verdict: str, damage: Sequence[str], cannot_clear: Sequence[s
 def cannot_clear_reasons(codes: Sequence[str]) -> dict[str, str]:
     """Code and sentence of each quality warning on whose channel no *likely genuine* verdict was earned."""
     return {code: CANNOT_CLEAR[code] for code in codes if code in CANNOT_CLEAR}
+
+
+@dataclass
+class Judgement:
+    """A verdict with its paragraph and the quality codes that capped it (empty when none did)."""
+
+    verdict: str
+    explanation: str
+    capped_by: list[str]
+
+
+def judge(p_synthetic: float, warnings: Sequence[QualityWarning], calibration: Calibration,
+          facts: ModelFacts | None = None) -> Judgement:
+    """The verdict for a calibrated probability and a clip's quality warnings, with its words.
+
+    Damage (:func:`detector.quality.damage_reasons`) caps any verdict at *uncertain*; a
+    channel on which no *likely genuine* was earned (:data:`CANNOT_CLEAR`) withholds only
+    the green verdict, and only when the score alone would give it.
+    """
+    damage = damage_reasons(list(warnings))
+    unbounded = calibration.verdict(p_synthetic)
+    withheld = cannot_clear_reasons([w.code for w in warnings]) if unbounded == "likely_genuine" else {}
+    verdict = capped_verdict(unbounded, damage, list(withheld))
+    explanation = explain_probability(p_synthetic, verdict, calibration, list(damage.values()), facts,
+                                      list(withheld.values()))
+    return Judgement(verdict, explanation, list(damage) or list(withheld))
 
 
 def next_steps(facts: ModelFacts | None = None) -> str:

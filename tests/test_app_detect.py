@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -74,7 +75,9 @@ def test_corrupt_model_is_a_message_not_a_traceback(tiny_store, monkeypatch):
     monkeypatch.setenv("DETECTOR_MODEL_STORE", str(tiny_store))
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert_clean(at)
-    assert "corrupt" in at.error[0].value
+    # Issue 31: a broken active version with no history falls back to the newest good one, and says so.
+    warning = " ".join(w.value for w in at.warning)
+    assert "'v1' is broken" in warning and "corrupt" in warning and "Serving v2 instead" in warning
 
 
 def test_sidebar_shows_model_card_and_follows_promotion(app, tiny_store):
@@ -322,7 +325,9 @@ def test_long_clip_explains_the_chosen_region(app):
     app.button(key="explain_button").click().run()
     assert_clean(app)
     assert image_count(app) == 2
-    assert "Explained: seconds 12.0–18.0." in [c.value for c in app.caption]
+    # The region's own score sits beside the heatmap (issue 30, item 5).
+    assert any(re.fullmatch(r"Explained: seconds 12\.0–18\.0, which score [\d.]+ % as the heatmap scores them\.",
+                            c.value) for c in app.caption)
 
 
 def test_known_limits_takes_the_limits_section_only():

@@ -26,9 +26,9 @@ from detector.calibration import Calibration
 from detector.config import FEATURE_TYPES, FeatureConfig
 from detector.encoder.record import RECORD_FILE, EncoderRecord
 from detector.encoder.runtime import WhisperEncoder, encoder_input, pooled_stats
-from detector.encoder.scorer import encoder_clip, head_input
+from detector.encoder.scorer import EncoderScorer, encoder_clip, head_input
 from detector.errors import ModelError
-from detector.explain import encoder_region_logit, occlusion_map
+from detector.explain import occlusion_map, region_score
 from detector.features import clip_features, feature_axis
 from detector.inference import Detector
 from detector.integrity import verify
@@ -181,7 +181,10 @@ def test_an_encoder_versions_latency_is_the_median_time_to_score_a_10_s_clip(mon
 
     scored = []
 
-    class Scorer:
+    class Scorer(EncoderScorer):
+        def __init__(self):   # the timing call of a real encoder scorer, with scoring replaced by a recorder
+            pass
+
         def score_samples(self, samples):
             scored.append((samples.shape, samples.dtype))
 
@@ -189,7 +192,7 @@ def test_an_encoder_versions_latency_is_the_median_time_to_score_a_10_s_clip(mon
     # counted; then 4 ms, 1 ms and 2.5 ms, whose median is 2.5 ms.
     readings = iter([100.0, 109.0, 200.0, 200.004, 300.0, 300.001, 400.0, 400.0025])
     monkeypatch.setattr(evaluate, "time", SimpleNamespace(perf_counter=lambda: next(readings)))
-    assert evaluate.encoder_latency_ms(Scorer(), repeats=3) == pytest.approx(2.5)
+    assert evaluate.serving_latency_ms(Scorer(), repeats=3) == pytest.approx(2.5)
     assert scored == [((160_000,), np.float32)] * 4 and next(readings, None) is None   # 10 s at 16 kHz, 1 + 3 times
 
 
@@ -200,8 +203,7 @@ def test_an_encoder_versions_report_records_its_encoder_latency(encoder_store, t
     from detector.encoder.scorer import EncoderScorer
 
     timed = []
-    monkeypatch.setattr(evaluate, "encoder_latency_ms", lambda scorer: timed.append(scorer) or 123.25)
-    monkeypatch.setattr(evaluate, "serving_latency_ms", lambda *a, **k: pytest.fail("timed as a CNN version"))
+    monkeypatch.setattr(evaluate, "serving_latency_ms", lambda scorer: timed.append(scorer) or 123.25)
     clips = {"en-allison/genuine": 0, "ru-nsh/genuine": 0, "ru-nsh/world": 1, "ru-nsh/griffin_lim": 1,
              "ru-nsh/espeak": 1}
     frame = pd.DataFrame({"path": [str(CLIPS / f"{clip}.flac") for clip in clips], "split": "test",
@@ -217,7 +219,7 @@ def test_an_encoder_versions_report_records_its_encoder_latency(encoder_store, t
 def test_the_head_is_the_fitted_pooled_linear(encoder_store, encoder_detector):
     _, head = encoder_store
     stats, _ = random_stats(np.random.default_rng(3), 16)
-    served = encoder_detector.encoder_scorer.head_logits(stats.reshape(16, -1))
+    served = encoder_detector.scorer.head_logits(stats.reshape(16, -1))
     np.testing.assert_allclose(served, head.logits(stats), atol=1e-4)
     frames = np.random.default_rng(4).normal(size=(40, 3, 512)).astype(np.float32)
     np.testing.assert_array_equal(head_input(frames, OUTPUTS), pooled_stats(frames).reshape(-1))
@@ -292,19 +294,19 @@ def test_explaining_an_encoder_version_hides_log_mel_patches_and_re_encodes(enco
     # one cell of the map, recomputed by hand: the patch blurred to the region's mean spectrum
     hidden = region.features.copy()
     hidden[:50, :40] = region.features.mean(axis=0)[:40]
-    expected = encoder_region_logit(encoder_detector, region.features) - encoder_region_logit(encoder_detector, hidden)
+    logit = encoder_detector.scorer.log_mel_logit
+    expected = logit(region.features) - logit(hidden)
     assert heat[0, 0] == pytest.approx(expected, abs=1e-5) and heat[49, 39] == heat[0, 0]
     # the region is the first window's stretch of log-mel: its score is close to that window's timeline score
     # (not equal: the timeline's window sees frames the encoder computed with the whole clip as context)
     first = region_subset(analysis, encoder_detector, analysis.windows[0].start_s, analysis.windows[0].end_s)
-    alone = float(encoder_detector.calibration.probability(encoder_region_logit(encoder_detector, first.features)))
+    alone = 1.0 / (1.0 + math.exp(-(1.3 * logit(first.features) + 0.2)))   # CALIBRATION by hand
     assert alone == pytest.approx(analysis.windows[0].p_synthetic, abs=0.05)
-    with pytest.raises(ModelError, match="takes no feature windows"):
-        encoder_detector.window_logits(np.zeros((1, 198, 80, 1), np.float32))
+    assert region_score(encoder_detector, first) == pytest.approx(alone, abs=1e-9)   # the score the page shows
 
 
 def test_cnn_versions_are_served_as_before(tiny_detector):
-    assert tiny_detector.version.encoder is None and tiny_detector.encoder_scorer is None
+    assert tiny_detector.version.encoder is None and tiny_detector.scorer.kind == "cnn"
     analysis = tiny_detector.analyse(SPOKEN)
     assert analysis.model_input is not None and len(analysis.model_input) == len(analysis.windows)
 

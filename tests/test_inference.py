@@ -37,7 +37,7 @@ def test_analysis_has_everything_the_ui_needs(tiny_detector):
 
 def test_clip_probability_is_calibrated_mean_of_window_logits(tiny_detector):
     analysis = tiny_detector.analyse(encode(voice_like(4.0), 16000, "wav"))
-    logits = tiny_detector.window_logits(analysis.model_input)
+    logits = tiny_detector.scorer.window_logits(analysis.model_input)
     calibration = tiny_detector.calibration
     assert calibration.aggregation == "mean_logit" and (calibration.scale, calibration.bias) != (1.0, 0.0)
     expected = 1 / (1 + np.exp(-(calibration.scale * np.mean(logits) + calibration.bias)))

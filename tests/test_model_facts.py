@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tiny_models import floor_version
 
-from detector.inference import Analysis
+from detector.analysis import Analysis
 from detector.model_facts import facts_of
 from detector.registry import ModelRegistry, load_folder
 from detector.verdict import (

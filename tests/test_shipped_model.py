@@ -32,7 +32,7 @@ def cnn() -> Detector:
 
 def test_active_model_is_the_encoder_bakeoff_winner(shipped):
     """`make bakeoff` chose it (docs/frontends.md); `python -m train.encoder.publish` made it."""
-    assert shipped.encoder_scorer is not None and shipped.config.feature == "whisper"
+    assert shipped.scorer.kind == "encoder" and shipped.config.feature == "whisper"
     assert shipped.version.encoder.outputs == (0, 1, 2, 3, 4)
     assert shipped.version.report.feature_code == feature_code(shipped.config)  # the skew guard has its record
     frontends = (REPO / "docs" / "frontends.md").read_text()
@@ -54,7 +54,7 @@ def test_the_cnns_litert_model_matches_its_keras_model_on_a_real_recording(cnn):
     windows = analysis.model_input
     model = keras.saving.load_model(cnn.version.path / "model.keras", compile=False)
     expected = np.asarray(model(windows, training=False)).reshape(-1)
-    np.testing.assert_allclose(cnn.window_logits(windows), expected, atol=1e-4)
+    np.testing.assert_allclose(cnn.scorer.window_logits(windows), expected, atol=1e-4)
 
 
 def test_readme_and_card_quote_the_active_models_figures():

@@ -19,7 +19,8 @@ from detector.spreadsheet import spreadsheet_safe
 from detector.verdict import stretches_sentence
 
 if TYPE_CHECKING:  # annotations only: the table helpers work without the inference stack
-    from detector.inference import Analysis, Detector
+    from detector.analysis import Analysis
+from detector.inference import Detector
 
 log = logging.getLogger(__name__)
 

@@ -115,7 +115,7 @@ def overview_figure(analysis, genuine_below: float, synthetic_above: float,
                     facts: ModelFacts | None = None) -> Figure:
     """Timeline (when the clip has several windows), waveform and spectrogram on one time axis.
 
-    ``analysis`` is a :class:`detector.inference.Analysis`. Stretches that score likely
+    ``analysis`` is a :class:`detector.analysis.Analysis`. Stretches that score likely
     synthetic are shaded red across all rows; the axis spans the whole uploaded file.
     """
     with_timeline = len(analysis.windows) > 1

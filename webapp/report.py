@@ -38,7 +38,7 @@ def report_dict(analysis, version: ModelVersion) -> dict[str, Any]:
 
     Parameters
     ----------
-    analysis : detector.inference.Analysis
+    analysis : detector.analysis.Analysis
         A finished analysis.
     version : ModelVersion
         The model version that produced it (its name must match).

@@ -19,8 +19,7 @@ Whisper encoder once over the whole prepared clip (:meth:`WhisperEncoder.encode_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -34,29 +33,17 @@ from detector.features import ModelInput, features_from_clip
 from detector.litert import LiteRTModel
 from detector.preparation import prepare_waveform
 from detector.registry import ModelVersion
+from detector.scoring import ClipLogits
 from detector.spectrum import clip_power
 from detector.windows import frame_starts
 
+if TYPE_CHECKING:
+    from detector.analysis import Analysis
+
+PROBE_SECONDS = 2.0
 LOG_MEL_HOP_S = HOP / SAMPLE_RATE   # seconds between the encoder's log-mel frames (10 ms)
-
-
-@dataclass
-class EncoderScores:
-    """One clip scored by an encoder version.
-
-    Attributes
-    ----------
-    clip_logit : float
-        The head on the pooled statistics of every encoder frame: the verdict's logit.
-    window_logits : np.ndarray
-        (n_windows,) the head on each window's frames; for display only.
-    starts_s : np.ndarray
-        (n_windows,) each window's start in seconds of the prepared clip.
-    """
-
-    clip_logit: float
-    window_logits: np.ndarray
-    starts_s: np.ndarray
+EXPLAIN_WINDOWS = 3   # Explain re-encodes the whole region per patch: 4 s take ~100 passes
+TIMING_SECONDS = 10
 
 
 def encoder_clip(samples: np.ndarray, config: FeatureConfig) -> ModelInput:
@@ -101,6 +88,10 @@ class EncoderScorer:
         ``features.json`` does not describe 16-kHz audio.
     """
 
+    kind = "encoder"
+    feature_hop_s = LOG_MEL_HOP_S
+    explain_windows = EXPLAIN_WINDOWS
+
     def __init__(self, version: ModelVersion, num_threads: int = 2) -> None:
         record = version.encoder
         if record is None:
@@ -123,6 +114,14 @@ class EncoderScorer:
                              f"({record.head_inputs},): the files do not match.")
         self.window_frames = max(1, int(round(self.config.window_s * FRAMES_PER_SECOND)))
         self.hop_frames = max(1, int(round(self.config.hop_s * FRAMES_PER_SECOND)))
+        window = f"{self.config.window_s:g}-second window"
+        self.timeline_scope = (f"The verdict comes from the whole clip at once; the top row scores each {window} "
+                               "of the same encoder pass on its own, as a guide only:")
+        self.explain_method = ("Small patches of the log-mel spectrogram the encoder reads are blurred to the "
+                               "region's average one at a time, and the region alone is encoded and scored again. "
+                               "Red regions pushed that score towards *synthetic*, blue ones towards *genuine*. "
+                               "Encoded on its own, the region can score differently from the same seconds in the "
+                               "top row, which come from one pass over the whole clip; its own score is shown.")
 
     def encoder_frames(self, log_mel: np.ndarray) -> np.ndarray:
         """The encoder's outputs for a clip's log-mel frames, (frames, blocks + 1, 512).
@@ -139,12 +138,24 @@ class EncoderScorer:
                              "recorded.")
         return frames
 
-    def score_log_mel(self, log_mel: np.ndarray) -> EncoderScores:
-        """Clip and window logits of one clip from its encoder input (:func:`encoder_input`)."""
+    def prepare(self, samples: np.ndarray) -> ModelInput:
+        return encoder_clip(samples, self.config)
+
+    def score(self, clip: ModelInput) -> ClipLogits:
+        return self.score_log_mel(clip.features)
+
+    def score_features(self, features: Sequence[np.ndarray]) -> list[ClipLogits]:
+        return [self.score_log_mel(np.asarray(f, dtype=np.float32)) for f in features]
+
+    def score_log_mel(self, log_mel: np.ndarray) -> ClipLogits:
+        """Clip and window logits of one clip from its encoder input (:func:`encoder_input`).
+
+        One encoder pass: the clip logit from all its frames, each window's from its slice of them.
+        """
         frames = self.encoder_frames(log_mel)
         starts = frame_starts(len(frames), self.window_frames, self.hop_frames)
         logits = self.frames_logits([frames, *(frames[start:start + self.window_frames] for start in starts)])
-        return EncoderScores(float(logits[0]), logits[1:], starts / FRAMES_PER_SECOND)
+        return ClipLogits(float(logits[0]), logits[1:], starts / FRAMES_PER_SECOND)
 
     def frames_logits(self, stretches: Sequence[np.ndarray]) -> np.ndarray:
         """The head's raw logit for each stretch of encoder frames (a clip, a window), shape (n,)."""
@@ -152,7 +163,7 @@ class EncoderScorer:
             return np.array([self._fused(head_input(f, self.record.outputs), step_sequence(f)) for f in stretches])
         return self._head(np.stack([head_input(f, self.record.outputs) for f in stretches]))   # one call for all
 
-    def score_samples(self, samples: np.ndarray) -> tuple[np.ndarray, EncoderScores]:
+    def score_samples(self, samples: np.ndarray) -> tuple[np.ndarray, ClipLogits]:
         """The encoder input (log-mel, for drawing) and the scores of a prepared 16-kHz clip."""
         log_mel = encoder_input(samples)
         return log_mel, self.score_log_mel(log_mel)
@@ -169,28 +180,52 @@ class EncoderScorer:
             raise ModelError(f"Model version {self.name!r} has a fused head: it scores frames, not statistics alone.")
         return self._head(inputs)
 
+    def log_mel_logit(self, log_mel: np.ndarray) -> float:
+        """The head's logit on one stretch of log-mel encoded on its own."""
+        return float(self.frames_logits([self.encoder_frames(np.ascontiguousarray(log_mel, dtype=np.float32))])[0])
 
-PROBE_SECONDS = 2.0
+    def region_logit(self, analysis: "Analysis") -> float:
+        """The logit of the region ``analysis.features`` (log-mel) encoded on its own, as Explain scores it."""
+        return self.log_mel_logit(analysis.features)
+
+    def occlusion_map(self, analysis: "Analysis", patch_s: float, patch_bins: int) -> np.ndarray:
+        """Heatmap (frames, 80) over the log-mel of one region, ``analysis.features``.
+
+        The region is encoded on its own for every patch (so callers keep regions to a few
+        seconds). A hidden patch takes the region's average spectrum in its bands: it loses
+        its detail, not its level. Patch sizes are in log-mel frames (:data:`LOG_MEL_HOP_S`).
+        """
+        log_mel = np.asarray(analysis.features, dtype=np.float32)
+        if log_mel.ndim != 2 or len(log_mel) == 0:
+            raise ValueError("the analysis carries no log-mel to explain")
+        patch_frames = max(1, int(round(patch_s / LOG_MEL_HOP_S)))
+        bins, fill = log_mel.shape[1], log_mel.mean(axis=0)
+        base = self.log_mel_logit(log_mel)
+        heat = np.zeros(log_mel.shape, dtype=np.float64)
+        for t in range(0, len(log_mel), patch_frames):
+            for lo in range(0, bins, max(1, patch_bins)):
+                hi = min(bins, lo + patch_bins)
+                hidden = log_mel.copy()
+                hidden[t:t + patch_frames, lo:hi] = fill[lo:hi]
+                heat[t:t + patch_frames, lo:hi] = base - self.log_mel_logit(hidden)
+        return heat.astype(np.float32)
+
+    def probe(self, seed: int) -> float:
+        """Score a fixed 2-s noise clip drawn from ``seed``; its clip logit (all window logits finite too)."""
+        noise = (0.05 * np.random.default_rng(seed).standard_normal(int(PROBE_SECONDS * SAMPLE_RATE)))
+        try:
+            scores = self.score_samples(noise.astype(np.float32))[1]
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise ModelError(f"Model version {self.name!r} is broken: scoring a test input failed "
+                             f"({type(exc).__name__}).") from exc
+        if not np.isfinite(scores.clip_logit) or not np.all(np.isfinite(scores.window_logits)):
+            raise ModelError(f"Model version {self.name!r} is broken: a test input did not give finite scores.")
+        return scores.clip_logit
+
+    def timing_call(self) -> Callable[[], object]:
+        samples = (0.05 * np.random.default_rng(0).standard_normal(TIMING_SECONDS * SAMPLE_RATE)).astype(np.float32)
+        return lambda: self.score_samples(samples)
 
 
-def probe_scorer(version: ModelVersion, seed: int) -> float:
-    """Load ``version``'s scorer and score a fixed 2-s noise clip; return its clip logit.
-
-    Raises
-    ------
-    ModelError
-        When the scorer cannot be built (see :class:`EncoderScorer`), scoring fails, or the
-        clip does not get one finite logit.
-    """
-    scorer = EncoderScorer(version, num_threads=1)
-    noise = 0.05 * np.random.default_rng(seed).standard_normal(int(PROBE_SECONDS * SAMPLE_RATE))
-    try:
-        scores = scorer.score_samples(noise.astype(np.float32))[1]
-    except ModelError:
-        raise
-    except Exception as exc:
-        raise ModelError(f"Model version {version.name!r} is broken: scoring a test input failed "
-                         f"({type(exc).__name__}).") from exc
-    if not np.isfinite(scores.clip_logit) or not np.all(np.isfinite(scores.window_logits)):
-        raise ModelError(f"Model version {version.name!r} is broken: a test input did not give finite scores.")
-    return scores.clip_logit

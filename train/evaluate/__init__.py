@@ -20,11 +20,8 @@ import numpy as np
 import pandas as pd
 
 from detector.calibration import Calibration
-from detector.config import FeatureConfig
-from detector.encoder.scorer import EncoderScorer
 from detector.errors import AudioError
 from detector.inference import Detector
-from detector.litert import LiteRTModel
 from detector.metrics import auc, compute_eer, threshold_report
 from detector.model_report import (
     AuditFigures,
@@ -36,14 +33,13 @@ from detector.model_report import (
     band_figures,
 )
 from detector.registry import load_folder
+from detector.scoring import Scorer
 from detector.typed_json import from_dict
 from train.calibrate import band_report
 from train.dataset import compute_features
 from train.heldout import part_eer, part_masks
 
 BREAKDOWNS = ("family", "generator", "language", "condition", "source")
-LATENCY_WINDOWS = 9        # a 10-s clip = 9 windows of 2 s every 1 s
-LATENCY_SECONDS = 10
 
 
 def median_ms(call, repeats: int, warmup: int) -> float:
@@ -56,18 +52,13 @@ def median_ms(call, repeats: int, warmup: int) -> float:
     return float(np.median(times[warmup:]) * 1000.0)
 
 
-def serving_latency_ms(model_path: str | Path, config: FeatureConfig, repeats: int = 20) -> float:
-    """Median LiteRT time (2 threads) to score the 9 windows of a 10-s clip."""
-    model = LiteRTModel(model_path, num_threads=2)
-    windows = np.random.default_rng(0).standard_normal((LATENCY_WINDOWS, *config.input_shape)).astype(np.float32)
-    return median_ms(lambda: model(windows), repeats, warmup=2)
+def serving_latency_ms(scorer: Scorer, repeats: int = 5) -> float:
+    """Median time (2 threads) to score a 10-s clip with a version's scorer (:meth:`Scorer.timing_call`).
 
-
-def encoder_latency_ms(scorer: EncoderScorer, repeats: int = 5) -> float:
-    """Median time to score a 10-s clip with an encoder version: log-mel, the encoder pass and the head."""
-    samples = (0.05 * np.random.default_rng(0).standard_normal(LATENCY_SECONDS * 16_000)).astype(np.float32)
-    # The first call plans the encoder for this length: not counted.
-    return median_ms(lambda: scorer.score_samples(samples), repeats, warmup=1)
+    A CNN version: its 9 windows through the model; an encoder version: log-mel, the encoder
+    pass and the head. The first call plans the interpreter for this size: not counted.
+    """
+    return median_ms(scorer.timing_call(), repeats, warmup=1)
 
 
 def load_detector(folder: str | Path) -> Detector:
@@ -159,8 +150,7 @@ def evaluate_version(folder: str | Path, frame: pd.DataFrame, corpus: str | Path
     detector = load_detector(folder)
     scored = score_split(detector, frame, "test")
     labels, logits = scored["y"].to_numpy(), scored["logit"].to_numpy()
-    latency = (serving_latency_ms(folder / "model.tflite", detector.config) if detector.encoder_scorer is None
-               else encoder_latency_ms(detector.encoder_scorer))   # an encoder version: the shared encoder's time too
+    latency = serving_latency_ms(detector.scorer)   # an encoder version: the shared encoder's time too
     serving = ServingFigures(tflite_bytes=(folder / "model.tflite").stat().st_size, latency_ms_10s_clip=latency)
     figures = ModelReport(test=split_metrics(labels, logits, detector.calibration),
                           breakdown={column: breakdown(scored, column) for column in BREAKDOWNS},
