@@ -12,13 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from encoder_helpers import random_variables
 
 from detector import trust
+from detector.encoder.runtime import WhisperEncoder
 from detector.inference import Detector
 from detector.registry import ModelRegistry
 from train.encoder import bakeoff, features, retrain
 from train.encoder.export import export_encoder
+from train.encoder.features import clip_entry, prepared_samples
 from train.encoder.heads import SERVABLE, PooledLinear
 from train.encoder.publish import publish
 from train.events import read_progress
@@ -148,4 +151,17 @@ def test_a_fused_head_is_published_and_served_with_the_scores_it_was_fitted_to(t
     clips = frame.index[frame["split"] == "test"][:6]
     served = [detector.analyse(frame.loc[i, "path"]).clip_logit for i in clips]
     fitted = head.logits(data["stats"][clips], seqs=[data["seqs"][i] for i in clips])
-    np.testing.assert_allclose(served, fitted, atol=0.05)   # the cache holds float16 features; serving float32
+    # Statistics are cached as float32 (as served); the sequences as float16, which is all that differs here.
+    np.testing.assert_allclose(served, fitted, atol=2e-3)
+    # A clip longer than anything in training, across the encoder's 30-s chunks, both ways (issue 30, item 4).
+    long_clip = tmp_path / "long.wav"
+    paths = list(frame["path"])
+    samples = np.concatenate([prepared_samples(p) for p in (paths * 20)[:40]])
+    sf.write(long_clip, samples, 16_000)
+    served_long = detector.analyse(long_clip)
+    assert served_long.analysed_s >= 60
+    entry = clip_entry(WhisperEncoder(encoder), str(long_clip))
+    trained_long = head.logits(entry["stats"][None].astype(np.float32), seqs=[entry["sequence"].astype(np.float32)])
+    print(f"long clip ({served_long.analysed_s:.1f} s): served {served_long.clip_logit:.5f}, "
+          f"training path {trained_long[0]:.5f}")
+    assert served_long.clip_logit == pytest.approx(float(trained_long[0]), abs=2e-3)

@@ -152,6 +152,24 @@ def test_served_scores_are_the_training_features_through_the_head(encoder_store,
     np.testing.assert_allclose([platt(x) for x in expected], [w.p_synthetic for w in analysis.windows], atol=1e-5)
 
 
+@pytest.mark.parametrize("clip", sorted(CLIPS.glob("*/*.flac")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_the_cached_training_features_give_the_served_logit(encoder_store, encoder_detector, tmp_path, monkeypatch,
+                                                            clip):
+    """What the bake-off and the retrain fit on (the cache entry) scores each real clip as serving does, to 1e-4."""
+    import pandas as pd
+
+    from train.encoder import features
+
+    store, head = encoder_store
+    monkeypatch.setattr(features, "CACHE_ROOT", tmp_path / "cache")
+    encoder, frame = store / "encoders" / "whisper-base-2.tflite", pd.DataFrame({"path": [str(clip)]})
+    assert features.extract(frame, encoder) == {}
+    stats = features.load(frame, encoder)
+    assert stats.dtype == np.float32
+    cached = float(head.logits(stats)[0])
+    assert encoder_detector.analyse(clip).clip_logit == pytest.approx(cached, abs=1e-4)
+
+
 def test_evaluation_scores_through_the_same_scorer(encoder_detector):
     analysis = encoder_detector.analyse(SPOKEN)
     decoded = load_audio(SPOKEN, 16_000).samples
@@ -342,3 +360,16 @@ def test_the_detect_page_serves_and_explains_an_encoder_version(encoder_store, t
     at.button(key="explain_button").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.get("image")) == 2 and any(c.value.startswith("Explained: seconds") for c in at.caption)
+
+
+def test_the_feature_cache_is_keyed_on_everything_that_shapes_a_feature(encoder_store, monkeypatch):
+    from train.encoder import features
+
+    encoder = encoder_store[0] / "encoders" / "whisper-base-2.tflite"
+    key = features.cache_key(encoder)
+    for name, value in (("PREPARATION", dataclasses.replace(features.PREPARATION, target_rms_dbfs=-20.0)),
+                        ("CACHE_FORMAT", features.CACHE_FORMAT + 1)):
+        with monkeypatch.context() as patch:
+            patch.setattr(features, name, value)
+            assert features.cache_key(encoder) != key, name
+    assert features.cache_key(encoder) == key

@@ -9,13 +9,18 @@ kept per clip:
 * ``sequence`` (:func:`~detector.encoder.runtime.step_sequence`): the first four outputs averaged over
   0.1-s steps, for heads that look at time.
 
-The cache folder is named by the encoder file's SHA-256, so a different encoder never
-reuses stale features. ``python -m train.encoder.features --corpus data/corpus``.
+The cache folder is named by a digest of everything that shapes a feature (:func:`cache_key`):
+the encoder file's SHA-256, the preparation settings and the front end's code version,
+and the cache's own format. A change to any of them starts a new folder, never reuses
+stale features. Pooled statistics are kept as float32, as serving computes them; the
+sequences as float16 (they are most of the cache). ``python -m train.encoder.features --corpus data/corpus``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
 import time
@@ -27,15 +32,20 @@ import pandas as pd
 from detector.audio import load_audio
 from detector.config import FeatureConfig
 from detector.encoder.record import cached_sha256
-from detector.encoder.runtime import WhisperEncoder, pooled_stats, step_sequence
+from detector.encoder.runtime import SEQUENCE_OUTPUTS, SEQUENCE_STEP, WhisperEncoder, pooled_stats, step_sequence
 from detector.errors import AudioError
+from detector.features import feature_code
 from detector.paths import REPO_ROOT
 from detector.preparation import prepare_waveform
 from train.dataset import clip_key
 
 CACHE_ROOT = REPO_ROOT / ".cache" / "encoder"
 PROGRESS_EVERY = 50       # clips between progress reports
-PREPARATION = FeatureConfig()   # trimming and loudness exactly as every other front end
+# The configuration an encoder version saves as features.json (train.encoder.version): trimming and loudness as
+# every other front end, the whisper front end's log-mel.
+PREPARATION = FeatureConfig(feature="whisper")
+# Bump when what a cache entry holds changes (2: float32 statistics, key over the preparation and the code).
+CACHE_FORMAT = 2
 
 
 def prepared_samples(path: str) -> np.ndarray:
@@ -45,13 +55,21 @@ def prepared_samples(path: str) -> np.ndarray:
 
 
 def clip_entry(encoder: WhisperEncoder, path: str) -> dict[str, np.ndarray]:
-    """Pooled statistics and the short-step sequence of one clip (float16: the cache is 1 GB as it is)."""
+    """Pooled statistics (float32, as served) and the short-step sequence (float16: 1 GB as it is) of one clip."""
     frames = encoder.encode(prepared_samples(path))
-    return {"stats": pooled_stats(frames).astype(np.float16), "sequence": step_sequence(frames).astype(np.float16)}
+    return {"stats": pooled_stats(frames), "sequence": step_sequence(frames).astype(np.float16)}
+
+
+def cache_key(encoder_file: str | Path) -> str:
+    """A digest of everything that shapes a cached feature: encoder, preparation, front-end code, cache format."""
+    shaping = {"encoder": cached_sha256(Path(encoder_file)),   # hashed once per process, not per call
+               "features": PREPARATION.to_dict(), "code": feature_code(PREPARATION), "format": CACHE_FORMAT,
+               "sequence": {"step": SEQUENCE_STEP, "outputs": SEQUENCE_OUTPUTS}}
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
 def cache_folder(encoder_file: str | Path) -> Path:
-    return CACHE_ROOT / cached_sha256(Path(encoder_file))[:12]   # hashed once per process, not per call
+    return CACHE_ROOT / cache_key(encoder_file)
 
 
 def missing(frame: pd.DataFrame, encoder_file: str | Path) -> int:

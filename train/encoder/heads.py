@@ -108,7 +108,9 @@ class TemporalHead:
     epochs: int = 12
     width: int = 64
     seed: int = 1234
-    max_steps: int = 100        # 10 s of 0.1-s steps seen per clip in training
+    # 30 s of 0.1-s steps seen per clip in training: the encoder's own chunk, and longer than most corpus clips,
+    # so training sees the whole clips it will serve rather than 10-s crops of them.
+    max_steps: int = 300
     model: object = None
     history: list = field(default_factory=list)
 
@@ -122,6 +124,9 @@ class TemporalHead:
         x = layers.LayerNormalization()(LayerMix(outputs, name="layer_mix")(seq))
         x = layers.Dropout(0.2)(x)
         x = layers.Dense(self.width, activation="gelu")(x)
+        # Padded steps are zeroed before the conv, as its own "same" padding is at a clip's real end: a clip then
+        # gets the same outputs in a padded training batch as alone in serving (where the mask is all ones).
+        x = x * ops.expand_dims(mask, axis=-1)
         x = layers.Conv1D(self.width, 3, padding="same", activation="gelu")(x)
         # expand_dims/squeeze rather than [..., None] slicing: LiteRT has no kernel for a new-axis slice
         score = ops.squeeze(layers.Dense(1)(layers.Dense(32, activation="tanh")(x)), axis=-1)

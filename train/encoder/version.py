@@ -18,7 +18,6 @@ holds the encoder: pass ``seal=True`` or run ``python -m detector seal VERSION``
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -144,7 +143,7 @@ def write_encoder_version(folder: str | Path, head: PooledLinear | FusedHead, en
     if len(weights) != record.head_inputs:
         raise ValueError(f"the head reads {len(weights)} values, but outputs {list(record.outputs)} give "
                          f"{record.head_inputs}")
-    features = dataclasses.replace(PREPARATION, feature="whisper")   # trimmed and normalised as in training
+    features = PREPARATION   # the configuration the features were computed with (train.encoder.features)
     if fused:
         export_fused_head(head, folder / "model.tflite")
     else:
