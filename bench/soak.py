@@ -4,11 +4,14 @@
 rounds: N real Chromium sessions (each its own browser context, so its own Streamlit
 session) open the Detect page, upload a distinct WAV, wait for the verdict and close;
 then the server idles for longer than the session expiry
-(``server.disconnectedSessionTTL`` plus the app's sweep interval). After each round's
-sessions and again after its idle gap it prints the server's RSS and the bytes
-Streamlit's ``UploadedFileManager`` holds (from ``/_stcore/metrics``).
+(``server.disconnectedSessionTTL`` plus the app's sweep interval). With ``--long-clip``
+each round also has one session that uploads a 10-minute 48 kHz stereo WAV (115 MB,
+the largest upload the app takes in). After each round's sessions and again after its
+idle gap it prints the server's RSS and the bytes Streamlit's ``UploadedFileManager``
+holds (from ``/_stcore/metrics``); at the end, the server's peak RSS (``VmHWM``).
 
-How it judges (printed at the end):
+How it judges (printed at the end; the exit status is 1, with a sentence on stderr
+saying which, when either fails):
 
 * **uploads freed**: after every idle gap the upload manager holds 0 bytes;
 * **memory levels off**: the RSS after the idle gap of each of the last two rounds is
@@ -35,6 +38,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
 from bench.serving import speech_like
@@ -48,6 +52,8 @@ VERDICT = re.compile("Likely genuine|Uncertain|Likely synthetic", re.IGNORECASE)
 UPLOADS_METRIC = re.compile(r'^cache_memory_bytes\{cache_type="UploadedFileManager"[^}]*\}\s+(\d+)', re.M)
 SESSIONS_METRIC = re.compile(r"^active_sessions(?:\{[^}]*\})?\s+(\d+)", re.M)
 LEVEL_RELATIVE, LEVEL_ABSOLUTE_MB = 0.05, 20.0
+LONG_CLIP_S, LONG_CLIP_RATE = 600.0, 48_000   # the app analyses at most 10 minutes; 48 kHz stereo is its largest
+VERDICT_WAIT_MS = {"short": 120_000, "long": 600_000}   # a 10-min clip takes minutes on 2 shared cores
 
 
 def _free_port() -> int:
@@ -56,12 +62,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of process ``pid`` in MB (Linux ``/proc``)."""
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory of process ``pid`` in MB (Linux ``/proc``); ``field="VmHWM"`` for its peak so far."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024.0
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
 
 
 def metrics(url: str) -> dict[str, int]:
@@ -114,14 +120,24 @@ def _clip(folder: Path, seed: int, seconds: float) -> Path:
     return path
 
 
-def one_session(browser, url: str, clip: Path) -> None:
+def _long_clip(folder: Path) -> Path:
+    """A 10-minute 48 kHz stereo 16-bit WAV (115 MB), written 30 s at a time to keep this process small."""
+    path = folder / "soak-long.wav"
+    with sf.SoundFile(path, "w", LONG_CLIP_RATE, 2, "PCM_16", format="WAV") as out:
+        for block in range(int(LONG_CLIP_S // 30)):
+            mono = speech_like(30.0, LONG_CLIP_RATE, 100 + block)
+            out.write(np.stack([mono, 0.9 * mono], axis=1))
+    return path
+
+
+def one_session(browser, url: str, clip: Path, wait_ms: int = VERDICT_WAIT_MS["short"]) -> None:
     """Open the Detect page in a fresh context, upload ``clip``, wait for the verdict, close."""
     context = browser.new_context()
     try:
         page = context.new_page()
         page.goto(url)
         page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(clip))
-        page.locator("h2").filter(has_text=VERDICT).first.wait_for(timeout=120_000)
+        page.locator("h2").filter(has_text=VERDICT).first.wait_for(timeout=wait_ms)
     finally:
         context.close()   # closes the websocket: the server keeps the session for the TTL, then must free it
 
@@ -133,8 +149,24 @@ def levels_off(rss: list[float]) -> bool:
     return all(abs(b - a) <= max(LEVEL_RELATIVE * a, LEVEL_ABSOLUTE_MB) for a, b in zip(rss[-3:-1], rss[-2:]))
 
 
+def failures(verdict: dict) -> list[str]:
+    """One sentence per failed judgement of a :func:`run` verdict (empty when the soak passes)."""
+    found = []
+    if not verdict["uploads_freed"]:
+        held = [f"{r['upload_bytes']:,} B after round {r['round']}" for r in verdict["rows"]
+                if r["when"].endswith("idle") and r["upload_bytes"]]
+        found.append(f"FAIL: closed sessions' uploads were not freed: the upload manager still held "
+                     f"{'; '.join(held)} after the idle gap, longer than the session TTL plus two sweeps. "
+                     + (f"The server log says: {' '.join(verdict['sweep_log'])}" if verdict["sweep_log"]
+                        else "Is the app's session sweep (webapp/session_sweep.py) running?"))
+    if not verdict["levels_off"]:
+        found.append("FAIL: the server's RSS after the idle gaps does not level off (or there were under 3 rounds): "
+                     + " → ".join(f"{v:.0f}" for v in verdict["idle_rss_mb"]) + " MB.")
+    return found
+
+
 def run(rounds: int = 4, sessions: int = 4, ttl_s: int = 20, sweep_s: float = 5.0, clip_s: float = 30.0,
-        store: Path | None = None) -> dict:
+        store: Path | None = None, long_clip: bool = False) -> dict:
     """Run the soak and return its figures (also printed, one line per measurement)."""
     if rounds < 1 or sessions < 1 or ttl_s < 1 or sweep_s <= 0 or clip_s <= 0:
         raise ValueError("rounds, sessions, ttl, sweep and clip length must be positive")
@@ -145,7 +177,9 @@ def run(rounds: int = 4, sessions: int = 4, ttl_s: int = 20, sweep_s: float = 5.
     with tempfile.TemporaryDirectory(prefix="soak-") as temp:
         folder = Path(temp)
         clips = [_clip(folder, seed, clip_s) for seed in range(sessions)]
-        with server(store, ttl_s, sweep_s, folder / "server.log") as (url, pid), sync_playwright() as playwright:
+        long_path = _long_clip(folder) if long_clip else None
+        log = folder / "server.log"
+        with server(store, ttl_s, sweep_s, log) as (url, pid), sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 start = {"round": 0, "when": "start", "rss_mb": rss_mb(pid), **metrics(url)}
@@ -154,22 +188,29 @@ def run(rounds: int = 4, sessions: int = 4, ttl_s: int = 20, sweep_s: float = 5.
                 for number in range(1, rounds + 1):
                     for clip in clips:
                         one_session(browser, url, clip)
+                    if long_path is not None:
+                        one_session(browser, url, long_path, VERDICT_WAIT_MS["long"])
                     busy = {"round": number, "when": "after sessions", "rss_mb": rss_mb(pid), **metrics(url)}
                     print(_line(busy), flush=True)
                     time.sleep(gap_s)
                     idle = {"round": number, "when": f"after {gap_s:g} s idle", "rss_mb": rss_mb(pid), **metrics(url)}
                     print(_line(idle), flush=True)
                     rows += [busy, idle]
+                peak = rss_mb(pid, "VmHWM")
             finally:
                 browser.close()
+        # What the sweep said about itself (its start-up warning, a failed sweep): the reason when uploads stay.
+        sweep_log = [line.strip() for line in log.read_text(errors="replace").splitlines() if "session sweep" in line]
     idle_rss = [r["rss_mb"] for r in rows if r["when"].endswith("idle")]
     freed = all(r["upload_bytes"] == 0 for r in rows if r["when"].endswith("idle"))
     verdict = {"rounds": rounds, "sessions_per_round": sessions, "ttl_s": ttl_s, "gap_s": gap_s,
-               "uploads_freed": freed, "levels_off": levels_off(idle_rss), "idle_rss_mb": idle_rss, "rows": rows}
+               "long_clip": long_clip, "uploads_freed": freed, "levels_off": levels_off(idle_rss),
+               "idle_rss_mb": idle_rss, "peak_rss_mb": peak, "sweep_log": sweep_log, "rows": rows}
     print(f"uploads freed after every idle gap: {'yes' if freed else 'NO'}; RSS after idle "
           f"{' → '.join(f'{v:.0f}' for v in idle_rss)} MB: "
           f"{'levels off' if verdict['levels_off'] else 'does NOT level off (or too few rounds to tell)'} "
-          f"(each of the last two rounds within max({LEVEL_RELATIVE:.0%}, {LEVEL_ABSOLUTE_MB:g} MB) of the one before)")
+          f"(each of the last two rounds within max({LEVEL_RELATIVE:.0%}, {LEVEL_ABSOLUTE_MB:g} MB) of the one before); "
+          f"peak RSS (VmHWM) {peak:.0f} MB")
     return verdict
 
 
@@ -185,14 +226,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ttl", type=int, default=20, help="server.disconnectedSessionTTL in seconds")
     parser.add_argument("--sweep", type=float, default=5.0, help="the app's session sweep interval in seconds")
     parser.add_argument("--clip-seconds", type=float, default=30.0, help="length of each uploaded WAV")
+    parser.add_argument("--long-clip", action="store_true",
+                        help="each round also uploads one 10-minute 48 kHz stereo WAV (115 MB) in its own session")
     parser.add_argument("--store", help="model store (default: model_store/)")
     args = parser.parse_args(argv)
     try:
         verdict = run(args.rounds, args.sessions, args.ttl, args.sweep, args.clip_seconds,
-                      Path(args.store) if args.store else None)
+                      Path(args.store) if args.store else None, args.long_clip)
     except ValueError as exc:
         parser.error(str(exc))
-    return 0 if verdict["uploads_freed"] and verdict["levels_off"] else 1
+    found = failures(verdict)
+    for sentence in found:
+        print(sentence, file=sys.stderr)
+    return 1 if found else 0
 
 
 if __name__ == "__main__":
