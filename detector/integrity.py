@@ -190,7 +190,8 @@ def verify(version: ModelVersion, reference_dir: str | Path | None = None) -> No
     _check_authentic(version, record)   # after the hashes: damage gets the plainer sentence, forgery this one
     # The reference scores depend on the version's files (the record covers them) and on the shared encoder,
     # which lives outside the version: its digest, hashed again whenever the file's inode or ctime changed,
-    # is part of the key, so an encoder edited in place is checked again instead of trusted from memory.
+    # is part of the key, so an encoder edited in place is checked again instead of trusted from memory, and a
+    # rebuilt one that its fingerprint let through (other bytes) reproduces the reference scores before it is trusted.
     encoder = "" if version.encoder is None else \
         cached_sha256(shared_encoder_file(name, version.path.parent, version.encoder))
     key = hashlib.sha256((json.dumps(record, sort_keys=True) + encoder).encode("utf-8")).hexdigest()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
@@ -67,6 +68,11 @@ class LiteRTProgram:
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._shapes = [tuple(int(d) for d in detail["shape"]) for detail in self.inputs]
         self._lock = threading.Lock()
+
+    @cached_property
+    def sha256(self) -> str:
+        """SHA-256 of the bytes this interpreter was built from (hashed on first request)."""
+        return hashlib.sha256(self._content).hexdigest()
 
     def input_index(self, name_part: str) -> int:
         """The position of the one input whose tensor name contains ``name_part``.

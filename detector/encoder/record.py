@@ -2,11 +2,20 @@
 
 An encoder version's ``model.tflite`` is only the head; the encoder itself is the one
 shared file ``<store>/encoders/whisper-base-N.tflite`` (:mod:`detector.encoder.runtime`),
-never copied into a version. The record pins that file by name and SHA-256 and says
-which encoder outputs the head reads::
+never copied into a version. The record pins that file by name, SHA-256 and fingerprint
+and says which encoder outputs the head reads::
 
     {"file": "whisper-base-4.tflite", "sha256": "...", "blocks": 4,
-     "outputs": [0, 1, 2, 3, 4], "pooling": "mean and standard deviation over encoder frames"}
+     "outputs": [0, 1, 2, 3, 4], "pooling": "mean and standard deviation over encoder frames",
+     "fingerprint": [[[0.12345, ...], ...], ...]}
+
+``fingerprint`` is :meth:`~detector.encoder.runtime.WhisperEncoder.fingerprint`: the
+encoder's outputs on a fixed input, (frames, blocks + 1, channels). A rebuild of the
+encoder (``make encoder`` after a TensorFlow or LiteRT upgrade) can change the file's
+bytes while its outputs agree; :func:`serving_encoder` serves the file with the recorded
+SHA-256, or another whose fingerprint agrees within
+:data:`~detector.encoder.runtime.FINGERPRINT_TOLERANCE`. Records written before
+fingerprints have none and accept the recorded SHA-256 only.
 
 The head's input is ``pooled_stats(frames)[outputs].reshape(-1)``: for each listed output
 in order, the 512 means over time, then the 512 standard deviations. A record with
@@ -18,12 +27,22 @@ inputs ``pooled_stats``, ``sequence`` and ``mask``; without ``head`` the head is
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from detector.encoder.runtime import ENCODERS_FOLDER
+import numpy as np
+
+from detector.encoder.runtime import (
+    ENCODERS_FOLDER,
+    FINGERPRINT_CHANNEL_STEP,
+    FINGERPRINT_FRAMES,
+    FINGERPRINT_TOLERANCE,
+    WhisperEncoder,
+    fingerprint_difference,
+)
 from detector.errors import ModelError
 from detector.files import sha256_file
 from detector.frontends import ENCODER_FRONT_ENDS
@@ -56,6 +75,9 @@ class EncoderRecord:
     head : str
         :data:`POOLED_HEAD` (a linear head on the pooled statistics) or :data:`FUSED_HEAD`
         (that fused with a temporal head on the 0.1-s step sequence).
+    fingerprint : tuple, optional
+        The encoder's outputs on the fixed input when the version was published, nested
+        (frames, blocks + 1, channels); ``None`` in records written before fingerprints.
     """
 
     file: str
@@ -64,6 +86,7 @@ class EncoderRecord:
     outputs: tuple[int, ...]
     pooling: str = POOLING
     head: str = POOLED_HEAD
+    fingerprint: Any = None   # given as nested lists or an array, kept as nested tuples of floats
 
     def __post_init__(self) -> None:
         if not self.file or Path(self.file).name != self.file or self.file.startswith("."):
@@ -78,6 +101,20 @@ class EncoderRecord:
             raise ValueError(f"pooling must be {POOLING!r}, got {self.pooling!r}")
         if self.head not in (POOLED_HEAD, FUSED_HEAD):
             raise ValueError(f"head must be {POOLED_HEAD!r} or {FUSED_HEAD!r}, got {self.head!r}")
+        if self.fingerprint is None:
+            return
+        # Stored as nested tuples of floats, so records compare and hash; an array or JSON's lists are accepted.
+        given = self.fingerprint.tolist() if isinstance(self.fingerprint, np.ndarray) else self.fingerprint
+        object.__setattr__(self, "fingerprint", _nested_numbers(given))
+        shape = (FINGERPRINT_FRAMES, self.blocks + 1, ENCODER_WIDTH // FINGERPRINT_CHANNEL_STEP)
+        if np.shape(self.fingerprint) != shape or not np.all(np.isfinite(self.fingerprint_values)):
+            raise ValueError(f"the fingerprint must be {shape[0]} frames of {shape[1]} outputs of {shape[2]} finite "
+                             "numbers")
+
+    @property
+    def fingerprint_values(self) -> np.ndarray:
+        """:attr:`fingerprint` as an array (float64); empty when the record has none."""
+        return np.asarray(self.fingerprint if self.fingerprint is not None else [], dtype=np.float64)
 
     @property
     def head_inputs(self) -> int:
@@ -87,14 +124,18 @@ class EncoderRecord:
     def to_dict(self) -> dict[str, Any]:
         data = {"file": self.file, "sha256": self.sha256, "blocks": self.blocks, "outputs": list(self.outputs),
                 "pooling": self.pooling}
-        return data if self.head == POOLED_HEAD else {**data, "head": self.head}
+        if self.head != POOLED_HEAD:
+            data["head"] = self.head
+        if self.fingerprint is not None:
+            data["fingerprint"] = self.fingerprint_values.tolist()
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> "EncoderRecord":
         keys = {"file", "sha256", "blocks", "outputs", "pooling"}
-        if not isinstance(data, dict) or not keys <= set(data) <= keys | {"head"}:
+        if not isinstance(data, dict) or not keys <= set(data) <= keys | {"head", "fingerprint"}:
             raise ValueError("encoder.json must hold exactly file, sha256, blocks, outputs and pooling (and "
-                             "optionally head)")
+                             "optionally head and fingerprint)")
         outputs = data["outputs"]
         if not isinstance(outputs, list) or not all(isinstance(o, int) and not isinstance(o, bool) for o in outputs):
             raise ValueError("outputs must be a list of integers")
@@ -103,10 +144,22 @@ class EncoderRecord:
         if not isinstance(data.get("head", POOLED_HEAD), str):
             raise ValueError("head must be text")
         return cls(file=data["file"], sha256=data["sha256"], blocks=data["blocks"], outputs=tuple(outputs),
-                   pooling=data["pooling"], head=data.get("head", POOLED_HEAD))
+                   pooling=data["pooling"], head=data.get("head", POOLED_HEAD), fingerprint=data.get("fingerprint"))
 
     def save(self, folder: str | Path) -> None:
-        (Path(folder) / RECORD_FILE).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        # One line per innermost list: the fingerprint's 480 numbers one per line would be ~10 KB and unreadable.
+        text = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]",
+                      json.dumps(self.to_dict(), indent=2))
+        (Path(folder) / RECORD_FILE).write_text(text + "\n")
+
+
+def _nested_numbers(value: Any) -> Any:
+    """``value`` as nested tuples of floats; ValueError when a leaf is not a number (a bool is not one)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_nested_numbers(item) for item in value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("the fingerprint must hold numbers only")
+    return float(value)
 
 
 def read_record(folder: str | Path) -> EncoderRecord | None:
@@ -130,8 +183,8 @@ def version_record(folder: str | Path, feature: str) -> EncoderRecord | None:
     """The record of the version in ``folder`` whose ``features.json`` names ``feature``, its encoder checked.
 
     Encoder versions (their feature is an encoder's front end) and only they carry a
-    record; the shared encoder file it names must be in the version's store with the
-    recorded SHA-256 (:func:`shared_encoder_file`).
+    record; the shared encoder file it names must be in the version's store, with the
+    recorded SHA-256 unless the record has a fingerprint (:func:`shared_encoder_file`).
 
     Raises
     ------
@@ -170,7 +223,11 @@ def cached_sha256(path: Path) -> str:
 
 
 def shared_encoder_file(version: str, store: str | Path, record: EncoderRecord) -> Path:
-    """The shared encoder file ``record`` names in ``store``, once its SHA-256 is the recorded one.
+    """The shared encoder file ``record`` names in ``store``, once it is present and may be the recorded one.
+
+    A record without a fingerprint accepts only the recorded SHA-256. With a fingerprint,
+    a file with other bytes passes here: whether its outputs agree is judged on the
+    interpreter that will serve (:func:`serving_encoder`), when the scorer is built.
 
     Parameters
     ----------
@@ -184,8 +241,9 @@ def shared_encoder_file(version: str, store: str | Path, record: EncoderRecord) 
     Raises
     ------
     ModelError
-        When the file is missing or is not the file the version was published with; the
-        sentence names the file and the repair (``make encoder``).
+        When the file is missing or unreadable, or (for a record without a fingerprint) is
+        not the file the version was published with; the sentence names the file and the
+        repair (``make encoder``).
     """
     path = Path(store) / ENCODERS_FOLDER / record.file
     where = f"{ENCODERS_FOLDER}/{record.file}"
@@ -197,9 +255,48 @@ def shared_encoder_file(version: str, store: str | Path, record: EncoderRecord) 
     except OSError as exc:
         raise ModelError(f"Model version {version!r} runs on the shared speech encoder {where}, which cannot be "
                          "read: check the file's permissions.") from exc
-    if digest != record.sha256:
-        raise ModelError(f"Model version {version!r} was published with the speech encoder {where} whose SHA-256 "
-                         f"is {record.sha256[:12]}…, but the file in the model store differs, so its scores would "
-                         f"be wrong: delete it and run `make encoder ENCODER_BLOCKS={record.blocks}` to rebuild it from "
-                         "the installed weights, or serve the version with the encoder it was published with.")
+    if digest != record.sha256 and record.fingerprint is None:
+        raise ModelError(_replaced(version, record))
     return path
+
+
+def serving_encoder(version: str, store: str | Path, record: EncoderRecord, num_threads: int = 2) -> WhisperEncoder:
+    """The shared encoder ``record`` names, built once and accepted by what it serves.
+
+    The interpreter is built from the file's bytes read once; it is accepted when those
+    bytes have the recorded SHA-256, or else when the record has a fingerprint and this
+    interpreter's own fingerprint agrees within
+    :data:`~detector.encoder.runtime.FINGERPRINT_TOLERANCE` (a rebuild whose converter
+    wrote other bytes for the same computation). The instance checked is the one returned.
+
+    Raises
+    ------
+    ModelError
+        When the file is missing, unreadable or not a LiteRT model, has other bytes and no
+        fingerprint to compare, or gives outputs that differ from the recorded ones.
+    """
+    encoder = WhisperEncoder(shared_encoder_file(version, store, record), num_threads)
+    if encoder.sha256 == record.sha256:
+        return encoder
+    if record.fingerprint is None:   # the file was replaced after the version was loaded
+        raise ModelError(_replaced(version, record))
+    recorded, served = record.fingerprint_values, encoder.fingerprint()
+    difference = fingerprint_difference(recorded, served)
+    if difference <= FINGERPRINT_TOLERANCE:
+        return encoder
+    how = (f"max difference {difference:.3g}, tolerance {FINGERPRINT_TOLERANCE:g}" if served.shape == recorded.shape
+           else f"values shaped {served.shape} on the test input where {recorded.shape} were recorded")
+    raise ModelError(f"Model version {version!r} was published with the speech encoder "
+                     f"{ENCODERS_FOLDER}/{record.file} whose SHA-256 is {record.sha256[:12]}…; the file in the model "
+                     "store differs (rebuilt or damaged), and its outputs differ from the ones this version was "
+                     f"published with ({how}), so its scores would be wrong: delete it and run `make encoder "
+                     f"ENCODER_BLOCKS={record.blocks}` with the packages requirements.txt pins, or serve the version "
+                     "with the encoder it was published with.")
+
+
+def _replaced(version: str, record: EncoderRecord) -> str:
+    """The sentence for an encoder file whose bytes differ from a record that has no fingerprint."""
+    return (f"Model version {version!r} was published with the speech encoder {ENCODERS_FOLDER}/{record.file} whose "
+            f"SHA-256 is {record.sha256[:12]}…, but the file in the model store differs, so its scores would be "
+            f"wrong: delete it and run `make encoder ENCODER_BLOCKS={record.blocks}` to rebuild it from the installed "
+            "weights, or serve the version with the encoder it was published with.")

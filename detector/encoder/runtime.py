@@ -1,7 +1,9 @@
 """Run the shared Whisper encoder file through LiteRT, and pool what it returns.
 
 One converted encoder serves every model version that uses it: versions record its
-file name and SHA-256 (:func:`encoder_record`) and refuse to run on any other file.
+file name and SHA-256 (``encoder.json``, :mod:`detector.encoder.record`) and its
+:meth:`~WhisperEncoder.fingerprint`, its outputs on a fixed input, so a rebuild whose bytes
+differ but whose outputs agree keeps serving.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.encoder.logmel import log_mel
+from detector.encoder.logmel import SAMPLE_RATE, log_mel
 from detector.errors import ModelError
 from detector.files import sha256_file
 from detector.litert import LiteRTProgram
@@ -26,6 +28,21 @@ ENCODERS_FOLDER = "encoders"
 SHIPPED_BLOCKS = 4
 SEQUENCE_STEP = 5                # encoder frames averaged into one step of a temporal head's input (0.1 s)
 SEQUENCE_OUTPUTS = 4             # the stem and blocks 1-3 are what a temporal head reads
+# The fingerprint: the encoder's outputs on 2 s of seeded noise (100 frames), 6 frames evenly spaced (the first and
+# last included: the stem's padding shows there) x every output x every 32nd of the 512 channels. Every block mixes
+# all channels, so a subset sees any change of weights; 480 numbers for 4 blocks keep encoder.json ~5 KB.
+FINGERPRINT_SEED = 20261205
+FINGERPRINT_SECONDS = 2
+FINGERPRINT_FRAMES = 6
+FINGERPRINT_CHANNEL_STEP = 32
+FINGERPRINT_DECIMALS = 5         # rounding moves a value by 5e-6, far under the tolerance
+# Largest absolute difference from the recorded fingerprint a rebuilt encoder may show. Measured on whisper-base-4
+# (outputs' standard deviation ~1.5, largest ~19) over all its outputs: the same weights stored as float16 by the
+# converter differ by 1.4e-4 at most, LiteRT's reference kernels instead of XNNPACK by 3.9e-4 (on the fingerprint's
+# own values 1e-5 and 3e-5); int8 weights differ by 0.07 (stem) to 3.6 (block 4), other weights by whole units.
+# 5e-3 is 13x the rounding seen and 13x under the smallest real change; the reference scores (detector.integrity)
+# are checked again on any encoder with other bytes.
+FINGERPRINT_TOLERANCE = 5e-3
 
 
 def encoder_path(blocks: int, store: str | Path | None = None) -> Path:
@@ -76,6 +93,11 @@ class WhisperEncoder:
         self._program = LiteRTProgram(self.path, num_threads, what=f"The speech encoder {self.path.name}",
                                       sha256=sha256)
 
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the bytes the interpreter was built from: the file that serves, not the one on disk now."""
+        return self._program.sha256
+
     def _run(self, mel: np.ndarray) -> np.ndarray:
         return self._program.run([mel[None]])[0]
 
@@ -89,6 +111,39 @@ class WhisperEncoder:
     def encode(self, samples: np.ndarray) -> np.ndarray:
         """Encoder outputs of a prepared mono 16 kHz clip, (frames, blocks + 1, 512) float32."""
         return self.encode_mel(encoder_input(samples))
+
+    def fingerprint(self) -> np.ndarray:
+        """This interpreter's outputs on the fixed input, (frames, outputs, channels) float64: see FINGERPRINT_*.
+
+        Raises
+        ------
+        ModelError
+            When the file cannot run the input or returns something other than (frames, outputs, 512).
+        """
+        try:
+            frames = self.encode_mel(fingerprint_input())
+        except Exception as exc:   # LiteRT raises ValueError/RuntimeError for a graph that takes another input
+            raise ModelError(f"The speech encoder {self.path.name} cannot encode a test input "
+                             f"({type(exc).__name__}): it is not a Whisper encoder file.") from exc
+        if frames.ndim != 3 or frames.shape[2] % FINGERPRINT_CHANNEL_STEP:
+            raise ModelError(f"The speech encoder {self.path.name} returns {frames.shape} for a test input, not "
+                             "(frames, outputs, 512): it is not a Whisper encoder file.")
+        kept = np.linspace(0, len(frames) - 1, FINGERPRINT_FRAMES).round().astype(int)
+        return np.round(frames[kept, :, ::FINGERPRINT_CHANNEL_STEP].astype(np.float64), FINGERPRINT_DECIMALS)
+
+
+def fingerprint_input() -> np.ndarray:
+    """The log-mel frames (200, 80) every fingerprint is computed from: seeded noise at about -26 dBFS."""
+    noise = 0.05 * np.random.default_rng(FINGERPRINT_SEED).standard_normal(FINGERPRINT_SECONDS * SAMPLE_RATE)
+    return encoder_input(noise.astype(np.float32))
+
+
+def fingerprint_difference(recorded: np.ndarray, served: np.ndarray) -> float:
+    """Largest absolute difference between two fingerprints; infinite when their shapes differ, NaN for NaN outputs."""
+    recorded, served = np.asarray(recorded, np.float64), np.asarray(served, np.float64)
+    if recorded.shape != served.shape:
+        return float("inf")
+    return float(np.max(np.abs(recorded - served)))
 
 
 def pooled_stats(frames: np.ndarray) -> np.ndarray:

@@ -26,8 +26,8 @@ import numpy as np
 from detector.config import FeatureConfig
 from detector.encoder.fused_head import FusedHeadModel
 from detector.encoder.logmel import HOP, SAMPLE_RATE
-from detector.encoder.record import FUSED_HEAD, shared_encoder_file
-from detector.encoder.runtime import FRAMES_PER_SECOND, WhisperEncoder, encoder_input, pooled_stats, step_sequence
+from detector.encoder.record import FUSED_HEAD, serving_encoder
+from detector.encoder.runtime import FRAMES_PER_SECOND, encoder_input, pooled_stats, step_sequence
 from detector.errors import ModelError
 from detector.features import ModelInput, features_from_clip
 from detector.litert import LiteRTModel
@@ -83,8 +83,9 @@ class EncoderScorer:
     Raises
     ------
     ModelError
-        When the shared encoder file is missing or differs from the recorded one, the
-        head cannot be loaded or reads another input size than the record implies, or
+        When the shared encoder file is missing, or has other bytes than the recorded one
+        and outputs that differ from the recorded fingerprint (or there is none), the head
+        cannot be loaded or reads another input size than the record implies, or
         ``features.json`` does not describe 16-kHz audio.
     """
 
@@ -100,8 +101,8 @@ class EncoderScorer:
             raise ModelError(f"Model version {version.name!r} is broken: its encoder reads {SAMPLE_RATE} Hz audio, "
                              f"but its features.json gives {version.features.sample_rate} Hz.")
         self.name, self.record, self.config = version.name, record, version.features
-        self._encoder = WhisperEncoder(shared_encoder_file(version.name, version.path.parent, record), num_threads,
-                                       sha256=record.sha256)   # the bytes that serve are the bytes checked
+        # The interpreter that serves is the one whose bytes (or, for a rebuild, outputs) were checked.
+        self._encoder = serving_encoder(version.name, version.path.parent, record, num_threads)
         if record.head == FUSED_HEAD:
             self._fused = FusedHeadModel(version.tflite_path, num_threads, name=version.name)
             self._head, shape = None, (self._fused.pooled_size,)

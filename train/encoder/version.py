@@ -7,7 +7,8 @@ The folder is what :class:`detector.inference.Detector` serves through
   synthetic logit (n, 1) out. The fitted StandardScaler is folded into one Dense layer,
   ``w' = coef / scale`` and ``b' = intercept - sum(coef * mean / scale)``, so the head
   reads the encoder's statistics as they are;
-* ``encoder.json`` -- the shared encoder file's name, SHA-256 and blocks, the outputs read;
+* ``encoder.json`` -- the shared encoder file's name, SHA-256, blocks and fingerprint (its
+  outputs on a fixed input), the outputs read;
 * ``features.json`` -- the ``whisper`` front end with the preparation settings training
   used (:data:`train.encoder.features.PREPARATION`), so serving trims and normalises alike;
 * ``calibration.json``, ``metrics.json`` and ``card.md``.
@@ -27,8 +28,8 @@ import numpy as np
 from detector import model_report
 from detector.calibration import Calibration
 from detector.encoder.record import ENCODER_WIDTH, FUSED_HEAD, POOLED_HEAD, EncoderRecord
+from detector.encoder.runtime import WhisperEncoder
 from detector.features import feature_code
-from detector.files import sha256_file
 from detector.model_report import ModelReport
 from train.encoder.features import PREPARATION
 from train.encoder.heads import FusedHead, PooledLinear
@@ -118,8 +119,8 @@ def write_encoder_version(folder: str | Path, head: PooledLinear | FusedHead, en
     head : PooledLinear or FusedHead
         A fitted head; its (linear part's) ``outputs`` become ``encoder.json``'s outputs.
     encoder_file : str or Path
-        The shared LiteRT encoder the head's features came from; only its name and
-        SHA-256 are recorded (serving finds it in ``<store>/encoders/``).
+        The shared LiteRT encoder the head's features came from; its name, SHA-256 and
+        fingerprint are recorded (serving finds it in ``<store>/encoders/``).
     blocks : int
         The encoder's transformer blocks.
     calibration : Calibration
@@ -137,8 +138,10 @@ def write_encoder_version(folder: str | Path, head: PooledLinear | FusedHead, en
     folder.mkdir(parents=True, exist_ok=True)
     fused = isinstance(head, FusedHead)
     linear = head.linear if fused else head
-    record = EncoderRecord(file=Path(encoder_file).name, sha256=sha256_file(Path(encoder_file)), blocks=blocks,
-                           outputs=tuple(int(o) for o in linear.outputs), head=FUSED_HEAD if fused else POOLED_HEAD)
+    encoder = WhisperEncoder(encoder_file, num_threads=1)   # one read: the digest and fingerprint are of the same bytes
+    record = EncoderRecord(file=Path(encoder_file).name, sha256=encoder.sha256, blocks=blocks,
+                           outputs=tuple(int(o) for o in linear.outputs), head=FUSED_HEAD if fused else POOLED_HEAD,
+                           fingerprint=encoder.fingerprint())
     weights, bias = folded_head(linear)
     if len(weights) != record.head_inputs:
         raise ValueError(f"the head reads {len(weights)} values, but outputs {list(record.outputs)} give "
