@@ -166,20 +166,34 @@ class PlotFiles:
 
 @dataclass(frozen=True)
 class FoldEdges:
-    """Edges one fold's never-heard train and validation clips allow (``None``: too few clips of the class)."""
+    """Edges one fold's never-heard train and validation clips allow (``None``: too few clips of the class).
+
+    The edges are in the fold model's calibrated probability; the ranks place them among the
+    fold model's own validation clips (the share of its genuine validation clips below
+    ``genuine_below``, of its synthetic ones below ``synthetic_above``). Ranks carry an edge
+    from one model to another (:mod:`train.heldout`); reports from before ranks have ``None``.
+    """
 
     genuine_below: float | None
     synthetic_above: float | None
     genuine_clips: int
     synthetic_clips: int
+    genuine_rank: float | None = None
+    synthetic_rank: float | None = None
 
 
 @dataclass(frozen=True)
 class FoldScores:
-    """A fold model's calibrated probabilities and labels (1 = synthetic) on the fold's test clips."""
+    """A fold model's calibrated probabilities and labels (1 = synthetic) on the fold's test clips.
+
+    ``val_genuine`` and ``val_synthetic`` are its probabilities on its own validation clips of
+    each class: where a rank lies in this model's scale (empty in reports from before ranks).
+    """
 
     probabilities: list[float]
     labels: list[int]
+    val_genuine: list[float] = field(default_factory=list)
+    val_synthetic: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -203,12 +217,21 @@ class FoldResult:
 
 @dataclass(frozen=True)
 class HeldOutBands:
-    """The strictest edges over the folds, with the error every fold kept within."""
+    """The strictest edges over the folds, with the error every fold kept within.
 
-    genuine_below: float
-    synthetic_above: float
+    ``genuine_rank`` and ``synthetic_rank`` are the strictest ranks (:class:`FoldEdges`);
+    ``genuine_below`` and ``synthetic_above`` are those ranks in the final model's own
+    validation scores. An edge is ``None`` when no fold had enough never-heard clips of the
+    class to set it: validation's edge then stands alone. Reports from before ranks have
+    ``None`` ranks and edges that were the fold models' probabilities themselves.
+    """
+
+    genuine_below: float | None
+    synthetic_above: float | None
     max_error: float
     folds: int
+    genuine_rank: float | None = None
+    synthetic_rank: float | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +244,7 @@ class HeldOutReport:
     worst_fold: str | None = None
     bands: HeldOutBands | None = None
     rates_measured_at: BandEdges | None = None                    # the edges of every fold's at_shipped_bands
+    ranks_measured_at: BandEdges | None = None                    # those edges as ranks of the final validation
     epochs: int | None = None
     max_minutes: float | None = None
     arch: str | None = None

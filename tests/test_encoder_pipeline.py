@@ -18,6 +18,7 @@ from encoder_helpers import random_variables
 from detector import trust
 from detector.encoder.runtime import WhisperEncoder
 from detector.inference import Detector
+from detector.model_report import BandRates, FoldResult, HeldOutReport, to_dict
 from detector.registry import ModelRegistry
 from train.encoder import bakeoff, features, retrain
 from train.encoder.export import export_encoder
@@ -51,9 +52,11 @@ def test_features_bakeoff_publish_and_serve(toy, monkeypatch):
         assert entry["stats"].shape == (3, 2, 512) and entry["sequence"].shape[1:] == (3, 512)
 
     frame, data = bakeoff.load_data(str(corpus), str(encoder), sequences=False)
-    folds = {fold.name: bakeoff.run_fold("linear-012", data, frame, fold) for fold in available_folds(frame)}
-    assert folds and all(entry["eer"] is not None for entry in folds.values())
-    result = bakeoff.summarise("linear-012", data, frame, folds)
+    heldout = bakeoff.run_candidate("linear-012", data, frame)   # the one held-out engine, typed results
+    folds = heldout.folds
+    assert set(folds) == {fold.name for fold in available_folds(frame)} and all(f.eer is not None
+                                                                                 for f in folds.values())
+    result = bakeoff.summarise("linear-012", data, frame, heldout)
     assert result["bands"]["genuine_below"] < result["bands"]["synthetic_above"]
     assert result["test_eer"] < 0.5
     store = root / "store"
@@ -64,6 +67,10 @@ def test_features_bakeoff_publish_and_serve(toy, monkeypatch):
     report = registry.active().report
     assert report.test.eer == pytest.approx(result["test_eer"], abs=1e-4)   # served path = bake-off's final fit (rounded there)
     assert set(report.heldout.folds) == set(folds)
+    # Publish writes the whole held-out result: per-protocol means, rank bands, and where each rate was measured.
+    assert report.heldout.mean_eer_by_protocol and report.heldout.bands.genuine_rank is not None
+    assert report.heldout.rates_measured_at is not None and report.heldout.ranks_measured_at is not None
+    assert all(f.at_shipped_bands is not None for f in report.heldout.folds.values() if f.scores)
     detector = Detector.from_store(store)
     clip = frame.loc[frame["split"] == "test", "path"].iloc[0]
     analysis = detector.analyse(clip)
@@ -140,9 +147,10 @@ def test_a_fused_head_is_published_and_served_with_the_scores_it_was_fitted_to(t
     store = tmp_path / "store"
     (store / "encoders").mkdir(parents=True)
     shutil.copy2(encoder, store / "encoders" / encoder.name)
+    stand_in = HeldOutReport(folds={"family:a": FoldResult(6, 6, eer=0.1, own_bands=BandRates(0.0, 0.0))},
+                             mean_eer=0.1, worst_fold="family:a")   # the fold figures: stand-ins
     summary = {"bands": {"genuine_below": 0.2, "synthetic_above": 0.8}, "val_eer": 0.0, "mean_heldout_eer": 0.1,
-               "candidate": "fused-012", "folds": {"family:a": {"eer": 0.1, "n": [6, 6], "own_bands": {
-                   "synthetic_called_genuine": 0.0, "genuine_called_synthetic": 0.0}}}}   # the fold figures: stand-ins
+               "candidate": "fused-012", "heldout": to_dict(stand_in)}
     folder = publish(str(corpus), str(encoder), "fused-012", summary, store, "toy-fused", loaded=(frame, data),
                      fitted=(head, calibration, None, None))
     assert json.loads((folder / "encoder.json").read_text())["head"] == "pooled+temporal"
@@ -165,3 +173,7 @@ def test_a_fused_head_is_published_and_served_with_the_scores_it_was_fitted_to(t
     print(f"long clip ({served_long.analysed_s:.1f} s): served {served_long.clip_logit:.5f}, "
           f"training path {trained_long[0]:.5f}")
     assert served_long.clip_logit == pytest.approx(float(trained_long[0]), abs=2e-3)
+    # After a sequence over 30 s the head's interpreter is rebuilt (its buffers freed), and scores stay the same.
+    program = detector.scorer._fused._program
+    declared = program.input_shape(program.input_index("sequence"))
+    assert declared[1] <= 300 and detector.analyse(long_clip).clip_logit == served_long.clip_logit

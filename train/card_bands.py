@@ -76,8 +76,9 @@ def heldout_band_lines(heldout: HeldOutReport, calibration: Calibration, floor: 
 
 def band_source_lines(bands: HeldOutBands | None, calibration: Calibration) -> list[str]:
     """Where the verdict bands come from: validation alone, or narrowed by the held-out folds."""
-    applied = bands is not None and calibration.genuine_below <= bands.genuine_below + 1e-12 \
-        and calibration.synthetic_above >= bands.synthetic_above - 1e-12
+    applied = bands is not None and (bands.genuine_below is not None or bands.synthetic_above is not None) \
+        and (bands.genuine_below is None or calibration.genuine_below <= bands.genuine_below + 1e-12) \
+        and (bands.synthetic_above is None or calibration.synthetic_above >= bands.synthetic_above - 1e-12)
     if not applied:
         return ["- The verdict bands were set on validation (at most 1 % of a class in the other class's band)."]
     return [f"- The verdict bands were set on validation, then narrowed to what the {bands.folds} held-out "

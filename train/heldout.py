@@ -16,39 +16,40 @@ choice sees it):
 Every fold reports its EER and, at the verdict bands its own calibration set on
 validation, the share of held-out synthetic clips called *likely genuine* and of
 held-out genuine clips called *likely synthetic*. The headline is the mean EER of the
-family and source folds. ``python -m train.evaluate --heldout`` runs the folds; the
-same :class:`Fold`, :func:`part_masks` and :func:`part_eer` serve :mod:`train.screen`
-and :func:`train.evaluate.breakdown`, and :mod:`train.card` reads fold names through
-:meth:`Fold.parse`. This module imports no TensorFlow: the trainer is passed in.
+family and source folds.
+
+One engine runs every kind of model: :func:`run_fold` takes a *fit step* (a CNN retrained
+by :mod:`train.heldout_cnn`, an encoder head refitted by :mod:`train.encoder.bakeoff`) and
+returns a typed :class:`~detector.model_report.FoldResult`; :func:`summarise` and
+:func:`final_bands` apply one band rule (edges carried from fold models to the final model
+by rank, :func:`final_bands` says why) and :func:`rates_at` one way of measuring each fold at
+the shipped bands. The same :class:`Fold`, :func:`part_masks` and :func:`part_eer` serve
+:mod:`train.screen` and :func:`train.evaluate.breakdown`. This module imports no TensorFlow.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
 
-from detector.calibration import AGGREGATIONS, Calibration
+from detector.calibration import Calibration
 from detector.metrics import compute_eer
 from detector.model_report import BandEdges, BandRates, FoldEdges, FoldResult, FoldScores, HeldOutBands, HeldOutReport
 from detector.vocabulary import NEURAL_VOCODER_FAMILY, PROTOCOLS
-from train.calibrate import band_report, calibrate, edge_above, edge_below
-from train.config import TrainConfig
-from train.dataset import build_clipset, keras_predictor, score_clips
-from train.events import ProgressLog
-from train.trained import TrainedModel
+from train.calibrate import band_report, edge_above, edge_below
 
 HEADLINE_PROTOCOLS = ("family", "source")   # the mean held-out EER the card and README quote
 # Verdict bands from held-out parts: at most this share of a fold's never-heard clips in a confident
 # band of the wrong class (the issue's confident-error target).
 HELDOUT_BAND_ERROR = 0.02
-MIN_PER_CLASS = 5    # fewer test clips of a class than this: a part's EER is not reported (folds, screen, breakdown)
-# train.fit.train_model's signature; the caller hands it in, so folds, masks and summaries load no TensorFlow.
-Trainer = Callable[..., TrainedModel]
+# The one minimum-clips rule: fewer clips of a class than this, and a part's EER is not reported (folds, screen,
+# breakdown) and a fold's never-heard clips of that class set no edge.
+MIN_PER_CLASS = 5
+RANK_EDGE_FLOOR = 1e-4   # an edge carried by rank never reaches 0 or 1 (far below any shipped edge: 0.0108)
 
 
 @dataclass(frozen=True)
@@ -136,111 +137,168 @@ def available_folds(frame: pd.DataFrame, protocols: Iterable[str] = PROTOCOLS) -
     return folds
 
 
-def fold_calibration(trained: TrainedModel, predict: Callable[[np.ndarray], np.ndarray], frame: pd.DataFrame,
-                     cache_root: str | Path) -> Calibration | None:
-    """The fold model's calibration on its own validation clips, or ``None`` when it is no better than chance.
+class FoldModel(Protocol):
+    """What a fit step returns: a model trained without one fold's part, able to score any corpus rows.
 
-    A short fold recipe can leave validation at chance; its EER is still reported
-    (it needs no calibration), only the confident-band rates are not.
+    Attributes
+    ----------
+    calibration : Calibration or None
+        Fitted on the model's own validation clips; ``None`` when validation is at chance.
+    validation : tuple of np.ndarray
+        (probabilities, labels) of its own validation clips (empty without a calibration).
+    facts : dict
+        How it was trained, for the fold's record (``val_eer_seen``, ``epochs_run``).
     """
-    val = frame[frame["split"] == "val"]
-    clips, _ = build_clipset(val, trained.features, cache_root)
-    try:
-        calibration, _ = calibrate(score_clips(predict, clips.features, trained.features), clips.labels)
-    except ValueError:
-        return None
-    return calibration
+
+    calibration: Calibration | None
+    validation: tuple[np.ndarray, np.ndarray]
+    facts: dict[str, Any]
+
+    def score(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """(raw clip logits, labels, clips skipped) of the corpus rows where ``rows`` is true."""
 
 
-def heldout_edges(held: pd.DataFrame, trained: TrainedModel, predict: Callable[[np.ndarray], np.ndarray],
-                  calibration: Calibration, cache_root: str | Path) -> FoldEdges:
-    """Band edges that keep ``HELDOUT_BAND_ERROR`` of the fold's held-out TRAIN and VAL clips out of the wrong band.
+# A fit step: the corpus rows a fold leaves in (train and validation may use only them) -> the fold's model.
+FitStep = Callable[[np.ndarray], FoldModel]
 
-    Those clips left training with the fold, so the fold model never heard them, and
-    they are not test clips: bands chosen on them are not chosen on the test split.
+
+def rank_of(edge: float, reference: np.ndarray) -> float:
+    """Where ``edge`` lies among ``reference`` scores: the share of them below it."""
+    return float(np.mean(np.asarray(reference) < edge)) if len(reference) else float("nan")
+
+
+def at_rank(reference: Sequence[float], rank: float) -> float:
+    """The score at ``rank`` among ``reference``: the inverse of :func:`rank_of`."""
+    return float(np.quantile(np.asarray(reference, dtype=float), min(max(rank, 0.0), 1.0)))
+
+
+def fold_edges(p: np.ndarray, labels: np.ndarray, validation: tuple[np.ndarray, np.ndarray]) -> FoldEdges:
+    """Edges that keep :data:`HELDOUT_BAND_ERROR` of a fold's never-heard clips out of the wrong confident band.
+
+    ``p`` and ``labels`` are the fold model's probabilities of its part's TRAIN and VAL clips:
+    they left training with the fold, so the model never heard them, and they are not test
+    clips. Each edge is also given as a rank among the model's own validation clips of the
+    class it borders, which is how it reaches the final model (:func:`final_bands`).
     """
-    clips, _ = build_clipset(held, trained.features, cache_root)
-    if not len(clips):
-        return FoldEdges(None, None, 0, 0)
-    logits = score_clips(predict, clips.features, trained.features)[calibration.aggregation]
-    p, labels = calibration.probability(logits), np.asarray(clips.labels)
     synthetic, genuine = p[labels == 1], p[labels == 0]
-    return FoldEdges(
-        genuine_below=edge_below(synthetic, HELDOUT_BAND_ERROR) if len(synthetic) >= MIN_PER_CLASS else None,
-        synthetic_above=edge_above(genuine, HELDOUT_BAND_ERROR) if len(genuine) >= MIN_PER_CLASS else None,
-        genuine_clips=int(len(genuine)), synthetic_clips=int(len(synthetic)))
+    val_p, val_y = validation
+    below = edge_below(synthetic, HELDOUT_BAND_ERROR) if len(synthetic) >= MIN_PER_CLASS else None
+    above = edge_above(genuine, HELDOUT_BAND_ERROR) if len(genuine) >= MIN_PER_CLASS else None
+    return FoldEdges(genuine_below=below, synthetic_above=above, genuine_clips=int(len(genuine)),
+                     synthetic_clips=int(len(synthetic)),
+                     genuine_rank=None if below is None else rank_of(below, val_p[val_y == 0]),
+                     synthetic_rank=None if above is None else rank_of(above, val_p[val_y == 1]))
 
 
-def run_fold(frame: pd.DataFrame, fold: Fold, config: TrainConfig, cache_root: str | Path, log: ProgressLog,
-             train_model: Trainer) -> FoldResult:
-    """Retrain without ``fold``'s part with ``train_model``, calibrate on what validation has left, score the fold."""
+def run_fold(frame: pd.DataFrame, fold: Fold, fit: FitStep) -> FoldResult:
+    """Fit without ``fold``'s part, calibrate on what validation has left, and score what the model never heard.
+
+    The one fold runner for every kind of model: ``fit`` trains a CNN (:mod:`train.heldout_cnn`) or
+    refits an encoder head (:mod:`train.encoder.bakeoff`). The result holds the fold's EER, its
+    confident errors at its own validation bands, the edges its never-heard train and validation
+    clips allow (as probabilities and as ranks), and the scores to recompute rates at other edges.
+    """
     started = time.monotonic()
     held = fold.held_rows(frame) & frame["split"].isin(["train", "val"]).to_numpy()
-    seen = frame[~held].reset_index(drop=True)
-    trained = train_model(seen, config, cache_root, log, calibrated=False)
-    predict = keras_predictor(trained.model)   # one compiled forward pass for validation and test
-    calibration = fold_calibration(trained, predict, seen, cache_root)
-    test = frame[frame["split"] == "test"].reset_index(drop=True)
-    negatives, positives = fold.test_masks(test)
-    clips, errors = build_clipset(test[negatives | positives].reset_index(drop=True), trained.features, cache_root)
-    logits = score_clips(predict, clips.features, trained.features)
-    aggregation = calibration.aggregation if calibration else AGGREGATIONS[0]
-    labels = np.asarray(clips.labels)
-    eer, note = part_eer(labels, logits[aggregation])
+    model = fit(~held)
+    negatives, positives = fold.test_masks(frame)
+    logits, labels, skipped = model.score((frame["split"] == "test").to_numpy() & (negatives | positives))
+    eer, note = part_eer(labels, logits)
     result = FoldResult(n_genuine=int(np.sum(labels == 0)), n_synthetic=int(np.sum(labels == 1)), eer=eer, note=note,
-                        aggregation=aggregation, skipped_clips=len(errors), val_eer_seen=trained.val_eer,
-                        epochs_run=trained.counts["epochs_run"], train_s=round(time.monotonic() - started, 1))
-    if calibration is None:
+                        aggregation=model.calibration.aggregation if model.calibration else None,
+                        skipped_clips=skipped, train_s=round(time.monotonic() - started, 1),
+                        val_eer_seen=model.facts.get("val_eer_seen"), epochs_run=model.facts.get("epochs_run"))
+    if model.calibration is None:
         return replace(result, note="validation at chance: no calibration, no verdict bands")
-    probabilities = np.asarray(calibration.probability(logits[aggregation]), dtype=float)
-    bands = band_report(probabilities, labels, calibration)
+    p = np.asarray(model.calibration.probability(logits), dtype=float)
+    bands = band_report(p, labels, model.calibration)
+    held_logits, held_labels, _ = model.score(held)
+    val_p, val_y = model.validation
     return replace(result,
                    own_bands=BandRates(bands["synthetic_called_genuine"], bands["genuine_called_synthetic"]),
-                   band_edges=heldout_edges(frame[held].reset_index(drop=True), trained, predict, calibration,
-                                            cache_root),
-                   scores=FoldScores([round(float(x), 6) for x in probabilities], [int(x) for x in labels]))
+                   band_edges=fold_edges(np.asarray(model.calibration.probability(held_logits)), held_labels,
+                                         model.validation),
+                   scores=FoldScores(_rounded(p), [int(x) for x in labels], _rounded(val_p[val_y == 0]),
+                                     _rounded(val_p[val_y == 1])))
 
 
-def heldout_bands(folds: dict[str, FoldResult]) -> HeldOutBands | None:
-    """The strictest edges over the folds: every fold kept its never-heard clips within the allowed error."""
-    edges = [v.band_edges for v in folds.values() if v.band_edges is not None]
-    below = [e.genuine_below for e in edges if e.genuine_below is not None]
-    above = [e.synthetic_above for e in edges if e.synthetic_above is not None]
-    if not below or not above:
-        return None
-    return HeldOutBands(genuine_below=min(below), synthetic_above=max(above), max_error=HELDOUT_BAND_ERROR,
-                        folds=len(edges))
+def _rounded(values: np.ndarray) -> list[float]:
+    return [round(float(x), 6) for x in values]
 
 
-def rates_at(report: HeldOutReport, calibration: Calibration) -> HeldOutReport:
-    """Every fold's confident errors at ``calibration``'s bands (the shipped ones), through :func:`band_report`.
+def strictest_ranks(folds: dict[str, FoldResult]) -> tuple[float | None, float | None, int] | None:
+    """(genuine rank, synthetic rank, folds with edges): the lowest genuine and the highest synthetic rank.
 
-    The rates are measured with each fold model's probabilities: the shipped model
-    heard every part. Folds whose scores were not kept (results stored before
-    scores were) get ``None``: a rate at other edges would be a different figure.
+    A rank is ``None`` when no fold set that edge; the whole is ``None`` when no fold set either.
     """
+    edges = [v.band_edges for v in folds.values() if v.band_edges is not None]
+    below = [e.genuine_rank for e in edges if e.genuine_rank is not None]
+    above = [e.synthetic_rank for e in edges if e.synthetic_rank is not None]
+    if not below and not above:
+        return None
+    return min(below, default=None), max(above, default=None), len(edges)
+
+
+def final_bands(folds: dict[str, FoldResult], validation: tuple[np.ndarray, np.ndarray]) -> HeldOutBands | None:
+    """The folds' strictest ranks as edges in the final model's own validation scores.
+
+    The one band rule for every kind of head. A fold model's probability scale is its own, so
+    its edge travels as a rank among its validation clips of the bordering class and lands at
+    the same rank among the final model's validation clips (a model retrained on more data
+    places its validation clips like a fold model does, which a raw probability edge does not
+    assume). ``validation`` is the final model's (probabilities, labels).
+    """
+    ranks = strictest_ranks(folds)
+    if ranks is None:
+        return None
+    genuine_rank, synthetic_rank, count = ranks
+    val_p, val_y = (np.asarray(a) for a in validation)
+    # Kept inside (0, 1), as a calibration's edges must be: rank 0 of scores that underflow to 0 is no edge.
+    below = None if genuine_rank is None else max(at_rank(val_p[val_y == 0], genuine_rank), RANK_EDGE_FLOOR)
+    above = None if synthetic_rank is None else min(at_rank(val_p[val_y == 1], synthetic_rank), 1 - RANK_EDGE_FLOOR)
+    return HeldOutBands(genuine_below=below, synthetic_above=above, max_error=HELDOUT_BAND_ERROR,
+                        folds=count, genuine_rank=genuine_rank, synthetic_rank=synthetic_rank)
+
+
+def rates_at(report: HeldOutReport, calibration: Calibration,
+             validation: tuple[np.ndarray, np.ndarray]) -> HeldOutReport:
+    """Every fold's confident errors at ``calibration``'s (the shipped) bands, carried to each fold model by rank.
+
+    The shipped edges are ranked among the final model's validation clips (``validation``:
+    its probabilities and labels); each fold is then measured at the same ranks in its own
+    model's validation scores. Folds whose scores were not kept, or kept without validation
+    scores (reports from before ranks), get ``None``: a rate at other edges would be another figure.
+    """
+    val_p, val_y = (np.asarray(a) for a in validation)
+    genuine_rank = rank_of(calibration.genuine_below, val_p[val_y == 0])
+    synthetic_rank = rank_of(calibration.synthetic_above, val_p[val_y == 1])
     folds = {}
     for name, fold in report.folds.items():
         rates = None
-        if fold.scores is not None:
-            bands = band_report(np.asarray(fold.scores.probabilities), np.asarray(fold.scores.labels), calibration)
-            rates = BandRates(bands["synthetic_called_genuine"], bands["genuine_called_synthetic"])
+        if fold.scores is not None and fold.scores.val_genuine and fold.scores.val_synthetic:
+            p, y = np.asarray(fold.scores.probabilities), np.asarray(fold.scores.labels)
+            low, high = at_rank(fold.scores.val_genuine, genuine_rank), at_rank(fold.scores.val_synthetic,
+                                                                                synthetic_rank)
+            rates = BandRates(synthetic_called_genuine=float(np.mean(p[y == 1] < low)) if np.any(y == 1) else 0.0,
+                              genuine_called_synthetic=float(np.mean(p[y == 0] >= high)) if np.any(y == 0) else 0.0)
         folds[name] = replace(fold, at_shipped_bands=rates)
     return replace(report, folds=folds,
-                   rates_measured_at=BandEdges(calibration.genuine_below, calibration.synthetic_above))
+                   rates_measured_at=BandEdges(calibration.genuine_below, calibration.synthetic_above),
+                   ranks_measured_at=BandEdges(genuine_rank, synthetic_rank))
 
 
 def has_scores(report: HeldOutReport) -> bool:
-    """Whether any fold kept its scores (results stored before they were cannot be rescored at new bands)."""
-    return any(fold.scores is not None for fold in report.folds.values())
+    """Whether any fold kept its test and validation scores (older results cannot be rescored at new bands)."""
+    return any(fold.scores is not None and fold.scores.val_genuine for fold in report.folds.values())
 
 
 def summarise(folds: dict[str, FoldResult], **recipe: Any) -> HeldOutReport:
-    """Mean held-out EER (family and source folds together), per protocol, worst fold and held-out bands.
+    """Mean held-out EER (family and source folds together), per protocol, and the worst fold; a new report.
 
     ``recipe`` fills the report's record of how the folds were trained (``epochs``,
-    ``max_minutes``, ``arch``, ``feature``, ``recipe``). Everything here is computed
-    over all of ``folds``, so a rerun of some folds recomputes it whole.
+    ``max_minutes``, ``arch``, ``feature``, ``recipe``). Everything is computed over all of
+    ``folds`` (never changed), so a rerun of some folds recomputes it whole. The bands need the
+    final model's validation scores: :func:`final_bands`.
     """
     def eers(protocols: Iterable[str]) -> list[float]:
         return [v.eer for k, v in folds.items() if Fold.parse(k).protocol in protocols and v.eer is not None]
@@ -251,47 +309,19 @@ def summarise(folds: dict[str, FoldResult], **recipe: Any) -> HeldOutReport:
         folds=dict(sorted(folds.items())),
         mean_eer=float(np.mean(headline)) if headline else None,
         mean_eer_by_protocol={p: float(np.mean(eers([p]))) for p in PROTOCOLS if eers([p])},
-        worst_fold=max(measured, key=measured.get) if measured else None,
-        bands=heldout_bands(folds), **recipe)
+        worst_fold=max(measured, key=measured.get) if measured else None, **recipe)
 
 
-def run_heldout(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path, run_dir: str | Path,
-                train_model: Trainer, folds: list[Fold] | None = None, epochs: int | None = None,
-                max_minutes: float | None = None, quiet: bool = False, previous: HeldOutReport | None = None,
-                recipe: str | None = None) -> HeldOutReport:
-    """Run the held-out folds (default: every available one) and summarise them.
-
-    Parameters
-    ----------
-    frame : pd.DataFrame
-        The corpus manifest.
-    config : TrainConfig
-        The recipe to retrain with; ``epochs``/``max_minutes`` shorten it for the folds.
-    train_model : callable
-        :func:`train.fit.train_model` (passed in, so this module never loads TensorFlow).
-    folds : list of Fold, optional
-        The folds to run; results of other folds in ``previous`` (the version's
-        stored held-out report) are kept, and everything computed across folds
-        (means, bands) is recomputed over all of them.
-    recipe : str, optional
-        Where ``config`` came from, for the record.
-
-    Returns
-    -------
-    HeldOutReport
-        Without rates at the shipped bands: those need the version's final bands
-        (:func:`rates_at`, once the bands are applied).
-    """
-    folds = folds if folds is not None else available_folds(frame)
-    fold_config = replace(config, epochs=epochs or config.epochs,
-                          max_minutes=max_minutes if max_minutes is not None else config.max_minutes)
+def run_folds(frame: pd.DataFrame, folds: list[Fold], fit_for: Callable[[Fold], FitStep],
+              previous: HeldOutReport | None = None, on_fold: Callable[[str, FoldResult], None] | None = None,
+              **recipe: Any) -> HeldOutReport:
+    """Run ``folds`` (``fit_for(fold)`` is each one's fit step) and summarise them with the other folds in ``previous``."""
     results = dict(previous.folds) if previous is not None else {}
     for fold in folds:
-        log = ProgressLog(Path(run_dir) / fold.name.replace(":", "-"), quiet=quiet)
-        results[fold.name] = run_fold(frame, fold, fold_config, cache_root, log, train_model)
-        log.event("done", fold=fold.name, eer=results[fold.name].eer)
-    return summarise(results, epochs=fold_config.epochs, max_minutes=fold_config.max_minutes, arch=config.arch,
-                     feature=config.feature, recipe=recipe)
+        results[fold.name] = run_fold(frame, fold, fit_for(fold))
+        if on_fold is not None:
+            on_fold(fold.name, results[fold.name])
+    return summarise(results, **recipe)
 
 
 def parse_folds(frame: pd.DataFrame, names: list[str] | None, protocols: list[str] | None) -> list[Fold]:

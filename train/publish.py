@@ -44,10 +44,10 @@ from detector.typed_json import from_dict
 from train.archs import build_model
 from train.card import write_card
 from train.config import TrainConfig
-from train.evaluate import evaluate_version
+from train.evaluate import evaluate_version, validation_scores
 from train.events import ProgressLog
 from train.export import export_tflite
-from train.heldout import has_scores, rates_at
+from train.heldout import final_bands, has_scores, rates_at
 from train.plots import write_plots
 from train.trained import TrainedModel
 
@@ -160,8 +160,8 @@ def apply_heldout_bands(folder: str | Path, bands: HeldOutBands) -> dict[str, An
     stored = json.loads(path.read_text())
     validation = stored.get("validation_bands") or [stored["genuine_below"], stored["synthetic_above"]]
     calibration = Calibration.from_dict(stored)
-    tightened = replace(calibration, genuine_below=min(validation[0], bands.genuine_below),
-                        synthetic_above=max(validation[1], bands.synthetic_above))
+    tightened = replace(calibration, genuine_below=min(validation[0], bands.genuine_below or validation[0]),
+                        synthetic_above=max(validation[1], bands.synthetic_above or validation[1]))
     content = {**tightened.to_dict(), "validation_bands": validation, "bands_from": "validation and held-out folds",
                "heldout_max_error": bands.max_error}
     atomic_write_text(path, json.dumps(content, indent=2) + "\n")
@@ -200,8 +200,12 @@ def write_evaluation(folder: str | Path, frame: pd.DataFrame, corpus: str | Path
     report = report.replace(test=test, breakdown=figures.breakdown, audit=figures.audit, serving=figures.serving)
     heldout = heldout if heldout is not None else report.heldout
     calibration = Calibration.from_dict(json.loads((folder / "calibration.json").read_text()))
+    if heldout is not None and has_scores(heldout):   # bands and rates by rank, in this model's validation scores
+        validation = validation_scores(folder, frame)
+        heldout = dataclasses.replace(heldout, bands=final_bands(heldout.folds, validation) or heldout.bands)
+        heldout = rates_at(heldout, calibration, validation)
     if heldout is not None:
-        report = report.replace(heldout=rates_at(heldout, calibration) if has_scores(heldout) else heldout)
+        report = report.replace(heldout=heldout)
     report = report.replace(plots=write_plots(folder / "plots", scored, report, calibration))
     scored[list(SCORE_COLUMNS)].to_csv(folder / "scores.csv.gz", index=False, float_format="%.5g")
     model_report.save(folder, report)

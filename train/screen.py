@@ -34,7 +34,8 @@ from train.config import DEFAULT_CACHE, DEFAULT_RUNS, TrainConfig, load_recipe
 from train.dataset import build_clipset, keras_predictor, score_clips
 from train.events import ProgressLog
 from train.fit import train_model
-from train.heldout import Fold, fold_calibration, part_eer
+from train.heldout import Fold, part_eer
+from train.heldout_cnn import CnnFoldModel, calibrated
 from train.schema import read_manifest
 
 DEFAULT_HOLD = ("family:neural_vocoder", "family:articulatory", "source:sky")
@@ -62,7 +63,7 @@ def screen(frame: pd.DataFrame, config: TrainConfig, hold: list[Fold], cache_roo
     # Uncalibrated: a run at chance on validation still reports its EERs (plumbing never needs a good model).
     trained = train_model(seen, config, cache_root, log, calibrated=False)
     predict = keras_predictor(trained.model)
-    calibration = fold_calibration(trained, predict, seen, cache_root)
+    calibration = calibrated(CnnFoldModel(trained, predict, seen, cache_root), seen).calibration
     test = frame[frame["split"] == "test"].reset_index(drop=True)
     clips, _ = build_clipset(test, trained.features, cache_root)
     rows = clips.frame

@@ -21,6 +21,9 @@ from detector.errors import ModelError
 from detector.litert import LiteRTProgram
 
 INPUT_NAMES = ("pooled_stats", "sequence", "mask")
+# Steps (0.1 s each) above which the interpreter is rebuilt after scoring: 30 s, the longest input the
+# encoder itself takes at once. Rebuilding a head of this size costs a few milliseconds.
+LONG_SEQUENCE_STEPS = 300
 
 
 class FusedHeadModel:
@@ -52,4 +55,7 @@ class FusedHeadModel:
         arrays = [None] * len(INPUT_NAMES)
         for name, position in zip(INPUT_NAMES, self._order):
             arrays[position] = feeds[name]
-        return float(self._program.run(arrays).reshape(-1)[0])
+        logit = float(self._program.run(arrays).reshape(-1)[0])
+        if sequence.shape[1] > LONG_SEQUENCE_STEPS:   # a long clip: give its buffers back (docs/deployment.md)
+            self._program.reset()
+        return logit

@@ -1,13 +1,12 @@
 """The encoder bake-off: every candidate head on every held-out fold, on cached encoder features.
 
 For each candidate and each fold (:mod:`train.heldout` folds: families, neural vocoders,
-genuine sources) the head is refitted without the fold's part (train and validation),
-calibrated on what validation has left, and scored on the fold's test clips: EER, and
-the confident errors at the fold's own validation bands. Each fold also scores its
-part's never-heard train and validation clips and records the edges that keep
-``HELDOUT_BAND_ERROR`` of them out of the wrong confident band, as a quantile of the
-fold model's own validation clips (a rank, so it transfers to the final model).
-Decisions are made on the mean held-out EER and the worst fold, never on the test split.
+genuine sources) the held-out engine (:func:`train.heldout.run_fold`) refits the head
+without the fold's part (train and validation) through :func:`head_fit_step`, calibrates
+it on what validation has left, and scores the fold's test clips and its part's
+never-heard train and validation clips: a typed :class:`~detector.model_report.FoldResult`
+per fold, with the CNN's band rule (ranks carried to the final head). Decisions are made
+on the mean held-out EER and the worst fold, never on the test split.
 
 ``python -m train.encoder.bakeoff --corpus data/corpus --encoder FILE [--candidates ...]``
 writes ``runs/bakeoff/<candidate>.json``.
@@ -18,20 +17,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from detector.calibration import Calibration
 from detector.metrics import compute_eer
-from train.calibrate import band_report, calibrate, edge_above, edge_below
+from detector.model_report import HeldOutReport, to_dict
+from detector.typed_json import from_dict
+from train.calibrate import calibrate
 from train.encoder import features
 from train.encoder.heads import CANDIDATES, uses_sequences
-from train.heldout import HEADLINE_PROTOCOLS, HELDOUT_BAND_ERROR, available_folds
+from train.heldout import available_folds, final_bands, rates_at, run_folds
 from train.schema import read_manifest
-
-MIN_HELD = 5
 
 
 def fold_name(name: str) -> str:
@@ -53,10 +54,6 @@ def _logits(head, data: dict, rows: np.ndarray) -> np.ndarray:
     return head.logits(data["stats"][rows], seqs=[seqs[i] for i in rows] if seqs else None)
 
 
-def _quantile_of(value: float, reference: np.ndarray) -> float:
-    return float(np.mean(reference < value))
-
-
 def fit_and_calibrate(name: str, data: dict, keep: np.ndarray):
     """A head fitted on kept train rows, calibrated on kept val rows; (head, calibration, val p, val y)."""
     split = data["split"]
@@ -67,82 +64,75 @@ def fit_and_calibrate(name: str, data: dict, keep: np.ndarray):
     return head, calibration, calibration.probability(val_logits), data["y"][val_rows]
 
 
-def run_fold(name: str, data: dict, frame: pd.DataFrame, fold) -> dict:
-    started = time.monotonic()
-    held = fold.held_rows(frame) & frame["split"].isin(["train", "val"]).to_numpy()
-    head, calibration, val_p, val_y = fit_and_calibrate(name, data, data["valid"] & ~held)
-    test = (frame["split"] == "test").to_numpy() & data["valid"]
-    negatives, positives = fold.test_masks(frame)
-    scored = np.flatnonzero(test & (negatives | positives))
-    logits, labels = _logits(head, data, scored), data["y"][scored]
-    p = calibration.probability(logits)
-    bands = band_report(p, labels, calibration)
-    entry = {"eer": round(float(compute_eer(labels, logits)[0]), 4),
-             "n": [int(np.sum(labels == 0)), int(np.sum(labels == 1))],
-             "own_bands": {"synthetic_called_genuine": round(bands["synthetic_called_genuine"], 4),
-                           "genuine_called_synthetic": round(bands["genuine_called_synthetic"], 4)},
-             "seconds": round(time.monotonic() - started, 1)}
-    held_rows = np.flatnonzero(held & data["valid"])
-    if len(held_rows):
-        held_p, held_y = calibration.probability(_logits(head, data, held_rows)), data["y"][held_rows]
-        edges = {}
-        if np.sum(held_y == 1) >= MIN_HELD:
-            edge = edge_below(held_p[held_y == 1], HELDOUT_BAND_ERROR)
-            edges["genuine_below_rank"] = _quantile_of(edge, val_p[val_y == 0])
-        if np.sum(held_y == 0) >= MIN_HELD:
-            edge = edge_above(held_p[held_y == 0], HELDOUT_BAND_ERROR)
-            edges["synthetic_above_rank"] = _quantile_of(edge, val_p[val_y == 1])
-        entry["edges"] = edges
-        entry["test_p"], entry["test_y"] = p.tolist(), labels.tolist()   # for rates at the final bands
-        entry["val_genuine_p"], entry["val_synthetic_p"] = val_p[val_y == 0].tolist(), val_p[val_y == 1].tolist()
-    return entry
+@dataclass
+class HeadFoldModel:
+    """A head refitted without one fold, on cached features (see :class:`train.heldout.FoldModel`)."""
+
+    head: object
+    data: dict
+    calibration: Calibration
+    validation: tuple[np.ndarray, np.ndarray]
+    facts: dict = field(default_factory=dict)
+
+    def score(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        chosen = np.flatnonzero(rows & self.data["valid"])   # clips the encoder could not read have no features
+        return (_logits(self.head, self.data, chosen), self.data["y"][chosen],
+                int(np.sum(rows & ~self.data["valid"])))
 
 
-def at_rank(values: list[float], rank: float) -> float:
-    return float(np.quantile(np.asarray(values), min(max(rank, 0.0), 1.0))) if values else float("nan")
+def head_fit_step(name: str, data: dict) -> Callable[[np.ndarray], HeadFoldModel]:
+    """The fit step of candidate ``name`` for :func:`train.heldout.run_fold`: refit and calibrate on kept rows."""
+    def fit(keep: np.ndarray) -> HeadFoldModel:
+        head, calibration, val_p, val_y = fit_and_calibrate(name, data, data["valid"] & keep)
+        return HeadFoldModel(head, data, calibration, (np.asarray(val_p), np.asarray(val_y)))
+    return fit
 
 
-def summarise(name: str, data: dict, frame: pd.DataFrame, folds: dict, final: tuple | None = None) -> dict:
-    """Headline figures, bands by rank over the folds, and the final head's test figures at them.
+def run_candidate(name: str, data: dict, frame: pd.DataFrame, on_fold=None) -> HeldOutReport:
+    """Every available fold for candidate ``name``, through the one held-out engine."""
+    return run_folds(frame, available_folds(frame), lambda fold: head_fit_step(name, data), on_fold=on_fold,
+                     arch=f"whisper-base + {name}", feature="whisper",
+                     recipe=f"encoder bake-off: {name}, refitted per fold")
 
-    ``final`` is :func:`fit_and_calibrate`'s result on every valid clip when the caller has it
-    (a publish step reuses the same fit).
+
+def summarise(name: str, data: dict, frame: pd.DataFrame, heldout: HeldOutReport, final: tuple | None = None) -> dict:
+    """The candidate's record: its held-out report with bands and rates at them, and the final head's figures.
+
+    The bands are the folds' strictest ranks in the final head's validation scores
+    (:func:`train.heldout.final_bands`); every fold is measured at them (:func:`train.heldout.rates_at`).
+    ``final`` is :func:`fit_and_calibrate`'s result on every valid clip when the caller has it (a publish
+    step reuses the same fit). ``heldout`` is not changed.
     """
-    headline = [v["eer"] for k, v in folds.items() if k.split(":")[0] in HEADLINE_PROTOCOLS]
-    genuine_rank = min((v["edges"]["genuine_below_rank"] for v in folds.values()
-                        if "genuine_below_rank" in v.get("edges", {})), default=0.0)
-    # The strictest edges: the lowest genuine edge and the highest synthetic edge over the folds.
-    synthetic_rank = max((v["edges"]["synthetic_above_rank"] for v in folds.values()
-                          if "synthetic_above_rank" in v.get("edges", {})), default=1.0)
-    # Each fold's test rates at the strictest ranks, each in its own model's probabilities.
-    for v in folds.values():
-        if "test_p" not in v:
-            continue
-        p, y = np.asarray(v.pop("test_p")), np.asarray(v.pop("test_y"))
-        low = at_rank(v.pop("val_genuine_p"), genuine_rank)
-        high = at_rank(v.pop("val_synthetic_p"), synthetic_rank)
-        v["at_final_ranks"] = {"synthetic_called_genuine": round(float(np.mean(p[y == 1] < low)), 4),
-                               "genuine_called_synthetic": round(float(np.mean(p[y == 0] >= high)), 4)}
     head, calibration, val_p, val_y = final or fit_and_calibrate(name, data, data["valid"].copy())
+    validation = (np.asarray(val_p), np.asarray(val_y))
+    bands = final_bands(heldout.folds, validation)
+    # An edge no fold set is validation's alone (publish narrows only where the folds set an edge).
+    low = bands.genuine_below if bands and bands.genuine_below is not None else calibration.genuine_below
+    high = bands.synthetic_above if bands and bands.synthetic_above is not None else calibration.synthetic_above
+    heldout = rates_at(replace(heldout, bands=bands), replace(calibration, genuine_below=low, synthetic_above=high),
+                       validation)
     test = np.flatnonzero((frame["split"] == "test").to_numpy() & data["valid"])
     logits, labels = _logits(head, data, test), data["y"][test]
     p = calibration.probability(logits)
-    low, high = at_rank(val_p[val_y == 0].tolist(), genuine_rank), at_rank(val_p[val_y == 1].tolist(), synthetic_rank)
+    missed = [f.at_shipped_bands.synthetic_called_genuine for f in heldout.folds.values() if f.at_shipped_bands]
     return {
-        "candidate": name, "mean_heldout_eer": round(float(np.mean(headline)), 4),
-        "worst_fold": max(((k, v["eer"]) for k, v in folds.items()), key=lambda kv: kv[1]),
+        "candidate": name, "mean_heldout_eer": heldout.mean_eer,
+        "worst_fold": [heldout.worst_fold, heldout.folds[heldout.worst_fold].eer] if heldout.worst_fold else None,
         "val_eer": round(float(compute_eer(val_y, val_p)[0]), 4),
         "test_eer": round(float(compute_eer(labels, logits)[0]), 4),
-        "bands": {"genuine_below": low, "synthetic_above": high, "genuine_rank": genuine_rank,
-                  "synthetic_rank": synthetic_rank, "lowest_p_test": float(p.min())},
+        "bands": {"genuine_below": low, "synthetic_above": high, "lowest_p_test": float(p.min())},
         "test_at_bands": {"genuine_called_genuine": round(float(np.mean(p[labels == 0] < low)), 4),
                           "synthetic_called_genuine": round(float(np.mean(p[labels == 1] < low)), 4),
                           "synthetic_called_synthetic": round(float(np.mean(p[labels == 1] >= high)), 4),
                           "genuine_called_synthetic": round(float(np.mean(p[labels == 0] >= high)), 4)},
-        "max_heldout_fakes_called_genuine": max((v["at_final_ranks"]["synthetic_called_genuine"]
-                                                 for v in folds.values() if "at_final_ranks" in v), default=None),
-        "folds": folds,
+        "max_heldout_fakes_called_genuine": max(missed, default=None),
+        "heldout": to_dict(heldout),
     }
+
+
+def heldout_of(summary: dict) -> HeldOutReport:
+    """The typed held-out report inside a bake-off record (:func:`summarise`)."""
+    return from_dict(HeldOutReport, summary["heldout"])
 
 
 def load_data(corpus: str, encoder: str, sequences: bool) -> tuple[pd.DataFrame, dict]:
@@ -164,13 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     frame, data = load_data(args.corpus, args.encoder, any(uses_sequences(c) for c in args.candidates))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     for name in args.candidates:
-        folds = {}
-        for fold in available_folds(frame):
-            folds[fold.name] = run_fold(name, data, frame, fold)
-            print(name, fold.name, folds[fold.name]["eer"], flush=True)
-        result = summarise(name, data, frame, folds)
+        heldout = run_candidate(name, data, frame, on_fold=lambda fold, result: print(name, fold, result.eer,
+                                                                                       flush=True))
+        result = summarise(name, data, frame, heldout)
         Path(args.out, f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
-        print(json.dumps({k: v for k, v in result.items() if k != "folds"}), flush=True)
+        print(json.dumps({k: v for k, v in result.items() if k != "heldout"}), flush=True)
     return 0
 
 

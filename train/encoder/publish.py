@@ -7,8 +7,9 @@ The head is fitted and calibrated exactly as the bake-off's final model (train s
 regularisation and Platt scaling on validation); the verdict bands are then narrowed,
 never widened, to the edges the bake-off's held-out folds allow (by rank, see
 :mod:`train.encoder.bakeoff`). The held-out folds go into the report as they were
-measured (each fold model at its own validation bands); the test split is scored
-through the served :class:`~detector.inference.Detector`, and the version is sealed.
+measured, with their rates at the shipped bands carried by rank (:func:`train.heldout.rates_at`);
+the test split is scored through the served :class:`~detector.inference.Detector`, and the
+version is sealed.
 Nothing is promoted.
 """
 
@@ -26,12 +27,11 @@ from detector.calibration import Calibration
 from detector.encoder.runtime import ENCODERS_FOLDER
 from detector.files import sha256_file
 from detector.integrity import seal_folder
-from detector.model_report import BandRates, FoldResult, HeldOutBands, HeldOutReport, ModelReport, ValidationFigures
+from detector.model_report import ModelReport, ValidationFigures
 from detector.paths import model_store
-from train.encoder.bakeoff import fit_and_calibrate, fold_name, load_data
+from train.encoder.bakeoff import fit_and_calibrate, heldout_of, load_data
 from train.encoder.heads import FusedHead, uses_sequences
 from train.encoder.version import write_encoder_version
-from train.heldout import HELDOUT_BAND_ERROR
 from train.publish import assembled_version, corpus_version, write_evaluation
 
 
@@ -42,24 +42,12 @@ def narrowed(calibration: Calibration, bands: dict) -> Calibration:
                                synthetic_above=max(calibration.synthetic_above, bands["synthetic_above"]))
 
 
+
 def head_params(head) -> int:
     """Trained numbers in a head: the regression's weights and bias, plus a fused head's temporal network."""
     if isinstance(head, FusedHead):
         return head_params(head.linear) + int(head.temporal.model.count_params()) + len(head.weights) + 1
     return int(head.model.coef_.size + 1)
-
-
-def heldout_report(bakeoff: dict) -> HeldOutReport:
-    """The bake-off's folds as the typed report holds them (rates at each fold model's own bands)."""
-    folds = {fold_name(name): FoldResult(n_genuine=entry["n"][0], n_synthetic=entry["n"][1], eer=entry["eer"],
-                              own_bands=BandRates(**entry["own_bands"]), aggregation="mean_logit")
-             for name, entry in bakeoff["folds"].items()}
-    worst = max(folds, key=lambda name: folds[name].eer)
-    bands = HeldOutBands(genuine_below=bakeoff["bands"]["genuine_below"],
-                         synthetic_above=bakeoff["bands"]["synthetic_above"], max_error=HELDOUT_BAND_ERROR,
-                         folds=sum(1 for entry in bakeoff["folds"].values() if entry.get("edges")))
-    return HeldOutReport(folds=folds, mean_eer=bakeoff["mean_heldout_eer"], worst_fold=worst, bands=bands,
-                         recipe=f"encoder bake-off: {bakeoff['candidate']}, refitted per fold")
 
 
 def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Path, name: str,
@@ -94,7 +82,7 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
     with assembled_version(store, name) as temp:   # named like train.fit's, so a job manager can clear it
         write_encoder_version(temp, head, shared, blocks, calibration, report=report, version=name)
         on_event("evaluate", version=name, split="test")
-        write_evaluation(temp, frame, corpus, heldout=heldout_report(bakeoff))
+        write_evaluation(temp, frame, corpus, heldout=heldout_of(bakeoff))
         seal_folder(temp, name=name)
     return store / name
 

@@ -81,14 +81,17 @@ def retrain(corpus: str | Path, store: str | Path, run_dir: str | Path, candidat
                  seconds=round(time.monotonic() - started, 1), message="features ready")
 
     frame, data = bakeoff.load_data(str(corpus), str(encoder), sequences=uses_sequences(candidate))
-    folds = available_folds(frame)
-    results = {}
-    for index, fold in enumerate(folds):
-        append_event(run_dir, "fold", done=index, total=len(folds), message=f"held out: {fold.name}")
-        results[fold.name] = bakeoff.run_fold(candidate, data, frame, fold)
-    append_event(run_dir, "fold", done=len(folds), total=len(folds), message="fitting the version's head on all training clips")
+    folds = [fold.name for fold in available_folds(frame)]
+    append_event(run_dir, "fold", done=0, total=len(folds), message=f"held out: {folds[0]}")
+
+    def next_fold(name: str, _result) -> None:
+        done = folds.index(name) + 1
+        message = f"held out: {folds[done]}" if done < len(folds) else "fitting the version's head on all training clips"
+        append_event(run_dir, "fold", done=done, total=len(folds), message=message)
+
+    heldout = bakeoff.run_candidate(candidate, data, frame, on_fold=next_fold)
     final = bakeoff.fit_and_calibrate(candidate, data, data["valid"].copy())   # one fit for the bands and the version
-    summary = bakeoff.summarise(candidate, data, frame, results, final=final)
+    summary = bakeoff.summarise(candidate, data, frame, heldout, final=final)
     (run_dir / "bakeoff.json").write_text(json.dumps(summary, indent=1) + "\n")
     name = version_name(candidate, store)
     return publish(str(corpus), str(encoder), candidate, summary, store, name, loaded=(frame, data),

@@ -8,12 +8,13 @@ the mean of the family and source folds, the worst fold, validation and test EER
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from detector import model_report
-from train.encoder.bakeoff import fold_name
+from train.encoder.bakeoff import fold_name, heldout_of
 
 
 def _pct(value) -> str:
@@ -65,7 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = [baseline_row(Path(args.baseline))] if args.baseline else []
     for path in sorted(Path(args.runs).glob("*.json")):
         row = json.loads(path.read_text())
-        row["folds"] = {fold_name(name): entry for name, entry in row["folds"].items()}
+        if "heldout" in row:   # the held-out engine's typed report
+            row["folds"] = {name: {"eer": fold.eer, "own_bands": fold.own_bands and dataclasses.asdict(fold.own_bands)}
+                            for name, fold in heldout_of(row).folds.items()}
+        else:                  # a bake-off from before the engine
+            row["folds"] = {fold_name(name): entry for name, entry in row["folds"].items()}
         rows.append(row)
     print(markdown(rows))
     return 0

@@ -88,6 +88,16 @@ def score_split(detector: Detector, frame: pd.DataFrame, split: str = "test") ->
     return rows
 
 
+def validation_scores(folder: str | Path, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The version's calibrated probabilities and labels on its validation split: where held-out ranks land.
+
+    Scored through the served :class:`Detector`, like the test split (:mod:`train.heldout`'s
+    :func:`~train.heldout.final_bands` and :func:`~train.heldout.rates_at` read them).
+    """
+    scored = score_split(load_detector(folder), frame, "val")
+    return scored["p_synthetic"].to_numpy(dtype=float), scored["y"].to_numpy(dtype=int)
+
+
 def split_metrics(labels: np.ndarray, logits: np.ndarray, calibration: Calibration) -> TestFigures:
     """EER, AUC, figures at the deployed threshold (p >= 0.5) and band shares for one split."""
     eer, threshold = compute_eer(labels, logits)

@@ -29,8 +29,10 @@ from detector.integrity import RECORD_FILE, seal_folder
 from detector.registry import ModelRegistry
 from detector.vocabulary import PROTOCOLS
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
+from train.evaluate import validation_scores
 from train.fit import train_model
-from train.heldout import parse_folds, run_heldout
+from train.heldout import final_bands, parse_folds
+from train.heldout_cnn import run_heldout
 from train.publish import apply_heldout_bands, write_evaluation
 from train.schema import read_manifest
 
@@ -61,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.store) / args.model
     if not (folder / "model.tflite").exists():
         raise SystemExit(f"no model version {args.model!r} in {args.store}")
+    if args.heldout:
+        refusal = heldout_refusal(folder, args.heldout_recipe)
+        if refusal:
+            raise SystemExit(refusal)
     # A sealed version is checked before anything in it changes and sealed again afterwards: re-scoring
     # rewrites metrics.json, the card and (with --heldout-bands) calibration.json, and a version whose
     # files no longer match its record would stop serving (issue 31, item 5).
@@ -81,9 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         heldout = run_heldout(frame, config, args.cache, run_dir, train_model, folds, args.heldout_epochs,
                               args.heldout_minutes, args.quiet, stored if args.folds else None, str(recipe))
     if args.heldout_bands:
-        bands = (heldout or stored).bands if (heldout or stored) else None
+        folds = (heldout or stored).folds if (heldout or stored) else {}
+        bands = final_bands(folds, validation_scores(folder, frame)) if folds else None
         if bands is None:
-            raise SystemExit("no held-out band edges: run with --heldout first (every fold needs a calibration)")
+            raise SystemExit("no held-out band edges: run with --heldout first (every fold needs a calibration and "
+                             "its validation scores; results stored before ranks were kept have none)")
         apply_heldout_bands(folder, bands)
     report = write_evaluation(folder, frame, args.corpus, heldout)
     if sealed:
@@ -92,6 +100,19 @@ def main(argv: list[str] | None = None) -> int:
                "heldout_mean_eer": report.heldout.mean_eer if report.heldout else None}
     print(json.dumps(summary))
     return 0
+
+
+def heldout_refusal(folder: Path, recipe: str | None) -> str | None:
+    """Why ``--heldout`` cannot run for the version in ``folder``, in a sentence; ``None`` when it can."""
+    if (folder / "encoder.json").is_file():
+        return (f"{folder.name} is an encoder version: its held-out folds refit its head on cached encoder features, "
+                "which `python -m train.encoder.retrain --corpus CORPUS --candidate HEAD` does (Admin: Retrain the "
+                "Whisper head); it publishes a new version with its folds, bands and rates. A CNN recipe "
+                "(--heldout-recipe) would train CNN folds, whose edges do not belong to this head.")
+    if recipe is None and not (folder / "train_config.json").is_file():
+        return (f"{folder.name} has no train_config.json, so the recipe to retrain its folds with is unknown: pass "
+                "one with --heldout-recipe (e.g. train/recipes/fold.json).")
+    return None
 
 
 if __name__ == "__main__":
