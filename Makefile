@@ -40,7 +40,7 @@ test: install-dev system-deps encoder
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
-# The inner loop, under 2 minutes on 2 cores: no TensorFlow, no AppTest or browser, no job subprocesses, no
+# The inner loop: no TensorFlow, no AppTest or browser, no job subprocesses, no
 # corpus build. tests/conftest.py marks each test by what it loads (tests/tiers.py), so no list is kept by hand.
 FAST_TIER := not (tensorflow or app or browser or jobs or corpus or slow)
 test-fast: install-dev encoder

@@ -21,7 +21,7 @@ from detector.explain import check_region, occlusion_map, region_score, summary_
 from detector.inference import Detector
 from detector.verdict import stretches_sentence
 from webapp import figures
-from webapp.modelfacts import limits_text
+from webapp.model_sentences import limits_text
 from webapp.report import report_dict, report_html
 
 VERDICT_STYLE = {"likely_genuine": ("green", ":material/check_circle:"), "uncertain": ("orange", ":material/help:"),

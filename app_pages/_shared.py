@@ -17,7 +17,7 @@ from detector.errors import ModelError
 from detector.inference import Detector
 from detector.names import markdown_text, safe_display_name
 from detector.paths import model_store
-from webapp.modelfacts import known_limits, plain_summary, test_eer_caption  # noqa: F401 (known_limits: tests)
+from webapp.model_sentences import plain_summary, test_eer_caption
 from webapp.service import ModelService
 
 log = logging.getLogger("detector.app")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages._shared import current_detector
-from webapp.modelfacts import plain_summary
+from webapp.model_sentences import plain_summary
 
 
 def render() -> None:

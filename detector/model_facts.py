@@ -29,7 +29,6 @@ from detector.registry import ModelVersion
 FLOOR_MARGIN = 0.02
 COSINE_LOSSES = ("ocsoftmax",)   # heads whose score is a cosine in [-1, 1]: the probability is bounded
 FOLDS_OWN_BANDS = "fold models at their own bands"
-FOLDS_SHIPPED_BANDS = "fold models at this version's bands"
 
 
 @dataclass(frozen=True)
@@ -98,8 +97,6 @@ class ModelFacts:
         genuine* (``None`` when the model cannot say *likely genuine*: no such rate exists).
     likely_genuine_share : MeasuredRate
         Share of test clips called *likely genuine*.
-    heldout_missed, heldout_alarms : MeasuredRate
-        The largest confident errors of the held-out folds, fold models at their own bands.
     family_eer : dict
         Test EER per synthetic family.
     """
@@ -118,8 +115,6 @@ class ModelFacts:
     test_false_alarms: MeasuredRate = MeasuredRate(None, "")
     test_missed: MeasuredRate = MeasuredRate(None, "")
     likely_genuine_share: MeasuredRate = MeasuredRate(None, "")
-    heldout_missed: MeasuredRate = MeasuredRate(None, "")
-    heldout_alarms: MeasuredRate = MeasuredRate(None, "")
     family_eer: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -186,11 +181,6 @@ def _test_place(report: ModelReport) -> str:
     return ", ".join(parts)
 
 
-def _largest(values: list[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return max(known) if known else None
-
-
 def facts_from(name: str, report: ModelReport, calibration: Calibration) -> ModelFacts:
     """The facts of a version from its report and the calibration it serves with."""
     test, heldout = report.test, report.heldout
@@ -198,11 +188,6 @@ def facts_from(name: str, report: ModelReport, calibration: Calibration) -> Mode
     place = _test_place(report)
     floor = score_floor(report, calibration)
     held_words = "held-out folds, each scored by a model retrained without it"
-    folds = heldout.folds if heldout else {}
-    missed = _largest([f.own_bands.synthetic_called_genuine for k, f in folds.items()
-                       if f.own_bands and not k.startswith("source:")])
-    alarms = _largest([f.own_bands.genuine_called_synthetic for k, f in folds.items()
-                       if f.own_bands and k.startswith("source:")])
     unseen = heldout.mean_eer_by_protocol.get("family") if heldout else None
     can_clear = floor is None or floor < calibration.genuine_below
     return ModelFacts(
@@ -221,8 +206,6 @@ def facts_from(name: str, report: ModelReport, calibration: Calibration) -> Mode
         test_missed=MeasuredRate(bands.synthetic_called_genuine if bands and can_clear else None,
                                  f"synthetic clips of the {place}"),
         likely_genuine_share=MeasuredRate(bands.likely_genuine.share if bands else None, place),
-        heldout_missed=MeasuredRate(missed, f"largest over unseen synthesisers, {FOLDS_OWN_BANDS}"),
-        heldout_alarms=MeasuredRate(alarms, f"largest over unseen recording sources, {FOLDS_OWN_BANDS}"),
         family_eer={k: g.eer for k, g in report.breakdown.get("family", {}).items() if g.eer is not None},
     )
 

@@ -328,12 +328,3 @@ def test_long_clip_explains_the_chosen_region(app):
     # The region's own score sits beside the heatmap (issue 30, item 5).
     assert any(re.fullmatch(r"Explained: seconds 12\.0–18\.0, which score [\d.]+ % as the heatmap scores them\.",
                             c.value) for c in app.caption)
-
-
-def test_known_limits_takes_the_limits_section_only():
-    from app_pages._shared import known_limits
-
-    card = ("# Card\n\n## Data\nStuff.\n\n## Known limits\n- No singing.\n### Details\n- No children.\n"
-            "\n## Training\nAdam.\n")
-    assert known_limits(card) == "- No singing.\n### Details\n- No children."
-    assert known_limits("# Card\n\n## Data\nStuff.\n") is None

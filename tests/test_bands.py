@@ -7,7 +7,7 @@ import pytest
 
 from detector.bands import band_text, format_percent
 
-SHIPPED = (0.03940867602806927, 0.9193973588832344)  # the shipped model's band edges
+FIRST_CNN_BAND_EDGES = (0.03940867602806927, 0.9193973588832344)  # the first shipped CNN's edges
 
 
 def shown(text: str) -> float:
@@ -15,19 +15,19 @@ def shown(text: str) -> float:
 
 
 def test_the_reported_case_no_longer_reads_4_percent_between_4_and_92():
-    text = band_text([0.0397], *SHIPPED)
+    text = band_text([0.0397], *FIRST_CNN_BAND_EDGES)
     assert text.values[0] != text.genuine_below
     assert shown(text.values[0]) > shown(text.genuine_below)  # 3.97 % is uncertain, so it must read >= the edge
     assert (text.values[0], text.genuine_below, text.synthetic_above) == ("4.0 %", "3.9 %", "91.9 %")
 
 
 def test_plain_values_keep_whole_percentages():
-    text = band_text([0.5, 0.15], *SHIPPED)
+    text = band_text([0.5, 0.15], *FIRST_CNN_BAND_EDGES)
     assert text.values == ["50 %", "15 %"] and text.genuine_below == "4 %" and text.synthetic_above == "92 %"
 
 
 def test_a_value_just_below_an_edge_reads_below_it():
-    text = band_text([0.9193], *SHIPPED)
+    text = band_text([0.9193], *FIRST_CNN_BAND_EDGES)
     assert shown(text.values[0]) < shown(text.synthetic_above)
 
 
@@ -48,8 +48,8 @@ def test_random_values_and_edges_keep_every_comparison(seed):
 def test_format_percent_and_bad_input():
     assert format_percent(0.0394, 2) == "3.94 %"
     with pytest.raises(ValueError):
-        band_text([1.5], *SHIPPED)
+        band_text([1.5], *FIRST_CNN_BAND_EDGES)
     with pytest.raises(ValueError):
-        band_text([float("nan")], *SHIPPED)
+        band_text([float("nan")], *FIRST_CNN_BAND_EDGES)
     with pytest.raises(ValueError):
         band_text([0.5], 0.9, 0.1)

@@ -34,7 +34,7 @@ from detector.registry import ModelRegistry
 REPO = Path(__file__).resolve().parent.parent
 SPOKEN = REPO / "tests" / "clips" / "ru-nsh" / "genuine.flac"
 ENCODER = Path("encoders") / "whisper-base-2.tflite"
-SHIPPED = ("20261204-1945-whisper-linear-01234", "20261204-2200-whisper-fused-01234-temporal")
+SHIPPED_ENCODER_VERSIONS = ("20261204-1945-whisper-linear-01234", "20261204-2200-whisper-fused-01234-temporal")
 CALIBRATION = Calibration(scale=1.3, bias=0.2, genuine_below=0.3, synthetic_above=0.7, method="platt")
 DESCRIPTION = b"MLIR Converted."   # the converter's description string in every flatbuffer it writes
 REFUSED = (r"encoders/whisper-base-2\.tflite whose SHA-256 is .*the file in the model store differs \(rebuilt or "
@@ -198,7 +198,7 @@ def test_a_malformed_fingerprint_makes_the_record_unreadable(fingerprint_store, 
         read_record(tmp_path / "v")
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", SHIPPED_ENCODER_VERSIONS)
 def test_the_shipped_versions_carry_a_fingerprint_the_current_encoder_matches(name):
     """`make encoder` on this machine's packages gives an encoder the shipped versions accept by bytes or outputs."""
     store = REPO / "model_store"

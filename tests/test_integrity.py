@@ -23,8 +23,8 @@ from detector.signing import load_key, sign
 from webapp.auth import THROTTLE
 from webapp.service import ModelService
 
-SHIPPED = ("20261122-1412-effnet-melexc", "20261130-0747-effnet-melexc")
-ACTIVE, OLDER = SHIPPED[1], SHIPPED[0]
+SHIPPED_CNNS = ("20261122-1412-effnet-melexc", "20261130-0747-effnet-melexc")
+ACTIVE, OLDER = SHIPPED_CNNS[1], SHIPPED_CNNS[0]
 FLIPPED_BYTES = (123747, 170199, 246939)   # the issue's reproduction: XOR 0x40 at each
 
 
@@ -32,7 +32,7 @@ FLIPPED_BYTES = (123747, 170199, 246939)   # the issue's reproduction: XOR 0x40 
 def real_store(tmp_path_factory) -> Path:
     """The two shipped CNNs, the newer active, plus ``v-const``: it with the issue's three bits flipped."""
     root = tmp_path_factory.mktemp("real-store")
-    for name in SHIPPED:
+    for name in SHIPPED_CNNS:
         shutil.copytree(REPO_STORE / name, root / name)
     (root / "active.json").write_text(json.dumps({"version": ACTIVE, "history": [OLDER]}))
     shutil.copytree(REPO_STORE / ACTIVE, root / "v-const")
@@ -60,7 +60,7 @@ def forge_hash(folder: Path, file: str = "model.tflite") -> None:
 
 def test_the_shipped_versions_are_sealed_and_intact():
     registry = ModelRegistry(REPO_STORE)
-    assert set(SHIPPED) < set(registry.versions())   # and the encoder version that is active now
+    assert set(SHIPPED_CNNS) < set(registry.versions())   # and the encoder version that is active now
     for name in registry.versions():
         record = json.loads((REPO_STORE / name / RECORD_FILE).read_text())
         assert {"model.tflite", "features.json", "calibration.json", "metrics.json", "card.md"} <= set(record["files"])

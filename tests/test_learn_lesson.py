@@ -15,7 +15,7 @@ from webapp.batch import score_one
 
 REPO = Path(__file__).resolve().parent.parent
 ASSETS = REPO / "assets" / "learn"
-SHIPPED = "20261130-0747-effnet-melexc"
+LATEST_CNN = "20261130-0747-effnet-melexc"
 
 
 def examples() -> list[dict]:
@@ -36,7 +36,7 @@ def test_vocoder_copies_come_from_the_corpus_vocoders():
 
 
 def test_notes_comment_on_the_scores_the_shipped_model_gives():
-    detector = Detector(ModelRegistry(REPO / "model_store").load(SHIPPED))
+    detector = Detector(ModelRegistry(REPO / "model_store").load(LATEST_CNN))
     notes = {}
     for example in examples():
         versions = example["versions"]

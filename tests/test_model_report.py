@@ -11,7 +11,7 @@ from detector import model_report
 from detector.model_report import Band, BandFigures, FoldResult, HeldOutReport, ModelReport, TestFigures, band_figures
 
 STORE = Path(__file__).resolve().parent.parent / "model_store"
-SHIPPED = ("20261122-1412-effnet-melexc", "20261130-0747-effnet-melexc")
+SHIPPED_CNNS = ("20261122-1412-effnet-melexc", "20261130-0747-effnet-melexc")
 
 
 def only_added_nulls(saved, committed, where: str = "") -> list[str]:
@@ -27,7 +27,7 @@ def only_added_nulls(saved, committed, where: str = "") -> list[str]:
     return [] if saved == committed else [f"{where}: {committed!r} became {saved!r}"]
 
 
-@pytest.mark.parametrize("version", SHIPPED)
+@pytest.mark.parametrize("version", SHIPPED_CNNS)
 def test_both_shipped_reports_load_and_save_back_unchanged(version, tmp_path) -> None:
     report = model_report.load(STORE / version)
     assert report.version == version and report.test.n_genuine > 0 and report.heldout.folds
@@ -40,12 +40,12 @@ def test_both_shipped_reports_load_and_save_back_unchanged(version, tmp_path) ->
 
 
 def test_the_shipped_figures_survived_the_conversion() -> None:
-    report = model_report.load(STORE / SHIPPED[1])
+    report = model_report.load(STORE / SHIPPED_CNNS[1])
     assert round(report.test.eer, 4) == 0.2311 and round(report.heldout.mean_eer, 4) == 0.3368
     assert report.heldout.worst_fold == "neural_vocoder:hifigan"
     assert report.heldout.bands.folds == 13 and report.serving.tflite_bytes == 455672
     assert report.audit.channel_eer == 0.5143
-    older = model_report.load(STORE / SHIPPED[0])   # leave-one-family-out results from before the protocols
+    older = model_report.load(STORE / SHIPPED_CNNS[0])   # leave-one-family-out results from before the protocols
     assert set(older.heldout.folds) == {f"family:{f}" for f in ("diphone", "formant", "neural", "parametric",
                                                                  "vocoder")}
     assert older.heldout.bands is None and older.heldout.folds["family:neural"].own_bands is None

@@ -14,18 +14,18 @@ from detector.verdict import (
     synthetic_spans,
 )
 
-SHIPPED = Calibration(genuine_below=0.03940867602806927, synthetic_above=0.9193973588832344)
+FIRST_CNN_CALIBRATION = Calibration(genuine_below=0.03940867602806927, synthetic_above=0.9193973588832344)
 
 
 def test_explanation_never_contradicts_the_band_edges():
-    sentence = explain_probability(0.0397, "uncertain", SHIPPED)
+    sentence = explain_probability(0.0397, "uncertain", FIRST_CNN_CALIBRATION)
     assert sentence.startswith("The model gives 4.0 %: from 3.9 % up to 91.9 %")
 
 
 def test_uncertain_says_what_to_do_next():
-    assert NEXT_STEPS in explain_probability(0.5, "uncertain", SHIPPED)
+    assert NEXT_STEPS in explain_probability(0.5, "uncertain", FIRST_CNN_CALIBRATION)
     assert "original file" in NEXT_STEPS and "longer" in NEXT_STEPS and "another source" in NEXT_STEPS
-    assert NEXT_STEPS not in explain_probability(0.01, "likely_genuine", SHIPPED)
+    assert NEXT_STEPS not in explain_probability(0.01, "likely_genuine", FIRST_CNN_CALIBRATION)
 
 
 def test_damage_caps_both_confident_verdicts_and_says_why():
@@ -33,7 +33,7 @@ def test_damage_caps_both_confident_verdicts_and_says_why():
     assert capped_verdict("likely_genuine", [reason]) == "uncertain"
     assert capped_verdict("likely_synthetic", [reason]) == "uncertain"
     assert capped_verdict("likely_genuine", []) == "likely_genuine"
-    sentence = explain_probability(0.01, "uncertain", SHIPPED, [reason])
+    sentence = explain_probability(0.01, "uncertain", FIRST_CNN_CALIBRATION, [reason])
     assert "would read *likely genuine*" in sentence and reason in sentence and "capped at *uncertain*" in sentence
     assert NEXT_STEPS in sentence
 
@@ -52,4 +52,4 @@ def test_three_stretches_read_as_a_list():
 @pytest.mark.parametrize("p, verdict", [(0.03941, "uncertain"), (0.0394, "likely_genuine"),
                                         (0.9194, "likely_synthetic"), (0.5, "uncertain")])
 def test_band_rules(p, verdict):
-    assert SHIPPED.verdict(p) == verdict
+    assert FIRST_CNN_CALIBRATION.verdict(p) == verdict

@@ -7,7 +7,7 @@ from detector.vocabulary import AUDIO_EXTENSIONS, FAMILIES, NEURAL_VOCODER_FAMIL
 
 def test_every_per_family_table_covers_exactly_the_listed_families() -> None:
     from train.corpus.plan import FAMILY_SHARE
-    from webapp.modelfacts import FAMILY_WORDS
+    from webapp.model_sentences import FAMILY_WORDS
 
     assert set(FAMILY_SHARE) == set(SYNTHETIC_FAMILIES)   # the corpus plans a share for every family
     assert set(FAMILY_WORDS) == set(SYNTHETIC_FAMILIES)   # and the app has plain words for each

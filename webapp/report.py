@@ -20,7 +20,7 @@ from detector.bands import band_text
 from detector.model_facts import ModelFacts, facts_of
 from detector.registry import ModelVersion
 from detector.verdict import VERDICTS, next_steps, stretches_sentence
-from webapp.modelfacts import error_rates, limits_text, plain_summary
+from webapp.model_sentences import error_rates, limits_text, plain_summary
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;

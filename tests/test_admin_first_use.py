@@ -1,5 +1,5 @@
-"""Admin page behaviours a first-time admin ran into (issue 16, defect 8): the shipped models' evaluation,
-the login form, defaults, following the newest job, a failing job's last frame and confirmations."""
+"""What a first-time admin meets on the Admin page (issue 16, defect 8): the shipped versions' evaluation,
+the login form, the forms' defaults, following the newest job and a job that ended before the page refreshed."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from admin_helpers import FAKE_JOB, PASSWORD, REPO, admin_app, chart_titles, login, set_admin_env, texts, wait_for
+from admin_helpers import FAKE_JOB, PASSWORD, admin_app, chart_titles, login, set_admin_env, texts, wait_for
+from conftest import REPO_STORE
 from streamlit.testing.v1 import AppTest
 
 from webapp.auth import MAX_FAILURES
 from webapp.jobs import JobManager, pid_alive
-
-SHIPPED_STORE = REPO / "model_store"
 
 
 @pytest.fixture
@@ -25,8 +24,8 @@ def admin_env(tmp_path, tiny_store, monkeypatch):
 
 def test_every_shipped_version_shows_its_evaluation_picked_by_version(admin_env, monkeypatch):
     """No job was ever run here, yet each registry version's own plots and metrics are shown."""
-    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(SHIPPED_STORE))   # read only: nothing is promoted here
-    active = json.loads((SHIPPED_STORE / "active.json").read_text())["version"]
+    monkeypatch.setenv("DETECTOR_MODEL_STORE", str(REPO_STORE))   # read only: nothing is promoted here
+    active = json.loads((REPO_STORE / "active.json").read_text())["version"]
     at = login(admin_app().run())
     assert not at.exception
     assert at.selectbox(key="registry_pick").value == active   # the picker starts on the active version
@@ -40,7 +39,7 @@ def test_every_shipped_version_shows_its_evaluation_picked_by_version(admin_env,
     assert not at.exception
     assert f"Evaluation of {older}" in texts(at, "subheader")
     shown = json.loads(next(c.proto.spec for c in at.get("plotly_chart") if "ROC (test)" in c.proto.spec))
-    shipped = json.loads((SHIPPED_STORE / older / "plots" / "roc.json").read_text())
+    shipped = json.loads((REPO_STORE / older / "plots" / "roc.json").read_text())
     assert shown["data"][0]["y"] == shipped["data"][0]["y"]   # the picked version's own curve
     # Beside the active version, for comparison.
     compare = next(d.value for d in at.dataframe if "candidate" in d.value.columns)

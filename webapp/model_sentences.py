@@ -1,9 +1,9 @@
-"""What a model version is good and bad at, in plain words and in numbers.
+"""A version's facts as the sentences the pages show: what it is good and bad at, in words and numbers.
 
-The sidebar, the report, the model-card page and Admin read the version's facts
-(:mod:`detector.model_facts`, built on the typed report) through here, so the same
-figures are quoted everywhere, each with what it was measured on, and no band the
-model cannot reach is promised.
+The facts themselves are :mod:`detector.model_facts` (built on the typed report); this
+module only words them. The sidebar, the report, the model-card page and Admin read
+them through here, so the same figures are quoted everywhere, each with what it was
+measured on, and no band the model cannot reach is promised.
 """
 
 from __future__ import annotations

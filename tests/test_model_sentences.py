@@ -1,4 +1,4 @@
-"""webapp.modelfacts: plain words on what a model is good and bad at, from its held-out results."""
+"""webapp.model_sentences: plain words on what a model is good and bad at, from its held-out results."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from detector.model_report import ModelReport
 from detector.registry import ModelRegistry
-from webapp.modelfacts import error_rates, known_limits, limits_text, plain_summary
+from webapp.model_sentences import error_rates, known_limits, limits_text, plain_summary
 
 STORE = Path(__file__).resolve().parent.parent / "model_store"
 
