@@ -6,15 +6,17 @@ import streamlit as st
 
 from app_pages._shared import store_path
 from app_pages.admin_forms import extra_job_args
+from detector.encoder.head_spec import servable
 from webapp.job_commands import ENCODER_HEADS
 from webapp.jobs import JobBusy, JobManager
 
-HEAD_LABELS = {"fused-01234-temporal": "linear on the stem and blocks 1-4, fused with a temporal head (shipped)",
-               "linear-01234": "linear on the stem and blocks 1-4 (fast)", "linear-0123": "linear on the stem and blocks 1-3",
-               "linear-123": "linear on blocks 1-3", "linear-01234-c0.001": "linear on the stem and blocks 1-4, C = 0.001",
-               "linear-01234-c0.0003": "linear on the stem and blocks 1-4, C = 0.0003",
-               "linear-01234-each": "one linear head per output, averaged"}
 FUSED_MINUTES = "about 14 minutes"   # measured on corpus v2: docs/frontends.md, "Admin retraining on the CPU"
+
+
+def head_label(name: str) -> str:
+    """The Admin list's words for a head, from its spec (the first one is the shipped kind)."""
+    label = servable(name).label()
+    return f"{label} (shipped)" if name == ENCODER_HEADS[0] else label
 
 
 def encoder_form(manager: JobManager, corpus: str | None, busy: bool) -> None:
@@ -28,7 +30,7 @@ def encoder_form(manager: JobManager, corpus: str | None, busy: bool) -> None:
                    "corpus); the features are kept in `.cache/encoder/`, so later runs skip that step. The new "
                    "version is not promoted.")
         head = st.selectbox("Head", ENCODER_HEADS, key="encoder_head",
-                            format_func=lambda name: HEAD_LABELS.get(name, name))
+                            format_func=head_label)
         if corpus is None:
             st.caption("Needs a corpus with a manifest: the built-in corpus, or a dataset folder that has one.")
         if st.form_submit_button("Start head retraining", disabled=busy or corpus is None):

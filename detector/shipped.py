@@ -12,6 +12,6 @@ version in the repository's store is listed with the digest it has.
 SHIPPED_RECORDS: dict[str, str] = {
     "20261122-1412-effnet-melexc": "a56a0b16de3c314eae3e97387c8efb4f4a6f7912ec86cde08d859eff977c5598",
     "20261130-0747-effnet-melexc": "ec8074c3aeacc0722b9543d764d99b087deb1c12988c648f29c1dfe0dcea019c",
-    "20261204-1945-whisper-linear-01234": "89032a18374cb9c97c4aff21ec18480ec13e3d051c4dcd0418e08e4d4ae1d0c3",
-    "20261204-2200-whisper-fused-01234-temporal": "e4141feb25a6b051d6dab2f829420d28df1254862e196d9e1271fa8c1c44cc35",
+    "20261204-1945-whisper-linear-01234": "9422252be0def3d4aa1b0a149054deeb1101b3811bacb18ad8d1e483e4c11b7b",
+    "20261204-2200-whisper-fused-01234-temporal": "bdb98383965c4b27b52c6561b3fca8d4a94767ca573f2455b718ea92745e6f1c",
 }

@@ -39,12 +39,12 @@ def encoder_env(tmp_path, tiny_store, monkeypatch):
 def test_head_retraining_from_the_page_publishes_a_version_the_admin_can_promote(encoder_env, tiny_store, tmp_path):
     manager, registry = encoder_env, ModelRegistry(tiny_store)
     at = login(admin_app().run())
-    assert at.selectbox(key="encoder_head").value == "fused-01234-temporal"   # the shipped kind of head
+    assert at.selectbox(key="encoder_head").value == "fused-01234-temporal-0123"   # the shipped kind of head
     assert any("first run on a corpus encodes every clip once" in c for c in texts(at, "caption"))
     next(b for b in at.button if b.label == "Start head retraining").click()
     at.run()
     job = manager.current()
-    assert job is not None and job.kind == "encoder" and job.params["candidate"] == "fused-01234-temporal"
+    assert job is not None and job.kind == "encoder" and job.params["candidate"] == "fused-01234-temporal-0123"
     status = wait_for(lambda: (s := manager.status(job)).finished and not pid_alive(job.pid) and s, JOB_TIMEOUT_S,
                       interval=1.0)
     assert status.state == "done", f"{status.message}\n{(job.folder / 'stderr.log').read_text()[-3000:]}"

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from detector import model_report
 from detector.calibration import Calibration
@@ -26,7 +27,7 @@ from detector.model_report import (
 from train.card import card_text, channel_audit_lines, data_section, kept_data_section, recipe_lines
 from train.card_bands import band_source_lines, heldout_band_lines, score_floor, score_floor_lines
 
-SHIPPED = Path(__file__).resolve().parent.parent / "model_store" / "20261130-0747-effnet-melexc"
+LATEST_CNN_DIR = Path(__file__).resolve().parent.parent / "model_store" / "20261130-0747-effnet-melexc"
 RATE_CALLED_GENUINE = re.compile(r"(\d+\.\d+) %[^.;]*called \*likely genuine\*")
 
 
@@ -77,7 +78,7 @@ def test_rates_measured_at_other_edges_say_which_edges() -> None:
 
 
 def test_the_shipped_card_does_not_contradict_itself() -> None:
-    card = (SHIPPED / "card.md").read_text()
+    card = (LATEST_CNN_DIR / "card.md").read_text()
     for line in _shipped_band_lines(card):
         assert all(float(rate) == 0.0 for rate in RATE_CALLED_GENUINE.findall(line)), line
     assert "never calls a clip *likely genuine*" in card
@@ -87,10 +88,10 @@ def test_the_shipped_card_does_not_contradict_itself() -> None:
 
 def test_the_shipped_card_is_what_the_card_code_writes(tmp_path) -> None:
     """Regenerating the card from the stored report (data section kept) changes nothing."""
-    card = (SHIPPED / "card.md").read_text()
-    calibration = Calibration.from_dict(json.loads((SHIPPED / "calibration.json").read_text()))
-    again = card_text(model_report.load(SHIPPED), calibration, kept_data_section(card),
-                      FeatureConfig.load(SHIPPED / "features.json"))
+    card = (LATEST_CNN_DIR / "card.md").read_text()
+    calibration = Calibration.from_dict(json.loads((LATEST_CNN_DIR / "calibration.json").read_text()))
+    again = card_text(model_report.load(LATEST_CNN_DIR), calibration, kept_data_section(card),
+                      FeatureConfig.load(LATEST_CNN_DIR / "features.json"))
     assert again == card
 
 
@@ -138,3 +139,18 @@ def test_card_says_how_windows_were_normalised() -> None:
     assert "each band centred" not in card(window_norm="global")
     assert "each band centred" not in card()   # cards of older models
     assert "not measured" in card()             # a report without figures says so, line by line
+
+
+@pytest.mark.parametrize("version", ["20261204-2200-whisper-fused-01234-temporal", "20261204-1945-whisper-linear-01234"])
+def test_regenerating_an_encoder_versions_card_gives_the_committed_card(version, tmp_path) -> None:
+    """The card is a function of the version's files (report, calibration, features, head spec): nothing by hand."""
+    import shutil
+
+    from train.card import write_card
+
+    folder = tmp_path / version
+    committed = LATEST_CNN_DIR.parent / version
+    shutil.copytree(committed, folder)
+    write_card(folder, model_report.load(folder), None)   # no corpus at hand: the card's data section is kept
+    assert (folder / "card.md").read_text(encoding="utf-8") == (committed / "card.md").read_text(encoding="utf-8")
+    assert "(head `" in (folder / "card.md").read_text(encoding="utf-8")

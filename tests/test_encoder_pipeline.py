@@ -153,7 +153,7 @@ def test_a_fused_head_is_published_and_served_with_the_scores_it_was_fitted_to(t
                "candidate": "fused-012", "heldout": to_dict(stand_in)}
     folder = publish(str(corpus), str(encoder), "fused-012", summary, store, "toy-fused", loaded=(frame, data),
                      fitted=(head, calibration, None, None))
-    assert json.loads((folder / "encoder.json").read_text())["head"] == "pooled+temporal"
+    assert json.loads((folder / "encoder.json").read_text())["head"]["kind"] == "pooled+temporal"
     trust.promote(ModelRegistry(store), "toy-fused")   # sealed and checked like any version
     detector = Detector.from_store(store)
     clips = frame.index[frame["split"] == "test"][:6]

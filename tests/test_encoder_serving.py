@@ -24,6 +24,7 @@ from detector import trust
 from detector.audio import load_audio
 from detector.calibration import Calibration
 from detector.config import FEATURE_TYPES, FeatureConfig
+from detector.encoder.head_spec import HeadSpec
 from detector.encoder.record import RECORD_FILE, EncoderRecord
 from detector.encoder.runtime import WhisperEncoder, encoder_input, pooled_stats
 from detector.encoder.scorer import EncoderScorer, encoder_clip, head_input
@@ -88,7 +89,11 @@ def test_the_version_folder_holds_the_format(encoder_store):
     assert {p.name for p in folder.iterdir()} == {"model.tflite", "features.json", "calibration.json", "metrics.json",
                                                   "card.md", "integrity.json", "encoder.json"}
     record = json.loads((folder / RECORD_FILE).read_text())
-    assert record["file"] == "whisper-base-2.tflite" and record["blocks"] == 2 and record["outputs"] == [0, 1, 2]
+    assert record["file"] == "whisper-base-2.tflite" and record["blocks"] == 2
+    # The head's spec, written once: what it reads and how it was regularised (issue 30, item 3).
+    assert record["head"] == {"kind": "pooled", "outputs": [0, 1, 2], "temporal_outputs": [],
+                              "c_grid": [0.001, 0.003, 0.01, 0.03, 0.1], "per_output": False}
+    assert json.loads((folder / "metrics.json").read_text())["arch"] == "whisper-base-2 + linear-012"
     assert record["pooling"] == "mean and standard deviation over encoder frames"
     assert FeatureConfig.load(folder / "features.json").feature == "whisper"
     assert "encoder.json" in json.loads((folder / "integrity.json").read_text())["files"]
@@ -277,10 +282,19 @@ def test_an_encoder_version_without_its_record_is_refused(encoder_store, tmp_pat
 
 def test_the_record_names_its_head_and_refuses_an_unknown_one(encoder_store):
     data = json.loads((encoder_store[0] / "enc-v1" / RECORD_FILE).read_text())
-    assert "head" not in data and EncoderRecord.from_dict(data).head == "pooled"   # records written before fusion
-    fused = EncoderRecord.from_dict({**data, "head": "pooled+temporal"})
-    assert EncoderRecord.from_dict(fused.to_dict()) == fused and fused.to_dict()["head"] == "pooled+temporal"
-    for bad in ({**data, "head": "attention"}, {**data, "head": 3}, {**data, "extra": 1}):
+    record = EncoderRecord.from_dict(data)
+    assert record.spec.name == "linear-012" and record.head == "pooled" and record.outputs == (0, 1, 2)
+    assert EncoderRecord.from_dict(record.to_dict()) == record
+    # Records written before specs: top-level outputs, and "head" only for a fused head; regularisation unknown.
+    legacy = {k: v for k, v in data.items() if k != "head"} | {"outputs": [0, 1, 2]}
+    assert EncoderRecord.from_dict(legacy).spec == HeadSpec("pooled", (0, 1, 2), c_grid=None)
+    four_blocks = {k: v for k, v in legacy.items() if k != "fingerprint"} | {"blocks": 4}   # a temporal part reads 0-3
+    fused = EncoderRecord.from_dict({**four_blocks, "head": "pooled+temporal"})
+    assert fused.spec.name == "fused-012-temporal-0123" and fused.spec.temporal_outputs == (0, 1, 2, 3)
+    assert EncoderRecord.from_dict(fused.to_dict()) == fused
+    for bad in ({**legacy, "head": "attention"}, {**legacy, "head": 3}, {**data, "extra": 1},
+                {**data, "outputs": [0, 1, 2]}, {**data, "head": {**data["head"], "kind": "attention"}},
+                {**data, "head": {**data["head"], "temporal_outputs": [0, 1]}}):
         with pytest.raises(ValueError):
             EncoderRecord.from_dict(bad)
 
@@ -288,7 +302,7 @@ def test_the_record_names_its_head_and_refuses_an_unknown_one(encoder_store):
 def test_a_record_naming_other_outputs_is_refused(encoder_store, tmp_path):
     store = copy_version(encoder_store[0], tmp_path)
     record = EncoderRecord.from_dict(json.loads((store / "enc-v1" / RECORD_FILE).read_text()))
-    dataclasses.replace(record, outputs=(1, 2)).save(store / "enc-v1")
+    dataclasses.replace(record, spec=dataclasses.replace(record.spec, outputs=(1, 2))).save(store / "enc-v1")
     version = ModelRegistry(store).load("enc-v1")
     with pytest.raises(ModelError, match="head expects input"):
         Detector(version)

@@ -16,8 +16,10 @@ import pandas as pd
 
 from detector.calibration import Calibration
 from detector.config import FeatureConfig
+from detector.encoder.head_spec import HeadSpec
+from detector.encoder.record import read_record as read_encoder_record
 from detector.files import atomic_write_text
-from detector.frontends import ENCODER_FRONT_ENDS, FRONT_ENDS
+from detector.frontends import FRONT_ENDS
 from detector.model_report import (
     AuditFigures,
     BandFigures,
@@ -134,7 +136,7 @@ def verdict_bands_line(calibration: Calibration, bands: BandFigures | None, floo
 
 
 def card_text(report: ModelReport, calibration: Calibration, data: list[str],
-              config: FeatureConfig | None = None) -> str:
+              config: FeatureConfig | None = None, head: HeadSpec | None = None) -> str:
     """Markdown of the model card.
 
     Parameters
@@ -147,6 +149,8 @@ def card_text(report: ModelReport, calibration: Calibration, data: list[str],
         The data section (:func:`data_section` of the corpus manifest).
     config : FeatureConfig, optional
         The version's ``features.json`` when known.
+    head : HeadSpec, optional
+        An encoder version's head (its ``encoder.json``); ``None`` for a CNN.
     """
     test = report.test or TestFigures()
     training, heldout = report.training, report.heldout
@@ -161,7 +165,7 @@ def card_text(report: ModelReport, calibration: Calibration, data: list[str],
         f"# Model card: {report.version or 'unnamed'}",
         "",
         f"Created {report.created or '?'}. Architecture `{report.arch}` ({_number(report.params, 'd')} parameters"
-        f"{' in the head' if report.feature in ENCODER_FRONT_ENDS else ''}) {scoring_words(report, config, calibration)} "
+        f"{' in the head' if head else ''}) {scoring_words(report, config, calibration, head)} "
         f"Model file {_number(megabytes, '.2f')} MB; scoring a 10-second clip takes about "
         f"{_number(serving.latency_ms_10s_clip, '.1f')} ms of model time on 2 CPU threads.",
         "",
@@ -208,7 +212,7 @@ def card_text(report: ModelReport, calibration: Calibration, data: list[str],
         "## Training",
         *recipe_lines(training),
     ]
-    if report.feature in ENCODER_FRONT_ENDS:
+    if head is not None:
         lines.append("- The encoder's weights are Whisper's, untouched. The head was fitted on the training split's "
                      "cached encoder features, its regularisation and calibration chosen on validation "
                      "(`python -m train.encoder.publish`, candidate chosen by the held-out bake-off in "
@@ -234,16 +238,12 @@ def card_text(report: ModelReport, calibration: Calibration, data: list[str],
     return "\n".join(lines) + "\n"
 
 
-def scoring_words(report: ModelReport, config, calibration: Calibration) -> str:
-    """How a clip becomes a score: windows of features for a CNN, one encoder pass for an encoder version."""
-    if report.feature in ENCODER_FRONT_ENDS:
-        head = ("a logistic-regression head on the mean and spread over time of its outputs, fused with a temporal "
-                "head on their 0.1-second averages (weights fitted on validation), gives" if "temporal" in
-                (report.arch or "") else "a logistic-regression head reads the mean and spread over time of its "
-                "outputs, and that is")
+def scoring_words(report: ModelReport, config, calibration: Calibration, head: HeadSpec | None = None) -> str:
+    """How a clip becomes a score: windows of features for a CNN, one encoder pass and its head (``head``)."""
+    if head is not None:
         return ("on the pretrained Whisper base encoder (OpenAI, MIT licence; one shared file, not part of this "
-                f"version), run once over the whole clip; {head} the clip's score. Scores of 2-second windows are "
-                "a guide to where, not verdicts.")
+                f"version), run once over the whole clip; {head.words()} gives the clip's score (head "
+                f"`{head.name}`). Scores of 2-second windows are a guide to where, not verdicts.")
     return (f"on `{report.feature}` features ({feature_words(report.feature, config)}) of 2-second windows"
             f"{NORM_WORDS.get(str(report.window_norm), '')}; "
             f"a clip's score is the {calibration.aggregation.replace('_', ' ')} of its windows.")
@@ -276,5 +276,6 @@ def write_card(folder: str | Path, report: ModelReport, frame: pd.DataFrame | No
         data = data_section(frame)
     else:
         data = kept_data_section(path.read_text(encoding="utf-8") if path.exists() else "")
-    atomic_write_text(path, card_text(report, calibration, data, config))
+    record = read_encoder_record(folder)   # an encoder version: its head spec says what the head reads
+    atomic_write_text(path, card_text(report, calibration, data, config, record.spec if record else None))
     return path

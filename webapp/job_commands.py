@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from detector.encoder.head_spec import SERVABLE_NAMES
 from detector.encoder.runtime import SHIPPED_BLOCKS
 from train.config import TrainConfig
 
@@ -22,9 +23,8 @@ FIT_CONFIG_FILE = "fit_config.json"   # not train_config.json: train.fit writes 
 PREPARED_DATASET = "{job}/dataset"     # where train.job_runner writes a prepared manifest
 # Shown on the jobs list; the full configuration is in the job folder.
 SUMMARY_FIELDS = ("arch", "feature", "epochs", "batch", "lr")
-# The Whisper heads the app can serve, the shipped one first (train.encoder.heads.SERVABLE, which needs sklearn).
-ENCODER_HEADS = ("fused-01234-temporal", "linear-01234", "linear-0123", "linear-123", "linear-01234-c0.001",
-                 "linear-01234-c0.0003", "linear-01234-each")
+# The Whisper heads the app can serve, the shipped one first: their specs (detector.encoder.head_spec) name them.
+ENCODER_HEADS = SERVABLE_NAMES
 
 
 def runner_command(module: str, args: Sequence[str], prepare_dataset: str | Path | None = None) -> list[str]:

@@ -6,8 +6,14 @@ never copied into a version. The record pins that file by name, SHA-256 and fing
 and says which encoder outputs the head reads::
 
     {"file": "whisper-base-4.tflite", "sha256": "...", "blocks": 4,
-     "outputs": [0, 1, 2, 3, 4], "pooling": "mean and standard deviation over encoder frames",
+     "head": {"kind": "pooled", "outputs": [0, 1, 2, 3, 4], "temporal_outputs": [],
+              "c_grid": [0.001, 0.003, 0.01, 0.03, 0.1], "per_output": false},
+     "pooling": "mean and standard deviation over encoder frames",
      "fingerprint": [[[0.12345, ...], ...], ...]}
+
+``head`` is the version's :class:`~detector.encoder.head_spec.HeadSpec`. Records written
+before specs hold ``"outputs": [...]`` and optionally ``"head": "pooled+temporal"``
+instead; they read as :meth:`HeadSpec.legacy <detector.encoder.head_spec.HeadSpec.legacy>`.
 
 ``fingerprint`` is :meth:`~detector.encoder.runtime.WhisperEncoder.fingerprint`: the
 encoder's outputs on a fixed input, (frames, blocks + 1, channels). A rebuild of the
@@ -18,10 +24,9 @@ SHA-256, or another whose fingerprint agrees within
 fingerprints have none and accept the recorded SHA-256 only.
 
 The head's input is ``pooled_stats(frames)[outputs].reshape(-1)``: for each listed output
-in order, the 512 means over time, then the 512 standard deviations. A record with
-``"head": "pooled+temporal"`` names a fused head that also reads
-:func:`~detector.encoder.runtime.step_sequence` of the frames and a mask (all ones),
-inputs ``pooled_stats``, ``sequence`` and ``mask``; without ``head`` the head is pooled only.
+in order, the 512 means over time, then the 512 standard deviations. A fused head
+(kind ``pooled+temporal``) also reads :func:`~detector.encoder.runtime.step_sequence` of the
+frames and a mask (all ones): inputs ``pooled_stats``, ``sequence`` and ``mask``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from detector.encoder.head_spec import FUSED, POOLED, HeadSpec
 from detector.encoder.runtime import (
     ENCODERS_FOLDER,
     FINGERPRINT_CHANNEL_STEP,
@@ -49,7 +55,7 @@ from detector.frontends import ENCODER_FRONT_ENDS
 
 RECORD_FILE = "encoder.json"
 POOLING = "mean and standard deviation over encoder frames"
-POOLED_HEAD, FUSED_HEAD = "pooled", "pooled+temporal"
+POOLED_HEAD, FUSED_HEAD = POOLED, FUSED
 ENCODER_WIDTH = 512            # Whisper base
 STATS_PER_OUTPUT = 2           # mean, standard deviation
 _digests: dict[tuple, str] = {}   # (path, device, inode, size, mtime, ctime) -> SHA-256: hash a large file once
@@ -68,13 +74,10 @@ class EncoderRecord:
         SHA-256 of that file when the version was published.
     blocks : int
         Transformer blocks the encoder keeps; it returns ``blocks + 1`` outputs.
-    outputs : tuple of int
-        The encoder outputs whose pooled statistics the head reads, in the head's order.
+    spec : HeadSpec
+        The head: its kind, the encoder outputs it reads (in its order), its regularisation.
     pooling : str
         How frames become one vector (only :data:`POOLING` exists).
-    head : str
-        :data:`POOLED_HEAD` (a linear head on the pooled statistics) or :data:`FUSED_HEAD`
-        (that fused with a temporal head on the 0.1-s step sequence).
     fingerprint : tuple, optional
         The encoder's outputs on the fixed input when the version was published, nested
         (frames, blocks + 1, channels); ``None`` in records written before fingerprints.
@@ -83,9 +86,8 @@ class EncoderRecord:
     file: str
     sha256: str
     blocks: int
-    outputs: tuple[int, ...]
+    spec: HeadSpec
     pooling: str = POOLING
-    head: str = POOLED_HEAD
     fingerprint: Any = None   # given as nested lists or an array, kept as nested tuples of floats
 
     def __post_init__(self) -> None:
@@ -95,12 +97,11 @@ class EncoderRecord:
             raise ValueError("the encoder's sha256 must be 64 lower-case hex digits")
         if not 1 <= self.blocks <= 6:
             raise ValueError(f"blocks must be 1-6 (Whisper base), got {self.blocks}")
-        if not self.outputs or any(not 0 <= o <= self.blocks for o in self.outputs):
-            raise ValueError(f"outputs must be a non-empty list of 0-{self.blocks}, got {list(self.outputs)}")
+        read = (*self.spec.outputs, *self.spec.temporal_outputs)
+        if any(not 0 <= o <= self.blocks for o in read):
+            raise ValueError(f"the head reads outputs 0-{self.blocks} of this encoder, got {sorted(set(read))}")
         if self.pooling != POOLING:
             raise ValueError(f"pooling must be {POOLING!r}, got {self.pooling!r}")
-        if self.head not in (POOLED_HEAD, FUSED_HEAD):
-            raise ValueError(f"head must be {POOLED_HEAD!r} or {FUSED_HEAD!r}, got {self.head!r}")
         if self.fingerprint is None:
             return
         # Stored as nested tuples of floats, so records compare and hash; an array or JSON's lists are accepted.
@@ -117,34 +118,50 @@ class EncoderRecord:
         return np.asarray(self.fingerprint if self.fingerprint is not None else [], dtype=np.float64)
 
     @property
+    def outputs(self) -> tuple[int, ...]:
+        """The encoder outputs the head's pooled part reads (its spec's)."""
+        return self.spec.outputs
+
+    @property
+    def head(self) -> str:
+        """The head's kind (its spec's): :data:`POOLED_HEAD` or :data:`FUSED_HEAD`."""
+        return self.spec.kind
+
+    @property
     def head_inputs(self) -> int:
         """Length of the head's input vector: mean and deviation of 512 values per output."""
         return len(self.outputs) * STATS_PER_OUTPUT * ENCODER_WIDTH
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"file": self.file, "sha256": self.sha256, "blocks": self.blocks, "outputs": list(self.outputs),
+        data = {"file": self.file, "sha256": self.sha256, "blocks": self.blocks, "head": self.spec.to_dict(),
                 "pooling": self.pooling}
-        if self.head != POOLED_HEAD:
-            data["head"] = self.head
         if self.fingerprint is not None:
             data["fingerprint"] = self.fingerprint_values.tolist()
         return data
 
     @classmethod
     def from_dict(cls, data: Any) -> "EncoderRecord":
-        keys = {"file", "sha256", "blocks", "outputs", "pooling"}
-        if not isinstance(data, dict) or not keys <= set(data) <= keys | {"head", "fingerprint"}:
-            raise ValueError("encoder.json must hold exactly file, sha256, blocks, outputs and pooling (and "
-                             "optionally head and fingerprint)")
-        outputs = data["outputs"]
-        if not isinstance(outputs, list) or not all(isinstance(o, int) and not isinstance(o, bool) for o in outputs):
-            raise ValueError("outputs must be a list of integers")
+        if isinstance(data, dict) and isinstance(data.get("head"), dict):   # a record with its head spec
+            keys, optional = {"file", "sha256", "blocks", "head", "pooling"}, {"fingerprint"}
+        else:                                                                # a record from before specs
+            keys, optional = {"file", "sha256", "blocks", "outputs", "pooling"}, {"head", "fingerprint"}
+        if not isinstance(data, dict) or not keys <= set(data) <= keys | optional:
+            raise ValueError(f"encoder.json must hold exactly {', '.join(sorted(keys))} (and optionally "
+                             f"{' and '.join(sorted(optional))})")
         if not isinstance(data["blocks"], int) or not all(isinstance(data[k], str) for k in ("file", "sha256")):
             raise ValueError("file and sha256 must be text and blocks an integer")
-        if not isinstance(data.get("head", POOLED_HEAD), str):
-            raise ValueError("head must be text")
-        return cls(file=data["file"], sha256=data["sha256"], blocks=data["blocks"], outputs=tuple(outputs),
-                   pooling=data["pooling"], head=data.get("head", POOLED_HEAD), fingerprint=data.get("fingerprint"))
+        if "outputs" in keys:
+            outputs, kind = data["outputs"], data.get("head", POOLED)
+            if not isinstance(outputs, list) or not all(isinstance(o, int) and not isinstance(o, bool)
+                                                        for o in outputs):
+                raise ValueError("outputs must be a list of integers")
+            if kind not in (POOLED, FUSED):
+                raise ValueError(f"head must be {POOLED!r} or {FUSED!r}, got {kind!r}")
+            spec = HeadSpec.legacy(kind, tuple(outputs))
+        else:
+            spec = HeadSpec.from_dict(data["head"])
+        return cls(file=data["file"], sha256=data["sha256"], blocks=data["blocks"], spec=spec,
+                   pooling=data["pooling"], fingerprint=data.get("fingerprint"))
 
     def save(self, folder: str | Path) -> None:
         # One line per innermost list: the fingerprint's 480 numbers one per line would be ~10 KB and unreadable.

@@ -25,8 +25,9 @@ import numpy as np
 
 from detector.config import FeatureConfig
 from detector.encoder.fused_head import FusedHeadModel
+from detector.encoder.head_spec import FUSED
 from detector.encoder.logmel import HOP, SAMPLE_RATE
-from detector.encoder.record import FUSED_HEAD, serving_encoder
+from detector.encoder.record import serving_encoder
 from detector.encoder.runtime import FRAMES_PER_SECOND, encoder_input, pooled_stats, step_sequence
 from detector.errors import ModelError
 from detector.features import ModelInput, features_from_clip
@@ -103,7 +104,7 @@ class EncoderScorer:
         self.name, self.record, self.config = version.name, record, version.features
         # The interpreter that serves is the one whose bytes (or, for a rebuild, outputs) were checked.
         self._encoder = serving_encoder(version.name, version.path.parent, record, num_threads)
-        if record.head == FUSED_HEAD:
+        if record.spec.kind == FUSED:
             self._fused = FusedHeadModel(version.tflite_path, num_threads, name=version.name)
             self._head, shape = None, (self._fused.pooled_size,)
         else:

@@ -20,9 +20,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from detector.encoder.head_spec import C_GRID, FUSED, POOLED, SERVABLE_HEADS, SERVABLE_NAMES, TEMPORAL_OUTPUTS, HeadSpec
 from detector.metrics import compute_eer
-
-C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
 
 
 def pooled_matrix(stats: np.ndarray, outputs: tuple[int, ...]) -> np.ndarray:
@@ -113,6 +112,7 @@ class TemporalHead:
     max_steps: int = 300
     model: object = None
     history: list = field(default_factory=list)
+    layers: int | None = None   # encoder outputs per step it was fitted on (the first ones: step_sequence)
 
     def _build(self, outputs: int, dim: int):
         import keras
@@ -158,7 +158,8 @@ class TemporalHead:
 
     def fit(self, stats, labels, val_stats, val_labels, seqs=None, val_seqs=None) -> "TemporalHead":
         rng = np.random.default_rng(self.seed)
-        self.model = self._build(seqs[0].shape[1], seqs[0].shape[2])
+        self.layers = int(seqs[0].shape[1])
+        self.model = self._build(self.layers, seqs[0].shape[2])
         order = np.argsort([len(s) for s in seqs])   # batches of similar length: little padding
         batches = [order[i:i + 32] for i in range(0, len(order), 32)]
         weight = {0: len(labels) / (2 * np.sum(labels == 0)), 1: len(labels) / (2 * np.sum(labels == 1))}
@@ -214,18 +215,28 @@ class FusedHead:
         return self._both(stats, seqs) @ self.weights + self.bias
 
 
-CANDIDATES = {
-    "linear-123": lambda: PooledLinear((1, 2, 3)),
-    "linear-01234": lambda: PooledLinear((0, 1, 2, 3, 4)),
-    "linear-0123": lambda: PooledLinear((0, 1, 2, 3)),
-    "temporal-0123": lambda: TemporalHead(),
-    "fused-01234-temporal": lambda: FusedHead(),
-    "linear-01234-c0.001": lambda: PooledLinear((0, 1, 2, 3, 4), c_grid=(0.001,)),
-    "linear-01234-c0.0003": lambda: PooledLinear((0, 1, 2, 3, 4), c_grid=(0.0003,)),
-    "linear-01234-each": lambda: PooledLinear((0, 1, 2, 3, 4), per_output=True),
-}
-# The heads the app can serve (detector.encoder.scorer runs a pooled linear head or a fused one).
-SERVABLE = tuple(name for name in CANDIDATES if name.startswith(("linear", "fused")))
+def head_for(spec: HeadSpec):
+    """An unfitted head built as ``spec`` says (the one constructor the bake-off, retrain and publish use)."""
+    linear = PooledLinear(spec.outputs, c_grid=spec.c_grid or C_GRID, per_output=spec.per_output)
+    return linear if spec.kind == POOLED else FusedHead(linear=linear, temporal=TemporalHead())
+
+
+def spec_of(head) -> HeadSpec:
+    """The :class:`HeadSpec` a fitted servable head was built as (its version's ``encoder.json`` records it)."""
+    fused = isinstance(head, FusedHead)
+    linear = head.linear if fused else head
+    if not isinstance(linear, PooledLinear):
+        raise ValueError(f"a {type(head).__name__} cannot be served: only pooled linear and fused heads can")
+    temporal = TEMPORAL_OUTPUTS[:head.temporal.layers or len(TEMPORAL_OUTPUTS)] if fused else ()
+    return HeadSpec(FUSED if fused else POOLED, tuple(int(o) for o in linear.outputs), temporal,
+                    c_grid=tuple(linear.c_grid), per_output=linear.per_output)
+
+
+# Every candidate of the bake-off by name: the servable heads (detector.encoder.head_spec) and one that reads
+# only the sequences, which serving does not run.
+CANDIDATES = {spec.name: (lambda spec=spec: head_for(spec)) for spec in SERVABLE_HEADS}
+CANDIDATES["temporal-0123"] = lambda: TemporalHead()
+SERVABLE = SERVABLE_NAMES
 
 
 def uses_sequences(name: str) -> bool:

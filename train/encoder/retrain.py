@@ -28,6 +28,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from detector.encoder.head_spec import FUSED_SHIPPED
 from detector.encoder.runtime import SHIPPED_BLOCKS, encoder_path
 from detector.paths import model_store
 from train.encoder import bakeoff, features
@@ -37,7 +38,7 @@ from train.events import append_event
 from train.heldout import available_folds
 from train.schema import read_manifest
 
-DEFAULT_CANDIDATE = "fused-01234-temporal"   # the bake-off's winner (docs/frontends.md)
+DEFAULT_CANDIDATE = FUSED_SHIPPED.name   # the bake-off's winner (docs/frontends.md)
 DEFAULT_BLOCKS = SHIPPED_BLOCKS
 
 

@@ -27,12 +27,12 @@ import numpy as np
 
 from detector import model_report
 from detector.calibration import Calibration
-from detector.encoder.record import ENCODER_WIDTH, FUSED_HEAD, POOLED_HEAD, EncoderRecord
+from detector.encoder.record import ENCODER_WIDTH, EncoderRecord
 from detector.encoder.runtime import WhisperEncoder
 from detector.features import feature_code
 from detector.model_report import ModelReport
 from train.encoder.features import PREPARATION
-from train.encoder.heads import FusedHead, PooledLinear
+from train.encoder.heads import FusedHead, PooledLinear, spec_of
 
 
 def folded_head(head: PooledLinear) -> tuple[np.ndarray, float]:
@@ -102,8 +102,7 @@ def card_text(name: str, record: EncoderRecord, head: PooledLinear | FusedHead) 
     return (f"# Model {name}\n\n"
             f"- Front end: the pretrained Whisper base encoder, first {record.blocks} blocks (`{record.file}`, "
             f"SHA-256 {record.sha256[:12]}…), run once over the whole clip.\n"
-            f"- Head: {head_words(head)} on the mean and standard deviation over time of "
-            f"encoder outputs {list(record.outputs)} (0 is the convolutional stem, k the output of block k).\n"
+            f"- Head (`{record.spec.name}`): {record.spec.words()}; fitted as {head_words(head)}.\n"
             "- The verdict comes from the whole clip; the scores per window are a guide to where, not verdicts.\n")
 
 
@@ -139,8 +138,7 @@ def write_encoder_version(folder: str | Path, head: PooledLinear | FusedHead, en
     fused = isinstance(head, FusedHead)
     linear = head.linear if fused else head
     encoder = WhisperEncoder(encoder_file, num_threads=1)   # one read: the digest and fingerprint are of the same bytes
-    record = EncoderRecord(file=Path(encoder_file).name, sha256=encoder.sha256, blocks=blocks,
-                           outputs=tuple(int(o) for o in linear.outputs), head=FUSED_HEAD if fused else POOLED_HEAD,
+    record = EncoderRecord(file=Path(encoder_file).name, sha256=encoder.sha256, blocks=blocks, spec=spec_of(head),
                            fingerprint=encoder.fingerprint())
     weights, bias = folded_head(linear)
     if len(weights) != record.head_inputs:
@@ -156,7 +154,7 @@ def write_encoder_version(folder: str | Path, head: PooledLinear | FusedHead, en
     (folder / "calibration.json").write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     report = report or ModelReport()
-    arch = f"whisper-base-{blocks} + pooled linear" + (" + temporal" if fused else "")
+    arch = f"whisper-base-{blocks} + {record.spec.name}"   # the head's spec names what it reads
     report = report.replace(created=report.created or created, version=version or folder.name, feature=features.feature,
                             arch=arch, feature_code=feature_code(features))
     model_report.save(folder, report)
