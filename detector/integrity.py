@@ -41,7 +41,7 @@ from detector.registry import ModelVersion, load_folder, valid_version_name
 from detector.shipped import SHIPPED_RECORDS
 from detector.signing import canonical, load_key, sign, signature_valid
 
-RECORD_FILE = "integrity.json"
+INTEGRITY_FILE = "integrity.json"
 RECORD_FORMAT = 1
 REFERENCE_DIR = ASSETS_DIR / "reference"
 REFERENCE_LABELS = ("genuine", "synthetic")
@@ -63,7 +63,7 @@ def file_digests(folder: str | Path) -> dict[str, str]:
     files = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if path.is_file() and not path.is_symlink() and relative.as_posix() != RECORD_FILE \
+        if path.is_file() and not path.is_symlink() and relative.as_posix() != INTEGRITY_FILE \
                 and not any(part.startswith(".") for part in relative.parts):
             files[relative.as_posix()] = sha256_file(path)
     return files
@@ -131,7 +131,7 @@ def seal(version: ModelVersion, reference_dir: str | Path | None = None, name: s
               "tolerance": {"clip_logit": LOGIT_TOLERANCE}}
     record["signature"] = sign(record, key)
     # Atomic writes start private; the server may run as another user.
-    atomic_write_text(version.path / RECORD_FILE, json.dumps(record, indent=2) + "\n", mode=0o644)
+    atomic_write_text(version.path / INTEGRITY_FILE, json.dumps(record, indent=2) + "\n", mode=0o644)
     return record
 
 
@@ -140,7 +140,7 @@ def seal_folder(folder: str | Path, reference_dir: str | Path | None = None, nam
     return seal(load_folder(folder), reference_dir, name)
 
 
-def read_record(version: ModelVersion) -> dict[str, Any]:
+def read_integrity_record(version: ModelVersion) -> dict[str, Any]:
     """The version's record, validated in shape.
 
     Raises
@@ -148,17 +148,17 @@ def read_record(version: ModelVersion) -> dict[str, Any]:
     ModelError
         When the record is missing or malformed; the sentence names the repair.
     """
-    name, path = version.name, version.path / RECORD_FILE
+    name, path = version.name, version.path / INTEGRITY_FILE
     repair = f"Check the version, then record it with `python -m detector seal {name}`."
     if not path.is_file():
-        raise ModelError(f"Model version {name!r} has no integrity record ({RECORD_FILE}), so nothing shows that its "
+        raise ModelError(f"Model version {name!r} has no integrity record ({INTEGRITY_FILE}), so nothing shows that its "
                          f"files are the ones that were published. {repair}")
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         record = None
     if not _valid_record(record):
-        raise ModelError(f"Model version {name!r} has an unreadable integrity record ({RECORD_FILE}). {repair}")
+        raise ModelError(f"Model version {name!r} has an unreadable integrity record ({INTEGRITY_FILE}). {repair}")
     return record
 
 
@@ -172,7 +172,7 @@ def verify(version: ModelVersion, reference_dir: str | Path | None = None) -> No
         recording, or a reference score that moved).
     """
     name = version.name
-    record = read_record(version)
+    record = read_integrity_record(version)
     recorded, present = record["files"], file_digests(version.path)
     covered = ("model.tflite", "features.json", "calibration.json") + (("encoder.json",) if version.encoder else ())
     missing = [f for f in covered if f not in recorded]

@@ -13,7 +13,7 @@ import pytest
 from admin_helpers import admin_app, login, set_admin_env, texts, wait_for
 
 from detector import trust
-from detector.integrity import RECORD_FILE
+from detector.integrity import INTEGRITY_FILE
 from detector.registry import ModelRegistry
 from webapp.auth import THROTTLE
 from webapp.service import ModelService
@@ -33,7 +33,7 @@ def admin_with_corpus(tmp_path, tiny_store, monkeypatch):
 
 def test_rescoring_the_active_version_from_the_page_keeps_it_sealed_and_serving(admin_with_corpus):
     store = admin_with_corpus
-    before = json.loads((store / "v1" / RECORD_FILE).read_text())
+    before = json.loads((store / "v1" / INTEGRITY_FILE).read_text())
     at = login(admin_app().run())
     assert not at.exception
     button = at.button(key="rescore")
@@ -44,10 +44,10 @@ def test_rescoring_the_active_version_from_the_page_keeps_it_sealed_and_serving(
     def finished() -> bool:
         at.run()
         return any("Finished" in t or "finished" in t for t in texts(at, "success") + texts(at, "markdown")) \
-            or json.loads((store / "v1" / RECORD_FILE).read_text())["sealed"] != before["sealed"]
+            or json.loads((store / "v1" / INTEGRITY_FILE).read_text())["sealed"] != before["sealed"]
 
     wait_for(finished, JOB_TIMEOUT_S, interval=1.0)
-    wait_for(lambda: json.loads((store / "v1" / RECORD_FILE).read_text()) != before, 30)
+    wait_for(lambda: json.loads((store / "v1" / INTEGRITY_FILE).read_text()) != before, 30)
     report = json.loads((store / "v1" / "metrics.json").read_text())
     assert report["test"]["corpus"].endswith("corpus-small")   # it was really re-scored on the toy corpus
     trust.check(ModelRegistry(store), "v1")                     # and its record matches what it now holds

@@ -24,7 +24,7 @@ from encoder_helpers import random_variables
 
 from detector import trust
 from detector.calibration import Calibration
-from detector.encoder.record import RECORD_FILE, EncoderRecord, read_record, serving_encoder
+from detector.encoder.record import ENCODER_RECORD_FILE, EncoderRecord, read_encoder_record, serving_encoder
 from detector.encoder.runtime import FINGERPRINT_TOLERANCE, WhisperEncoder, fingerprint_difference
 from detector.encoder.scorer import EncoderScorer
 from detector.errors import ModelError
@@ -92,13 +92,13 @@ def store_with(fingerprint_store, tmp_path: Path, encoder: str | None, record: E
 
 def test_the_version_records_the_fingerprint_of_the_encoder_it_names(fingerprint_store):
     store, _ = fingerprint_store
-    record = read_record(store / "enc-v1")
+    record = read_encoder_record(store / "enc-v1")
     encoder = WhisperEncoder(store / ENCODER, num_threads=1)
     assert record.sha256 == hashlib.sha256((store / ENCODER).read_bytes()).hexdigest() == encoder.sha256
     assert record.fingerprint_values.shape == (6, 3, 16)   # 6 frames x the stem and 2 blocks x 16 of 512 channels
     assert fingerprint_difference(record.fingerprint_values, encoder.fingerprint()) <= 1e-5   # rounded to 5 decimals
-    assert EncoderRecord.from_dict(json.loads((store / "enc-v1" / RECORD_FILE).read_text())) == record
-    assert (store / "enc-v1" / RECORD_FILE).stat().st_size < 20_000
+    assert EncoderRecord.from_dict(json.loads((store / "enc-v1" / ENCODER_RECORD_FILE).read_text())) == record
+    assert (store / "enc-v1" / ENCODER_RECORD_FILE).stat().st_size < 20_000
 
 
 @pytest.mark.parametrize("rebuilt, logit_tolerance", [("description", 1e-6), ("float16", 1e-4)])
@@ -109,7 +109,7 @@ def test_a_rebuild_whose_outputs_agree_keeps_serving(fingerprint_store, tmp_path
     outputs by float rounding only, so the logits agree to 1e-4 (the served-parity tolerance).
     """
     store = store_with(fingerprint_store, tmp_path, rebuilt)
-    record = read_record(store / "enc-v1")
+    record = read_encoder_record(store / "enc-v1")
     assert hashlib.sha256((store / ENCODER).read_bytes()).hexdigest() != record.sha256
     served = WhisperEncoder(store / ENCODER, num_threads=1).fingerprint()
     assert fingerprint_difference(record.fingerprint_values, served) <= FINGERPRINT_TOLERANCE / 5
@@ -147,7 +147,7 @@ def test_an_encoder_of_another_block_count_is_refused(fingerprint_store, tmp_pat
 
 def test_a_record_without_a_fingerprint_accepts_its_own_bytes_only(fingerprint_store, tmp_path):
     """Records written before fingerprints keep the old rule: the recorded SHA-256 or a refusal."""
-    record = dataclasses.replace(read_record(fingerprint_store[0] / "enc-v1"), fingerprint=None)
+    record = dataclasses.replace(read_encoder_record(fingerprint_store[0] / "enc-v1"), fingerprint=None)
     assert "fingerprint" not in record.to_dict()
     own = store_with(fingerprint_store, tmp_path / "own", None, record)
     version = ModelRegistry(own).load("enc-v1")
@@ -166,7 +166,7 @@ def test_a_record_without_a_fingerprint_accepts_its_own_bytes_only(fingerprint_s
 def test_the_encoder_that_serves_is_the_one_whose_fingerprint_was_checked(fingerprint_store, tmp_path):
     """The accepted interpreter is returned: a file swapped on disk afterwards changes nothing it computes."""
     store = store_with(fingerprint_store, tmp_path, "float16")
-    record = read_record(store / "enc-v1")
+    record = read_encoder_record(store / "enc-v1")
     encoder = serving_encoder("enc-v1", store, record, num_threads=1)
     checked = encoder.fingerprint()
     shutil.copyfile(fingerprint_store[1] / "reseeded", store / ENCODER)
@@ -178,7 +178,7 @@ def test_the_encoder_that_serves_is_the_one_whose_fingerprint_was_checked(finger
 
 @pytest.mark.parametrize("change", ["short", "text", "boolean", "not finite", "other outputs"])
 def test_a_malformed_fingerprint_makes_the_record_unreadable(fingerprint_store, tmp_path, change):
-    data = json.loads((fingerprint_store[0] / "enc-v1" / RECORD_FILE).read_text())
+    data = json.loads((fingerprint_store[0] / "enc-v1" / ENCODER_RECORD_FILE).read_text())
     fingerprint = data["fingerprint"]
     if change == "short":
         fingerprint = fingerprint[:5]
@@ -193,16 +193,16 @@ def test_a_malformed_fingerprint_makes_the_record_unreadable(fingerprint_store, 
     with pytest.raises(ValueError, match="fingerprint"):
         EncoderRecord.from_dict({**data, "fingerprint": fingerprint})
     (tmp_path / "v").mkdir()
-    (tmp_path / "v" / RECORD_FILE).write_text(json.dumps({**data, "fingerprint": fingerprint}))
+    (tmp_path / "v" / ENCODER_RECORD_FILE).write_text(json.dumps({**data, "fingerprint": fingerprint}))
     with pytest.raises(ModelError, match="unreadable encoder.json.*fingerprint"):
-        read_record(tmp_path / "v")
+        read_encoder_record(tmp_path / "v")
 
 
 @pytest.mark.parametrize("name", SHIPPED_ENCODER_VERSIONS)
 def test_the_shipped_versions_carry_a_fingerprint_the_current_encoder_matches(name):
     """`make encoder` on this machine's packages gives an encoder the shipped versions accept by bytes or outputs."""
     store = REPO / "model_store"
-    record = read_record(store / name)
+    record = read_encoder_record(store / name)
     assert record.fingerprint_values.shape == (6, record.blocks + 1, 16)
     encoder = serving_encoder(name, store, record, num_threads=1)
     assert fingerprint_difference(record.fingerprint_values, encoder.fingerprint()) <= FINGERPRINT_TOLERANCE

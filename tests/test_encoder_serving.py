@@ -25,7 +25,7 @@ from detector.audio import load_audio
 from detector.calibration import Calibration
 from detector.config import FEATURE_TYPES, FeatureConfig
 from detector.encoder.head_spec import HeadSpec
-from detector.encoder.record import RECORD_FILE, EncoderRecord
+from detector.encoder.record import ENCODER_RECORD_FILE, EncoderRecord
 from detector.encoder.runtime import WhisperEncoder, encoder_input, pooled_stats
 from detector.encoder.scorer import EncoderScorer, encoder_clip, head_input
 from detector.errors import ModelError
@@ -88,7 +88,7 @@ def test_the_version_folder_holds_the_format(encoder_store):
     folder = store / "enc-v1"
     assert {p.name for p in folder.iterdir()} == {"model.tflite", "features.json", "calibration.json", "metrics.json",
                                                   "card.md", "integrity.json", "encoder.json"}
-    record = json.loads((folder / RECORD_FILE).read_text())
+    record = json.loads((folder / ENCODER_RECORD_FILE).read_text())
     assert record["file"] == "whisper-base-2.tflite" and record["blocks"] == 2
     # The head's spec, written once: what it reads and how it was regularised (issue 30, item 3).
     assert record["head"] == {"kind": "pooled", "outputs": [0, 1, 2], "temporal_outputs": [],
@@ -253,7 +253,7 @@ def test_an_encoder_other_than_the_recorded_one_is_refused(encoder_store, tmp_pa
     """A record without a fingerprint (written before them) accepts its own bytes only; with one, see
     tests/test_encoder_fingerprint.py."""
     store = copy_version(encoder_store[0], tmp_path)
-    record = dataclasses.replace(EncoderRecord.from_dict(json.loads((store / "enc-v1" / RECORD_FILE).read_text())),
+    record = dataclasses.replace(EncoderRecord.from_dict(json.loads((store / "enc-v1" / ENCODER_RECORD_FILE).read_text())),
                                  fingerprint=None)
     if changed == "encoder file":
         with open(store / "encoders" / "whisper-base-2.tflite", "ab") as handle:
@@ -275,13 +275,13 @@ def test_a_missing_shared_encoder_is_refused(encoder_store, tmp_path):
 
 def test_an_encoder_version_without_its_record_is_refused(encoder_store, tmp_path):
     store = copy_version(encoder_store[0], tmp_path)
-    (store / "enc-v1" / RECORD_FILE).unlink()
+    (store / "enc-v1" / ENCODER_RECORD_FILE).unlink()
     with pytest.raises(ModelError, match="inconsistent.*lacks encoder.json"):
         ModelRegistry(store).load("enc-v1")
 
 
 def test_the_record_names_its_head_and_refuses_an_unknown_one(encoder_store):
-    data = json.loads((encoder_store[0] / "enc-v1" / RECORD_FILE).read_text())
+    data = json.loads((encoder_store[0] / "enc-v1" / ENCODER_RECORD_FILE).read_text())
     record = EncoderRecord.from_dict(data)
     assert record.spec.name == "linear-012" and record.head == "pooled" and record.outputs == (0, 1, 2)
     assert EncoderRecord.from_dict(record.to_dict()) == record
@@ -301,7 +301,7 @@ def test_the_record_names_its_head_and_refuses_an_unknown_one(encoder_store):
 
 def test_a_record_naming_other_outputs_is_refused(encoder_store, tmp_path):
     store = copy_version(encoder_store[0], tmp_path)
-    record = EncoderRecord.from_dict(json.loads((store / "enc-v1" / RECORD_FILE).read_text()))
+    record = EncoderRecord.from_dict(json.loads((store / "enc-v1" / ENCODER_RECORD_FILE).read_text()))
     dataclasses.replace(record, spec=dataclasses.replace(record.spec, outputs=(1, 2))).save(store / "enc-v1")
     version = ModelRegistry(store).load("enc-v1")
     with pytest.raises(ModelError, match="head expects input"):

@@ -17,7 +17,7 @@ from conftest import REPO_STORE
 
 from detector import trust
 from detector.errors import ModelError
-from detector.integrity import RECORD_FILE, file_digests, reference_clips, reference_scores, seal, verify
+from detector.integrity import INTEGRITY_FILE, file_digests, reference_clips, reference_scores, seal, verify
 from detector.registry import ModelRegistry
 from detector.signing import load_key, sign
 from webapp.auth import THROTTLE
@@ -53,16 +53,16 @@ def store(real_store, tmp_path) -> Path:
 
 def forge_hash(folder: Path, file: str = "model.tflite") -> None:
     """What a forger who knows the record would do: write the damaged file's hash into it."""
-    record = json.loads((folder / RECORD_FILE).read_text())
+    record = json.loads((folder / INTEGRITY_FILE).read_text())
     record["files"][file] = file_digests(folder)[file]
-    (folder / RECORD_FILE).write_text(json.dumps(record))
+    (folder / INTEGRITY_FILE).write_text(json.dumps(record))
 
 
 def test_the_shipped_versions_are_sealed_and_intact():
     registry = ModelRegistry(REPO_STORE)
     assert set(SHIPPED_CNNS) < set(registry.versions())   # and the encoder version that is active now
     for name in registry.versions():
-        record = json.loads((REPO_STORE / name / RECORD_FILE).read_text())
+        record = json.loads((REPO_STORE / name / INTEGRITY_FILE).read_text())
         assert {"model.tflite", "features.json", "calibration.json", "metrics.json", "card.md"} <= set(record["files"])
         labels = {entry["label"] for entry in record["references"]}
         assert labels == {"genuine", "synthetic"}
@@ -80,11 +80,11 @@ def test_the_bit_flip_from_the_issue_is_refused_at_promote(store):
 
 def resign(folder: Path) -> None:
     """Sign the folder's record, as it is, with this server's key: what the reference scores must still catch."""
-    record = json.loads((folder / RECORD_FILE).read_text())
+    record = json.loads((folder / INTEGRITY_FILE).read_text())
     record.pop("signature", None)
     record["version"] = folder.name
     record["signature"] = sign(record, load_key(create=True))
-    (folder / RECORD_FILE).write_text(json.dumps(record))
+    (folder / INTEGRITY_FILE).write_text(json.dumps(record))
 
 
 def test_a_forged_hash_without_the_key_is_refused(store):
@@ -118,7 +118,7 @@ def test_a_one_byte_change_with_finite_unchanged_outputs_is_refused_by_the_hash(
     (target / "model.tflite").write_bytes(bytes(data))
     registry = ModelRegistry(store)
     version = registry.load("v-edit")
-    recorded = json.loads((target / RECORD_FILE).read_text())["references"]
+    recorded = json.loads((target / INTEGRITY_FILE).read_text())["references"]
     now = reference_scores(version, reference_clips())
     assert [r["clip_logit"] for r in now] == pytest.approx([r["clip_logit"] for r in recorded], abs=1e-6)
     with pytest.raises(ModelError, match="model.tflite is not the file recorded"):
@@ -127,7 +127,7 @@ def test_a_one_byte_change_with_finite_unchanged_outputs_is_refused_by_the_hash(
 
 def test_a_changed_recorded_score_is_refused(store):
     # The reference-score check on its own: the files are untouched, the record's score is not.
-    path = store / OLDER / RECORD_FILE
+    path = store / OLDER / INTEGRITY_FILE
     record = json.loads(path.read_text())
     record["references"][0]["clip_logit"] += 0.01
     path.write_text(json.dumps(record))
@@ -137,7 +137,7 @@ def test_a_changed_recorded_score_is_refused(store):
 
 
 def test_a_version_without_a_record_is_refused_until_sealed(store):
-    (store / OLDER / RECORD_FILE).unlink()   # deleting the record must not switch the check off
+    (store / OLDER / INTEGRITY_FILE).unlink()   # deleting the record must not switch the check off
     with pytest.raises(ModelError, match="has no integrity record"):
         trust.promote(ModelRegistry(store), OLDER)
     code, out, err = run_cli("seal", OLDER, store=store)

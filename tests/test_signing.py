@@ -11,7 +11,7 @@ from conftest import REPO_STORE
 
 from detector import signing, trust
 from detector.errors import ModelError
-from detector.integrity import RECORD_FILE, file_digests, record_digest
+from detector.integrity import INTEGRITY_FILE, file_digests, record_digest
 from detector.registry import ModelRegistry
 from detector.shipped import SHIPPED_RECORDS
 
@@ -20,7 +20,7 @@ def test_every_shipped_version_is_listed_with_the_digest_of_its_record():
     names = ModelRegistry(REPO_STORE).versions()
     assert sorted(SHIPPED_RECORDS) == names
     for name in names:
-        record = json.loads((REPO_STORE / name / RECORD_FILE).read_text())
+        record = json.loads((REPO_STORE / name / INTEGRITY_FILE).read_text())
         assert "signature" not in record and record_digest(record) == SHIPPED_RECORDS[name]
 
 
@@ -35,17 +35,17 @@ def test_a_shipped_record_under_another_name_is_not_trusted(tmp_path):
 def test_a_forged_record_is_refused_and_a_signed_one_passes(tiny_store):
     folder = tiny_store / "v2"
     (folder / "card.md").write_text("a store writer's card")
-    record = json.loads((folder / RECORD_FILE).read_text())
+    record = json.loads((folder / INTEGRITY_FILE).read_text())
     record["files"]["card.md"] = file_digests(folder)["card.md"]   # the hash rewritten, the signature left
-    (folder / RECORD_FILE).write_text(json.dumps(record))
+    (folder / INTEGRITY_FILE).write_text(json.dumps(record))
     with pytest.raises(ModelError, match="its signature does not match this server's key"):
         trust.check(ModelRegistry(tiny_store), "v2")
     record.pop("signature")                                         # or dropped altogether
-    (folder / RECORD_FILE).write_text(json.dumps(record))
+    (folder / INTEGRITY_FILE).write_text(json.dumps(record))
     with pytest.raises(ModelError, match="its signature does not match"):
         trust.check(ModelRegistry(tiny_store), "v2")
     record["signature"] = signing.sign(record, signing.load_key())  # what only the key's holder can do
-    (folder / RECORD_FILE).write_text(json.dumps(record))
+    (folder / INTEGRITY_FILE).write_text(json.dumps(record))
     trust.check(ModelRegistry(tiny_store), "v2")
 
 

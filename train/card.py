@@ -17,7 +17,7 @@ import pandas as pd
 from detector.calibration import Calibration
 from detector.config import FeatureConfig
 from detector.encoder.head_spec import HeadSpec
-from detector.encoder.record import read_record as read_encoder_record
+from detector.encoder.record import read_encoder_record
 from detector.files import atomic_write_text
 from detector.frontends import FRONT_ENDS
 from detector.model_report import (

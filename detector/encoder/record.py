@@ -53,7 +53,7 @@ from detector.errors import ModelError
 from detector.files import sha256_file
 from detector.frontends import ENCODER_FRONT_ENDS
 
-RECORD_FILE = "encoder.json"
+ENCODER_RECORD_FILE = "encoder.json"
 POOLING = "mean and standard deviation over encoder frames"
 POOLED_HEAD, FUSED_HEAD = POOLED, FUSED
 ENCODER_WIDTH = 512            # Whisper base
@@ -167,7 +167,7 @@ class EncoderRecord:
         # One line per innermost list: the fingerprint's 480 numbers one per line would be ~10 KB and unreadable.
         text = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]",
                       json.dumps(self.to_dict(), indent=2))
-        (Path(folder) / RECORD_FILE).write_text(text + "\n")
+        (Path(folder) / ENCODER_RECORD_FILE).write_text(text + "\n")
 
 
 def _nested_numbers(value: Any) -> Any:
@@ -179,7 +179,7 @@ def _nested_numbers(value: Any) -> Any:
     return float(value)
 
 
-def read_record(folder: str | Path) -> EncoderRecord | None:
+def read_encoder_record(folder: str | Path) -> EncoderRecord | None:
     """The record in a version folder, or ``None`` when the version has none (a CNN version).
 
     Raises
@@ -187,13 +187,13 @@ def read_record(folder: str | Path) -> EncoderRecord | None:
     ModelError
         When the record exists but cannot be read or has the wrong shape.
     """
-    path = Path(folder) / RECORD_FILE
+    path = Path(folder) / ENCODER_RECORD_FILE
     if not path.is_file():
         return None
     try:
         return EncoderRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, ValueError) as exc:   # JSONDecodeError is a ValueError
-        raise ModelError(f"Model version {Path(folder).name!r} has an unreadable {RECORD_FILE}: {exc}") from exc
+        raise ModelError(f"Model version {Path(folder).name!r} has an unreadable {ENCODER_RECORD_FILE}: {exc}") from exc
 
 
 def version_record(folder: str | Path, feature: str) -> EncoderRecord | None:
@@ -210,10 +210,10 @@ def version_record(folder: str | Path, feature: str) -> EncoderRecord | None:
         another, or the shared encoder file is missing or different.
     """
     folder = Path(folder)
-    record = read_record(folder)
+    record = read_encoder_record(folder)
     if (record is None) == (feature in ENCODER_FRONT_ENDS):
         raise ModelError(f"Model version {folder.name!r} is inconsistent: its features.json names the {feature!r} "
-                         f"front end, but it {'lacks' if record is None else 'has'} {RECORD_FILE}, which encoder "
+                         f"front end, but it {'lacks' if record is None else 'has'} {ENCODER_RECORD_FILE}, which encoder "
                          "versions and only they carry.")
     if record is not None:
         shared_encoder_file(folder.name, folder.parent, record)

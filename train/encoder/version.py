@@ -97,7 +97,7 @@ def head_words(head: PooledLinear | FusedHead) -> str:
     return f"logistic regression (C = {head.chosen_c})"
 
 
-def card_text(name: str, record: EncoderRecord, head: PooledLinear | FusedHead) -> str:
+def short_card(name: str, record: EncoderRecord, head: PooledLinear | FusedHead) -> str:
     """A short model card: what the version is, in plain words."""
     return (f"# Model {name}\n\n"
             f"- Front end: the pretrained Whisper base encoder, first {record.blocks} blocks (`{record.file}`, "
@@ -127,7 +127,7 @@ def write_encoder_version(folder: str | Path, head: PooledLinear | FusedHead, en
     report : ModelReport, optional
         The measured figures; ``created``, ``version``, ``feature`` and ``feature_code`` are filled in.
     card : str, optional
-        The model card; :func:`card_text` when omitted.
+        The model card; :func:`short_card` when omitted.
     seal : bool
         Also write ``integrity.json`` (the folder must then sit in a store holding the encoder).
     version : str, optional
@@ -158,7 +158,7 @@ def write_encoder_version(folder: str | Path, head: PooledLinear | FusedHead, en
     report = report.replace(created=report.created or created, version=version or folder.name, feature=features.feature,
                             arch=arch, feature_code=feature_code(features))
     model_report.save(folder, report)
-    (folder / "card.md").write_text(card or card_text(version or folder.name, record, head), encoding="utf-8")
+    (folder / "card.md").write_text(card or short_card(version or folder.name, record, head), encoding="utf-8")
     if seal:
         from detector.integrity import seal_folder
 

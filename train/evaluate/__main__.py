@@ -25,7 +25,7 @@ from pathlib import Path
 
 from detector import model_report, trust
 from detector.errors import ModelError
-from detector.integrity import RECORD_FILE, seal_folder
+from detector.integrity import INTEGRITY_FILE, seal_folder
 from detector.registry import ModelRegistry
 from detector.vocabulary import PROTOCOLS
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     # A sealed version is checked before anything in it changes and sealed again afterwards: re-scoring
     # rewrites metrics.json, the card and (with --heldout-bands) calibration.json, and a version whose
     # files no longer match its record would stop serving (issue 31, item 5).
-    sealed = (folder / RECORD_FILE).is_file()
+    sealed = (folder / INTEGRITY_FILE).is_file()
     if sealed:
         try:
             trust.check(ModelRegistry(args.store), args.model)
