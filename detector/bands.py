@@ -37,8 +37,19 @@ class BandText:
 
 
 def format_percent(value: float, decimals: int = 0) -> str:
-    """A probability in [0, 1] as a percentage with ``decimals`` decimals, e.g. ``"3.94 %"``."""
-    return f"{value * 100:.{decimals}f} %"
+    """A probability in [0, 1] as a percentage with ``decimals`` decimals, e.g. ``"3.94 %"``.
+
+    A probability strictly between 0 and 1 is never written "0 %" or "100 %": a calibrated
+    score is not a certainty, and "0 %" reads as one. It becomes "< 0.01 %" or "> 99.99 %"
+    (one unit of the last decimal shown) instead.
+    """
+    text = f"{value * 100:.{decimals}f}"
+    step = f"{10.0 ** -decimals:.{decimals}f}"
+    if 0.0 < value and float(text) == 0.0:
+        return f"< {step} %"
+    if value < 1.0 and float(text) == 100.0:
+        return f"> {100 - float(step):.{decimals}f} %"
+    return f"{text} %"
 
 
 def _sign(number: float) -> int:
@@ -51,6 +62,12 @@ def _faithful(values: Sequence[float], edges: Sequence[float], decimals: int) ->
         return float(f"{x * 100:.{decimals}f}")
     pairs = [(v, e) for v in values for e in edges] + [(edges[0], edges[1])]
     return all(_sign(rounded(a) - rounded(b)) == _sign(a - b) for a, b in pairs)
+
+
+def _looks_certain(value: float, decimals: int) -> bool:
+    """Whether ``value`` (strictly inside (0, 1)) would be written as 0 % or 100 % with ``decimals`` decimals."""
+    rounded = float(f"{value * 100:.{decimals}f}")
+    return (0.0 < value and rounded == 0.0) or (value < 1.0 and rounded == 100.0)
 
 
 def band_text(values: Sequence[float], genuine_below: float, synthetic_above: float) -> BandText:
@@ -78,6 +95,10 @@ def band_text(values: Sequence[float], genuine_below: float, synthetic_above: fl
         raise ValueError("probabilities and band edges must lie in [0, 1]")
     if edges[0] > edges[1]:
         raise ValueError("genuine_below must not exceed synthetic_above")
-    decimals = next((d for d in range(MAX_DECIMALS + 1) if _faithful(numbers, edges, d)), MAX_DECIMALS)
-    return BandText([format_percent(v, decimals) for v in numbers], format_percent(edges[0], decimals),
-                    format_percent(edges[1], decimals), decimals)
+    # The fewest decimals that keep every comparison and write no score as 0 % or 100 % (up to MAX_DECIMALS; past
+    # that format_percent writes "< 0.0001 %").
+    decimals = next((d for d in range(MAX_DECIMALS + 1) if _faithful(numbers, edges, d)
+                     and not any(_looks_certain(v, d) for v in numbers)), MAX_DECIMALS)
+    # Edges are thresholds, written as they are; only scores avoid reading as a certainty.
+    return BandText([format_percent(v, decimals) for v in numbers], f"{edges[0] * 100:.{decimals}f} %",
+                    f"{edges[1] * 100:.{decimals}f} %", decimals)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,9 @@ FIRST_CNN_BAND_EDGES = (0.03940867602806927, 0.9193973588832344)  # the first sh
 
 
 def shown(text: str) -> float:
-    return float(text.rstrip(" %"))
+    """The number a reader takes from ``text``; "< 0.01 %" reads as just under 0.01, "> 99.99 %" just over 99.99."""
+    number = float(text.strip("<> %"))
+    return number - 1e-9 if text.startswith("<") else number + 1e-9 if text.startswith(">") else number
 
 
 def test_the_reported_case_no_longer_reads_4_percent_between_4_and_92():
@@ -53,3 +57,16 @@ def test_format_percent_and_bad_input():
         band_text([float("nan")], *FIRST_CNN_BAND_EDGES)
     with pytest.raises(ValueError):
         band_text([0.5], 0.9, 0.1)
+
+
+def test_a_score_is_never_written_as_a_certainty():
+    # Issue 32: "Likely genuine, 0 %" read as a promise; a calibrated score strictly inside (0, 1) is neither.
+    for value, edges in ((0.0036, (0.0108, 0.934)), (0.000004, (0.0108, 0.934)), (0.99999, (0.0108, 0.934)),
+                         (0.9999999, (0.2, 0.8))):
+        written = band_text([value], *edges).values[0]
+        assert written not in ("0 %", "100 %") and not re.fullmatch(r"(0|100)(\.0+)? %", written), written
+    assert band_text([0.0036], 0.0108, 0.934).values == ["0.4 %"]
+    assert band_text([1e-9], 0.0108, 0.934).values == ["< 0.0001 %"]
+    assert band_text([0.9999999], 0.2, 0.8).values == ["> 99.9999 %"]
+    assert band_text([0.0, 1.0], 0.2, 0.8).values == ["0 %", "100 %"]   # exact ends stay what they are
+    assert format_percent(0.00001, 1) == "< 0.1 %" and format_percent(0.99996, 2) == "> 99.99 %"
