@@ -134,8 +134,10 @@ def admin_store(tmp_path, tiny_store, monkeypatch):
     return tiny_store
 
 
-def test_admin_shows_the_registry_and_repairs_a_corrupt_pointer(admin_store):
-    (admin_store / "active.json").write_text("{not json")
+@pytest.mark.parametrize("content", [b"{not json", UNREADABLE_POINTERS["deep nesting"], UNREADABLE_POINTERS["binary"]],
+                         ids=["not json", "deep nesting", "binary"])
+def test_admin_shows_the_registry_and_repairs_a_corrupt_pointer(admin_store, content):
+    (admin_store / "active.json").write_bytes(content)
     at = login(admin_app().run())
     assert not at.exception
     assert any("corrupt" in e and "promote" in e for e in texts(at, "error"))

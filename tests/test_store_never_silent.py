@@ -123,3 +123,12 @@ def test_a_renamed_copy_of_a_sealed_version_is_refused_until_sealed_under_its_na
     code, _, err = run_cli("seal", "v2-copy", store=tiny_store)
     assert code == 0, err
     trust.check(ModelRegistry(tiny_store), "v2-copy")
+
+
+def test_a_version_is_never_sealed_under_an_unsafe_name(tiny_store):
+    from detector.integrity import seal_folder
+
+    with pytest.raises(ModelError, match="cannot name a model version"):
+        seal_folder(tiny_store / "v2", name="**v2**")
+    with pytest.raises(ModelError, match="cannot name a model version"):
+        seal_folder(tiny_store / "v2", name="v2\u202e")
