@@ -61,7 +61,8 @@ class Analysis:
     @property
     def file_duration_s(self) -> float:
         """The length of the uploaded file: longer than ``duration_s`` when only its start was decoded."""
-        return self.source_duration_s if self.truncated and self.source_duration_s else self.duration_s
+        longer = self.source_duration_s is not None and self.source_duration_s > self.duration_s
+        return self.source_duration_s if longer else self.duration_s
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no sample arrays)."""

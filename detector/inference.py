@@ -126,7 +126,9 @@ class Detector:
             explanation=judged.explanation, verdict_capped_by=judged.capped_by,
             windows=windows, synthetic_spans=synthetic_spans(windows, self.calibration.synthetic_above),
             spliced=is_spliced(windows, self.facts), warnings=warnings,
-            duration_s=decoded.duration_s, analysed_s=analysed, source_duration_s=decoded.source_duration_s,
+            duration_s=decoded.duration_s, analysed_s=analysed,
+            # A file cut short: its header's length, so "analysed 10.6 s of 20.0 s" says what is missing.
+            source_duration_s=decoded.source_duration_s or (decoded.loss.declared_s if decoded.loss.end_s else None),
             original_sample_rate=decoded.original_sample_rate, container=decoded.container, codec=decoded.codec,
             truncated=decoded.truncated, channels=decoded.channels, bit_rate=decoded.bit_rate,
             sample_rate=self.config.sample_rate, samples=clip.prepared.samples, features=clip.features,

@@ -224,3 +224,10 @@ def test_the_detect_card_shows_the_decode_warning(speech, tiny_store, monkeypatc
     at.file_uploader[0].set_value(("damaged.ogg", damaged(encode(speech, RATE, "ogg"), 0.08), "audio/ogg")).run()
     assert not at.exception
     assert any("of the file could not be decoded" in w.value for w in at.warning)
+
+
+def test_an_analysis_of_a_cut_file_gives_the_length_its_header_promised(speech, tiny_detector):
+    data = encode(speech, RATE, "mp3")
+    analysis = tiny_detector.analyse(data[: len(data) // 2], name="half.mp3")
+    assert analysis.duration_s < 11 and analysis.file_duration_s == pytest.approx(SECONDS, abs=0.01)
+    assert analysis.to_dict()["source_duration_s"] == pytest.approx(SECONDS, abs=0.01)
