@@ -42,6 +42,9 @@ CANNOT_CLEAR = {
 }
 NOT_EARNED_PER_CHANNEL = ("This model's bands were set on all its test audio together, not earned for each kind of "
                           "channel, so on narrowband audio it withholds *likely genuine*.")
+# What capped a verdict, in a few words for a headline ("Uncertain, capped: narrowband audio").
+CAP_WORDS = {"narrow_band": "telephone-quality audio, which this model cannot clear", "clipping": "clipped recording",
+             "decode_gap": "part of the file could not be decoded"}
 MAX_LISTED_SPANS = 3   # more stretches than this are summarised, not listed
 MIN_GENUINE_WINDOWS = 2   # consecutive genuine-looking windows a spliced clip needs besides its synthetic stretch
 
@@ -97,6 +100,11 @@ def judge(p_synthetic: float, warnings: Sequence[QualityWarning], calibration: C
     explanation = explain_probability(p_synthetic, verdict, calibration, list(damage.values()), facts,
                                       list(withheld.values()))
     return Judgement(verdict, explanation, list(damage) or list(withheld))
+
+
+def cap_words(codes: Sequence[str]) -> str:
+    """The reasons that capped a verdict, for a headline; empty when nothing did."""
+    return "; ".join(CAP_WORDS.get(code, code.replace("_", " ")) for code in codes)
 
 
 def next_steps(facts: ModelFacts | None = None) -> str:

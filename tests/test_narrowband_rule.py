@@ -82,3 +82,15 @@ def test_the_cli_gives_no_telephone_copy_the_green_verdict(tmp_path):
     assert all(row["verdict"] in ("uncertain", "likely_synthetic") for row in rows)
     assert all(any(w.startswith("Narrow bandwidth") for w in row["warnings"]) for row in rows)
     assert sum(row["verdict"] == "likely_synthetic" for row in rows) == 1   # the espeak copy
+
+
+def test_the_report_headline_carries_the_cap_and_the_warnings_come_before_the_charts(shipped):
+    from webapp.report import report_html
+
+    genuine = Path(__file__).parent / "clips" / "ru-nsh" / "genuine.flac"
+    analysis = shipped.analyse(telephone_round_trip(genuine), name="telephone.wav")
+    page = report_html(analysis, shipped.version, overview_png=b"png")
+    headline = page.split('<p class="verdict uncertain">', 1)[1].split("</p>", 1)[0]
+    assert headline.startswith("Uncertain (capped: telephone-quality audio, which this model cannot clear):")
+    assert page.index("<h2>Recording quality</h2>") < page.index("<h2>Score over time") < page.index("<img")
+    assert "Narrow bandwidth" in page.split("<h2>Recording quality</h2>", 1)[1].split("</ul>", 1)[0]

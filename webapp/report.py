@@ -19,7 +19,7 @@ from typing import Any
 from detector.bands import band_text
 from detector.model_facts import ModelFacts, facts_of
 from detector.registry import ModelVersion
-from detector.verdict import VERDICTS, next_steps, stretches_sentence
+from detector.verdict import VERDICTS, cap_words, next_steps, stretches_sentence
 from webapp.model_sentences import error_rates, limits_text, plain_summary
 
 _STYLE = """
@@ -153,22 +153,24 @@ def report_html(analysis, version: ModelVersion, overview_png: bytes | None = No
         *((name, html.escape(value) if value else None) for name, value in _rate_rows(model)),
     ])
     warnings = "".join(f"<li>{_inline(w.message)}</li>" for w in analysis.warnings) or "<li>None found.</li>"
+    # The headline says when a verdict was capped and why, before any chart (issue 32).
+    capped = f" (capped: {html.escape(cap_words(analysis.verdict_capped_by))})" if analysis.verdict_capped_by else ""
     image = (f'<img alt="Score per window, waveform and spectrogram on one time axis" '
              f'src="data:image/png;base64,{base64.b64encode(overview_png).decode("ascii")}">' if overview_png else "")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Voice analysis: {html.escape(analysis.name)}</title>
 <style>{_STYLE}</style></head><body>
 <h1>Voice analysis report: {html.escape(analysis.name)}</h1>
-<p class="verdict {analysis.verdict}">{html.escape(VERDICTS[analysis.verdict])}: {text.values[0]} probability that
-the voice is synthetic</p>
+<p class="verdict {analysis.verdict}">{html.escape(VERDICTS[analysis.verdict])}{capped}: {text.values[0]} probability
+that the voice is synthetic</p>
 <p>{_inline(analysis.explanation)}</p>
 {f'<p class="spans">{html.escape(spans)}</p>' if spans else ''}
 <p>{html.escape(bands_sentence(model))}</p>
+<h2>Recording quality</h2><ul>{warnings}</ul>
 <h2>The file</h2><table>{facts}</table>
 <h2>Score over time, waveform and spectrogram</h2>
 <p>Times are seconds of the uploaded file. Red shading marks stretches that score likely synthetic.</p>
 {image}
-<h2>Recording quality</h2><ul>{warnings}</ul>
 <h2>The model</h2><table>{model_rows}</table>
 <h2>What this cannot tell you</h2>{_markdown_block(data["limits"])}
 <p><small>Made with the open-source deepfake voice detector. A verdict is evidence, not proof.</small></p>
