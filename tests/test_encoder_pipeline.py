@@ -177,3 +177,18 @@ def test_a_fused_head_is_published_and_served_with_the_scores_it_was_fitted_to(t
     program = detector.scorer._fused._program
     declared = program.input_shape(program.input_index("sequence"))
     assert declared[1] <= 300 and detector.analyse(long_clip).clip_logit == served_long.clip_logit
+
+
+def test_publish_never_replaces_a_shared_encoder_with_another_file(tmp_path):
+    from train.encoder.publish import place_shared_encoder
+
+    encoder, other = tmp_path / "whisper-base-2.tflite", tmp_path / "other" / "whisper-base-2.tflite"
+    encoder.write_bytes(b"one encoder")
+    other.parent.mkdir()
+    other.write_bytes(b"another encoder")
+    store = tmp_path / "store"
+    assert place_shared_encoder(encoder, store).read_bytes() == b"one encoder"      # copied in once
+    assert place_shared_encoder(encoder, store).read_bytes() == b"one encoder"      # the same file again: fine
+    with pytest.raises(FileExistsError, match="differs from the encoder"):
+        place_shared_encoder(other, store)
+    assert (store / "encoders" / "whisper-base-2.tflite").read_bytes() == b"one encoder"   # untouched

@@ -43,6 +43,26 @@ def narrowed(calibration: Calibration, bands: dict) -> Calibration:
 
 
 
+def place_shared_encoder(encoder: Path, store: Path) -> Path:
+    """The store's copy of ``encoder`` (copied in when the store has none); never another file under its name.
+
+    Raises
+    ------
+    FileExistsError
+        When the store already holds a different file under that name: every version in the
+        store pins it by digest, and replacing it would break them all.
+    """
+    (store / ENCODERS_FOLDER).mkdir(parents=True, exist_ok=True)
+    shared = store / ENCODERS_FOLDER / encoder.name
+    if not shared.exists():
+        shutil.copy2(encoder, shared)
+    elif shared.resolve() != encoder.resolve() and sha256_file(shared) != sha256_file(encoder):
+        raise FileExistsError(f"the store's {ENCODERS_FOLDER}/{shared.name} differs from the encoder these "
+                              f"features were computed with ({encoder}); publish into a store that has the same "
+                              "encoder, or rebuild the features with the store's encoder")
+    return shared
+
+
 def head_params(head) -> int:
     """Trained numbers in a head: the regression's weights and bias, plus a fused head's temporal network."""
     if isinstance(head, FusedHead):
@@ -63,15 +83,7 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
     head, calibration, val_p, val_y = fitted or fit_and_calibrate(candidate, data, data["valid"].copy())
     calibration = narrowed(calibration, bakeoff["bands"])
     blocks = int(json.loads(Path(encoder).with_suffix(".json").read_text())["blocks"])
-    (store / ENCODERS_FOLDER).mkdir(parents=True, exist_ok=True)
-    shared = store / ENCODERS_FOLDER / Path(encoder).name
-    if not shared.exists():
-        shutil.copy2(encoder, shared)
-    elif shared.resolve() != Path(encoder).resolve() and sha256_file(shared) != sha256_file(encoder):
-        # Every version in the store pins the shared file by digest: replacing it would break them all.
-        raise FileExistsError(f"the store's {ENCODERS_FOLDER}/{shared.name} differs from the encoder these "
-                              f"features were computed with ({encoder}); publish into a store that has the same "
-                              "encoder, or rebuild the features with the store's encoder")
+    shared = place_shared_encoder(Path(encoder), store)
     report = ModelReport(created=datetime.now(timezone.utc).isoformat(timespec="seconds"), corpus=corpus,
                          params=head_params(head),
                          corpus_version=corpus_version(Path(corpus)),
