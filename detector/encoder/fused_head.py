@@ -1,6 +1,6 @@
 """A fused head's LiteRT file: pooled statistics and the 0.1-s step sequence in, one logit out.
 
-A ``pooled+temporal`` encoder version (:data:`detector.encoder.record.FUSED_HEAD`) ships
+A ``pooled+temporal`` encoder version (:data:`detector.encoder.head_spec.FUSED`) ships
 one ``model.tflite`` with three named inputs:
 
 * ``pooled_stats`` (1, n): :func:`~detector.encoder.scorer.head_input` of the frames;

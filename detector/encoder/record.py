@@ -55,7 +55,6 @@ from detector.frontends import ENCODER_FRONT_ENDS
 
 ENCODER_RECORD_FILE = "encoder.json"
 POOLING = "mean and standard deviation over encoder frames"
-POOLED_HEAD, FUSED_HEAD = POOLED, FUSED
 ENCODER_WIDTH = 512            # Whisper base
 STATS_PER_OUTPUT = 2           # mean, standard deviation
 _digests: dict[tuple, str] = {}   # (path, device, inode, size, mtime, ctime) -> SHA-256: hash a large file once
@@ -124,7 +123,7 @@ class EncoderRecord:
 
     @property
     def head(self) -> str:
-        """The head's kind (its spec's): :data:`POOLED_HEAD` or :data:`FUSED_HEAD`."""
+        """The head's kind (its spec's): ``pooled`` or ``pooled+temporal`` (:mod:`detector.encoder.head_spec`)."""
         return self.spec.kind
 
     @property

@@ -3,8 +3,8 @@
 An encoder version (``encoder.json``, :mod:`detector.encoder.record`) runs the shared
 Whisper encoder once over the whole prepared clip (:meth:`WhisperEncoder.encode_mel` of
 :func:`~detector.encoder.runtime.encoder_input`, in 30-s chunks) and feeds its
-``model.tflite`` head: a linear head on pooled statistics, or (``encoder.json``'s
-``head`` is ``pooled+temporal``) that fused with a temporal head on
+``model.tflite`` head: a linear head on pooled statistics, or (the head spec's kind is
+``pooled+temporal``) that fused with a temporal head on
 :func:`~detector.encoder.runtime.step_sequence` of the frames (:mod:`detector.encoder.fused_head`).
 
 * the **clip logit**, which alone decides the verdict, is the head on the pooled
