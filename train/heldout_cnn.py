@@ -93,6 +93,9 @@ def run_heldout(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
     """
     fold_config = replace(config, epochs=epochs or config.epochs,
                           max_minutes=max_minutes if max_minutes is not None else config.max_minutes)
+    def done(name: str, result) -> None:   # each fold's progress log ends as a training run's does
+        ProgressLog(Path(run_dir) / name.replace(":", "-"), quiet=quiet).event("done", fold=name, eer=result.eer)
+
     return run_folds(frame, folds, cnn_fit_step(frame, fold_config, cache_root, run_dir, train_model, quiet),
-                     previous=previous, epochs=fold_config.epochs, max_minutes=fold_config.max_minutes,
+                     previous=previous, on_fold=done, epochs=fold_config.epochs, max_minutes=fold_config.max_minutes,
                      arch=config.arch, feature=config.feature, recipe=recipe)
