@@ -87,7 +87,7 @@ def _default_region(analysis: Analysis, limit_s: float) -> tuple[float, float]:
 
 
 def region_subset(analysis: Analysis, detector: Detector, start_s: float, end_s: float) -> Analysis:
-    """The windows inside [start_s, end_s] (at most :func:`explain_windows`, at least one) as an Analysis.
+    """The windows inside [start_s, end_s] (at most the scorer's ``explain_windows``, at least one) as an Analysis.
 
     Raises
     ------
