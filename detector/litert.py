@@ -8,8 +8,8 @@ model file. Only ``ai_edge_litert`` is imported (no TensorFlow).
 
 The interpreter is built from the file's bytes read once, never from the path: a file
 edited on disk after it was checked cannot change what a loaded interpreter computes
-(a memory-mapped model would follow the edit), and when a digest is given the bytes
-that serve are the bytes that were hashed.
+(a memory-mapped model would follow the edit), and :attr:`LiteRTProgram.sha256` is the
+digest of the bytes that serve, so a caller that checks it checks what runs.
 """
 
 from __future__ import annotations
@@ -38,24 +38,19 @@ class LiteRTProgram:
         LiteRT CPU threads.
     what : str
         How sentences name the model, e.g. ``"Model version 'v1'"`` or ``"The speech encoder x.tflite"``.
-    sha256 : str, optional
-        The digest the file's bytes must have; checked on the bytes the interpreter is built from.
 
     Raises
     ------
     ModelError
-        The file is missing or unreadable, its digest differs, or it is not a LiteRT model.
+        The file is missing or unreadable, or it is not a LiteRT model.
     """
 
-    def __init__(self, path: str | Path, num_threads: int = 2, *, what: str, sha256: str | None = None) -> None:
+    def __init__(self, path: str | Path, num_threads: int = 2, *, what: str) -> None:
         self.path, self.what = Path(path), what
         try:
             content = self.path.read_bytes()
         except OSError as exc:
             raise ModelError(f"{what} could not be read ({self.path.name}: {exc.strerror or exc}).") from exc
-        if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256:
-            raise ModelError(f"{what} is not the file that was recorded: the SHA-256 of {self.path.name} differs, "
-                             "so it is damaged or was replaced.")
         self._content, self._threads = content, num_threads   # the interpreter reads this buffer: keep it alive
         self._lock = threading.Lock()
         self._build()

@@ -77,21 +77,20 @@ class WhisperEncoder:
         The converted encoder file.
     num_threads : int
         LiteRT CPU threads.
-    sha256 : str, optional
-        The digest a version recorded for the file; the interpreter is built from bytes with that digest.
 
     Raises
     ------
     ModelError
-        When the file is missing (run ``make encoder``), differs from ``sha256`` or is not a LiteRT model.
+        When the file is missing (run ``make encoder``) or is not a LiteRT model. Whether its
+        bytes are the ones a version recorded is :func:`detector.encoder.record.serving_encoder`'s check,
+        made on :attr:`sha256` of this very interpreter.
     """
 
-    def __init__(self, path: str | Path, num_threads: int = 2, sha256: str | None = None) -> None:
+    def __init__(self, path: str | Path, num_threads: int = 2) -> None:
         self.path = Path(path)
         if not self.path.exists():
             raise ModelError(f"The speech encoder {self.path.name} is missing: run `make encoder`.")
-        self._program = LiteRTProgram(self.path, num_threads, what=f"The speech encoder {self.path.name}",
-                                      sha256=sha256)
+        self._program = LiteRTProgram(self.path, num_threads, what=f"The speech encoder {self.path.name}")
 
     @property
     def sha256(self) -> str:
