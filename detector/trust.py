@@ -37,18 +37,6 @@ def check(registry: ModelRegistry, name: str) -> ModelVersion:
     return version
 
 
-def passing_versions(registry: ModelRegistry) -> list[str]:
-    """The store's versions that pass :func:`check`, newest first."""
-    passing = []
-    for name in reversed(registry.versions()):
-        try:
-            check(registry, name)
-        except ModelError:
-            continue
-        passing.append(name)
-    return passing
-
-
 def promote(registry: ModelRegistry, name: str) -> None:
     """Make ``name`` active; the previous active version goes on the rollback history.
 
@@ -85,13 +73,11 @@ def rollback(registry: ModelRegistry) -> str:
             raise
         registry.write_pointer(newest.name, [])
         return newest.name
-    for index, candidate in enumerate(pointer["history"]):
-        try:
-            check(registry, candidate)
-        except ModelError:
-            continue
-        registry.write_pointer(candidate, pointer["history"][index + 1:])
-        return candidate
+    history = pointer["history"]
+    earlier = _first_passing(registry, history)
+    if earlier is not None:
+        registry.write_pointer(earlier.name, history[history.index(earlier.name) + 1:])
+        return earlier.name
     raise ModelError("There is no earlier model version that passes its checks to roll back to.")
 
 
@@ -121,12 +107,9 @@ def serving_version(registry: ModelRegistry) -> tuple[ModelVersion, str | None]:
                 return check(registry, pointer["version"]), None
             except ModelError as exc:
                 problem, history = exc, pointer["history"]
-    for candidate in history:
-        try:
-            version = check(registry, candidate)
-        except ModelError:
-            continue
-        return version, (f"{problem} Serving {candidate} instead, the newest good version in the history; "
+    version = _first_passing(registry, history)
+    if version is not None:
+        return version, (f"{problem} Serving {version.name} instead, the newest good version in the history; "
                          "`python -m detector rollback` (or Roll back on the Admin page) makes it active.")
     version = _newest_passing(registry, exclude=history)
     if version is None:
@@ -135,12 +118,16 @@ def serving_version(registry: ModelRegistry) -> tuple[ModelVersion, str | None]:
                      "checks; promoting a version makes the choice explicit.")
 
 
-def _newest_passing(registry: ModelRegistry, exclude: tuple[str, ...] | list[str]) -> ModelVersion | None:
-    for name in reversed(registry.versions()):
-        if name in exclude:
-            continue
+def _first_passing(registry: ModelRegistry, names: list[str]) -> ModelVersion | None:
+    """The first of ``names`` that passes :func:`check`, checked in order; ``None`` when none does."""
+    for name in names:
         try:
             return check(registry, name)
         except ModelError:
             continue
     return None
+
+
+def _newest_passing(registry: ModelRegistry, exclude: tuple[str, ...] | list[str]) -> ModelVersion | None:
+    """The newest version in the store, outside ``exclude``, that passes :func:`check`."""
+    return _first_passing(registry, [name for name in reversed(registry.versions()) if name not in exclude])
