@@ -94,21 +94,35 @@ def choose_bands(probabilities: np.ndarray, labels: np.ndarray, max_error: float
     return edge_below(p[labels == 1], max_error), edge_above(p[labels == 0], max_error)
 
 
+def class_rates(probabilities: np.ndarray, labels: np.ndarray, genuine_below: float,
+                synthetic_above: float) -> tuple[float, float]:
+    """(synthetic called genuine, genuine called synthetic): each class's share in the other's confident band.
+
+    Per-class rates do not depend on the class mix of the evaluated split; a class with no
+    clips has rate 0.
+    """
+    p = np.asarray(probabilities, dtype=np.float64).ravel()
+    labels = np.asarray(labels).astype(int).ravel()
+    synthetic, genuine = p[labels == 1], p[labels == 0]
+    return (float(np.mean(synthetic < genuine_below)) if len(synthetic) else 0.0,
+            float(np.mean(genuine >= synthetic_above)) if len(genuine) else 0.0)
+
+
 def band_report(probabilities: np.ndarray, labels: np.ndarray, calibration: Calibration) -> dict[str, Any]:
     """Share of clips in each band and the error inside the two confident bands."""
     p = np.asarray(probabilities, dtype=np.float64).ravel()
     labels = np.asarray(labels).astype(int).ravel()
     low, high = p < calibration.genuine_below, p >= calibration.synthetic_above
     middle = ~(low | high)
+    called_genuine, called_synthetic = class_rates(p, labels, calibration.genuine_below, calibration.synthetic_above)
     return {
         "likely_genuine": {"share": float(low.mean()), "synthetic_inside": int(np.sum(low & (labels == 1))),
                            "error": float(np.mean(labels[low] == 1)) if low.any() else 0.0},
         "uncertain": {"share": float(middle.mean()), "count": int(middle.sum())},
         "likely_synthetic": {"share": float(high.mean()), "genuine_inside": int(np.sum(high & (labels == 0))),
                              "error": float(np.mean(labels[high] == 0)) if high.any() else 0.0},
-        # Per-class rates do not depend on the class mix of the evaluated split.
-        "synthetic_called_genuine": float(np.mean(low[labels == 1])) if (labels == 1).any() else 0.0,
-        "genuine_called_synthetic": float(np.mean(high[labels == 0])) if (labels == 0).any() else 0.0,
+        "synthetic_called_genuine": called_genuine,
+        "genuine_called_synthetic": called_synthetic,
     }
 
 

@@ -40,7 +40,7 @@ from detector.calibration import Calibration
 from detector.metrics import compute_eer
 from detector.model_report import BandEdges, BandRates, FoldEdges, FoldResult, FoldScores, HeldOutBands, HeldOutReport
 from detector.vocabulary import NEURAL_VOCODER_FAMILY, PROTOCOLS
-from train.calibrate import band_report, edge_above, edge_below
+from train.calibrate import band_report, class_rates, edge_above, edge_below
 
 HEADLINE_PROTOCOLS = ("family", "source")   # the mean held-out EER the card and README quote
 # Verdict bands from held-out parts: at most this share of a fold's never-heard clips in a confident
@@ -276,11 +276,9 @@ def rates_at(report: HeldOutReport, calibration: Calibration,
     for name, fold in report.folds.items():
         rates = None
         if fold.scores is not None and fold.scores.val_genuine and fold.scores.val_synthetic:
-            p, y = np.asarray(fold.scores.probabilities), np.asarray(fold.scores.labels)
             low, high = at_rank(fold.scores.val_genuine, genuine_rank), at_rank(fold.scores.val_synthetic,
                                                                                 synthetic_rank)
-            rates = BandRates(synthetic_called_genuine=float(np.mean(p[y == 1] < low)) if np.any(y == 1) else 0.0,
-                              genuine_called_synthetic=float(np.mean(p[y == 0] >= high)) if np.any(y == 0) else 0.0)
+            rates = BandRates(*class_rates(fold.scores.probabilities, fold.scores.labels, low, high))
         folds[name] = replace(fold, at_shipped_bands=rates)
     return replace(report, folds=folds,
                    rates_measured_at=BandEdges(calibration.genuine_below, calibration.synthetic_above),
