@@ -118,7 +118,7 @@ def test_evaluate_cli_with_heldout_folds_writes_the_report_plots_and_card(traine
 
     path = trained["path"]
     assert main(["--model", path.name, "--corpus", str(trained["corpus"]), "--store", str(trained["store"]),
-                 "--heldout", "--cache", str(trained["root"] / "cache"), "--quiet"]) == 0   # folds: the toy recipe
+                 "--heldout", "--heldout-bands", "--cache", str(trained["root"] / "cache"), "--quiet"]) == 0   # toy folds
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     report = model_report.load(path)
     assert summary["test_eer"] == report.test.eer

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 import pandas as pd
 
 from detector import model_report
@@ -170,7 +171,8 @@ def apply_heldout_bands(folder: str | Path, bands: HeldOutBands) -> dict[str, An
 
 
 def write_evaluation(folder: str | Path, frame: pd.DataFrame, corpus: str | Path,
-                     heldout: HeldOutReport | None = None) -> ModelReport:
+                     heldout: HeldOutReport | None = None,
+                     validation: tuple[np.ndarray, np.ndarray] | None = None) -> ModelReport:
     """Evaluate the version in ``folder`` on the test split; write its report, scores, plots and card.
 
     Parameters
@@ -184,6 +186,10 @@ def write_evaluation(folder: str | Path, frame: pd.DataFrame, corpus: str | Path
     heldout : HeldOutReport, optional
         Held-out results to store; kept from an earlier run if omitted. Their rates at
         the version's bands are recomputed here (the bands may have just changed).
+    validation : tuple of np.ndarray, optional
+        The version's validation probabilities and labels (:func:`train.evaluate.validation_scores`)
+        when the caller has them; scored here when held-out results need them. Band edges do
+        not change a probability, so scores taken before the bands were narrowed serve.
 
     Returns
     -------
@@ -201,7 +207,7 @@ def write_evaluation(folder: str | Path, frame: pd.DataFrame, corpus: str | Path
     heldout = heldout if heldout is not None else report.heldout
     calibration = Calibration.from_dict(json.loads((folder / "calibration.json").read_text()))
     if heldout is not None and has_scores(heldout):   # bands and rates by rank, in this model's validation scores
-        validation = validation_scores(folder, frame)
+        validation = validation if validation is not None else validation_scores(folder, frame)
         heldout = dataclasses.replace(heldout, bands=final_bands(heldout.folds, validation) or heldout.bands)
         heldout = rates_at(heldout, calibration, validation)
     if heldout is not None:

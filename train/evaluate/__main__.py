@@ -86,14 +86,16 @@ def main(argv: list[str] | None = None) -> int:
         folds = parse_folds(frame, args.folds, args.protocols)
         heldout = run_heldout(frame, config, args.cache, run_dir, train_model, folds, args.heldout_epochs,
                               args.heldout_minutes, args.quiet, stored if args.folds else None, str(recipe))
+    validation = None   # scored once: the bands and the report's rates both need it
     if args.heldout_bands:
         folds = (heldout or stored).folds if (heldout or stored) else {}
-        bands = final_bands(folds, validation_scores(folder, frame)) if folds else None
+        validation = validation_scores(folder, frame) if folds else None
+        bands = final_bands(folds, validation) if folds else None
         if bands is None:
             raise SystemExit("no held-out band edges: run with --heldout first (every fold needs a calibration and "
                              "its validation scores; results stored before ranks were kept have none)")
         apply_heldout_bands(folder, bands)
-    report = write_evaluation(folder, frame, args.corpus, heldout)
+    report = write_evaluation(folder, frame, args.corpus, heldout, validation)
     if sealed:
         seal_folder(folder)
     summary = {"version": args.model, "test_eer": report.test.eer,
