@@ -18,7 +18,7 @@ from detector.errors import ModelError
 from detector.features import ModelInput, model_input
 from detector.litert import LiteRTModel
 from detector.registry import ModelVersion
-from detector.scoring import ClipLogits
+from detector.scoring import ClipLogits, probe_logits
 from detector.windows import split_windows
 
 if TYPE_CHECKING:
@@ -111,7 +111,10 @@ class CnnScorer:
     def probe(self, seed: int) -> float:
         """Score one standardised-looking window (zero mean, unit deviation) drawn from ``seed``."""
         window = np.random.default_rng(seed).standard_normal((1, *self._model.input_shape)).astype(np.float32)
-        return _one_finite(self.name, lambda: self.window_logits(window))
+        logits = probe_logits(self.name, lambda: self.window_logits(window))
+        if logits.size != 1:
+            raise ModelError(f"Model version {self.name!r} is broken: one test window gave {logits.size} scores.")
+        return float(logits[0])
 
     def timing_call(self) -> Callable[[], object]:
         windows = np.random.default_rng(0).standard_normal((TIMING_WINDOWS, *self.config.input_shape))
@@ -123,17 +126,3 @@ def _windows(analysis: "Analysis") -> np.ndarray:
     if analysis.model_input is None:
         raise ValueError("the analysis carries no model input to explain")
     return analysis.model_input
-
-
-def _one_finite(name: str, call: Callable[[], np.ndarray]) -> float:
-    """Run a probe call; one finite logit, or a ModelError that names the version."""
-    try:
-        output = np.asarray(call())
-    except ModelError:
-        raise
-    except Exception as exc:
-        raise ModelError(f"Model version {name!r} is broken: scoring a test input failed ({type(exc).__name__}).") \
-            from exc
-    if output.size != 1 or not np.all(np.isfinite(output)):
-        raise ModelError(f"Model version {name!r} is broken: a test input did not give one finite score.")
-    return float(output.reshape(-1)[0])

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 import numpy as np
 
+from detector.errors import ModelError
 from detector.features import ModelInput
 
 if TYPE_CHECKING:
@@ -82,3 +83,23 @@ class Scorer(Protocol):
 
     def timing_call(self) -> Callable[[], object]:
         """The call that serving a 10-s clip costs (``python -m train.evaluate`` times it)."""
+
+
+def probe_logits(name: str, call: Callable[[], object]) -> np.ndarray:
+    """Run a scorer's probe call and return its logits, once every one is finite (float64, flat).
+
+    Raises
+    ------
+    ModelError
+        Naming version ``name``, when the call fails or gives no logit or a non-finite one.
+    """
+    try:
+        logits = np.asarray(call(), dtype=np.float64).reshape(-1)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"Model version {name!r} is broken: scoring a test input failed ({type(exc).__name__}).") \
+            from exc
+    if logits.size == 0 or not np.all(np.isfinite(logits)):
+        raise ModelError(f"Model version {name!r} is broken: a test input did not give finite scores.")
+    return logits

@@ -34,7 +34,7 @@ from detector.features import ModelInput, features_from_clip
 from detector.litert import LiteRTModel
 from detector.preparation import prepare_waveform
 from detector.registry import ModelVersion
-from detector.scoring import ClipLogits
+from detector.scoring import ClipLogits, probe_logits
 from detector.spectrum import clip_power
 from detector.windows import frame_starts
 
@@ -215,16 +215,12 @@ class EncoderScorer:
     def probe(self, seed: int) -> float:
         """Score a fixed 2-s noise clip drawn from ``seed``; its clip logit (all window logits finite too)."""
         noise = (0.05 * np.random.default_rng(seed).standard_normal(int(PROBE_SECONDS * SAMPLE_RATE)))
-        try:
+
+        def scored() -> np.ndarray:
             scores = self.score_samples(noise.astype(np.float32))[1]
-        except ModelError:
-            raise
-        except Exception as exc:
-            raise ModelError(f"Model version {self.name!r} is broken: scoring a test input failed "
-                             f"({type(exc).__name__}).") from exc
-        if not np.isfinite(scores.clip_logit) or not np.all(np.isfinite(scores.window_logits)):
-            raise ModelError(f"Model version {self.name!r} is broken: a test input did not give finite scores.")
-        return scores.clip_logit
+            return np.concatenate([[scores.clip_logit], scores.window_logits])
+
+        return float(probe_logits(self.name, scored)[0])   # the clip logit; the windows' are checked too
 
     def timing_call(self) -> Callable[[], object]:
         samples = (0.05 * np.random.default_rng(0).standard_normal(TIMING_SECONDS * SAMPLE_RATE)).astype(np.float32)
