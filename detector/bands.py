@@ -43,13 +43,15 @@ def format_percent(value: float, decimals: int = 0) -> str:
     score is not a certainty, and "0 %" reads as one. It becomes "< 0.01 %" or "> 99.99 %"
     (one unit of the last decimal shown) instead.
     """
-    text = f"{value * 100:.{decimals}f}"
-    step = f"{10.0 ** -decimals:.{decimals}f}"
-    if 0.0 < value and float(text) == 0.0:
-        return f"< {step} %"
-    if value < 1.0 and float(text) == 100.0:
-        return f"> {100 - float(step):.{decimals}f} %"
-    return f"{text} %"
+    if _looks_certain(value, decimals):
+        step = 10.0 ** -decimals
+        return f"< {step:.{decimals}f} %" if value < 0.5 else f"> {100 - step:.{decimals}f} %"
+    return f"{value * 100:.{decimals}f} %"
+
+
+def _shown(value: float, decimals: int) -> float:
+    """The percentage exactly as written with ``decimals`` decimals, so display and checks cannot disagree."""
+    return float(f"{value * 100:.{decimals}f}")
 
 
 def _sign(number: float) -> int:
@@ -58,15 +60,13 @@ def _sign(number: float) -> int:
 
 def _faithful(values: Sequence[float], edges: Sequence[float], decimals: int) -> bool:
     """Whether rounding to ``decimals`` keeps every value-edge comparison (and the edges' order)."""
-    def rounded(x: float) -> float:  # exactly what is shown, so display and check cannot disagree
-        return float(f"{x * 100:.{decimals}f}")
     pairs = [(v, e) for v in values for e in edges] + [(edges[0], edges[1])]
-    return all(_sign(rounded(a) - rounded(b)) == _sign(a - b) for a, b in pairs)
+    return all(_sign(_shown(a, decimals) - _shown(b, decimals)) == _sign(a - b) for a, b in pairs)
 
 
 def _looks_certain(value: float, decimals: int) -> bool:
     """Whether ``value`` (strictly inside (0, 1)) would be written as 0 % or 100 % with ``decimals`` decimals."""
-    rounded = float(f"{value * 100:.{decimals}f}")
+    rounded = _shown(value, decimals)
     return (0.0 < value and rounded == 0.0) or (value < 1.0 and rounded == 100.0)
 
 
