@@ -17,8 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from detector.encoder.runtime import SEQUENCE_OUTPUTS
+
 POOLED, FUSED = "pooled", "pooled+temporal"
-TEMPORAL_OUTPUTS = (0, 1, 2, 3)   # the stem and blocks 1-3: what detector.encoder.runtime.step_sequence keeps
+TEMPORAL_OUTPUTS = tuple(range(SEQUENCE_OUTPUTS))   # the stem and blocks 1-3: what step_sequence keeps
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)   # regularisation strengths tried on validation by default
 
 

@@ -112,7 +112,6 @@ class TemporalHead:
     max_steps: int = 300
     model: object = None
     history: list = field(default_factory=list)
-    layers: int | None = None   # encoder outputs per step it was fitted on (the first ones: step_sequence)
 
     def _build(self, outputs: int, dim: int):
         import keras
@@ -156,10 +155,14 @@ class TemporalHead:
             batch[i, :len(s)], mask[i, :len(s)] = s, 1.0
         return batch, mask
 
+    @property
+    def layers(self) -> int | None:
+        """Encoder outputs per step the fitted model reads (the first ones: step_sequence); ``None`` before fitting."""
+        return None if self.model is None else int(self.model.inputs[0].shape[2])
+
     def fit(self, stats, labels, val_stats, val_labels, seqs=None, val_seqs=None) -> "TemporalHead":
         rng = np.random.default_rng(self.seed)
-        self.layers = int(seqs[0].shape[1])
-        self.model = self._build(self.layers, seqs[0].shape[2])
+        self.model = self._build(seqs[0].shape[1], seqs[0].shape[2])
         order = np.argsort([len(s) for s in seqs])   # batches of similar length: little padding
         batches = [order[i:i + 32] for i in range(0, len(order), 32)]
         weight = {0: len(labels) / (2 * np.sum(labels == 0)), 1: len(labels) / (2 * np.sum(labels == 1))}

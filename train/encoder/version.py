@@ -74,8 +74,7 @@ def export_fused_head(head: FusedHead, path: str | Path) -> Path:
 
     weights, bias = folded_head(head.linear)
     pooled = keras.Input((len(weights),), name="pooled_stats")
-    outputs = int(head.temporal.model.inputs[0].shape[2])   # SEQUENCE_OUTPUTS, or fewer for a smaller encoder
-    sequence = keras.Input((None, outputs, ENCODER_WIDTH), name="sequence")
+    sequence = keras.Input((None, head.temporal.layers, ENCODER_WIDTH), name="sequence")
     mask = keras.Input((None,), name="mask")
     linear = keras.layers.Dense(1, name="linear_logit")
     fuse = keras.layers.Dense(1, name="fused_logit")
