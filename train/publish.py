@@ -148,11 +148,21 @@ def publish_version(trained: TrainedModel, corpus: Path, frame: pd.DataFrame, ou
     return out / name
 
 
+def narrowed(calibration: Calibration, genuine_below: float | None, synthetic_above: float | None) -> Calibration:
+    """``calibration`` with each confident band shrunk to a held-out edge where that is stricter, never widened.
+
+    An edge given as ``None`` (no fold could set it) leaves the calibration's edge as it is.
+    """
+    return replace(calibration,
+                   genuine_below=min(calibration.genuine_below, genuine_below or calibration.genuine_below),
+                   synthetic_above=max(calibration.synthetic_above, synthetic_above or calibration.synthetic_above))
+
+
 def apply_heldout_bands(folder: str | Path, bands: HeldOutBands) -> dict[str, Any]:
     """Widen the version's uncertain band to the held-out folds' edges where they are stricter.
 
     Validation only knows the synthesisers and sources the model trained on; the
-    held-out folds (:func:`train.heldout.heldout_bands`) show how far never-heard ones
+    held-out folds (:func:`train.heldout.final_bands`) show how far never-heard ones
     reach into the confident bands. The stricter of the two edges is kept, so a band
     only ever narrows. Writes ``calibration.json`` atomically (the old edges are kept
     in it under ``validation_bands``) and returns its content.
@@ -160,13 +170,11 @@ def apply_heldout_bands(folder: str | Path, bands: HeldOutBands) -> dict[str, An
     path = Path(folder) / "calibration.json"
     stored = json.loads(path.read_text())
     validation = stored.get("validation_bands") or [stored["genuine_below"], stored["synthetic_above"]]
-    calibration = Calibration.from_dict(stored)
-    tightened = replace(calibration, genuine_below=min(validation[0], bands.genuine_below or validation[0]),
-                        synthetic_above=max(validation[1], bands.synthetic_above or validation[1]))
+    at_validation = replace(Calibration.from_dict(stored), genuine_below=validation[0], synthetic_above=validation[1])
+    tightened = narrowed(at_validation, bands.genuine_below, bands.synthetic_above)
     content = {**tightened.to_dict(), "validation_bands": validation, "bands_from": "validation and held-out folds",
                "heldout_max_error": bands.max_error}
-    atomic_write_text(path, json.dumps(content, indent=2) + "\n")
-    path.chmod(0o644)
+    atomic_write_text(path, json.dumps(content, indent=2) + "\n", mode=0o644)
     return content
 
 

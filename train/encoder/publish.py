@@ -16,14 +16,12 @@ Nothing is promoted.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from detector.calibration import Calibration
 from detector.encoder.runtime import ENCODERS_FOLDER
 from detector.files import sha256_file
 from detector.integrity import seal_folder
@@ -32,15 +30,7 @@ from detector.paths import model_store
 from train.encoder.bakeoff import fit_and_calibrate, heldout_of, load_data
 from train.encoder.heads import FusedHead, uses_sequences
 from train.encoder.version import write_encoder_version
-from train.publish import assembled_version, corpus_version, write_evaluation
-
-
-def narrowed(calibration: Calibration, bands: dict) -> Calibration:
-    """``calibration`` with its bands narrowed to the held-out edges (a confident band only ever shrinks)."""
-    return dataclasses.replace(calibration,
-                               genuine_below=min(calibration.genuine_below, bands["genuine_below"]),
-                               synthetic_above=max(calibration.synthetic_above, bands["synthetic_above"]))
-
+from train.publish import assembled_version, corpus_version, narrowed, write_evaluation
 
 
 def place_shared_encoder(encoder: Path, store: Path) -> Path:
@@ -81,7 +71,7 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
     on_event = on_event or (lambda *_, **__: None)
     frame, data = loaded or load_data(corpus, encoder, sequences=uses_sequences(candidate))
     head, calibration, val_p, val_y = fitted or fit_and_calibrate(candidate, data, data["valid"].copy())
-    calibration = narrowed(calibration, bakeoff["bands"])
+    calibration = narrowed(calibration, bakeoff["bands"]["genuine_below"], bakeoff["bands"]["synthetic_above"])
     blocks = int(json.loads(Path(encoder).with_suffix(".json").read_text())["blocks"])
     shared = place_shared_encoder(Path(encoder), store)
     report = ModelReport(created=datetime.now(timezone.utc).isoformat(timespec="seconds"), corpus=corpus,
