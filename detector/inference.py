@@ -27,6 +27,7 @@ from detector.config import MAX_UPLOAD_BYTES, MIB
 from detector.encoder.scorer import EncoderScorer
 from detector.errors import AudioError
 from detector.features import feature_axis
+from detector.files import sha256_file
 from detector.model_facts import ModelFacts, facts_of
 from detector.names import safe_display_name
 from detector.quality import quality_warnings
@@ -162,11 +163,5 @@ def _payload(source: str | Path | bytes, name: str | None, max_bytes: int) -> tu
 
 
 def _sha256(payload: Path | bytes) -> str:
-    digest = hashlib.sha256()
-    if isinstance(payload, Path):
-        with open(payload, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    else:
-        digest.update(payload)
-    return digest.hexdigest()
+    """The upload's digest; a file is streamed (detector.files.sha256_file)."""
+    return sha256_file(payload) if isinstance(payload, Path) else hashlib.sha256(payload).hexdigest()
