@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from detector.calibration import ClipBands
 from detector.quality import QualityWarning
 from detector.verdict import VERDICTS, WindowScore
 
@@ -53,6 +54,8 @@ class Analysis:
     synthetic_spans: list[tuple[float, float]] = field(default_factory=list)  # file seconds scoring synthetic
     spliced: bool = False   # a likely-synthetic stretch next to one that scores as genuine as the model gets
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    channel: str = "wideband"        # measured channel class (detector.channel.channel_class)
+    bands: ClipBands | None = None   # the verdict edges that applied to this clip (its class's, where earned)
 
     @property
     def verdict_label(self) -> str:
@@ -91,5 +94,13 @@ class Analysis:
             "windows": [{"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3),
                          "p_synthetic": round(w.p_synthetic, 6)} for w in self.windows],
             "warnings": [w.to_dict() for w in self.warnings],
+            "channel": self.channel,
+            "bands": None if self.bands is None else {
+                "genuine_below": _rounded(self.bands.genuine_below), "synthetic_above": _rounded(self.bands.synthetic_above),
+                "per_channel": self.bands.per_channel},
             "created": self.created,
         }
+
+
+def _rounded(edge: float | None) -> float | None:
+    return None if edge is None else round(edge, 6)

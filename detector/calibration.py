@@ -52,6 +52,29 @@ def aggregate(window_logits: Sequence[float] | np.ndarray, how: str) -> float:
     raise ValueError(f"unknown aggregation {how!r}; expected one of {AGGREGATIONS}")
 
 
+@dataclass(frozen=True)
+class ClipBands:
+    """The verdict edges that apply to one clip: its channel class's, or the version's single pair.
+
+    An edge is ``None`` where no band was earned on the clip's class (issue 32): such a clip
+    cannot get that verdict, whatever it scores. ``per_channel`` says whether the version's
+    bands were earned per measured class at all (versions before issue 32 have one pair).
+    """
+
+    genuine_below: float | None
+    synthetic_above: float | None
+    channel: str
+    per_channel: bool
+
+    def verdict(self, p_synthetic: float) -> str:
+        """The band of ``p_synthetic`` among the edges that exist (no edge: no such band)."""
+        if self.synthetic_above is not None and p_synthetic >= self.synthetic_above:
+            return "likely_synthetic"
+        if self.genuine_below is not None and p_synthetic < self.genuine_below:
+            return "likely_genuine"
+        return "uncertain"
+
+
 @dataclass
 class Calibration:
     """Maps window logits to a calibrated probability of "synthetic" and a verdict band.
@@ -70,6 +93,10 @@ class Calibration:
         How the parameters were fitted (``"platt"`` or ``"none"``).
     aggregation : str
         One of :data:`AGGREGATIONS`.
+    channel_bands : dict or None
+        Edges earned per measured channel class (:mod:`detector.channel`): class ->
+        ``{"genuine_below": float or None, "synthetic_above": float or None}``; ``None`` for
+        versions whose bands were set on all their audio together.
     """
 
     scale: float = 1.0
@@ -78,10 +105,16 @@ class Calibration:
     synthetic_above: float = 0.8
     method: str = "none"
     aggregation: str = "mean_logit"
+    channel_bands: dict[str, dict[str, float | None]] | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.genuine_below <= self.synthetic_above < 1.0:
             raise ValueError("calibration bands must satisfy 0 < genuine_below <= synthetic_above < 1")
+        for channel, edges in (self.channel_bands or {}).items():
+            low, high = edges.get("genuine_below"), edges.get("synthetic_above")
+            if any(e is not None and not 0.0 < e < 1.0 for e in (low, high)) or (
+                    low is not None and high is not None and low > high):
+                raise ValueError(f"the {channel} bands must lie inside (0, 1) with genuine_below <= synthetic_above")
         if self.aggregation not in AGGREGATIONS:
             raise ValueError(f"unknown aggregation {self.aggregation!r}")
         if not self.scale > 0:
@@ -110,6 +143,16 @@ class Calibration:
         if p_synthetic < self.genuine_below:
             return "likely_genuine"
         return "uncertain"
+
+    def bands_for(self, channel: str) -> ClipBands:
+        """The edges for a clip of measured class ``channel``: its class's where the version has them.
+
+        A class the version has no entry for gets no edges: nothing was earned on it.
+        """
+        if self.channel_bands is None:
+            return ClipBands(self.genuine_below, self.synthetic_above, channel, per_channel=False)
+        edges = self.channel_bands.get(channel, {})
+        return ClipBands(edges.get("genuine_below"), edges.get("synthetic_above"), channel, per_channel=True)
 
     @property
     def decision_logit(self) -> float:

@@ -21,6 +21,7 @@ import numpy as np
 
 from detector.analysis import Analysis
 from detector.audio import load_audio
+from detector.channel import channel_class
 from detector.clips import aggregated
 from detector.cnn_scorer import CnnScorer
 from detector.config import MAX_UPLOAD_BYTES, MIB
@@ -114,7 +115,8 @@ class Detector:
         scored = self.scorer.score(clip)
         p_synthetic = float(self.calibration.probability(scored.clip_logit))
         warnings = quality_warnings(decoded, clip.prepared, clip.power, self.config)
-        judged = judge(p_synthetic, warnings, self.calibration, self.facts)
+        channel = channel_class([w.code for w in warnings], clip.power)
+        judged = judge(p_synthetic, warnings, self.calibration, self.facts, channel)
         # Windows are cut from the trimmed clip; adding the trimmed lead-in gives times in the uploaded file.
         offset, analysed = clip.prepared.leading_trim_s, clip.prepared.duration_s
         window_p = np.atleast_1d(self.calibration.probability(scored.window_logits))
@@ -136,7 +138,7 @@ class Detector:
             feature_times=offset + np.arange(len(clip.features)) * self.scorer.feature_hop_s,
             feature_axis=axis, feature_unit=unit, feature_level=self.config.front_end.level_label,
             model_input=clip.windows if len(clip.windows) else None,   # a CNN's windows as fed to it
-            offset_s=offset, speech_s=speech.voiced_s,
+            offset_s=offset, speech_s=speech.voiced_s, channel=channel, bands=self.calibration.bands_for(channel),
         )
 
 

@@ -183,6 +183,51 @@ class FoldEdges:
 
 
 @dataclass(frozen=True)
+class ChannelRates:
+    """One fold's never-heard test clips of one channel class: counts, EER and confident errors at given edges.
+
+    A rate is ``None`` where the class has fewer than the minimum clips of the class it counts
+    (:data:`train.heldout.MIN_PER_CLASS`), or no edge of that kind applies to the class.
+    """
+
+    n_genuine: int
+    n_synthetic: int
+    eer: float | None = None
+    synthetic_called_genuine: float | None = None
+    genuine_called_synthetic: float | None = None
+
+
+@dataclass(frozen=True)
+class ChannelBand:
+    """The verdict edges earned on one channel class, or why an edge was not (``None`` and a note).
+
+    The ranks are where the edges were set (strictest over the folds, :mod:`train.channel_bands`);
+    an edge the folds' test clips withdrew keeps its rank, so the fold × class figures show why,
+    and has no value.
+    """
+
+    genuine_below: float | None
+    synthetic_above: float | None
+    genuine_rank: float | None = None
+    synthetic_rank: float | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class HeldScores:
+    """A fold model's probabilities on its part's never-heard TRAIN and VALIDATION clips (they set edges).
+
+    ``channels`` is each clip's measured class and ``halves`` the half (0 or 1) its speaker was
+    drawn into, so an edge set on one half of the speakers can be checked on the other.
+    """
+
+    probabilities: list[float]
+    labels: list[int]
+    channels: list[str]
+    halves: list[int]
+
+
+@dataclass(frozen=True)
 class FoldScores:
     """A fold model's calibrated probabilities and labels (1 = synthetic) on the fold's test clips.
 
@@ -194,6 +239,8 @@ class FoldScores:
     labels: list[int]
     val_genuine: list[float] = field(default_factory=list)
     val_synthetic: list[float] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)   # each test clip's measured class (empty: not measured)
+    held: HeldScores | None = None                       # never-heard train and validation clips (with classes)
 
 
 @dataclass(frozen=True)
@@ -213,6 +260,8 @@ class FoldResult:
     train_s: float | None = None
     skipped_clips: int | None = None
     scores: FoldScores | None = None            # kept so a rerun of other folds can recompute the rates
+    channel_edges: dict[str, FoldEdges] = field(default_factory=dict)   # class -> edges its never-heard clips allow
+    at_shipped_by_channel: dict[str, ChannelRates] = field(default_factory=dict)   # class -> test figures
 
 
 @dataclass(frozen=True)
@@ -232,6 +281,7 @@ class HeldOutBands:
     folds: int
     genuine_rank: float | None = None
     synthetic_rank: float | None = None
+    by_channel: dict[str, ChannelBand] = field(default_factory=dict)   # measured class -> its own edges
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from detector.bands import band_text, format_percent
 from detector.calibration import Calibration
+from detector.channel import CHANNEL_WORDS
 from detector.model_facts import ModelFacts
 from detector.quality import QualityWarning, damage_reasons
 
@@ -39,12 +40,17 @@ CANNOT_CLEAR_STEPS = ("This model cannot confirm that a voice is genuine, so no 
 CANNOT_CLEAR = {
     "narrow_band": ("This model cannot clear telephone-quality audio: it misses many fakes made by synthesisers it "
                     "never heard. It can still flag audio that looks synthetic."),
+    # The corpus stores decoded audio, so no band was ever earned on a file that is itself heavily compressed.
+    "compressed": ("This model cannot clear heavily compressed audio: no test showed that it keeps its promise on "
+                   "such files. It can still flag audio that looks synthetic."),
 }
 NOT_EARNED_PER_CHANNEL = ("This model's bands were set on all its test audio together, not earned for each kind of "
-                          "channel, so on narrowband audio it withholds *likely genuine*.")
+                          "channel, so on telephone-quality or heavily compressed audio it withholds *likely genuine*.")
 # What capped a verdict, in a few words for a headline ("Uncertain, capped: narrowband audio").
 CAP_WORDS = {"narrow_band": "telephone-quality audio, which this model cannot clear", "clipping": "clipped recording",
-             "decode_gap": "part of the file could not be decoded"}
+             "decode_gap": "part of the file could not be decoded",
+             "compressed": "heavily compressed audio, which this model cannot clear",
+             "not_earned": "no confident verdict was earned on this kind of audio"}
 MAX_LISTED_SPANS = 3   # more stretches than this are summarised, not listed
 MIN_GENUINE_WINDOWS = 2   # consecutive genuine-looking windows a spliced clip needs besides its synthetic stretch
 
@@ -86,20 +92,35 @@ class Judgement:
 
 
 def judge(p_synthetic: float, warnings: Sequence[QualityWarning], calibration: Calibration,
-          facts: ModelFacts | None = None) -> Judgement:
-    """The verdict for a calibrated probability and a clip's quality warnings, with its words.
+          facts: ModelFacts | None = None, channel: str = "wideband") -> Judgement:
+    """The verdict for a calibrated probability, a clip's quality warnings and its measured class, with its words.
 
-    Damage (:func:`detector.quality.damage_reasons`) caps any verdict at *uncertain*; a
-    channel on which no *likely genuine* was earned (:data:`CANNOT_CLEAR`) withholds only
-    the green verdict, and only when the score alone would give it.
+    Damage (:func:`detector.quality.damage_reasons`) caps any verdict at *uncertain*. A version
+    with bands per channel class (:meth:`Calibration.bands_for`) judges the clip by its class's
+    edges; where its class has no edge for the verdict the version's overall edges would give,
+    the verdict is withheld with a sentence (``not_earned``). A version without them withholds
+    only the green verdict, on the channels of :data:`CANNOT_CLEAR`.
     """
     damage = damage_reasons(list(warnings))
-    unbounded = calibration.verdict(p_synthetic)
-    withheld = cannot_clear_reasons([w.code for w in warnings]) if unbounded == "likely_genuine" else {}
+    bands = calibration.bands_for(channel)
+    overall = calibration.verdict(p_synthetic)
+    if bands.per_channel:
+        unbounded = bands.verdict(p_synthetic)
+        withheld = {} if unbounded == overall or overall == "uncertain" else {"not_earned": not_earned(channel, overall)}
+    else:
+        unbounded = overall
+        withheld = cannot_clear_reasons([w.code for w in warnings]) if overall == "likely_genuine" else {}
     verdict = capped_verdict(unbounded, damage, list(withheld))
     explanation = explain_probability(p_synthetic, verdict, calibration, list(damage.values()), facts,
                                       list(withheld.values()))
     return Judgement(verdict, explanation, list(damage) or list(withheld))
+
+
+def not_earned(channel: str, verdict: str) -> str:
+    """Why a verdict the score would give is withheld on a channel class where the folds did not earn it."""
+    return (f"On {CHANNEL_WORDS.get(channel, channel)}, this model did not earn a *{VERDICTS[verdict].lower()}* "
+            "verdict: tested on kinds of synthesiser and recording it never heard, more than 2 % of such clips "
+            "fell on the wrong side of every edge it could set. It gives a score, not a verdict, here.")
 
 
 def cap_words(codes: Sequence[str]) -> str:
@@ -151,9 +172,13 @@ def explain_probability(p_synthetic: float, verdict: str, calibration: Calibrati
         return (f"The model gives {percent}, which alone would read *{VERDICTS[unbounded].lower()}*, but "
                 f"{' and '.join(damage)} (see *Recording quality*). The verdict is therefore capped at *uncertain*. "
                 + steps)
-    if cannot_clear and calibration.verdict(p_synthetic) == "likely_genuine":
+    if cannot_clear and calibration.verdict(p_synthetic) == "likely_genuine" and verdict == "uncertain":
+        # Of a version without per-class bands (the sentence says so); per-class ones say why in ``cannot_clear``.
+        per_class = "" if calibration.channel_bands is not None else f" {NOT_EARNED_PER_CHANNEL}"
         return (f"The model gives {percent}, which on wideband audio would read *likely genuine*. "
-                f"{' '.join(cannot_clear)} {NOT_EARNED_PER_CHANNEL} " + steps)
+                f"{' '.join(cannot_clear)}{per_class} " + steps)
+    if cannot_clear and verdict == "uncertain":
+        return f"The model gives {percent}. {' '.join(cannot_clear)} " + steps
     if verdict == "likely_synthetic":
         return (f"The model gives {percent} that this clip is machine-generated. Among validation clips "
                 f"scored at {high} or more, most were synthetic; it is evidence, not proof.")

@@ -15,11 +15,11 @@ SHIPPED_CNNS = ("20261122-1412-effnet-melexc", "20261130-0747-effnet-melexc")
 
 
 def only_added_nulls(saved, committed, where: str = "") -> list[str]:
-    """Where ``saved`` differs from ``committed`` other than by fields added since, as null or as empty lists."""
+    """Where ``saved`` differs from ``committed`` other than by fields added since, as null or as empty lists or maps."""
     if isinstance(committed, dict) and isinstance(saved, dict):
         problems = [f"{where}.{k} lost" for k in committed if k not in saved]
         problems += [f"{where}.{k} added as {saved[k]!r}" for k in saved if k not in committed and saved[k] not in
-                     (None, [])]
+                     (None, [], {})]
         return problems + [p for k in committed if k in saved for p in only_added_nulls(saved[k], committed[k],
                                                                                          f"{where}.{k}")]
     if isinstance(committed, list) and isinstance(saved, list) and len(saved) == len(committed):

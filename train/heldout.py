@@ -29,6 +29,7 @@ the shipped bands. The same :class:`Fold`, :func:`part_masks` and :func:`part_ee
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Protocol, Sequence
@@ -38,7 +39,16 @@ import pandas as pd
 
 from detector.calibration import Calibration
 from detector.metrics import compute_eer
-from detector.model_report import BandEdges, BandRates, FoldEdges, FoldResult, FoldScores, HeldOutBands, HeldOutReport
+from detector.model_report import (
+    BandEdges,
+    BandRates,
+    FoldEdges,
+    FoldResult,
+    FoldScores,
+    HeldOutBands,
+    HeldOutReport,
+    HeldScores,
+)
 from detector.vocabulary import NEURAL_VOCODER_FAMILY, PROTOCOLS
 from train.calibrate import band_report, class_rates, edge_above, edge_below
 
@@ -197,12 +207,17 @@ def run_fold(frame: pd.DataFrame, fold: Fold, fit: FitStep) -> FoldResult:
     refits an encoder head (:mod:`train.encoder.bakeoff`). The result holds the fold's EER, its
     confident errors at its own validation bands, the edges its never-heard train and validation
     clips allow (as probabilities and as ranks), and the scores to recompute rates at other edges.
+    When ``frame`` has a measured ``channel`` column (:func:`train.channels.with_channels`), the
+    scores keep each test clip's class and the edges are also found per class.
     """
     started = time.monotonic()
+    channels = frame["channel"].to_numpy() if "channel" in frame.columns else None
+    halves = speaker_halves(frame) if channels is not None else None
     held = fold.held_rows(frame) & frame["split"].isin(["train", "val"]).to_numpy()
     model = fit(~held)
     negatives, positives = fold.test_masks(frame)
-    logits, labels, skipped = model.score((frame["split"] == "test").to_numpy() & (negatives | positives))
+    logits, labels, skipped, classes, _ = _scored(model, (frame["split"] == "test").to_numpy() & (negatives | positives),
+                                                  channels)
     eer, note = part_eer(labels, logits)
     result = FoldResult(n_genuine=int(np.sum(labels == 0)), n_synthetic=int(np.sum(labels == 1)), eer=eer, note=note,
                         aggregation=model.calibration.aggregation if model.calibration else None,
@@ -212,14 +227,47 @@ def run_fold(frame: pd.DataFrame, fold: Fold, fit: FitStep) -> FoldResult:
         return replace(result, note="validation at chance: no calibration, no verdict bands")
     p = np.asarray(model.calibration.probability(logits), dtype=float)
     bands = band_report(p, labels, model.calibration)
-    held_logits, held_labels, _ = model.score(held)
+    held_logits, held_labels, _, held_classes, held_halves = _scored(model, held, channels, halves)
+    held_p = np.asarray(model.calibration.probability(held_logits), dtype=float)
     val_p, val_y = model.validation
+    per_class = {c: fold_edges(held_p[held_classes == c], held_labels[held_classes == c], model.validation)
+                 for c in sorted(set(held_classes.tolist()))} if channels is not None else {}
     return replace(result,
                    own_bands=BandRates(bands["synthetic_called_genuine"], bands["genuine_called_synthetic"]),
-                   band_edges=fold_edges(np.asarray(model.calibration.probability(held_logits)), held_labels,
-                                         model.validation),
+                   band_edges=fold_edges(held_p, held_labels, model.validation), channel_edges=per_class,
                    scores=FoldScores(_rounded(p), [int(x) for x in labels], _rounded(val_p[val_y == 0]),
-                                     _rounded(val_p[val_y == 1])))
+                                     _rounded(val_p[val_y == 1]), [str(c) for c in classes],
+                                     HeldScores(_rounded(held_p), [int(x) for x in held_labels],
+                                                [str(c) for c in held_classes], [int(h) for h in held_halves])
+                                     if channels is not None else None))
+
+
+def speaker_halves(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's speaker drawn into half 0 or 1 by a stable digest of its name (the same on every machine)."""
+    return np.array([int(hashlib.sha1(str(s).encode("utf-8")).hexdigest()[:8], 16) % 2 for s in frame["speaker"]],
+                    dtype=int)
+
+
+def _scored(model: FoldModel, rows: np.ndarray, channels: np.ndarray | None,
+            halves: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+    """(logits, labels, clips skipped, each clip's class, each clip's speaker half) of ``rows``.
+
+    The clips are scored one group (class and half) at a time, so every score knows its group
+    whatever clips a model skips. Without measured ``channels`` they are scored together and
+    their classes and halves are empty.
+    """
+    if channels is None:
+        logits, labels, skipped = model.score(rows)
+        return np.asarray(logits), np.asarray(labels), skipped, np.array([], dtype=str), np.array([], dtype=int)
+    halves = np.zeros(len(rows), dtype=int) if halves is None else halves
+    groups = sorted({(c, int(h)) for c, h in zip(channels[rows].tolist(), halves[rows].tolist())})
+    parts = [(c, h, *model.score(rows & (channels == c) & (halves == h))) for c, h in groups]
+    if not parts:
+        return np.zeros(0), np.zeros(0, dtype=int), 0, np.array([], dtype=str), np.array([], dtype=int)
+    return (np.concatenate([np.asarray(p[2], dtype=float) for p in parts]),
+            np.concatenate([np.asarray(p[3], dtype=int) for p in parts]), sum(p[4] for p in parts),
+            np.concatenate([np.full(len(p[2]), p[0], dtype=object) for p in parts]).astype(str),
+            np.concatenate([np.full(len(p[2]), p[1], dtype=int) for p in parts]))
 
 
 def _rounded(values: np.ndarray) -> list[float]:

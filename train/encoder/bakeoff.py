@@ -29,6 +29,7 @@ from detector.metrics import compute_eer
 from detector.model_report import HeldOutReport, to_dict
 from detector.typed_json import from_dict
 from train.calibrate import calibrate
+from train.channels import with_channels
 from train.encoder import features
 from train.encoder.heads import CANDIDATES, uses_sequences
 from train.heldout import available_folds, final_bands, rates_at, run_folds
@@ -136,7 +137,7 @@ def heldout_of(summary: dict) -> HeldOutReport:
 
 
 def load_data(corpus: str, encoder: str, sequences: bool) -> tuple[pd.DataFrame, dict]:
-    frame = read_manifest(corpus)
+    frame = with_channels(read_manifest(corpus))   # the folds are crossed with measured channel classes
     loaded = features.load(frame, encoder, sequences=sequences)
     stats, seqs = loaded if sequences else (loaded, None)
     valid = ~np.isnan(stats).any(axis=(1, 2, 3))
