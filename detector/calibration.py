@@ -126,7 +126,11 @@ class Calibration:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The content of ``calibration.json``; ``channel_bands`` only where the version has them."""
+        content = asdict(self)
+        if self.channel_bands is None:
+            del content["channel_bands"]
+        return content
 
     def clip_logit(self, window_logits: Sequence[float] | np.ndarray) -> float:
         """The clip logit of one clip's window logits, with this model's aggregation."""

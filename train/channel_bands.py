@@ -43,6 +43,9 @@ from train.heldout import MIN_PER_CLASS, RANK_EDGE_FLOOR, at_rank, part_eer, ran
 PROMISE = 0.02                                   # the most never-heard clips of a class in the wrong confident band
 TARGETS = (0.02, 0.01, 0.005, 0.002, 0.001, 0.0)  # setting targets, loosest first
 NO_CLEAR_CLASSES = ("narrowband",)               # detector.verdict.CANNOT_CLEAR: no green verdict, whatever the folds
+# A speaker half needs this many clips to check a 2 % promise at all (one clip is 2 % of 50); smaller halves
+# neither set the margin nor veto it (they still count in the edge and in the test veto).
+MIN_HALF = 50
 
 
 def _edge(values: np.ndarray, target: float, genuine_edge: bool) -> float:
@@ -64,11 +67,11 @@ def _never_heard(held: HeldScores, cls: str, genuine_edge: bool) -> tuple[np.nda
 def split_half_error(held: HeldScores, cls: str, target: float, genuine_edge: bool) -> float | None:
     """The worse of the two ways: an edge set on one speaker half at ``target``, measured on the other.
 
-    ``None`` when either half has fewer than :data:`~train.heldout.MIN_PER_CLASS` clips.
+    ``None`` when either half has fewer than :data:`MIN_HALF` clips.
     """
     p, halves = _never_heard(held, cls, genuine_edge)
     parts = [p[halves == 0], p[halves == 1]]
-    if min(len(part) for part in parts) < MIN_PER_CLASS:
+    if min(len(part) for part in parts) < MIN_HALF:
         return None
     return max(_wrong_share(parts[1 - i], _edge(parts[i], target, genuine_edge), genuine_edge) for i in (0, 1))
 

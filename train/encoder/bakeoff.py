@@ -29,6 +29,7 @@ from detector.metrics import compute_eer
 from detector.model_report import HeldOutReport, to_dict
 from detector.typed_json import from_dict
 from train.calibrate import calibrate
+from train.channel_bands import with_channel_bands
 from train.channels import with_channels
 from train.encoder import features
 from train.encoder.heads import CANDIDATES, uses_sequences
@@ -110,8 +111,9 @@ def summarise(name: str, data: dict, frame: pd.DataFrame, heldout: HeldOutReport
     # An edge no fold set is validation's alone (publish narrows only where the folds set an edge).
     low = bands.genuine_below if bands and bands.genuine_below is not None else calibration.genuine_below
     high = bands.synthetic_above if bands and bands.synthetic_above is not None else calibration.synthetic_above
-    heldout = rates_at(replace(heldout, bands=bands), replace(calibration, genuine_below=low, synthetic_above=high),
-                       validation)
+    heldout = with_channel_bands(rates_at(replace(heldout, bands=bands),
+                                          replace(calibration, genuine_below=low, synthetic_above=high), validation),
+                                 validation)
     test = np.flatnonzero((frame["split"] == "test").to_numpy() & data["valid"])
     logits, labels = _logits(head, data, test), data["y"][test]
     p = calibration.probability(logits)
@@ -127,8 +129,22 @@ def summarise(name: str, data: dict, frame: pd.DataFrame, heldout: HeldOutReport
                           "synthetic_called_synthetic": round(float(np.mean(p[labels == 1] >= high)), 4),
                           "genuine_called_synthetic": round(float(np.mean(p[labels == 0] >= high)), 4)},
         "max_heldout_fakes_called_genuine": max(missed, default=None),
+        "channel_bands": channel_edges(heldout, low, high),
         "heldout": to_dict(heldout),
     }
+
+
+def channel_edges(heldout: HeldOutReport, genuine_below: float, synthetic_above: float) -> dict | None:
+    """Each measured class's edges for ``calibration.json``, never looser than the overall ones; ``None``: no classes.
+
+    An edge the class did not earn is ``None``: that verdict is not given on the class.
+    """
+    if heldout.bands is None or not heldout.bands.by_channel:
+        return None
+    return {cls: {"genuine_below": None if band.genuine_below is None else min(band.genuine_below, genuine_below),
+                  "synthetic_above": None if band.synthetic_above is None else max(band.synthetic_above,
+                                                                                   synthetic_above)}
+            for cls, band in heldout.bands.by_channel.items()}
 
 
 def heldout_of(summary: dict) -> HeldOutReport:

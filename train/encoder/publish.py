@@ -19,6 +19,7 @@ import argparse
 import json
 import shutil
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -71,7 +72,8 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
     on_event = on_event or (lambda *_, **__: None)
     frame, data = loaded or load_data(corpus, encoder, sequences=uses_sequences(candidate))
     head, calibration, val_p, val_y = fitted or fit_and_calibrate(candidate, data, data["valid"].copy())
-    calibration = narrowed(calibration, bakeoff["bands"]["genuine_below"], bakeoff["bands"]["synthetic_above"])
+    calibration = replace(narrowed(calibration, bakeoff["bands"]["genuine_below"], bakeoff["bands"]["synthetic_above"]),
+                          channel_bands=bakeoff.get("channel_bands"))   # per measured class (issue 32), when set
     blocks = int(json.loads(Path(encoder).with_suffix(".json").read_text())["blocks"])
     shared = place_shared_encoder(Path(encoder), store)
     report = ModelReport(created=datetime.now(timezone.utc).isoformat(timespec="seconds"), corpus=corpus,
