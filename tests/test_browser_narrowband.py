@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import CHROMIUM, chromium, streamlit_server
+from channel_copies import telephone_round_trip
 from conftest import REPO_STORE
-from test_narrowband_rule import TELEPHONE_SENTENCE, telephone_round_trip
+from test_narrowband_rule import TELEPHONE_SENTENCE
 
 CLIPS = Path(__file__).parent / "clips"
 ACTIVE = json.loads((REPO_STORE / "active.json").read_text())["version"]
@@ -53,3 +54,18 @@ def test_a_telephone_copy_of_a_genuine_clip_is_not_cleared_in_the_browser(shippe
         page.get_by_text(TELEPHONE_SENTENCE).first.wait_for(timeout=30_000)
         body = page.inner_text("body")
         assert "Narrow bandwidth" in body and "Traceback" not in body
+
+
+def test_a_telephone_copy_of_a_synthetic_clip_is_not_cleared_in_the_browser(shipped_server, tmp_path):
+    clip = tmp_path / "telephone-world.wav"
+    clip.write_bytes(telephone_round_trip(CLIPS / "ru-nsh" / "world.flac"))
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(shipped_server, wait_until="domcontentloaded")
+        page.get_by_text("Is this voice real?").wait_for(timeout=60_000)
+        page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(clip))
+        verdict = page.locator("h2").filter(has_text=re.compile("Likely genuine|Uncertain|Likely synthetic")).first
+        verdict.wait_for(timeout=120_000)
+        assert "Likely genuine" not in verdict.inner_text()
+        assert "Narrow bandwidth" in page.inner_text("body")
+

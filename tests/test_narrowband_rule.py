@@ -8,30 +8,18 @@ narrowband; *likely synthetic* still stands there.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
-import soundfile as sf
-import soxr
+from channel_copies import CLIPS, telephone_round_trip
 from cli_helpers import run_cli
 from conftest import REPO_STORE
 
 from detector.inference import Detector
 from detector.verdict import CANNOT_CLEAR, cannot_clear_reasons, capped_verdict
 
-CLIPS = sorted((Path(__file__).parent / "clips").glob("*/*.flac"))
 TELEPHONE_SENTENCE = "This model cannot clear telephone-quality audio"
-
-
-def telephone_round_trip(path: Path) -> bytes:
-    """The clip through an 8-kHz channel and back (soxr 16 -> 8 -> 16 kHz), as WAV bytes."""
-    samples, rate = sf.read(path, dtype="float32")
-    narrow = soxr.resample(soxr.resample(samples, rate, 8000), 8000, rate)
-    buffer = io.BytesIO()
-    sf.write(buffer, narrow, rate, format="WAV")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
