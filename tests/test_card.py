@@ -13,17 +13,8 @@ import pytest
 from detector import model_report
 from detector.calibration import Calibration
 from detector.config import FeatureConfig
-from detector.model_report import (
-    AuditFigures,
-    BandEdges,
-    BandRates,
-    FoldResult,
-    HeldOutBands,
-    HeldOutReport,
-    ModelReport,
-    TestFigures,
-    TrainingFigures,
-)
+from detector.heldout_report import BandEdges, BandRates, FoldResult, HeldOutBands, HeldOutReport
+from detector.model_report import AuditFigures, ModelReport, TestFigures, TrainingFigures
 from train.card import card_text, channel_audit_lines, data_section, kept_data_section, recipe_lines
 from train.card_bands import band_source_lines, heldout_band_lines, score_floor, score_floor_lines
 

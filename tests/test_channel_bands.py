@@ -7,7 +7,7 @@ import pytest
 
 from detector.calibration import Calibration
 from detector.channel import NOISY_SPREAD_DB, channel_class, level_spread_db
-from detector.model_report import FoldResult, FoldScores, HeldScores
+from detector.heldout_report import FoldResult, FoldScores, HeldScores
 from detector.quality import QualityWarning
 from detector.verdict import CANNOT_CLEAR, NOT_EARNED_PER_CHANNEL, judge
 from train.channel_bands import MIN_HALF, PROMISE, channel_bands, chosen_target, split_half_error
@@ -56,7 +56,7 @@ def test_no_edge_where_one_speaker_half_scores_below_everything_the_other_half_d
     folds = {"family:a": _fold((low, high), np.linspace(0.3, 0.9, 100))}
     assert split_half_error(folds["family:a"].scores.held, "wideband", 0.0, True) > PROMISE
     band = channel_bands(folds, _validation(), classes=("wideband",))["wideband"]
-    assert band.genuine_below is None and "even the strictest edge" in band.note
+    assert band.genuine_below is None and "even the strictest edge" in band.note and "family:a" in band.note
 
 
 def test_the_test_clips_withdraw_an_edge_they_break_but_never_move_it() -> None:

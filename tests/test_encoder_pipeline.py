@@ -17,8 +17,9 @@ from encoder_helpers import random_variables
 
 from detector import trust
 from detector.encoder.runtime import WhisperEncoder
+from detector.heldout_report import BandRates, FoldResult, HeldOutReport
 from detector.inference import Detector
-from detector.model_report import BandRates, FoldResult, HeldOutReport, to_dict
+from detector.model_report import to_dict
 from detector.registry import ModelRegistry
 from train.encoder import bakeoff, features, retrain
 from train.encoder.export import export_encoder

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detector.model_report import FoldResult
+from detector.heldout_report import FoldResult
 from train.heldout import MIN_PER_CLASS, Fold, available_folds, parse_folds, part_eer, part_masks, summarise
 from train.toy_corpus import toy_recipe
 

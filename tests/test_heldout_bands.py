@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from detector.calibration import Calibration
+from detector.heldout_report import BandEdges, BandRates, FoldEdges, FoldResult, FoldScores, HeldOutBands
 from detector.metrics import compute_eer
-from detector.model_report import BandEdges, BandRates, FoldEdges, FoldResult, FoldScores, HeldOutBands
 from train.calibrate import MIN_BAND, edge_above, edge_below
 from train.heldout import HELDOUT_BAND_ERROR, Fold, final_bands, fold_edges, rates_at, run_fold, run_folds, summarise
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from detector import model_report
-from detector.model_report import Band, BandFigures, FoldResult, HeldOutReport, ModelReport, TestFigures, band_figures
+from detector.heldout_report import SCORES_FILE, FoldResult, FoldScores, HeldOutReport, HeldScores
+from detector.model_report import Band, BandFigures, ModelReport, TestFigures, band_figures
 
 STORE = Path(__file__).resolve().parent.parent / "model_store"
 SHIPPED_CNNS = ("20261122-1412-effnet-melexc", "20261130-0747-effnet-melexc")
@@ -84,3 +85,17 @@ def test_a_report_is_immutable_and_replaced_whole() -> None:
     with pytest.raises(AttributeError):
         report.version = "w"
     assert report.replace(heldout=HeldOutReport()).heldout == HeldOutReport() and report.heldout is None
+
+
+def test_fold_scores_live_compressed_beside_the_report_and_come_back(tmp_path) -> None:
+    scores = FoldScores([0.1, 0.9], [0, 1], [0.05], [0.95], ["wideband", "noisy"],
+                        HeldScores([0.2], [1], ["wideband"], [0]))
+    report = ModelReport(version="v", heldout=HeldOutReport(folds={"family:a": FoldResult(1, 1, scores=scores),
+                                                                   "source:s": FoldResult(1, 1)}))
+    model_report.save(tmp_path, report)
+    stored = json.loads((tmp_path / "metrics.json").read_text())
+    assert stored["heldout"]["folds"]["family:a"]["scores"] is None   # the bulky part is not in metrics.json
+    assert (tmp_path / SCORES_FILE).is_file() and model_report.load(tmp_path) == report
+    (tmp_path / SCORES_FILE).write_bytes(b"not gzip")
+    with pytest.raises(ValueError, match="heldout_scores.json.gz is damaged"):
+        model_report.load(tmp_path)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from detector.heldout_report import ChannelBand, HeldOutBands, HeldOutReport
 from detector.model_report import ModelReport
 from detector.registry import ModelRegistry
-from webapp.model_sentences import error_rates, known_limits, limits_text, plain_summary
+from webapp.model_sentences import channel_sentence, error_rates, known_limits, limits_text, plain_summary
 
 STORE = Path(__file__).resolve().parent.parent / "model_store"
 
@@ -54,7 +55,9 @@ def test_error_rates_of_the_cnn_and_the_active_model():
 
 def test_model_without_results(tiny_store):
     version = ModelRegistry(tiny_store).load("v1")
-    assert plain_summary(version) == "On unseen test clips this model is wrong 50 % of the time (test split)."
+    assert plain_summary(version) == ("On unseen test clips this model is wrong 50 % of the time (test split). "
+                                      + channel_sentence(version))
+    assert "not earned for each kind of audio" in channel_sentence(version)   # a version from before issue 32
     version.report = ModelReport()
     assert "no recorded test results" in plain_summary(version)
 
@@ -65,3 +68,18 @@ def test_limits_section_or_a_general_caveat(tiny_store):
     assert known_limits(card) == "- No singing.\n### Details\n- No children."
     assert known_limits("# Card\n\n## Data\nStuff.\n") is None
     assert limits_text(ModelRegistry(tiny_store).load("v1")).startswith("A verdict is evidence")
+
+
+def test_the_channel_sentence_reads_the_per_class_bands_of_the_typed_report(tiny_store):
+    version = ModelRegistry(tiny_store).load("v1")
+    bands = HeldOutBands(0.01, 0.9, 0.02, 13, by_channel={
+        "wideband": ChannelBand(0.004, 0.95, 0.1, 0.6), "narrowband": ChannelBand(None, 0.97, None, 0.7),
+        "noisy": ChannelBand(None, None, note="withdrawn")})
+    version.report = ModelReport(heldout=HeldOutReport(bands=bands))
+    sentence = channel_sentence(version)
+    assert sentence.startswith("It says *likely genuine* only on full-bandwidth audio;")
+    assert "*likely synthetic* only on full-bandwidth audio and telephone-quality audio" in sentence
+    none = HeldOutBands(0.01, 0.9, 0.02, 13, by_channel={"wideband": ChannelBand(None, None)})
+    version.report = ModelReport(heldout=HeldOutReport(bands=none))
+    assert channel_sentence(version).startswith("No kind of audio earned a *likely genuine* verdict")
+

@@ -16,9 +16,9 @@ from detector import model_report
 from detector.audio import load_audio
 from detector.config import FeatureConfig
 from detector.features import feature_code, model_input
+from detector.heldout_report import BandEdges
 from detector.litert import LiteRTModel
 from detector.metrics import compute_eer
-from detector.model_report import BandEdges
 from detector.registry import REQUIRED_FILES, ModelRegistry
 from train.config import TrainConfig
 from train.events import read_progress

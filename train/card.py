@@ -20,10 +20,10 @@ from detector.encoder.head_spec import HeadSpec
 from detector.encoder.record import read_encoder_record
 from detector.files import atomic_write_text
 from detector.frontends import FRONT_ENDS
+from detector.heldout_report import FoldResult, HeldOutReport
 from detector.model_report import (
     AuditFigures,
     BandFigures,
-    FoldResult,
     GroupFigures,
     ModelReport,
     ServingFigures,
@@ -31,6 +31,7 @@ from detector.model_report import (
     TrainingFigures,
 )
 from train.card_bands import band_source_lines, heldout_band_lines, pct, score_floor, score_floor_lines
+from train.channel_table import bands_table, fold_channel_table
 from train.config import QUICK_RECIPE
 
 # How windows were normalised, when it is more than one level for the whole window.
@@ -95,6 +96,16 @@ def channel_audit_lines(audit: AuditFigures) -> list[str]:
         return []
     return [f"- Channel and language audit of the corpus (a classifier on {', '.join(audit.channel_features)} "
             f"alone): EER {pct(audit.channel_eer)}. At 50 % none of these can stand in for the label."]
+
+
+def channel_lines(heldout: HeldOutReport) -> list[str]:
+    """The verdict bands per measured channel class and the fold × class table, or why there are none."""
+    bands, table = bands_table(heldout), fold_channel_table(heldout)
+    if not bands:   # a version from before issue 32: its card stays as sealed; the sidebar and verdicts say it
+        return []
+    return ["", "Verdict bands per kind of audio (measured channel class, train/channel_bands.py): an edge stands "
+                "only where the folds' never-heard speakers and test clips keep at most 2 % on its wrong side.",
+            "", bands, "", "Held-out folds by channel class (never-heard test clips):", "", table]
 
 
 def recipe_lines(training: TrainingFigures | None) -> list[str]:
@@ -194,6 +205,7 @@ def card_text(report: ModelReport, calibration: Calibration, data: list[str],
         lines += heldout_band_lines(heldout, calibration, floor)
         if heldout.folds:
             lines += ["", *breakdown_lines(heldout.folds, "held-out part (protocol:name)")]
+        lines += channel_lines(heldout)
     for column, title in (("family", "synthetic family (vs all genuine)"), ("condition", "channel condition"),
                           ("language", "language")):
         if report.breakdown.get(column):

@@ -11,7 +11,8 @@ from typing import Callable
 
 from detector import model_facts
 from detector.calibration import Calibration
-from detector.model_report import BandRates, FoldResult, HeldOutBands, HeldOutReport, ModelReport, TrainingFigures
+from detector.heldout_report import BandRates, FoldResult, HeldOutBands, HeldOutReport
+from detector.model_report import ModelReport, TrainingFigures
 from train.heldout import Fold
 
 NOT_MEASURED = "not measured"

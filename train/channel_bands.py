@@ -36,7 +36,7 @@ from dataclasses import replace
 import numpy as np
 
 from detector.channel import CHANNEL_CLASSES
-from detector.model_report import ChannelBand, ChannelRates, FoldResult, HeldOutReport, HeldScores
+from detector.heldout_report import ChannelBand, ChannelRates, FoldResult, HeldOutReport, HeldScores
 from train.calibrate import edge_above, edge_below
 from train.heldout import MIN_PER_CLASS, RANK_EDGE_FLOOR, at_rank, part_eer, rank_of
 
@@ -78,14 +78,17 @@ def split_half_error(held: HeldScores, cls: str, target: float, genuine_edge: bo
 
 def chosen_target(folds: dict[str, FoldResult], cls: str, genuine_edge: bool) -> tuple[float | None, str]:
     """The loosest setting target that keeps :data:`PROMISE` across speaker halves in every fold, and why."""
-    helds = [f.scores.held for f in folds.values() if f.scores is not None and f.scores.held is not None]
+    helds = {name: f.scores.held for name, f in folds.items() if f.scores is not None and f.scores.held is not None}
     for target in TARGETS:
-        errors = [e for e in (split_half_error(h, cls, target, genuine_edge) for h in helds) if e is not None]
+        errors = {name: e for name, e in ((n, split_half_error(h, cls, target, genuine_edge)) for n, h in helds.items())
+                  if e is not None}
         if not errors:
-            return None, "no fold has enough never-heard clips of this class in both speaker halves"
-        if max(errors) <= PROMISE:
+            return None, f"no fold has {MIN_HALF} never-heard clips of this class in each speaker half"
+        if max(errors.values()) <= PROMISE:
             return target, f"set at {target:.1%} so that every fold keeps {PROMISE:.0%} on unseen speakers"
-    return None, f"even the strictest edge lets more than {PROMISE:.0%} through on unseen speakers"
+    worst = max(errors, key=errors.get)
+    return None, (f"even the strictest edge set on one half of {worst}'s never-heard speakers lets "
+                  f"{errors[worst]:.1%} of the other half through (promise: {PROMISE:.0%})")
 
 
 def strictest_rank(folds: dict[str, FoldResult], cls: str, target: float, genuine_edge: bool) -> float | None:
@@ -104,8 +107,13 @@ def strictest_rank(folds: dict[str, FoldResult], cls: str, target: float, genuin
     return min(ranks) if genuine_edge else max(ranks)
 
 
-def class_rates_at(fold: FoldResult, cls: str, band: ChannelBand) -> ChannelRates | None:
-    """One fold's never-heard test clips of ``cls``: counts, EER and confident errors at ``band``'s ranks."""
+def class_rates_at(fold: FoldResult, cls: str, genuine_rank: float | None,
+                   synthetic_rank: float | None) -> ChannelRates | None:
+    """One fold's never-heard test clips of ``cls``: counts, EER and confident errors at edges given as ranks.
+
+    The ranks place the edges among the fold model's own validation clips (how an edge
+    travels between models, :func:`train.heldout.final_bands`); ``None``: no such edge.
+    """
     scores = fold.scores
     if scores is None or not scores.channels or not scores.val_genuine:
         return None
@@ -113,10 +121,10 @@ def class_rates_at(fold: FoldResult, cls: str, band: ChannelBand) -> ChannelRate
     p, y = np.asarray(scores.probabilities)[chosen], np.asarray(scores.labels)[chosen]
     fakes, genuine = p[y == 1], p[y == 0]
     eer, _ = part_eer(y, p)
-    missed = (None if band.genuine_rank is None or len(fakes) < MIN_PER_CLASS
-              else float(np.mean(fakes < at_rank(scores.val_genuine, band.genuine_rank))))
-    flagged = (None if band.synthetic_rank is None or len(genuine) < MIN_PER_CLASS
-               else float(np.mean(genuine >= at_rank(scores.val_synthetic, band.synthetic_rank))))
+    missed = (None if genuine_rank is None or len(fakes) < MIN_PER_CLASS
+              else float(np.mean(fakes < at_rank(scores.val_genuine, genuine_rank))))
+    flagged = (None if synthetic_rank is None or len(genuine) < MIN_PER_CLASS
+               else float(np.mean(genuine >= at_rank(scores.val_synthetic, synthetic_rank))))
     return ChannelRates(int(len(genuine)), int(len(fakes)), eer, missed, flagged)
 
 
@@ -131,10 +139,11 @@ def _earned(folds: dict[str, FoldResult], cls: str, genuine_edge: bool) -> tuple
     return rank, why if rank is not None else "no fold has enough never-heard clips of this class"
 
 
-def _veto(folds: dict[str, FoldResult], cls: str, band: ChannelBand, genuine_edge: bool) -> str | None:
+def _veto(folds: dict[str, FoldResult], cls: str, rank: float, genuine_edge: bool) -> str | None:
     """Why the test clips withdraw an edge (the worst fold over the promise), or ``None`` when every fold keeps it."""
     kind = "synthetic_called_genuine" if genuine_edge else "genuine_called_synthetic"
-    measured = {name: getattr(class_rates_at(f, cls, band), kind, None) for name, f in folds.items()}
+    ranks = (rank, None) if genuine_edge else (None, rank)
+    measured = {name: getattr(class_rates_at(f, cls, *ranks), kind, None) for name, f in folds.items()}
     broken = {name: rate for name, rate in measured.items() if rate is not None and rate > PROMISE}
     if not broken:
         return None
@@ -150,9 +159,8 @@ def channel_bands(folds: dict[str, FoldResult], validation: tuple[np.ndarray, np
     for cls in classes:
         genuine_rank, genuine_why = _earned(folds, cls, genuine_edge=True)
         synthetic_rank, synthetic_why = _earned(folds, cls, genuine_edge=False)
-        band = ChannelBand(None, None, genuine_rank, synthetic_rank)
-        genuine_veto = _veto(folds, cls, band, True) if genuine_rank is not None else None
-        synthetic_veto = _veto(folds, cls, band, False) if synthetic_rank is not None else None
+        genuine_veto = _veto(folds, cls, genuine_rank, True) if genuine_rank is not None else None
+        synthetic_veto = _veto(folds, cls, synthetic_rank, False) if synthetic_rank is not None else None
         # The ranks stay as set (the fold × class table is measured at them); a vetoed edge gets no value.
         below = (None if genuine_rank is None or genuine_veto
                  else max(at_rank(val_p[val_y == 0], genuine_rank), RANK_EDGE_FLOOR))
@@ -165,13 +173,21 @@ def channel_bands(folds: dict[str, FoldResult], validation: tuple[np.ndarray, np
 
 
 def with_channel_bands(report: HeldOutReport, validation: tuple[np.ndarray, np.ndarray]) -> HeldOutReport:
-    """``report`` with its bands per class and every fold × class measured at them (a new report)."""
+    """``report`` with its bands per class, and every fold × class measured at the version's overall edges.
+
+    The fold × class table (:mod:`train.channel_table`) shows what the one pair of edges the
+    version had before issue 32 does on each class (``ranks_measured_at``); each class's own
+    edges, and why one was not given, are in ``bands.by_channel``. A report whose folds were
+    not crossed with channel classes is returned as it is.
+    """
+    if report.bands is None or not any(f.scores is not None and f.scores.held is not None
+                                       for f in report.folds.values()):
+        return report
     bands = channel_bands(report.folds, validation)
+    ranks = report.ranks_measured_at
     folds = {}
     for name, fold in report.folds.items():
-        rates = {cls: class_rates_at(fold, cls, band) for cls, band in bands.items()}
+        rates = {cls: class_rates_at(fold, cls, ranks.genuine_below if ranks else None,
+                                     ranks.synthetic_above if ranks else None) for cls in bands}
         folds[name] = replace(fold, at_shipped_by_channel={c: r for c, r in rates.items() if r is not None})
-    held_bands = report.bands
-    if held_bands is not None:
-        held_bands = replace(held_bands, by_channel=bands)
-    return replace(report, folds=folds, bands=held_bands)
+    return replace(report, folds=folds, bands=replace(report.bands, by_channel=bands))

@@ -38,8 +38,7 @@ import numpy as np
 import pandas as pd
 
 from detector.calibration import Calibration
-from detector.metrics import compute_eer
-from detector.model_report import (
+from detector.heldout_report import (
     BandEdges,
     BandRates,
     FoldEdges,
@@ -49,6 +48,7 @@ from detector.model_report import (
     HeldOutReport,
     HeldScores,
 )
+from detector.metrics import compute_eer
 from detector.vocabulary import NEURAL_VOCODER_FAMILY, PROTOCOLS
 from train.calibrate import band_report, class_rates, edge_above, edge_below
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from detector.calibration import AGGREGATIONS, Calibration
-from detector.model_report import HeldOutReport
+from detector.heldout_report import HeldOutReport
 from train.calibrate import calibrate
 from train.config import TrainConfig
 from train.dataset import build_clipset, keras_predictor, score_clips

@@ -32,18 +32,13 @@ from detector import model_report
 from detector.calibration import Calibration
 from detector.features import feature_code
 from detector.files import atomic_write_text
+from detector.heldout_report import HeldOutBands, HeldOutReport
 from detector.integrity import seal_folder
-from detector.model_report import (
-    HeldOutBands,
-    HeldOutReport,
-    ModelReport,
-    TrainingFigures,
-    ValidationFigures,
-    band_figures,
-)
+from detector.model_report import ModelReport, TrainingFigures, ValidationFigures, band_figures
 from detector.typed_json import from_dict
 from train.archs import build_model
 from train.card import write_card
+from train.channel_bands import with_channel_bands
 from train.config import TrainConfig
 from train.evaluate import evaluate_version, validation_scores
 from train.events import ProgressLog
@@ -217,7 +212,7 @@ def write_evaluation(folder: str | Path, frame: pd.DataFrame, corpus: str | Path
     if heldout is not None and has_scores(heldout):   # bands and rates by rank, in this model's validation scores
         validation = validation if validation is not None else validation_scores(folder, frame)
         heldout = dataclasses.replace(heldout, bands=final_bands(heldout.folds, validation) or heldout.bands)
-        heldout = rates_at(heldout, calibration, validation)
+        heldout = with_channel_bands(rates_at(heldout, calibration, validation), validation)
     if heldout is not None:
         report = report.replace(heldout=heldout)
     report = report.replace(plots=write_plots(folder / "plots", scored, report, calibration))

@@ -10,8 +10,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from detector.heldout_report import FoldResult
 from detector.model_facts import FOLDS_OWN_BANDS, ModelFacts, facts_of, test_corpus_version
-from detector.model_report import FoldResult, ModelReport
+from detector.model_report import ModelReport
 from detector.registry import ModelVersion
 
 DET_KEPT_TICKS = ("0.1%", "1.0%", "5.0%", "20.0%", "40.0%")   # neighbours on a probit axis overlap

@@ -16,8 +16,9 @@ from typing import Any
 
 from detector import model_report
 from detector.calibration import Calibration
+from detector.heldout_report import FoldResult
 from detector.model_facts import ModelFacts, facts_from, test_corpus_version
-from detector.model_report import FoldResult, ModelReport, TestFigures
+from detector.model_report import ModelReport, TestFigures
 from train.events import PROGRESS_FILE, read_events
 from webapp.job_records import Job, JobStatus
 

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from detector.bands import band_text
+from detector.channel import CHANNEL_WORDS
 from detector.model_facts import ModelFacts, facts_of
 from detector.registry import ModelVersion
 
@@ -105,8 +106,33 @@ def plain_summary(version: ModelVersion) -> str:
         sentence = sentence[0].upper() + sentence[1:] + "."
     reach = reach_sentence(facts)
     if reach and not facts.can_clear:   # what a person with a genuine recording most needs to know comes first
-        return f"{reach} {sentence}"
-    return f"{sentence} {reach}" if reach else sentence
+        return f"{reach} {sentence} {channel_sentence(version)}"
+    return " ".join(part for part in (sentence, reach, channel_sentence(version)) if part)
+
+
+def channel_sentence(version: ModelVersion) -> str:
+    """On which kinds of audio (measured channel classes) the version earned each confident verdict.
+
+    Read from the typed report's per-class bands (:mod:`train.channel_bands`); a version
+    without them says that its bands were not earned per kind of audio.
+    """
+    heldout = version.report.heldout
+    by_channel = heldout.bands.by_channel if heldout is not None and heldout.bands is not None else {}
+    if not by_channel:
+        return ("Its bands were set on all its test audio together, not earned for each kind of audio, so it never "
+                "says *likely genuine* on telephone-quality or heavily compressed audio.")
+    cleared = [CHANNEL_WORDS.get(c, c) for c, band in by_channel.items() if band.genuine_below is not None]
+    flagged = [CHANNEL_WORDS.get(c, c) for c, band in by_channel.items() if band.synthetic_above is not None]
+    clear = (f"It says *likely genuine* only on {_listed(cleared)}" if cleared else
+             "No kind of audio earned a *likely genuine* verdict from it: on synthesisers and voices it never heard, "
+             "more than 2 % of fakes scored below any edge it could set")
+    flag = (f"*likely synthetic* only on {_listed(flagged)}" if flagged else
+            "no kind earned *likely synthetic* (more than 2 % of never-heard genuine voices scored above any edge)")
+    return f"{clear}; {flag}. It gives a score on the bar, not a verdict, elsewhere (held-out folds)."
+
+
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def test_eer_caption(version: ModelVersion) -> str:

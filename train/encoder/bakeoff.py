@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from detector.calibration import Calibration
+from detector.heldout_report import HeldOutReport
 from detector.metrics import compute_eer
-from detector.model_report import HeldOutReport, to_dict
+from detector.model_report import to_dict
 from detector.typed_json import from_dict
 from train.calibrate import calibrate
 from train.channel_bands import with_channel_bands
