@@ -1,4 +1,4 @@
-"""Sections of the Detect page: the verdict card, the charts, the explanation and the downloads.
+"""Sections of the Detect page: the charts, the explanation and the downloads (the card: ``_verdict_card``).
 
 Kept out of ``detect.py`` so that page reads top to bottom; everything that is
 not Streamlit lives in ``detector/`` (wording in ``detector.verdict``, images in
@@ -15,17 +15,13 @@ import streamlit as st
 
 from app_pages._shared import remember, session_cache
 from detector.analysis import Analysis
-from detector.bands import band_text
+from detector.bands import clip_text
+from detector.clip_edges import clip_edges
 from detector.errors import AudioError
 from detector.explain import check_region, occlusion_map, region_score, summary_effect
 from detector.inference import Detector
-from detector.verdict import stretches_sentence
 from webapp import figures
-from webapp.model_sentences import limits_text
 from webapp.report import report_dict, report_html
-
-VERDICT_STYLE = {"likely_genuine": ("green", ":material/check_circle:"), "uncertain": ("orange", ":material/help:"),
-                 "likely_synthetic": ("red", ":material/warning:")}
 
 
 def overview_image(analysis: Analysis, detector: Detector) -> bytes:
@@ -34,39 +30,10 @@ def overview_image(analysis: Analysis, detector: Detector) -> bytes:
     key = (analysis.sha256, analysis.model_version)
     if key not in cache:
         with st.spinner("Drawing the charts…"):
-            calibration = detector.calibration
-            remember(cache, key, figures.overview_png(analysis, calibration.genuine_below,
-                                                      calibration.synthetic_above, detector.facts))
+            edges = clip_edges(analysis, detector.calibration)   # the verdict bar's bands and edge texts
+            remember(cache, key, figures.overview_png(analysis, edges.genuine_below, edges.synthetic_above,
+                                                      detector.facts, edges.band_names()))
     return cache[key]
-
-
-def verdict_card(analysis: Analysis, detector: Detector) -> None:
-    """Label, calibrated probability, what it means, synthetic stretches, quality warnings, limits."""
-    colour, icon = VERDICT_STYLE[analysis.verdict]
-    text = band_text([analysis.p_synthetic], detector.calibration.genuine_below, detector.calibration.synthetic_above)
-    with st.container(border=True):
-        left, right = st.columns([3, 2], gap="large")
-        with left:
-            st.markdown(f"## {icon} :{colour}[{analysis.verdict_label}]")
-            st.metric("Probability that the voice is synthetic", text.values[0],
-                      help="Calibrated on validation clips: among clips given about this score, "
-                           "about this share were synthetic.")
-            stretches = stretches_sentence(analysis.synthetic_spans, analysis.spliced, analysis.verdict)
-            if stretches:  # a spliced clip must be impossible to miss, whatever the whole-clip verdict
-                st.markdown(f"#### :material/content_cut: :red[{stretches}]" if analysis.spliced else f"**{stretches}**")
-            st.markdown(analysis.explanation)
-            st.caption(f"Model {analysis.model_version} · analysed {analysis.analysed_s:.1f} s of "
-                       f"{analysis.file_duration_s:.1f} s, from {analysis.offset_s:.1f} s (leading silence trimmed) · "
-                       f"{analysis.container}/{analysis.codec} · {analysis.original_sample_rate} Hz")
-        with right:
-            if analysis.warnings:
-                st.markdown("**Recording quality**")
-                for warning in analysis.warnings:
-                    st.warning(warning.message, icon=":material/warning:")
-            else:
-                st.success("No recording-quality problems found.", icon=":material/thumb_up:")
-        with st.expander("What this model cannot tell you"):
-            st.markdown(limits_text(detector.version))
 
 
 def charts_section(analysis: Analysis, detector: Detector) -> None:
@@ -136,9 +103,10 @@ def explanation_section(analysis: Analysis, detector: Detector) -> None:
             remember(heats, key, (occlusion_map(detector, subset), subset, region_score(detector, subset)))
     if key in heats:
         heat, shown, score = heats[key]
-        score_text = band_text([score], detector.calibration.genuine_below, detector.calibration.synthetic_above)
+        edges = clip_edges(analysis, detector.calibration)
+        score_text = clip_text(score, edges.genuine_below, edges.synthetic_above)
         st.caption(f"Explained: seconds {shown.windows[0].start_s:.1f}–{shown.windows[-1].end_s:.1f}, which score "
-                   f"{score_text.values[0]} as the heatmap scores them.")
+                   f"{score_text.value} as the heatmap scores them.")
         summary = summary_effect(heat, config.spectrum_bins)
         # Feature rows after the spectrum get a strip of their own: the front end names them.
         label, words = config.front_end.extra_label or "Other features", config.front_end.extra_help

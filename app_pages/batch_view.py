@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from detector.bands import BandText, band_text
 from detector.inference import Detector
 from detector.names import markdown_text
 from detector.verdict import VERDICTS, WindowScore
 from webapp import plots
 from webapp.batch import BatchRow, rows_to_frame, to_csv
+from webapp.batch_table import edges_of, row_text, scored_table, written_table
 
 FAILED = "Failed"
 
@@ -40,21 +40,6 @@ class BatchResult:
     model_name: str = ""
 
 
-def shared_text(rows: list[BatchRow], detector: Detector) -> BandText:
-    """Every scored row's probability written with one precision, the one that keeps each on its side of
-    both band edges (``detector.bands.band_text``), so "Uncertain" never sits beside the number of a
-    "Likely synthetic" row."""
-    calibration = detector.calibration
-    return band_text([row.p_synthetic for row in rows if row.p_synthetic is not None],
-                     calibration.genuine_below, calibration.synthetic_above)
-
-
-def percent(p: float, detector: Detector) -> str:
-    """A probability as the Detect card writes it (``detector.bands.band_text``): it never contradicts its verdict."""
-    calibration = detector.calibration
-    return band_text([p], calibration.genuine_below, calibration.synthetic_above).values[0]
-
-
 def verdict_counts(rows: list[BatchRow], reachable: tuple[str, ...] = tuple(VERDICTS)) -> dict[str, int]:
     """Count per verdict label, every verdict the model can give shown even at 0 (one it cannot give is not
     offered as a possibility), then failed files when there are any."""
@@ -65,13 +50,6 @@ def verdict_counts(rows: list[BatchRow], reachable: tuple[str, ...] = tuple(VERD
     if not counts.get(FAILED):
         counts.pop(FAILED, None)
     return counts
-
-
-def scored_table(rows: list[BatchRow], decimals: int = 0) -> pd.DataFrame:
-    """Analysed files only; probabilities in per cent with ``decimals`` (see :func:`shared_text`)."""
-    frame = rows_to_frame([row for row in rows if not row.error])
-    frame["p_synthetic"] = (frame["p_synthetic"] * 100).round(decimals)
-    return frame[["file", "verdict", "p_synthetic", "duration_s", "synthetic_stretches", "warnings"]]
 
 
 def failed_table(rows: list[BatchRow]) -> pd.DataFrame:
@@ -94,18 +72,16 @@ def show_tables(result: BatchResult, detector: Detector) -> None:
         st.dataframe(failed, hide_index=True, width="stretch", key="batch_failed", column_config={
             "file": st.column_config.TextColumn("File", width="medium"),
             "error": st.column_config.TextColumn("Why", width="large")})
-    scored_rows = [row for row in result.rows if not row.error]
-    decimals = shared_text(scored_rows, detector).decimals if scored_rows else 0
-    scored = scored_table(result.rows, decimals)
+    scored = scored_table(result.rows)
     if scored.empty:
         return
     st.markdown(f"**Results ({len(scored)})** — click a column header to sort.")
-    st.dataframe(scored, hide_index=True, width="stretch", key="batch_table", column_config={
+    st.dataframe(written_table(result.rows, detector), hide_index=True, width="stretch", key="batch_table",
+                 column_config={
         "file": st.column_config.TextColumn("File", width="medium"),
         "verdict": st.column_config.TextColumn("Verdict"),
-        # One precision for every row, the fewest decimals that keep each value on its side of both edges.
-        "p_synthetic": st.column_config.ProgressColumn("p(synthetic)", min_value=0, max_value=100,
-                                                       format=f"%.{decimals}f%%"),
+        # Each file's probability as the Detect card writes it for that file (no format here: the Styler's wins).
+        "p_synthetic": st.column_config.NumberColumn("p(synthetic)"),
         "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.1f"),
         "synthetic_stretches": st.column_config.TextColumn("Synthetic seconds", width="medium"),
         "warnings": st.column_config.TextColumn("Warnings", width="large"),
@@ -129,16 +105,19 @@ def show_detail(result: BatchResult, detector: Detector) -> None:
     if chosen is None:
         return
     row, detail = result.rows[chosen], result.details[chosen]
-    st.markdown(f"**{row.verdict}** — p(synthetic) {percent(row.p_synthetic, detector)}")
+    st.markdown(f"**{row.verdict}** — p(synthetic) {row_text(row, detector).value}")
+    if row.edges is not None:
+        st.caption(f"Bands for this file: {row.edges.summary(detector.facts.reachable)}.")
     if row.synthetic_stretches:
         st.markdown(f":material/content_cut: :red[{row.synthetic_stretches}]")
     st.markdown(detail.explanation)
     if row.warnings:
         st.caption(f"Recording quality: {row.warnings}")
     if len(detail.windows) > 1:
-        calibration = detector.calibration
-        st.plotly_chart(plots.timeline_figure(detail.windows, calibration.genuine_below, calibration.synthetic_above,
-                                              facts=detector.facts), key="batch_detail_timeline")
+        genuine, synthetic = edges_of([row], detector)
+        st.plotly_chart(plots.timeline_figure(detail.windows, genuine, synthetic, facts=detector.facts,
+                                              names=row.edges.band_names() if row.edges else None),
+                        key="batch_detail_timeline")
     else:
         st.caption("The clip is one window long, so there is no timeline: the verdict above is its only score.")
 
@@ -152,9 +131,12 @@ def show_result(result: BatchResult, detector: Detector) -> None:
     show_tables(result, detector)
     scores = [row.p_synthetic for row in result.rows if row.p_synthetic is not None]
     if scores:
-        calibration = detector.calibration
-        st.plotly_chart(plots.histogram_figure(scores, calibration.genuine_below, calibration.synthetic_above,
-                                               facts=detector.facts), key="batch_histogram")
+        scored = [row for row in result.rows if row.p_synthetic is not None]
+        genuine, synthetic = edges_of(scored, detector)
+        missing = {tuple(row.edges.missing()) for row in scored if row.edges is not None}
+        st.plotly_chart(plots.histogram_figure(scores, genuine, synthetic, facts=detector.facts,
+                                               missing=missing.pop() if len(missing) == 1 else ()),
+                        key="batch_histogram")
     st.download_button("Download the results (CSV)", data=to_csv(rows_to_frame(result.rows)),
                        file_name="detector-results.csv", mime="text/csv", icon=":material/download:",
                        key="batch_csv")

@@ -1,7 +1,7 @@
 """Detect page: upload or record a clip and see whether it sounds machine-generated.
 
 Thin by design: decoding, scoring and explaining live in ``detector/``; the page's
-sections are in ``app_pages/_detect_sections.py``.
+verdict card is in ``app_pages/_verdict_card.py``, the other sections in ``app_pages/_detect_sections.py``.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import logging
 
 import streamlit as st
 
-from app_pages._detect_sections import charts_section, downloads, explanation_section, verdict_card
+from app_pages._detect_sections import charts_section, downloads, explanation_section
 from app_pages._shared import AUDIO_TYPES, current_detector, digest, latest_or_kept, remember, session_cache
+from app_pages._verdict_card import verdict_card
 from detector.analysis import Analysis
 from detector.config import UPLOAD_LIMIT_MIB
 from detector.errors import AudioError

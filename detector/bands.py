@@ -60,8 +60,15 @@ def _sign(number: float) -> int:
 
 def _faithful(values: Sequence[float], edges: Sequence[float], decimals: int) -> bool:
     """Whether rounding to ``decimals`` keeps every value-edge comparison (and the edges' order)."""
-    pairs = [(v, e) for v in values for e in edges] + [(edges[0], edges[1])]
+    pairs = [(v, e) for v in values for e in edges] + list(zip(edges, edges[1:]))
     return all(_sign(_shown(a, decimals) - _shown(b, decimals)) == _sign(a - b) for a, b in pairs)
+
+
+def _decimals(values: Sequence[float], edges: Sequence[float]) -> int:
+    """The fewest decimals that keep every comparison and write no score as 0 % or 100 % (up to MAX_DECIMALS; past
+    that format_percent writes "< 0.0001 %")."""
+    return next((d for d in range(MAX_DECIMALS + 1) if _faithful(values, edges, d)
+                 and not any(_looks_certain(v, d) for v in values)), MAX_DECIMALS)
 
 
 def _looks_certain(value: float, decimals: int) -> bool:
@@ -95,10 +102,54 @@ def band_text(values: Sequence[float], genuine_below: float, synthetic_above: fl
         raise ValueError("probabilities and band edges must lie in [0, 1]")
     if edges[0] > edges[1]:
         raise ValueError("genuine_below must not exceed synthetic_above")
-    # The fewest decimals that keep every comparison and write no score as 0 % or 100 % (up to MAX_DECIMALS; past
-    # that format_percent writes "< 0.0001 %").
-    decimals = next((d for d in range(MAX_DECIMALS + 1) if _faithful(numbers, edges, d)
-                     and not any(_looks_certain(v, d) for v in numbers)), MAX_DECIMALS)
+    decimals = _decimals(numbers, edges)
     # Edges are thresholds, written as they are; only scores avoid reading as a certainty.
     return BandText([format_percent(v, decimals) for v in numbers], f"{edges[0] * 100:.{decimals}f} %",
                     f"{edges[1] * 100:.{decimals}f} %", decimals)
+
+
+@dataclass(frozen=True)
+class ClipText:
+    """One clip's probability and the edges it was judged by, written once for every front end.
+
+    Attributes
+    ----------
+    value : str
+        The probability, e.g. ``"0.4 %"`` (never "0 %" or "100 %").
+    genuine_below, synthetic_above : str or None
+        The band edges, e.g. ``"1.1 %"``; ``None`` where the clip had no such band.
+    decimals : int
+        Decimals of all three.
+    """
+
+    value: str
+    genuine_below: str | None
+    synthetic_above: str | None
+    decimals: int
+
+
+def clip_text(p_synthetic: float, genuine_below: float | None, synthetic_above: float | None) -> ClipText:
+    """A clip's probability and its band edges, each edge ``None`` where the clip had no such band.
+
+    The one writing of a clip's numbers that Detect, Batch, the report, the JSON and the CLI share:
+    the precision depends only on the clip's probability and its own edges, so the same clip reads the
+    same everywhere. With both edges it is exactly :func:`band_text` of the one value.
+
+    Raises
+    ------
+    ValueError
+        A probability or edge outside [0, 1] or not a number, or edges in the wrong order.
+    """
+    if genuine_below is not None and synthetic_above is not None:
+        text = band_text([p_synthetic], genuine_below, synthetic_above)
+        return ClipText(text.values[0], text.genuine_below, text.synthetic_above, text.decimals)
+    value = float(p_synthetic)
+    edges = [float(e) for e in (genuine_below, synthetic_above) if e is not None]
+    if not all(0.0 <= x <= 1.0 for x in [value, *edges]):  # also rejects NaN
+        raise ValueError("probabilities and band edges must lie in [0, 1]")
+    decimals = _decimals([value], edges)
+
+    def edge(number: float | None) -> str | None:
+        return None if number is None else f"{float(number) * 100:.{decimals}f} %"
+
+    return ClipText(format_percent(value, decimals), edge(genuine_below), edge(synthetic_above), decimals)

@@ -52,7 +52,7 @@ def verdict_text(at: AppTest) -> str | None:
 
 
 def image_count(at: AppTest) -> int:
-    """Static charts on the page (the overview and, once explained, the heatmap)."""
+    """Static charts on the page (the verdict bar, the overview and, once explained, the heatmap)."""
     return len(at.get("image"))
 
 
@@ -110,7 +110,7 @@ def test_upload_produces_the_detectors_verdict(app, tiny_detector, fmt):
     assert app.main.metric[0].value == band_text([expected.p_synthetic], 0.3, 0.7).values[0]
     assert expected.explanation in [m.value for m in app.markdown]
     assert len(app.get("audio")) == 1  # the player for what was received
-    assert image_count(app) == 1  # timeline, waveform and spectrogram: one static image on one time axis
+    assert image_count(app) == 2  # the verdict bar; timeline, waveform and spectrogram: one image on one time axis
     assert not app.error
 
 
@@ -198,12 +198,12 @@ def test_timeline_heading_only_for_clips_longer_than_one_window(app):
 def test_explain_button_draws_the_occlusion_heatmap(app):
     app.run()
     app.file_uploader[0].set_value(("clip.wav", encode(voice_like(3.0), 16000, "wav"), "audio/wav")).run()
-    assert image_count(app) == 1
+    assert image_count(app) == 2
     app.button(key="explain_button").click().run()
     assert_clean(app)
-    assert image_count(app) == 2
+    assert image_count(app) == 3
     app.run()  # kept across reruns without pressing again
-    assert image_count(app) == 2
+    assert image_count(app) == 3
     assert not [b for b in app.button if b.key == "explain_button"]
 
 
@@ -219,7 +219,7 @@ def test_excitation_model_explains_its_voice_source_rows(tmp_path, monkeypatch):
     assert not any("Voice source" in c.value for c in at.caption)
     at.button(key="explain_button").click().run()
     assert_clean(at)
-    assert image_count(at) == 2
+    assert image_count(at) == 3
     assert any("*Voice source* strip" in c.value for c in at.caption)
 
 
@@ -227,7 +227,7 @@ def test_mel_model_has_no_voice_source_strip(app):
     app.run()
     app.file_uploader[0].set_value(("clip.wav", encode(voice_like(3.0), 16000, "wav"), "audio/wav")).run()
     app.button(key="explain_button").click().run()
-    assert image_count(app) == 2
+    assert image_count(app) == 3
     assert not any("Voice source" in c.value for c in app.caption)
 
 
@@ -324,7 +324,7 @@ def test_long_clip_explains_the_chosen_region(app):
     slider.set_range(12.0, 18.0).run()
     app.button(key="explain_button").click().run()
     assert_clean(app)
-    assert image_count(app) == 2
+    assert image_count(app) == 3
     # The region's own score sits beside the heatmap (issue 30, item 5).
     assert any(re.fullmatch(r"Explained: seconds 12\.0–18\.0, which score [\d.]+ % as the heatmap scores them\.",
                             c.value) for c in app.caption)

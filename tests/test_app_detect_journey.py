@@ -98,7 +98,7 @@ def test_last_clip_and_verdict_survive_a_visit_to_another_page(tiny_app):
         assert not tiny_app.exception
         assert [t for t in texts(tiny_app) if t.startswith("## ")] == verdict
         assert f"Showing your last clip, **{markdown_text('kept.wav')}**." in tiny_app.info[0].value
-        assert len(tiny_app.get("image")) == 1 and len(tiny_app.get("audio")) == 1
+        assert len(tiny_app.get("image")) == 2 and len(tiny_app.get("audio")) == 1   # the verdict bar, the overview
     tiny_app.button(key="detect_clear").click().run()
     assert not [t for t in texts(tiny_app) if t.startswith("## ")]
     assert "10 seconds of speech or more" in tiny_app.info[0].value   # as the uncertain advice asks

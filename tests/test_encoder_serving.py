@@ -372,12 +372,12 @@ def test_the_detect_page_serves_and_explains_an_encoder_version(encoder_store, t
     assert not at.exception, [e.value for e in at.exception]
     assert any(v in m.value for m in at.markdown for v in ("Likely genuine", "Uncertain", "Likely synthetic"))
     assert any("The verdict comes from the whole clip at once" in c.value for c in at.caption)
-    assert len(at.get("image")) == 1   # the overview: timeline, waveform and the encoder's log-mel
+    assert len(at.get("image")) == 2   # the verdict bar; the overview: timeline, waveform and the encoder's log-mel
     assert encoder_detector_level(store) == "level (Whisper log-mel; 1 = 40 dB)"
     assert any("blurred to the region's average" in c.value for c in at.caption)
     at.button(key="explain_button").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert len(at.get("image")) == 2 and any(c.value.startswith("Explained: seconds") for c in at.caption)
+    assert len(at.get("image")) == 3 and any(c.value.startswith("Explained: seconds") for c in at.caption)
 
 
 def test_the_feature_cache_is_keyed_on_everything_that_shapes_a_feature(encoder_store, monkeypatch):

@@ -34,7 +34,9 @@ def test_timeline_names_its_band_colours_and_keeps_markers_whole(analysis):
     assert [t.get_text() for t in timeline.get_legend().get_texts()] == list(figures.BAND_LABELS)
     markers = timeline.collections[-1]
     assert not markers.get_clip_on()  # a window at 100 % is drawn whole, not cut at the frame
-    assert timeline.get_ylim() == (0.0, 1.0)
+    assert timeline.get_ylim() == pytest.approx(figures.scale.LIMITS)   # the verdict bar's log-odds scale
+    assert [t.get_text() for t in timeline.get_yticklabels()] == ["0.1 %", "1 %", "10 %", "50 %", "90 %", "99 %",
+                                                                  "99.9 %"]
 
 
 def test_long_clips_are_a_line_not_178_markers():

@@ -181,20 +181,22 @@ def test_learn_explains_uncertain_and_comments_from_the_scores_shown(versions, k
     assert (score_comment("genuine", 0.11, None, facts) is None) is (kind == "clears")
 
 
-def test_batch_rows_share_one_precision_and_name_spliced_seconds(versions):
+def test_batch_rows_never_read_on_the_wrong_side_of_an_edge_and_name_spliced_seconds(versions):
     from types import SimpleNamespace
 
-    from app_pages.batch_view import scored_table, shared_text
     from webapp.batch import BatchRow, join_sentences
+    from webapp.batch_table import row_text, scored_table, written_table
 
     version = versions["cannot-clear"]
     detector = SimpleNamespace(calibration=version.calibration, facts=facts_of(version))
     rows = [BatchRow("a.wav", "Uncertain", 0.6995, 3.0), BatchRow("b.wav", "Likely synthetic", 0.7004, 3.0,
                                                                   synthetic_stretches="Seconds 1.0–3.0 ...")]
-    decimals = shared_text(rows, detector).decimals
-    shown = scored_table(rows, decimals)["p_synthetic"].tolist()
-    assert shown[0] < 70.0 <= shown[1]   # "Uncertain 70 %" never sits beside "Likely synthetic 70 %"
-    assert "synthetic_stretches" in scored_table(rows, decimals).columns
+    shown = [row_text(row, detector).value for row in rows]
+    assert shown == ["69.95 %", "70.04 %"]   # "Uncertain 70 %" never sits beside "Likely synthetic 70 %"
+    table = written_table(rows, detector).to_string()   # what the table shows
+    assert "Uncertain 69.95 %" in table and "Likely synthetic 70.04 %" in table
+    assert scored_table(rows)["p_synthetic"].tolist() == [69.95, 70.04]   # numbers underneath: sorted as numbers
+    assert "synthetic_stretches" in scored_table(rows).columns
     assert join_sentences(["Short clip.", "Clipped"]) == "Short clip. Clipped."
 
 

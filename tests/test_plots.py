@@ -7,7 +7,7 @@ import pytest
 from audio_fixtures import voice_like
 
 from detector.verdict import WindowScore
-from webapp import plots
+from webapp import plots, scale
 
 
 def test_a_short_clip_keeps_every_sample():
@@ -42,13 +42,15 @@ def test_timeline_marks_each_window_with_its_verdict_colour():
     fig = plots.timeline_figure(windows, genuine_below=0.3, synthetic_above=0.7)
     segments, markers = fig.data[:2]
     assert list(markers.x) == [1.0, 2.0, 3.0]
-    assert list(markers.y) == [0.1, 0.5, 0.95]
+    assert list(markers.y) == pytest.approx([scale.log_odds(p) for p in (0.1, 0.5, 0.95)])   # the log-odds scale
     assert list(markers.marker.color) == [plots.GENUINE_COLOUR, plots.UNCERTAIN_COLOUR, plots.SYNTHETIC_COLOUR]
     assert [x for x in segments.x if x is not None] == [0.0, 2.0, 1.0, 3.0, 2.0, 4.0]
-    bands = [(s.y0, s.y1) for s in fig.layout.shapes]
-    assert bands == [(0.0, 0.3), (0.3, 0.7), (0.7, 1.0)]
-    assert markers.cliponaxis is False  # a window at 100 % is not cut in half by the frame
-    assert list(markers.text)[2] == "2.0–4.0 s: 95 % synthetic"
+    bands = [edge for s in fig.layout.shapes for edge in (s.y0, s.y1)]
+    assert bands == pytest.approx([scale.LIMITS[0], scale.log_odds(0.3), scale.log_odds(0.3), scale.log_odds(0.7),
+                                   scale.log_odds(0.7), scale.LIMITS[1]])
+    assert list(fig.layout.yaxis.ticktext) == ["0.1 %", "1 %", "10 %", "50 %", "90 %", "99 %", "99.9 %"]
+    assert markers.cliponaxis is False  # a window at the end of the scale is not cut in half by the frame
+    assert list(markers.text)[2] == "2.0–4.0 s: 95 % synthetic (likely synthetic)"
 
 
 def test_timeline_legend_names_the_band_colours_with_their_edges():
@@ -56,7 +58,7 @@ def test_timeline_legend_names_the_band_colours_with_their_edges():
     assert fig.layout.showlegend
     assert [t.name for t in fig.data if t.showlegend is not False] == [
         "likely genuine (below 3.9 %)", "uncertain", "likely synthetic (91.9 % or more)"]
-    assert fig.data[1].text[0] == "0.0–2.0 s: 4.0 % synthetic"  # never reads as below the 3.9 % edge
+    assert fig.data[1].text[0] == "0.0–2.0 s: 4.0 % synthetic (uncertain)"  # never reads as below the 3.9 % edge
 
 
 def test_long_timeline_is_one_line_without_markers():
@@ -65,12 +67,18 @@ def test_long_timeline_is_one_line_without_markers():
     assert line.mode == "lines" and len(line.x) == 178
 
 
-def test_histogram_covers_zero_to_one_with_bands():
-    fig = plots.histogram_figure([0.05, 0.5, 0.97, 0.98], 0.2, 0.8)
-    hist = fig.data[0]
-    assert list(hist.x) == [0.05, 0.5, 0.97, 0.98]
-    assert hist.xbins.start == 0 and hist.xbins.size == pytest.approx(0.05)
-    assert [(s.x0, s.x1) for s in fig.layout.shapes] == [(0.0, 0.2), (0.2, 0.8), (0.8, 1.0)]
+def test_histogram_bins_are_equal_on_the_log_odds_scale_with_bands():
+    # Seven genuine-looking files: on 0-100 % bins of 5 % they were one bar; here they spread over several.
+    scores = [0.0009, 0.0021, 0.0036, 0.0044, 0.005, 0.02, 0.97]
+    fig = plots.histogram_figure(scores, 0.0108, 0.934)
+    bars = fig.data[0]
+    assert sum(bars.y) == len(scores) and sum(1 for n in bars.y if n) >= 4
+    assert min(bars.x) > scale.LIMITS[0] and max(bars.x) < scale.LIMITS[1]
+    edges = [scale.LIMITS[0], scale.log_odds(0.0108), scale.log_odds(0.934), scale.LIMITS[1]]
+    assert [x for s in fig.layout.shapes for x in (s.x0, s.x1)] == pytest.approx(
+        [edges[0], edges[1], edges[1], edges[2], edges[2], edges[3]])
+    assert list(fig.layout.xaxis.ticktext)[:3] == ["0.1 %", "1 %", "10 %"]
+    assert any(text.endswith(": 1 file") for text in bars.text)   # hover in per cent, not log-odds
 
 
 def test_spectrogram_db_axis_and_range():

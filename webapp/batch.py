@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from detector.clip_edges import ClipEdges, clip_edges
 from detector.errors import AudioError
 from detector.names import safe_display_name
 from detector.spreadsheet import spreadsheet_safe
@@ -41,6 +42,8 @@ class BatchRow:
     error: str = ""
     sha256: str = ""
     model_version: str = ""
+    # The edges this file was judged by and its probability and edges as Detect writes them (not in the CSV).
+    edges: ClipEdges | None = None
 
 
 def join_sentences(sentences: Iterable[str]) -> str:
@@ -77,6 +80,7 @@ def analyse_one(detector: "Detector", name: str, payload: bytes) -> tuple[BatchR
         synthetic_stretches=stretches_sentence(analysis.synthetic_spans, analysis.spliced, analysis.verdict),
         sha256=analysis.sha256,
         model_version=analysis.model_version,
+        edges=clip_edges(analysis, detector.calibration),
     )
     return row, analysis
 

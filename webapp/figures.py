@@ -1,4 +1,7 @@
-"""Static PNG figures of one analysis (matplotlib): the Detect page and the HTML report share them.
+"""Static PNG figures of one analysis (matplotlib): the verdict bar, the overview and the occlusion heatmap.
+
+The Detect page shows them all; the HTML report embeds the overview. Scores are drawn on the
+log-odds scale of :mod:`webapp.scale`, on which a 1 % band edge is plainly visible.
 
 Why static: hovering adds nothing a legend and labels cannot say, and the first
 Plotly chart of a session kept the browser busy for 4-15 s while the page looked
@@ -20,13 +23,13 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from detector.bands import clip_text  # noqa: E402
+from detector.clip_edges import BAND_WORDS, ClipEdges  # noqa: E402
 from detector.model_facts import ModelFacts  # noqa: E402
+from webapp import scale  # noqa: E402
 from webapp.plots import (  # noqa: E402
     BAND_COLOURS,
-    GENUINE_COLOUR,
     SYNTHETIC_COLOUR,
-    UNCERTAIN_COLOUR,
-    band_spans,
     envelope,
     reduce_columns,
 )
@@ -37,6 +40,9 @@ MARKER_LIMIT = 60  # more windows than this (a minute or more of audio): a line,
 BAND_LABELS = ("likely genuine", "uncertain", "likely synthetic")
 BAND_NAMES = {"likely_genuine": "likely genuine", "uncertain": "uncertain", "likely_synthetic": "likely synthetic"}
 HEAT_LABELS = ("pushes towards\ngenuine", "no effect", "pushes towards\nsynthetic")
+BAR_WIDTH_IN, BAR_HEIGHT_IN = 7.0, 1.2
+BAR_TEXT_COLOURS = {"likely_genuine": "#116329", "uncertain": "#7d4e00", "likely_synthetic": "#a40e26"}  # darker: legible
+BAR_LABEL_SHARE = 0.12   # a part of a band narrower than this share of the bar gets no name inside (the caption names it)
 
 
 def _png(fig: Figure) -> bytes:
@@ -52,40 +58,108 @@ def _colour_bar(fig: Figure, ax, mappable, **kwargs):
     return fig.colorbar(mappable, cax=ax.inset_axes((1.01, 0.0, 0.015, 1.0)), **kwargs)
 
 
-def _band_colour(p: float, genuine_below: float, synthetic_above: float) -> str:
-    if p >= synthetic_above:
-        return SYNTHETIC_COLOUR
-    return GENUINE_COLOUR if p < genuine_below else UNCERTAIN_COLOUR
+def _band_colour(p: float, genuine_below: float | None, synthetic_above: float | None) -> str:
+    return BAND_COLOURS[scale.band_of(p, genuine_below, synthetic_above)]
 
 
-def draw_timeline(ax, windows: Sequence, genuine_below: float, synthetic_above: float,
-                  facts: ModelFacts | None = None) -> None:
-    """Score per window over the verdict bands, with a legend naming the band colours.
+def _percent_axis(ax, axis: str = "y") -> None:
+    """Log-odds limits and ticks written in per cent (:mod:`webapp.scale`) on ``ax``'s x or y axis."""
+    positions, labels = scale.ticks()
+    if axis == "y":
+        ax.set_ylim(*scale.LIMITS)
+        ax.set_yticks(positions, labels, fontsize=8)
+    else:
+        ax.set_xlim(*scale.LIMITS)
+        ax.set_xticks(positions, labels, fontsize=8)
+
+
+def draw_timeline(ax, windows: Sequence, genuine_below: float | None, synthetic_above: float | None,
+                  facts: ModelFacts | None = None, names: dict[str, str] | None = None) -> None:
+    """Score per window over the verdict bands on the log-odds scale, with a legend naming the band colours.
 
     Each window is a short horizontal bar over the seconds it covers; a marker at its
     centre carries the band colour. Long clips get a line through the centres
     instead, so 178 windows of a 3-minute clip stay readable. With ``facts`` only the
-    bands the model can reach are shaded and named.
+    bands the model can reach are shaded and named; a ``None`` edge shades no such band.
+    ``names`` (band to label, :meth:`ClipEdges.band_names`) writes the edges in the legend.
     """
-    spans = band_spans(genuine_below, synthetic_above, facts)
-    for span in spans:
-        ax.axhspan(span.low, span.high, color=BAND_COLOURS[span.verdict], alpha=0.12, linewidth=0)
+    spans = scale.band_spans(genuine_below, synthetic_above, facts)
+    for verdict, low, high in scale.spans_on_scale(spans):
+        ax.axhspan(low, high, color=BAND_COLOURS[verdict], alpha=0.12, linewidth=0)
     centres = np.array([(w.start_s + w.end_s) / 2 for w in windows])
-    scores = np.array([w.p_synthetic for w in windows])
+    probabilities = [w.p_synthetic for w in windows]
+    scores = np.atleast_1d(scale.log_odds(probabilities))
     if len(windows) <= MARKER_LIMIT:
         ax.hlines(scores, [w.start_s for w in windows], [w.end_s for w in windows], color="#57606a", linewidth=2.5)
         ax.scatter(centres, scores, s=36, zorder=3, clip_on=False, edgecolors="white", linewidths=0.6,
-                   c=[_band_colour(p, genuine_below, synthetic_above) for p in scores])
+                   c=[_band_colour(p, genuine_below, synthetic_above) for p in probabilities])
     else:
         ax.plot(centres, scores, color="#24292f", linewidth=1.2, clip_on=False)
-    ax.set_ylim(0.0, 1.0)
+    _percent_axis(ax, "y")
     ax.margins(y=0)
-    ax.set_yticks([0.0, 0.5, 1.0], ["0 %", "50 %", "100 %"])
     ax.set_ylabel("p(synthetic)")
-    handles = [Patch(facecolor=BAND_COLOURS[span.verdict], alpha=0.35, label=BAND_NAMES[span.verdict])
+    labels = names or BAND_NAMES
+    handles = [Patch(facecolor=BAND_COLOURS[span.verdict], alpha=0.35, label=labels.get(span.verdict,
+                                                                                      BAND_NAMES[span.verdict]))
                for span in spans]
     ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, frameon=False, fontsize=9,
               borderaxespad=0.2)
+
+
+def verdict_bar_png(edges: ClipEdges, p_synthetic: float, facts: ModelFacts | None = None) -> bytes:
+    """:func:`verdict_bar_figure` as PNG bytes."""
+    return _png(verdict_bar_figure(edges, p_synthetic, facts))
+
+
+def verdict_bar_figure(edges: ClipEdges, p_synthetic: float, facts: ModelFacts | None = None) -> Figure:
+    """One horizontal bar: the clip's verdict bands on the log-odds scale and the clip's mark on it.
+
+    ``edges`` (:func:`detector.clip_edges.clip_edges`) says which bands the clip could get; a band
+    without an edge is not drawn (:func:`verdict_bar_caption` says so). Each band wide enough is
+    named inside the bar with its edge, written as everywhere else; the mark carries the probability.
+    """
+    fig = Figure(figsize=(BAR_WIDTH_IN, BAR_HEIGHT_IN))
+    fig.subplots_adjust(left=0.03, right=0.97, bottom=0.3, top=0.64)
+    ax = fig.subplots()
+    ax.axvspan(*scale.LIMITS, color="#eaeef2", linewidth=0)   # scores with no band of their own (a model's floor)
+    edge_text = {"likely_genuine": f"below {edges.text.genuine_below}",
+                 "likely_synthetic": f"{edges.text.synthetic_above} or more"}
+    mark = scale.log_odds(p_synthetic)
+    for span in scale.band_spans(edges.genuine_below, edges.synthetic_above, facts):
+        low, high = scale.log_odds(span.low), scale.log_odds(span.high)
+        ax.axvspan(low, high, color=BAND_COLOURS[span.verdict], alpha=0.28, linewidth=0)
+        if low < mark < high:   # the name goes in the wider part beside the mark, so the mark never crosses it
+            low, high = (low, mark) if mark - low >= high - mark else (mark, high)
+        if (high - low) / (scale.LIMITS[1] - scale.LIMITS[0]) >= BAR_LABEL_SHARE:
+            words = BAND_WORDS[span.verdict] + (f"\n{edge_text[span.verdict]}" if span.verdict in edge_text else "")
+            ax.text((low + high) / 2, 0.5, words, ha="center", va="center", fontsize=8.5, linespacing=1.1,
+                    color=BAR_TEXT_COLOURS[span.verdict], fontweight="bold")
+    ax.axvline(mark, color="#24292f", linewidth=2.2)
+    ax.plot([mark], [1.0], marker="v", markersize=9, color="#24292f", clip_on=False)
+    share = (mark - scale.LIMITS[0]) / (scale.LIMITS[1] - scale.LIMITS[0])
+    align = "left" if share < 0.12 else "right" if share > 0.88 else "center"
+    ax.annotate(f"this clip: {edges.text.value}", (mark, 1.0), xytext=(0, 8), textcoords="offset points",
+                ha=align, va="bottom", fontsize=10, fontweight="bold", color="#24292f", annotation_clip=False)
+    _percent_axis(ax, "x")
+    ax.set_ylim(0.0, 1.0)
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
+def verdict_bar_caption(edges: ClipEdges, facts: ModelFacts | None = None) -> str:
+    """What the bar shows in words (its text alternative), and each band it leaves out and why (Markdown)."""
+    missing = edges.missing()
+    if edges.genuine_below is not None and facts is not None and not facts.can_clear:
+        floor = clip_text(facts.lowest, edges.genuine_below, edges.synthetic_above).value
+        missing.append(f"No *likely genuine* band: this model never scores below {floor}.")
+    reachable = facts.reachable if facts is not None else ("likely_genuine", "likely_synthetic")
+    names = {band: name for band, name in edges.band_names().items() if band != "uncertain" and band in reachable}
+    bands = f" ({'; '.join(names.values())})" if names else ""
+    return " ".join([f"Where this clip's score, {edges.text.value}, falls among the verdict bands{bands}. The scale "
+                     "spreads out the ends: 0.1 %, 1 % and 10 % are evenly spaced, as are 90 %, 99 % and 99.9 %.",
+                     *missing])
 
 
 def draw_waveform(ax, samples: np.ndarray, sample_rate: int, offset_s: float) -> None:
@@ -106,28 +180,31 @@ def draw_spectrogram(ax, features: np.ndarray, times: np.ndarray, axis: np.ndarr
     return image
 
 
-def overview_png(analysis, genuine_below: float, synthetic_above: float, facts: ModelFacts | None = None) -> bytes:
+def overview_png(analysis, genuine_below: float | None, synthetic_above: float | None,
+                 facts: ModelFacts | None = None, names: dict[str, str] | None = None) -> bytes:
     """:func:`overview_figure` as PNG bytes."""
-    return _png(overview_figure(analysis, genuine_below, synthetic_above, facts))
+    return _png(overview_figure(analysis, genuine_below, synthetic_above, facts, names))
 
 
-def overview_figure(analysis, genuine_below: float, synthetic_above: float,
-                    facts: ModelFacts | None = None) -> Figure:
+def overview_figure(analysis, genuine_below: float | None, synthetic_above: float | None,
+                    facts: ModelFacts | None = None, names: dict[str, str] | None = None) -> Figure:
     """Timeline (when the clip has several windows), waveform and spectrogram on one time axis.
 
     ``analysis`` is a :class:`detector.analysis.Analysis`. Stretches that score likely
     synthetic are shaded red across all rows; the axis spans the whole uploaded file.
+    The timeline is on the verdict bar's log-odds scale (:mod:`webapp.scale`); ``names``
+    labels its bands with the clip's edges.
     """
     with_timeline = len(analysis.windows) > 1
     rows = (["timeline"] if with_timeline else []) + ["waveform", "spectrogram"]
-    heights = {"timeline": 1.6, "waveform": 1.1, "spectrogram": 2.2}
+    heights = {"timeline": 1.9, "waveform": 1.1, "spectrogram": 2.2}
     height = sum(heights[r] for r in rows) + 1.1
     fig = Figure(figsize=(WIDTH_IN, height))
     fig.subplots_adjust(left=0.07, right=0.91, bottom=0.55 / height, top=1 - 0.5 / height, hspace=0.18)
     axes = fig.subplots(len(rows), 1, sharex=True, height_ratios=[heights[r] for r in rows])
     by_row = dict(zip(rows, np.atleast_1d(axes)))
     if with_timeline:
-        draw_timeline(by_row["timeline"], analysis.windows, genuine_below, synthetic_above, facts)
+        draw_timeline(by_row["timeline"], analysis.windows, genuine_below, synthetic_above, facts, names)
         by_row["timeline"].set_title("Score per window", loc="left", fontsize=11)
     draw_waveform(by_row["waveform"], analysis.samples, analysis.sample_rate, analysis.offset_s)
     image = draw_spectrogram(by_row["spectrogram"], analysis.features, analysis.feature_times,

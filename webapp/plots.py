@@ -15,10 +15,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import hex_to_rgb, sequential
 
-from detector.bands import band_text
+from detector.bands import band_text, clip_text
+from detector.clip_edges import BAND_WORDS
 from detector.config import FeatureConfig
 from detector.model_facts import BandSpan, ModelFacts
 from detector.spectrum import power_spectrogram
+from webapp import scale
 
 MAX_POINTS = 4000     # waveform envelope points
 MAX_COLUMNS = 1200    # spectrogram time columns
@@ -64,84 +66,126 @@ def reduce_columns(matrix: np.ndarray, times: np.ndarray,
     return reduced, times[:usable].reshape(-1, factor).mean(axis=1)
 
 
-def band_spans(genuine_below: float, synthetic_above: float, facts: ModelFacts | None = None) -> list[BandSpan]:
-    """The bands to shade: the model's reachable ones (``facts``), else all three over [0, 1]."""
-    if facts is not None:
-        return facts.band_spans()
-    return [BandSpan("likely_genuine", 0.0, genuine_below), BandSpan("uncertain", genuine_below, synthetic_above),
-            BandSpan("likely_synthetic", synthetic_above, 1.0)]
-
-
 BAND_COLOURS = {"likely_genuine": GENUINE_COLOUR, "uncertain": UNCERTAIN_COLOUR, "likely_synthetic": SYNTHETIC_COLOUR}
+HISTOGRAM_BINS = 24   # over the whole log-odds scale: one bin is about a factor of 2.2 in the odds
 
 
 def _bands(fig: go.Figure, spans: Sequence[BandSpan], horizontal: bool) -> None:
-    """Shade the verdict bands so a score's meaning is visible at a glance (only bands a clip can reach)."""
-    for span in spans:
-        colour = BAND_COLOURS[span.verdict]
+    """Shade the verdict bands (on the log-odds scale) so a score's meaning is visible at a glance."""
+    for verdict, low, high in scale.spans_on_scale(spans):
+        colour = BAND_COLOURS[verdict]
         if horizontal:
-            fig.add_hrect(y0=span.low, y1=span.high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
+            fig.add_hrect(y0=low, y1=high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
         else:
-            fig.add_vrect(x0=span.low, x1=span.high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
+            fig.add_vrect(x0=low, x1=high, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
 
 
-def timeline_figure(windows: Sequence, genuine_below: float = 0.2, synthetic_above: float = 0.8,
+def _percent_axis(axis: dict) -> dict:
+    """Plotly axis settings: the log-odds range with ticks written in per cent."""
+    positions, labels = scale.ticks()
+    return dict(axis, range=list(scale.LIMITS), tickvals=positions, ticktext=labels)
+
+
+def _names(scores: Sequence[float], genuine_below: float | None, synthetic_above: float | None,
+           names: dict[str, str] | None) -> dict[str, str]:
+    """Band labels: ``names`` (a clip's, with its edges written as everywhere else), else edges written precisely
+    enough that no score of ``scores`` seems to contradict them (:func:`detector.bands.band_text`)."""
+    if names is not None:
+        return names
+    if genuine_below is not None and synthetic_above is not None:
+        text = band_text(scores, genuine_below, synthetic_above)
+        genuine, synthetic = text.genuine_below, text.synthetic_above
+    else:
+        text = clip_text(0.5, genuine_below, synthetic_above)
+        genuine, synthetic = text.genuine_below, text.synthetic_above
+    return {"likely_genuine": f"likely genuine (below {genuine})", "uncertain": "uncertain",
+            "likely_synthetic": f"likely synthetic ({synthetic} or more)"}
+
+
+def timeline_figure(windows: Sequence, genuine_below: float | None = 0.2, synthetic_above: float | None = 0.8,
                     title: str = "Score per window", marker_limit: int = 60,
-                    facts: ModelFacts | None = None) -> go.Figure:
-    """p(synthetic) of each model window, drawn across the seconds it covers.
+                    facts: ModelFacts | None = None, names: dict[str, str] | None = None) -> go.Figure:
+    """p(synthetic) of each model window, drawn across the seconds it covers, on the log-odds scale.
 
     ``windows`` holds objects with ``start_s``, ``end_s`` and ``p_synthetic``
     (:class:`detector.inference.WindowScore`, in seconds of the uploaded file). Each
     window is a horizontal segment with a marker at its centre in its band's colour;
-    a legend names the band colours, markers at 0 or 100 % are drawn whole, and clips
+    a legend names the band colours, markers at the ends of the scale are drawn whole, and clips
     with more than ``marker_limit`` windows get one line through the centres instead.
-    With ``facts`` only the bands this model can reach are shaded and named.
+    With ``facts`` only the bands this model can reach are shaded and named; a ``None`` edge
+    shades no such band. ``names`` (:meth:`detector.clip_edges.ClipEdges.band_names`) labels the
+    bands with the clip's edges; each window's hover writes its score as the clip's is written.
     """
     fig = go.Figure()
-    spans = band_spans(genuine_below, synthetic_above, facts)
+    spans = scale.band_spans(genuine_below, synthetic_above, facts)
     _bands(fig, spans, horizontal=True)
     windows = list(windows)
     centres = [(w.start_s + w.end_s) / 2 for w in windows]
     scores = [w.p_synthetic for w in windows]
-    text = band_text(scores, genuine_below, synthetic_above)
-    labels = [f"{w.start_s:.1f}–{w.end_s:.1f} s: {p} synthetic" for w, p in zip(windows, text.values)]
+    heights = [scale.log_odds(p) for p in scores]
+    # Each window written as a clip of that score would be, with its band named: a rounded edge in the legend
+    # cannot then make a window seem to sit in the wrong band.
+    labels = [f"{w.start_s:.1f}–{w.end_s:.1f} s: {clip_text(w.p_synthetic, genuine_below, synthetic_above).value} "
+              f"synthetic ({BAND_WORDS[scale.band_of(w.p_synthetic, genuine_below, synthetic_above)]})" for w in windows]
     if len(windows) > marker_limit:
-        fig.add_trace(go.Scatter(x=centres, y=scores, mode="lines", line=dict(color="#24292f", width=1.5),
+        fig.add_trace(go.Scatter(x=centres, y=heights, mode="lines", line=dict(color="#24292f", width=1.5),
                                  text=labels, hovertemplate="%{text}<extra></extra>", showlegend=False))
     else:
         xs: list[float | None] = []
         ys: list[float | None] = []
-        for w in windows:
+        for w, height in zip(windows, heights):
             xs += [w.start_s, w.end_s, None]
-            ys += [w.p_synthetic, w.p_synthetic, None]
+            ys += [height, height, None]
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#57606a", width=3), hoverinfo="skip",
                                  showlegend=False))
-        colours = [SYNTHETIC_COLOUR if p >= synthetic_above else GENUINE_COLOUR if p < genuine_below
-                   else UNCERTAIN_COLOUR for p in scores]
-        fig.add_trace(go.Scatter(x=centres, y=scores, mode="markers+lines", marker=dict(size=9, color=colours),
+        colours = [BAND_COLOURS[scale.band_of(p, genuine_below, synthetic_above)] for p in scores]
+        fig.add_trace(go.Scatter(x=centres, y=heights, mode="markers+lines", marker=dict(size=9, color=colours),
                                  line=dict(color="#57606a", width=1, dash="dot"), text=labels, cliponaxis=False,
                                  hovertemplate="%{text}<extra></extra>", showlegend=False))
     # Legend entries for the shaded bands (shapes have no legend of their own).
-    names = {"likely_genuine": f"likely genuine (below {text.genuine_below})", "uncertain": "uncertain",
-             "likely_synthetic": f"likely synthetic ({text.synthetic_above} or more)"}
-    for name, colour in ((names[span.verdict], BAND_COLOURS[span.verdict]) for span in spans):
+    labels_of = _names(scores, genuine_below, synthetic_above, names)
+    for name, colour in ((labels_of[span.verdict], BAND_COLOURS[span.verdict]) for span in spans):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
                                  marker=dict(size=12, symbol="square", color=colour, opacity=0.35)))
-    fig.update_yaxes(range=[0, 1], tickformat=".0%")
-    _layout(fig, title, "Time (s)", "p(synthetic)", height=260)
-    fig.update_layout(showlegend=True, legend=dict(orientation="h", x=1.0, xanchor="right", y=1.02,
-                                                   yanchor="bottom", font=dict(size=11)))
+    _layout(fig, title, "Time (s)", "p(synthetic)", height=280)
+    fig.update_layout(yaxis=_percent_axis(fig.layout.yaxis.to_plotly_json()), showlegend=True,
+                      legend=dict(orientation="h", x=1.0, xanchor="right", y=1.02, yanchor="bottom",
+                                  font=dict(size=11)))
     return fig
 
 
-def histogram_figure(scores: Sequence[float], genuine_below: float = 0.2, synthetic_above: float = 0.8,
-                     title: str = "Scores of all files", bins: int = 20, facts: ModelFacts | None = None) -> go.Figure:
-    """Histogram of p(synthetic) over [0, 1] with the verdict bands shaded (with ``facts``: the reachable ones)."""
-    fig = go.Figure(go.Histogram(x=list(scores), xbins=dict(start=0.0, end=1.0 + 1e-9, size=1.0 / bins),
-                                 marker=dict(color="#0969da", line=dict(color="white", width=1))))
-    _bands(fig, band_spans(genuine_below, synthetic_above, facts), horizontal=False)
-    fig.update_xaxes(range=[0, 1], tickformat=".0%")
-    return _layout(fig, title, "p(synthetic)", "Files", height=260)
+def histogram_bins(scores: Sequence[float], bins: int = HISTOGRAM_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of ``scores`` in ``bins`` equal bins of the log-odds scale, and the bins' edges (log-odds)."""
+    edges = np.linspace(scale.LIMITS[0], scale.LIMITS[1], bins + 1)
+    counts, _ = np.histogram(np.atleast_1d(scale.log_odds(list(scores))), bins=edges)
+    return counts, edges
+
+
+def histogram_figure(scores: Sequence[float], genuine_below: float | None = 0.2,
+                     synthetic_above: float | None = 0.8, title: str = "Scores of all files",
+                     bins: int = HISTOGRAM_BINS, facts: ModelFacts | None = None,
+                     missing: Sequence[str] = ()) -> go.Figure:
+    """How many files scored where, on the log-odds scale, with the verdict bands shaded.
+
+    Bins are equal on the log-odds scale, so files at 0.3 % and 3 % fall in different bars
+    instead of one 0-5 % bar. With ``facts`` only the reachable bands are shaded; a ``None``
+    edge shades no such band, and ``missing`` (sentences such as
+    :meth:`detector.clip_edges.ClipEdges.missing`) is written under the title.
+    """
+    counts, edges = histogram_bins(scores, bins)
+    low, high = scale.probability(edges[:-1]), scale.probability(edges[1:])
+    hover = [f"{scale.short_percent(float(a))}–{scale.short_percent(float(b))}: "
+             f"{n} file{'s' if n != 1 else ''}" for a, b, n in zip(low, high, counts)]
+    fig = go.Figure(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=float(edges[1] - edges[0]),
+                           marker=dict(color="#0969da", line=dict(color="white", width=1)),
+                           text=hover, textposition="none", hovertemplate="%{text}<extra></extra>"))
+    _bands(fig, scale.band_spans(genuine_below, synthetic_above, facts), horizontal=False)
+    subtitle = " ".join(missing).replace("*", "")
+    _layout(fig, title if not subtitle else f"{title}<br><sup>{subtitle}</sup>", "p(synthetic)", "Files",
+            height=280)
+    fig.update_layout(xaxis=_percent_axis(fig.layout.xaxis.to_plotly_json()), bargap=0.0)
+    fig.update_yaxes(rangemode="tozero", dtick=1 if max(counts, default=0) <= 10 else None)
+    return fig
 
 
 def spectrogram_db(samples: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -16,7 +16,8 @@ import html
 import re
 from typing import Any
 
-from detector.bands import band_text
+from detector.bands import band_text, clip_text
+from detector.clip_edges import ClipEdges, clip_edges
 from detector.model_facts import ModelFacts, facts_of
 from detector.registry import ModelVersion
 from detector.verdict import VERDICTS, cap_words, next_steps, stretches_sentence
@@ -50,16 +51,19 @@ def report_dict(analysis, version: ModelVersion) -> dict[str, Any]:
     """
     if version.name != analysis.model_version:
         raise ValueError(f"the analysis was made with {analysis.model_version!r}, not {version.name!r}")
-    calibration = version.calibration
+    edges = clip_edges(analysis, version.calibration)
     data = analysis.to_dict()
     facts = facts_of(version)
-    data["bands"] = {"genuine_below": round(calibration.genuine_below, 6),
-                     "synthetic_above": round(calibration.synthetic_above, 6),
+    data["p_synthetic_text"] = edges.text.value   # as Detect, Batch and the CLI write it
+    data["bands"] = {"genuine_below": _rounded(edges.genuine_below), "synthetic_above": _rounded(edges.synthetic_above),
+                     "per_channel": bool(analysis.bands is not None and analysis.bands.per_channel),
                      "meaning": "p < genuine_below: likely genuine; p >= synthetic_above: likely synthetic; "
-                                "in between: uncertain",
+                                "in between: uncertain; an edge of null: this clip could not get that band",
+                     "text": {"genuine_below": edges.text.genuine_below, "synthetic_above": edges.text.synthetic_above},
+                     "missing": [sentence.replace("*", "") for sentence in edges.missing()],
                      "reachable": list(facts.reachable),
-                     "lowest_score": None if facts.floor is None else round(facts.floor, 6),
-                     "highest_score": None if facts.ceiling is None else round(facts.ceiling, 6)}
+                     "lowest_score": _rounded(facts.floor),
+                     "highest_score": _rounded(facts.ceiling)}
     data["times"] = "seconds of the uploaded file; offset_s is the silence trimmed before the analysed audio"
     data["model"] = {"version": version.name, "created": version.created, "summary": plain_summary(version),
                      "error_rates": error_rates(version)}
@@ -68,6 +72,10 @@ def report_dict(analysis, version: ModelVersion) -> dict[str, Any]:
     if analysis.verdict == "uncertain":
         data["next_steps"] = next_steps(facts)
     return data
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
 
 
 def _inline(text: str) -> str:
@@ -98,19 +106,31 @@ def _rows(pairs: list[tuple[str, str | None]]) -> str:
     return "\n".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in pairs if v is not None)
 
 
-def bands_sentence(facts: ModelFacts) -> str:
-    """The bands this model can reach, with its lowest and highest scores, as one sentence of HTML-safe text."""
-    text = band_text([facts.lowest, facts.highest], facts.genuine_below, facts.synthetic_above)
-    low, high = text.values
-    words = {"likely_genuine": f"below {text.genuine_below} likely genuine",
-             "uncertain": f"from {text.genuine_below if facts.can_clear else low} up to {text.synthetic_above} "
-                          "uncertain",
-             "likely_synthetic": f"{text.synthetic_above} or more likely synthetic"}
-    sentence = "Bands: " + "; ".join(words[band] for band in facts.reachable) + "."
-    if not facts.can_clear:
+def bands_sentence(facts: ModelFacts, edges: ClipEdges | None = None) -> str:
+    """The bands a clip can get, with the model's lowest score where it has one, as one sentence of HTML-safe text.
+
+    With ``edges`` (:func:`detector.clip_edges.clip_edges`) they are that clip's, written as every front end
+    writes them, and a band it could not get is named as missing; without, the model's.
+    """
+    if edges is None:
+        text = band_text([facts.lowest, facts.highest], facts.genuine_below, facts.synthetic_above)
+        genuine, synthetic, low = text.genuine_below, text.synthetic_above, text.values[0]
+        missing: list[str] = []
+    else:
+        genuine, synthetic = edges.text.genuine_below, edges.text.synthetic_above
+        low = clip_text(facts.lowest, edges.genuine_below, edges.synthetic_above).value
+        missing = [sentence.replace("*", "") for sentence in edges.missing()]
+    clears = facts.can_clear and genuine is not None
+    lower = genuine if clears else low if facts.floor is not None else None
+    uncertain = (f"from {lower} up to {synthetic} uncertain" if lower and synthetic else
+                 f"below {synthetic} uncertain" if synthetic else f"from {lower} uncertain" if lower else "uncertain")
+    words = {"likely_genuine": f"below {genuine} likely genuine" if clears else None, "uncertain": uncertain,
+             "likely_synthetic": f"{synthetic} or more likely synthetic" if synthetic else None}
+    sentence = "Bands: " + "; ".join(words[band] for band in facts.reachable if words[band]) + "."
+    if not facts.can_clear and genuine is not None:
         sentence += (f" This model never scores below {low}, so it never says likely genuine (that would need "
-                     f"less than {text.genuine_below}): it can flag a fake but cannot clear a clip.")
-    return sentence
+                     f"less than {genuine}): it can flag a fake but cannot clear a clip.")
+    return " ".join([sentence, *missing])
 
 
 def _rate_rows(facts: ModelFacts) -> list[tuple[str, str | None]]:
@@ -130,7 +150,7 @@ def report_html(analysis, version: ModelVersion, overview_png: bytes | None = No
     waveform, spectrogram); without it the report has no image.
     """
     data = report_dict(analysis, version)
-    text = band_text([analysis.p_synthetic], data["bands"]["genuine_below"], data["bands"]["synthetic_above"])
+    edges = clip_edges(analysis, version.calibration)
     model = facts_of(version)
     spans = data["stretches"]
     channels = {1: "mono", 2: "stereo"}.get(analysis.channels, f"{analysis.channels} channels")
@@ -161,15 +181,16 @@ def report_html(analysis, version: ModelVersion, overview_png: bytes | None = No
 <html lang="en"><head><meta charset="utf-8"><title>Voice analysis: {html.escape(analysis.name)}</title>
 <style>{_STYLE}</style></head><body>
 <h1>Voice analysis report: {html.escape(analysis.name)}</h1>
-<p class="verdict {analysis.verdict}">{html.escape(VERDICTS[analysis.verdict])}{capped}: {text.values[0]} probability
+<p class="verdict {analysis.verdict}">{html.escape(VERDICTS[analysis.verdict])}{capped}: {edges.text.value} probability
 that the voice is synthetic</p>
 <p>{_inline(analysis.explanation)}</p>
 {f'<p class="spans">{html.escape(spans)}</p>' if spans else ''}
-<p>{html.escape(bands_sentence(model))}</p>
+<p>{html.escape(bands_sentence(model, edges))}</p>
 <h2>Recording quality</h2><ul>{warnings}</ul>
 <h2>The file</h2><table>{facts}</table>
 <h2>Score over time, waveform and spectrogram</h2>
-<p>Times are seconds of the uploaded file. Red shading marks stretches that score likely synthetic.</p>
+<p>Times are seconds of the uploaded file. Red shading marks stretches that score likely synthetic. The score
+axis spreads out the ends: 0.1 %, 1 % and 10 % are evenly spaced, as are 90 %, 99 % and 99.9 %.</p>
 {image}
 <h2>The model</h2><table>{model_rows}</table>
 <h2>What this cannot tell you</h2>{_markdown_block(data["limits"])}
