@@ -49,10 +49,13 @@ def fold_channel_table(report: HeldOutReport) -> str:
     lines = ["| fold | " + " | ".join(classes) + " |", "|---|" + "---|" * len(classes)]
     for name, fold in report.folds.items():
         lines.append(f"| {name} | " + " | ".join(_cell(fold.at_shipped_by_channel.get(c)) for c in classes) + " |")
-    lines += ["", f"Each cell: EER · never-heard fakes below the class's *likely genuine* edge · never-heard genuine "
-                  f"clips above its *likely synthetic* edge (genuine / synthetic test clips of the fold and class). "
-                  f"The promise is at most {PROMISE:.0%} in every cell with at least five clips of the class counted; "
-                  "\"–\" where a class has too few clips or no edge was set."]
+    edges = report.rates_measured_at
+    at = (f" ({_edge(edges.genuine_below)} and {_edge(edges.synthetic_above)})" if edges is not None else "")
+    lines += ["", f"Each cell: EER · never-heard fakes below the version's overall *likely genuine* edge · "
+                  f"never-heard genuine clips at or above its overall *likely synthetic* edge{at}, each edge carried "
+                  "to the fold model by rank (genuine / synthetic test clips of the fold and class). A per-class "
+                  f"edge must keep at most {PROMISE:.0%} in every cell; \"–\" where a cell has fewer than five clips "
+                  "of the class counted."]
     return "\n".join(lines)
 
 
