@@ -5,10 +5,9 @@ Detect, Batch, the HTML report, the JSON export and the CLI all take a clip's nu
 everywhere (:func:`detector.bands.clip_text`), and a band the clip could not get is drawn
 and named nowhere: its edge is ``None`` and a sentence says so.
 
-Which edges apply: the clip's own (``Analysis.bands``, its measured channel class's where
-the version has bands per class), else the version's. A version without bands per class
-withholds *likely genuine* on the channels of :data:`detector.verdict.CANNOT_CLEAR`, so
-there the green band is not shown either.
+Which edges apply: the clip's own (``Analysis.bands``, set by :func:`detector.verdict.judge`:
+its measured channel class's where the version has bands per class, else the version's pair
+without the green edge on audio where *likely genuine* is withheld), else the version's.
 """
 
 from __future__ import annotations
@@ -19,10 +18,7 @@ from dataclasses import dataclass, replace
 from detector.bands import ClipText, clip_text
 from detector.calibration import Calibration
 from detector.channel import CHANNEL_WORDS
-from detector.verdict import CANNOT_CLEAR
 
-# The audio on which a version without per-class bands withholds *likely genuine* (a quality warning's code).
-WITHHELD_ON = {"narrow_band": CHANNEL_WORDS["narrowband"], "compressed": CHANNEL_WORDS["compressed"]}
 BAND_WORDS = {"likely_genuine": "likely genuine", "uncertain": "uncertain", "likely_synthetic": "likely synthetic"}
 
 
@@ -83,10 +79,8 @@ def clip_edges(analysis, calibration: Calibration) -> ClipEdges:
         genuine, synthetic = bands.genuine_below, bands.synthetic_above
     else:
         genuine, synthetic = calibration.genuine_below, calibration.synthetic_above
-    # Written against the edges of the clip's class, so the number reads as in the verdict's own sentence.
-    text = clip_text(analysis.p_synthetic, genuine, synthetic)
-    if bands is None or not bands.per_channel:   # one pair for all audio: the rule of detector.verdict.judge
-        withheld = [w.code for w in analysis.warnings if w.code in CANNOT_CLEAR]
-        if withheld and genuine is not None:   # the green band is withheld here: not drawn, not named
-            genuine, audio, text = None, WITHHELD_ON.get(withheld[0], audio), replace(text, genuine_below=None)
-    return ClipEdges(genuine, synthetic, audio, text)
+    # Written against the edges the verdict's own sentence compares it with: a version without bands per class
+    # words it against its green edge even where that band is withheld (then not drawn, not named).
+    withheld = genuine is None and bands is not None and not bands.per_channel
+    text = clip_text(analysis.p_synthetic, calibration.genuine_below if withheld else genuine, synthetic)
+    return ClipEdges(genuine, synthetic, audio, replace(text, genuine_below=None) if withheld else text)

@@ -138,7 +138,7 @@ class Detector:
             feature_times=offset + np.arange(len(clip.features)) * self.scorer.feature_hop_s,
             feature_axis=axis, feature_unit=unit, feature_level=self.config.front_end.level_label,
             model_input=clip.windows if len(clip.windows) else None,   # a CNN's windows as fed to it
-            offset_s=offset, speech_s=speech.voiced_s, channel=channel, bands=self.calibration.bands_for(channel),
+            offset_s=offset, speech_s=speech.voiced_s, channel=channel, bands=judged.bands,
         )
 
 

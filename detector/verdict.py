@@ -10,10 +10,10 @@ and what to do when it is *uncertain*. The bands themselves belong to the model'
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from detector.bands import band_text, format_percent
-from detector.calibration import Calibration
+from detector.calibration import Calibration, ClipBands
 from detector.channel import CHANNEL_WORDS
 from detector.model_facts import ModelFacts
 from detector.quality import QualityWarning, damage_reasons
@@ -84,11 +84,17 @@ def cannot_clear_reasons(codes: Sequence[str]) -> dict[str, str]:
 
 @dataclass
 class Judgement:
-    """A verdict with its paragraph and the quality codes that capped it (empty when none did)."""
+    """A verdict with its paragraph, the quality codes that capped it (empty when none did) and the edges it used.
+
+    ``bands`` are the edges the clip could be judged by: its class's for a version with bands
+    per class; the version's pair otherwise, without the green edge on the channels of
+    :data:`CANNOT_CLEAR`. Every front end draws and writes these (:mod:`detector.clip_edges`).
+    """
 
     verdict: str
     explanation: str
     capped_by: list[str]
+    bands: ClipBands | None = None
 
 
 def judge(p_synthetic: float, warnings: Sequence[QualityWarning], calibration: Calibration,
@@ -113,7 +119,9 @@ def judge(p_synthetic: float, warnings: Sequence[QualityWarning], calibration: C
     verdict = capped_verdict(unbounded, damage, list(withheld))
     explanation = explain_probability(p_synthetic, verdict, calibration, list(damage.values()), facts,
                                       list(withheld.values()))
-    return Judgement(verdict, explanation, list(damage) or list(withheld))
+    if not bands.per_channel and cannot_clear_reasons([w.code for w in warnings]):
+        bands = replace(bands, genuine_below=None)   # no green band on this audio, whatever the score
+    return Judgement(verdict, explanation, list(damage) or list(withheld), bands)
 
 
 def not_earned(channel: str, verdict: str) -> str:

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from detector.bands import band_text, clip_text
-from detector.calibration import ClipBands
+from detector.calibration import Calibration, ClipBands
 from detector.clip_edges import clip_edges
-from detector.verdict import WindowScore
+from detector.quality import QualityWarning
+from detector.verdict import WindowScore, judge
 from webapp import figures, plots, scale
 
 SHIPPED_EDGES = (0.0108, 0.93)   # about the shipped encoder model's edges
@@ -33,8 +34,11 @@ def rgb(hex_colour: str) -> tuple[float, ...]:
 
 
 def analysis(p: float, warnings=(), bands: ClipBands | None = None, channel: str = "wideband"):
-    return SimpleNamespace(p_synthetic=p, warnings=[SimpleNamespace(code=c) for c in warnings], bands=bands,
-                           channel=channel)
+    """A judged clip as ``Detector.analyse`` leaves it: without ``bands``, the edges the verdict rule used."""
+    coded = [QualityWarning(c, "...") for c in warnings]
+    if bands is None:
+        bands = judge(p, coded, scale_calibration(), channel=channel).bands
+    return SimpleNamespace(p_synthetic=p, warnings=coded, bands=bands, channel=channel)
 
 
 def test_ticks_are_monotone_and_written_in_per_cent():
@@ -62,8 +66,8 @@ def test_a_one_per_cent_green_band_takes_a_visible_share_of_the_bar():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.1 %", "1 %", "10 %", "50 %", "90 %", "99 %", "99.9 %"]
 
 
-def scale_calibration():
-    return SimpleNamespace(genuine_below=SHIPPED_EDGES[0], synthetic_above=SHIPPED_EDGES[1])
+def scale_calibration() -> Calibration:
+    return Calibration(genuine_below=SHIPPED_EDGES[0], synthetic_above=SHIPPED_EDGES[1])
 
 
 @pytest.mark.parametrize("missing", ["likely_genuine", "likely_synthetic"])
