@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast install install-dev system-deps corpus train heldout bench clean encoder encoder-features bakeoff
+.PHONY: run test test-fast install install-dev system-deps corpus train heldout bench clean encoder encoder-features bakeoff \
+	verdicts verdict-tables deferral
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +73,18 @@ encoder-features: encoder
 
 bakeoff: encoder-features
 	$(PY) -m train.encoder.bakeoff --corpus data/corpus --encoder $(ENCODER_FILE)
+
+# Issue 32 (docs/verdicts.md): the linear head through the folds crossed with measured channel classes, published
+# unpromoted with its bands per class; `make verdict-tables MODEL=<version>` prints its fold × class table and bands;
+# `make deferral` measures the deferral scores on the folds.
+verdicts: encoder-features
+	$(PY) -m train.encoder.retrain --corpus data/corpus --run-dir runs/verdicts --candidate linear-01234
+
+verdict-tables: install
+	$(PY) -m train.channel_table model_store/$(MODEL)
+
+deferral: encoder-features
+	$(PY) -m train.deferral --corpus data/corpus --encoder $(ENCODER_FILE)
 
 bench: install
 	$(PY) -m bench

@@ -112,23 +112,36 @@ def judge(p_synthetic: float, warnings: Sequence[QualityWarning], calibration: C
     overall = calibration.verdict(p_synthetic)
     if bands.per_channel:
         unbounded = bands.verdict(p_synthetic)
-        withheld = {} if unbounded == overall or overall == "uncertain" else {"not_earned": not_earned(channel, overall)}
+        missing = [v for v, edge in (("likely_genuine", bands.genuine_below),
+                                     ("likely_synthetic", bands.synthetic_above)) if edge is None]
+        notes = [not_earned(channel, missing, overall if overall in missing else None)] if missing else []
+        withheld = {"not_earned": notes[0]} if overall in missing else {}
     else:
         unbounded = overall
         withheld = cannot_clear_reasons([w.code for w in warnings]) if overall == "likely_genuine" else {}
+        notes = list(withheld.values())
     verdict = capped_verdict(unbounded, damage, list(withheld))
-    explanation = explain_probability(p_synthetic, verdict, calibration, list(damage.values()), facts,
-                                      list(withheld.values()))
+    explanation = explain_probability(p_synthetic, verdict, calibration, list(damage.values()), facts, notes)
     if not bands.per_channel and cannot_clear_reasons([w.code for w in warnings]):
         bands = replace(bands, genuine_below=None)   # no green band on this audio, whatever the score
     return Judgement(verdict, explanation, list(damage) or list(withheld), bands)
 
 
-def not_earned(channel: str, verdict: str) -> str:
-    """Why a verdict the score would give is withheld on a channel class where the folds did not earn it."""
-    return (f"On {CHANNEL_WORDS.get(channel, channel)}, this model did not earn a *{VERDICTS[verdict].lower()}* "
-            "verdict: tested on kinds of synthesiser and recording it never heard, more than 2 % of such clips "
-            "fell on the wrong side of every edge it could set. It gives a score, not a verdict, here.")
+def not_earned(channel: str, missing: Sequence[str], would: str | None = None) -> str:
+    """Why a version with bands per class gives no ``missing`` verdicts on a clip's class.
+
+    ``would`` is the verdict the version's overall edges would give this score, when it is one
+    of them: the sentence then says so.
+    """
+    audio = CHANNEL_WORDS.get(channel, channel)
+    named = " or ".join(f"*{VERDICTS[v].lower()}*" for v in missing)
+    score = f" (by its overall edges this score would read *{VERDICTS[would].lower()}*)" if would else ""
+    if channel == "narrowband" and missing == ["likely_genuine"]:
+        return CANNOT_CLEAR["narrow_band"] + (" By its overall edges this score would read *likely genuine*."
+                                              if would else "")
+    return (f"On {audio} this model earned no {named} verdict{score}: tested on synthesisers and voices it never "
+            "heard, more than 2 % of such clips fell on the wrong side of every edge it could set. It gives a "
+            "score here, not a verdict.")
 
 
 def cap_words(codes: Sequence[str]) -> str:
@@ -180,11 +193,11 @@ def explain_probability(p_synthetic: float, verdict: str, calibration: Calibrati
         return (f"The model gives {percent}, which alone would read *{VERDICTS[unbounded].lower()}*, but "
                 f"{' and '.join(damage)} (see *Recording quality*). The verdict is therefore capped at *uncertain*. "
                 + steps)
-    if cannot_clear and calibration.verdict(p_synthetic) == "likely_genuine" and verdict == "uncertain":
-        # Of a version without per-class bands (the sentence says so); per-class ones say why in ``cannot_clear``.
-        per_class = "" if calibration.channel_bands is not None else f" {NOT_EARNED_PER_CHANNEL}"
+    if (cannot_clear and calibration.channel_bands is None and calibration.verdict(p_synthetic) == "likely_genuine"
+            and verdict == "uncertain"):
+        # A version without per-class bands (the sentence says so); per-class ones say why in ``cannot_clear``.
         return (f"The model gives {percent}, which on wideband audio would read *likely genuine*. "
-                f"{' '.join(cannot_clear)}{per_class} " + steps)
+                f"{' '.join(cannot_clear)} {NOT_EARNED_PER_CHANNEL} " + steps)
     if cannot_clear and verdict == "uncertain":
         return f"The model gives {percent}. {' '.join(cannot_clear)} " + steps
     if verdict == "likely_synthetic":

@@ -97,7 +97,11 @@ def test_a_version_with_per_class_bands_judges_by_the_clips_class() -> None:
     assert judge(0.005, [], calibration, channel="wideband").verdict == "likely_genuine"
     noisy = judge(0.005, [], calibration, channel="noisy")
     assert noisy.verdict == "uncertain" and noisy.capped_by == ["not_earned"]
-    assert "noisy audio, this model did not earn a *likely genuine* verdict" in noisy.explanation
+    assert ("On noisy audio this model earned no *likely genuine* verdict (by its overall edges this score would "
+            "read *likely genuine*)") in noisy.explanation
+    # An uncertain score on a class without edges says that no verdict was earned there, not which edges apply.
+    blind = judge(0.5, [], calibration, channel="compressed")
+    assert blind.capped_by == [] and "earned no *likely genuine* or *likely synthetic* verdict" in blind.explanation
     # A class the version has no entry for gets no confident verdict either way.
     assert judge(0.999, [], calibration, channel="compressed").verdict == "uncertain"
     assert judge(0.96, [], calibration, channel="noisy").verdict == "likely_synthetic"
