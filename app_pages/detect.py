@@ -14,7 +14,7 @@ from app_pages._detect_sections import charts_section, downloads, explanation_se
 from app_pages._shared import AUDIO_TYPES, current_detector, digest, latest_or_kept, remember, session_cache
 from app_pages._verdict_card import verdict_card
 from detector.analysis import Analysis
-from detector.config import UPLOAD_LIMIT_MIB
+from detector.config import UPLOAD_LIMIT_TEXT
 from detector.errors import AudioError
 from detector.inference import Detector
 from detector.names import markdown_text, safe_display_name
@@ -77,7 +77,7 @@ def render() -> None:
     upload_column, record_column = st.columns(2, gap="large")
     with upload_column:
         st.file_uploader("Upload an audio file", type=AUDIO_TYPES, key=UPLOAD_KEY,
-                         help=f"WAV, MP3, FLAC, OGG, Opus, M4A, AAC or WebM; up to {UPLOAD_LIMIT_MIB} MiB. "
+                         help=f"WAV, MP3, FLAC, OGG, Opus, M4A, AAC or WebM; up to {UPLOAD_LIMIT_TEXT}. "
                               f"Only the first {detector.config.max_duration_s / 60:g} minutes are analysed.",
                          on_change=input_changed, args=("upload",))
     with record_column:

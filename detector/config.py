@@ -34,8 +34,11 @@ ANALYSED_S = 600.0
 # One unit everywhere: MiB (2**20 bytes), the unit of Streamlit's server.maxUploadSize, which the
 # server enforces; the app's check and its message use the same figure. Streamlit's upload box reads
 # the same setting in decimal megabytes on Linux and macOS (10**6 bytes, a little stricter), so the
-# figure is sized for that reading too: 10 minutes of 48 kHz stereo plus 1 MB still pass it.
-UPLOAD_LIMIT_MIB = math.ceil((ANALYSED_S * 48_000 * 2 * 2 + 1_000_000) / 1_000_000)   # = 117
+# figure is sized for that reading too: 10 minutes of 48 kHz stereo plus 1 MB still pass it. It is
+# rounded up to a multiple of 10 so that it reads as a round figure wherever it is shown: the upload
+# box writes "120MB per file" and the app's own text "120 MB" (UPLOAD_LIMIT_TEXT), the same number.
+UPLOAD_LIMIT_MIB = 10 * math.ceil((ANALYSED_S * 48_000 * 2 * 2 + 1_000_000) / 10_000_000)   # = 120
+UPLOAD_LIMIT_TEXT = f"{UPLOAD_LIMIT_MIB} MB"   # as Streamlit's upload box writes it ("120MB per file")
 MIB = 2**20
 MAX_UPLOAD_BYTES = UPLOAD_LIMIT_MIB * MIB
 
