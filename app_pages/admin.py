@@ -15,7 +15,7 @@ from app_pages._shared import store_path
 from app_pages.admin_access import require_admin
 from app_pages.admin_encoder import encoder_form
 from app_pages.admin_forms import choose_data, start_forms
-from app_pages.admin_jobs import job_history, live_job
+from app_pages.admin_jobs import job_history, job_panel
 from app_pages.admin_registry import registry_section
 from app_pages.admin_results import version_evaluation
 from detector.registry import ModelRegistry
@@ -31,9 +31,9 @@ if require_admin():
     job_manager = JobManager()
     model_registry = ModelRegistry(store_path())
     running = job_manager.current()
-    busy = running is not None and not job_manager.status(running).finished
-    if busy:
-        live_job(running.id)
+    running_status = job_manager.status(running) if running is not None else None
+    busy = running_status is not None and not running_status.finished
+    job_panel(job_manager, running_status)
     corpus_dir, dataset_dir = choose_data(job_manager, busy)
     encoder_form(job_manager, corpus_dir, busy)
     start_forms(job_manager, corpus_dir, dataset_dir, busy)

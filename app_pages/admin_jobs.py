@@ -10,10 +10,11 @@ from app_pages.admin_registry import ask_to_confirm, confirm_pending
 from app_pages.admin_results import active_or_none, curve_figures, show_results
 from detector.registry import ModelRegistry
 from webapp.job_records import JobStatus
-from webapp.job_view import curves, format_seconds, latest_trial_events, load_results, progress_of, tune_trials
+from webapp.job_view import curves, finished_words, latest_trial_events, load_results, progress_of, tune_trials
 from webapp.jobs import JobBusy, JobManager
 
 CANCEL_GRACE_S = 10.0
+WATCHED_KEY = "admin_watched_job"   # the job this session saw running: its panel stays, as finished, when it ends
 # Material icons, drawn by Streamlit's own font: emoji showed as empty boxes where no emoji font is installed.
 STATE_ICONS = {"running": ":material/hourglass_top:", "cancelling": ":material/hourglass_top:",
                "done": ":material/check_circle:", "failed": ":material/error:", "cancelled": ":material/block:"}
@@ -23,7 +24,7 @@ def show_progress(status: JobStatus) -> None:
     progress = progress_of(status)
     st.progress(progress.fraction, text=progress.text)
     if not status.finished:
-        st.caption(f"Job `{status.job.id}` ({status.job.kind}) — ETA {format_seconds(progress.eta_s)}")
+        st.caption(f"Job `{status.job.id}` ({status.job.kind}) — {progress.eta_words}")
     tuning = status.job.kind == "tune"
     data = curves(latest_trial_events(status.job.folder) if tuning else status.events)
     if tuning and (trials := tune_trials(status.job.folder)):
@@ -50,6 +51,38 @@ def live_job(job_id: str) -> None:
         with st.spinner("Stopping the job…"):
             manager.cancel(status.job, CANCEL_GRACE_S)
         st.rerun()
+
+
+def job_panel(manager: JobManager, running: JobStatus | None) -> None:
+    """The panel at the top of the page: the running job live, or, once the job this session watched has
+    ended, the same place saying how it ended and what to do next (until dismissed)."""
+    if running is not None and not running.finished:
+        st.session_state[WATCHED_KEY] = running.job.id
+        live_job(running.job.id)
+        return
+    watched = st.session_state.get(WATCHED_KEY)
+    if watched is None:
+        return
+    try:
+        status = manager.status(watched)
+    except (KeyError, OSError, ValueError):   # its folder was pruned or is unreadable: nothing left to show
+        st.session_state.pop(WATCHED_KEY, None)
+        return
+    if status.finished:
+        finished_job(status)
+
+
+def finished_job(status: JobStatus) -> None:
+    """A finished job's panel, where its live progress was: how it ended and the next step."""
+    tone, words = finished_words(status)
+    title = {"done": "Job finished", "failed": "Job failed", "cancelled": "Job cancelled"}[status.state]
+    with st.container(border=True):
+        st.subheader(f"{STATE_ICONS.get(status.state, '')} {title}")
+        st.caption(f"Job `{status.job.id}` ({status.job.kind})")
+        {"success": st.success, "error": st.error, "info": st.info}[tone](words)
+        if st.button("Dismiss", key="dismiss_finished_job"):
+            st.session_state.pop(WATCHED_KEY, None)
+            st.rerun()
 
 
 def follow_newest_job(newest: JobStatus) -> None:

@@ -9,7 +9,15 @@ import streamlit as st
 
 from detector.errors import ModelError
 from detector.registry import ModelRegistry
-from webapp.admin_tables import CONFUSION_NOTE, confusion_labels, heldout_rows, percent, same_corpus, tidy_figure
+from webapp.admin_tables import (
+    CONFUSION_NOTE,
+    compare_table,
+    confusion_labels,
+    heldout_rows,
+    percent,
+    same_corpus,
+    tidy_figure,
+)
 from webapp.job_view import VersionResults, curves, load_results
 
 
@@ -84,7 +92,10 @@ def show_results(results: VersionResults, active: VersionResults | None, prefix:
     rows = results.breakdown_rows()
     if rows:
         st.markdown("**EER per family, generator, language, condition and source**")
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{prefix}-{results.name}-breakdown")
+        if any(row["EER"] == "–" for row in rows):
+            st.caption("“–”: no EER for that group; its note says why (too few test clips of a class, or none).")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{prefix}-{results.name}-breakdown",
+                     column_config={"note": st.column_config.TextColumn("note", width="large")})
     if results.heldout:
         st.markdown("**Held out of training** (a family, neural-vocoder generator or recording source the model "
                     "never heard; confident errors at each fold model's own bands)")
@@ -100,8 +111,7 @@ def show_results(results: VersionResults, active: VersionResults | None, prefix:
             st.warning("These two versions were tested on different corpus versions, so their test figures are "
                        "not comparable: re-score the older one on the current corpus before choosing.",
                        icon=":material/compare_arrows:")
-        table = pd.DataFrame({"candidate": results.summary(), "active": active.summary()})
-        st.dataframe(table.astype(str), key=f"{prefix}-{results.name}-compare")
+        st.dataframe(compare_table(results.summary(), active.summary()), key=f"{prefix}-{results.name}-compare")
 
 
 def version_evaluation(registry: ModelRegistry, name: str) -> None:

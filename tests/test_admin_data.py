@@ -101,3 +101,53 @@ def test_head_retraining_progress_names_the_phase_and_the_fold(tmp_path):
     progress = progress_of(JobStatus(job, "running", folds))
     assert progress.fraction == 0.25
     assert progress.text == "Refitting without each held-out part: 3/12 — held out: family:formant"
+
+
+def _at(seconds: float) -> str:
+    """An event time ``seconds`` after a fixed start, written as train.events writes it."""
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2026, 12, 6, 12, 0, 0, tzinfo=timezone.utc)
+    return (start + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+
+
+def test_eta_comes_from_the_pace_of_the_progress_events(tmp_path):
+    """Issue 34: "ETA unknown" stayed for a whole head retraining. Its features and folds are counted
+    (done/total with a time on each line): their pace gives the time left in the step."""
+    from datetime import datetime
+
+    job = Job(id="x", kind="encoder", folder=tmp_path, command=[])
+    start = datetime.fromisoformat(_at(0)).timestamp()
+    features = [{"event": "features", "done": 100, "total": 1600, "time": _at(0)},
+                {"event": "features", "done": 400, "total": 1600, "time": _at(60)}]   # 300 clips a minute
+    progress = progress_of(JobStatus(job, "running", features), now=start + 60)
+    assert progress.eta_s == pytest.approx(240.0)
+    assert progress.eta_words == "about 4 min 00 s left in this step"
+    # It counts down between reports, and never below zero.
+    assert progress_of(JobStatus(job, "running", features), now=start + 90).eta_s == pytest.approx(210.0)
+    assert progress_of(JobStatus(job, "running", features), now=start + 900).eta_words == "a few seconds left in this step"
+    # A new phase has its own pace: the folds are timed from their own first line, not the features'.
+    folds = features + [{"event": "fold", "done": 0, "total": 12, "time": _at(100)},
+                        {"event": "fold", "done": 3, "total": 12, "time": _at(190)}]   # 30 s a fold
+    assert progress_of(JobStatus(job, "running", folds), now=start + 190).eta_s == pytest.approx(270.0)
+
+
+@pytest.mark.parametrize("events", [
+    [],                                                                               # nothing reported yet
+    [{"event": "features", "done": 0, "total": 1600, "time": _at(0)}],                # one line: no pace yet
+    [{"event": "features", "done": 1600, "total": 1600, "time": _at(0)}],             # the step just ended
+    [{"event": "fold", "done": 12, "total": 12, "time": _at(0)}, {"event": "export", "time": _at(5)}],
+    [{"event": "evaluate", "time": _at(5)}],
+    [{"event": "start", "arch": "cnn", "time": _at(0)}],
+    [{"event": "step", "epoch": 1, "epochs": 2, "step": 1, "steps_per_epoch": 9, "eta_s": None}],
+])
+def test_without_an_estimate_the_caption_says_what_the_job_is_doing(tmp_path, events):
+    progress = progress_of(JobStatus(Job(id="x", kind="encoder", folder=tmp_path, command=[]), "running", events))
+    assert progress.eta_s is None
+    assert "unknown" not in progress.eta_words and len(progress.eta_words) > 20
+
+
+def test_training_keeps_the_trainers_own_estimate(tmp_path):
+    step = {"event": "step", "epoch": 1, "epochs": 2, "step": 3, "steps_per_epoch": 9, "eta_s": 75.0}
+    progress = progress_of(JobStatus(Job(id="x", kind="fit", folder=tmp_path, command=[]), "running", [step]))
+    assert progress.eta_words == "about 1 min 15 s left in training"

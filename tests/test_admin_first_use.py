@@ -121,3 +121,60 @@ def test_a_job_that_ended_is_not_drawn_as_running_before_the_page_refreshes(admi
     at.run()   # the script imports app_pages from the repository root: on sys.path via pyproject
     assert asked and at.exception   # the rerun was asked for (and stopped the script there)
     assert not at.subheader and not at.get("plotly_chart") and not at.button and not at.get("progress")
+
+
+# A stand-in for a head retraining that ends when the test says so: a "go" file in its folder.
+WAITING_JOB = """
+import json, sys, time
+from pathlib import Path
+run = Path(sys.argv[1])
+def event(name, **fields):
+    with open(run / "progress.jsonl", "a") as handle:
+        handle.write(json.dumps({"event": name, **fields}) + "\\n")
+event("fold", done=1, total=4, message="held out: family:formant")
+while not (run / "go").exists():
+    time.sleep(0.05)
+event("done", version="v9-candidate")
+"""
+
+
+def test_a_finished_job_keeps_its_panel_saying_how_it_ended_and_what_to_do_next(admin_env, tmp_path):
+    """Issue 34: when a job ended, its panel vanished and "Finished: version …" appeared only far down
+    under "Jobs and results"."""
+    manager = JobManager(tmp_path / "jobs")
+    job = manager.start("encoder", [sys.executable, "-c", WAITING_JOB, "{job}"])
+    wait_for(lambda: manager.status(job).events, 30)
+    at = login(admin_app().run())
+    assert any("Running job" in s for s in texts(at, "subheader"))
+    assert texts(at, "subheader")[0] == ":material/hourglass_top: Running job"   # the first section of the page
+    caption = next(c for c in texts(at, "caption") if c.startswith(f"Job `{job.id}`"))
+    assert "unknown" not in caption and "refitting without each held-out part" in caption   # what it is doing
+    (job.folder / "go").write_text("")
+    wait_for(lambda: manager.status(job).finished and not pid_alive(job.pid), 30)
+    at.run()
+    assert not at.exception
+    headings = texts(at, "subheader")
+    assert headings[0] == ":material/check_circle: Job finished"   # in the same place as the live panel was
+    assert "Running job" not in " ".join(headings)
+    done = next(s for s in texts(at, "success") if "v9-candidate" in s)
+    assert "not promoted" in done and "promote" in done.split("not promoted")[1] and "Jobs and results" in done
+    # Dismissed, it goes; the job stays listed under "Jobs and results".
+    at.button(key="dismiss_finished_job").click().run()
+    assert "Job finished" not in " ".join(texts(at, "subheader")) and "Jobs and results" in texts(at, "subheader")
+
+
+def test_finished_panel_words_for_each_kind_of_job(tmp_path):
+    from webapp.job_records import Job, JobStatus
+    from webapp.job_view import finished_words
+
+    def words(kind, state="done", version=None, message="", params=None):
+        job = Job(id="j", kind=kind, folder=tmp_path, command=[], params=params or {})
+        return finished_words(JobStatus(job, state, [], message, version))
+
+    assert words("fit", version="v7")[0] == "success" and "**v7**" in words("fit", version="v7")[1]
+    assert "Train with the best configuration" in words("tune")[1]
+    assert "choose it under *Data*" in words("corpus", params={"out": "data/corpus-small"})[1]
+    assert "re-scored" in words("rescore", params={"model": "v1", "corpus": "data/corpus"})[1]
+    tone, text = words("fit", "failed", message="RuntimeError: boom\ntraceback")
+    assert tone == "error" and text.startswith("Job failed: RuntimeError: boom.") and "traceback" not in text
+    assert words("fit", "cancelled")[0] == "info"

@@ -8,6 +8,7 @@ keeps the page thin. No TensorFlow import.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,7 @@ from detector import model_report
 from detector.calibration import Calibration
 from detector.heldout_report import FoldResult
 from detector.model_facts import ModelFacts, facts_from, test_corpus_version
-from detector.model_report import ModelReport, TestFigures
+from detector.model_report import GroupFigures, ModelReport, TestFigures
 from train.events import PROGRESS_FILE, read_events
 from webapp.job_records import Job, JobStatus
 
@@ -28,13 +29,31 @@ PHASES = {"start": "training", "features": "computing features", "step": "traini
           "fold": "refitting without each held-out part"}
 
 
+COUNTED_PHASES = ("features", "corpus", "prepare", "fold")   # events with ``done`` of ``total``
+LAST_STRETCH = ("export", "evaluate")
+
+
 @dataclass
 class Progress:
-    """Where a job is: a fraction for the progress bar, an ETA and a one-line description."""
+    """Where a job is: a fraction for the progress bar, an ETA and a one-line description.
+
+    ``eta_s`` is the time left in ``eta_of`` (``"this step"``, the training, the search budget); without
+    one, ``no_eta`` says what the job is doing instead.
+    """
 
     fraction: float
     text: str
     eta_s: float | None = None
+    eta_of: str = ""
+    no_eta: str = ""
+
+    @property
+    def eta_words(self) -> str:
+        """``"about 3 min 10 s left in this step"``, or what the job is doing when there is no estimate."""
+        if self.eta_s is None:
+            return self.no_eta or "no time estimate yet"
+        left = "a few seconds" if self.eta_s < 5 else f"about {format_seconds(self.eta_s)}"
+        return f"{left} left" + (f" {self.eta_of}" if self.eta_of else "")
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -46,8 +65,12 @@ def format_seconds(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min" if hours else (f"{minutes} min {secs:02d} s" if minutes else f"{secs} s")
 
 
-def progress_of(status: JobStatus) -> Progress:
-    """Progress-bar fraction, ETA and phase text of a job from its latest events."""
+def progress_of(status: JobStatus, now: float | None = None) -> Progress:
+    """Progress-bar fraction, ETA and phase text of a job from its latest events.
+
+    A counted phase (features, folds, corpus, dataset) gets its ETA from its own pace: the ``done``
+    counts and times of its events so far (:func:`phase_eta`); training takes the trainer's.
+    """
     if status.state == "done":
         return Progress(1.0, "Finished" + (f": version {status.version}" if status.version else "."), 0.0)
     if status.finished:
@@ -56,24 +79,70 @@ def progress_of(status: JobStatus) -> Progress:
         return _tune_progress(status)
     events = status.events
     if not events:
-        return Progress(0.0, "Starting (loading libraries)…")
+        return Progress(0.0, "Starting (loading libraries)…",
+                        no_eta="starting: the time left is estimated once the first step reports its progress")
     last = events[-1]
     kind = last.get("event", "")
     phase = PHASES.get(kind, kind or "working")
     training = next((e for e in reversed(events) if e.get("event") in ("step", "epoch")), None)
-    if kind in ("features", "corpus", "prepare", "fold") and last.get("total"):
-        fraction = min(1.0, float(last.get("done", 0)) / max(1.0, float(last["total"])))
+    if kind in COUNTED_PHASES and last.get("total"):
+        done, total = float(last.get("done", 0)), max(1.0, float(last["total"]))
+        fraction = min(1.0, done / total)
         message = f" — {last['message']}" if last.get("message") else ""
-        return Progress(fraction, f"{phase.capitalize()}: {last.get('done', 0)}/{last['total']}{message}")
+        text = f"{phase.capitalize()}: {last.get('done', 0)}/{last['total']}{message}"
+        if done >= total:
+            return Progress(fraction, text, no_eta=f"{phase} is done; the next step is starting")
+        return Progress(fraction, text, phase_eta(events, now), "in this step",
+                        no_eta=f"{phase}: the time left is estimated from the pace of the next progress report")
+    last_stretch = f"{phase}, the last step (no time estimate for it)"
     if training is not None:
         planned = max(1, int(training.get("epochs") or 1) * int(training.get("steps_per_epoch") or 1))
         fraction = min(1.0, float(training.get("step", 0)) / planned)
         text = f"{phase.capitalize()}: epoch {training.get('epoch')}/{training.get('epochs')}"
         if training.get("val_eer") is not None:
             text += f", validation EER {float(training['val_eer']):.2%}"
-        eta = training.get("eta_s") if kind in ("step", "epoch") else None
-        return Progress(0.99 if kind in ("export", "evaluate") else fraction, text, eta)
-    return Progress(0.0, f"{phase.capitalize()}…")
+        if kind in LAST_STRETCH:
+            return Progress(0.99, text, no_eta=last_stretch)
+        if kind not in ("step", "epoch"):
+            return Progress(fraction, text, no_eta=f"{phase} (no time estimate for this step)")
+        eta = training.get("eta_s")
+        return Progress(fraction, text, None if eta is None else float(eta), "in training",
+                        no_eta="training: the time left is estimated after the first steps")
+    if kind in LAST_STRETCH:
+        return Progress(0.99, f"{phase.capitalize()}…", no_eta=last_stretch)
+    return Progress(0.0, f"{phase.capitalize()}…", no_eta=f"{phase}: the time left is estimated once it reports "
+                    "its progress")
+
+
+def event_time(event: dict[str, Any]) -> float | None:
+    """An event's ``time`` (ISO 8601) as a POSIX timestamp (``None`` without a readable one)."""
+    try:
+        return datetime.fromisoformat(str(event["time"])).timestamp()
+    except (KeyError, ValueError):
+        return None
+
+
+def phase_eta(events: list[dict[str, Any]], now: float | None = None) -> float | None:
+    """Seconds left in the counted phase the last event belongs to, from that phase's pace so far.
+
+    The phase is the run of latest events with the same ``event`` and ``total``; its pace is
+    (``done`` gained) / (seconds between its first and last event). The time since the last event is
+    taken off, so the estimate counts down between reports. ``None`` until the phase has gained at least
+    one item over at least one second.
+    """
+    last = events[-1]
+    run = []
+    for event in reversed(events):
+        if event.get("event") != last.get("event") or event.get("total") != last.get("total"):
+            break
+        run.append(event)
+    first = run[-1]
+    start, end = event_time(first), event_time(last)
+    gained = float(last.get("done", 0)) - float(first.get("done", 0))
+    if start is None or end is None or end - start < 1.0 or gained <= 0:
+        return None
+    left = (float(last["total"]) - float(last.get("done", 0))) * (end - start) / gained
+    return max(0.0, left - max(0.0, (time.time() if now is None else now) - end))
 
 
 def _elapsed_s(job: Job, now: float | None = None) -> float:
@@ -93,7 +162,7 @@ def _tune_progress(status: JobStatus) -> Progress:
     text = f"Searching: trial {len(trials)}" if trials else "Searching: computing features"
     if finished:
         text += f", best validation EER so far {min(finished):.2%}"
-    return Progress(min(1.0, elapsed / budget_s), text, max(0.0, budget_s - elapsed))
+    return Progress(min(1.0, elapsed / budget_s), text, max(0.0, budget_s - elapsed), "in the search's time budget")
 
 
 def tune_trials(folder: str | Path) -> list[dict[str, Any]]:
@@ -161,9 +230,13 @@ class VersionResults:
         return self.report.heldout.folds if self.report.heldout else {}
 
     def breakdown_rows(self) -> list[dict[str, Any]]:
-        """One row per (breakdown, group): EER and counts, e.g. per family and per condition."""
-        return [{"by": column, "group": group, "EER": _percent(entry.eer), "genuine clips": entry.n_genuine,
-                 "synthetic clips": entry.n_synthetic, "note": entry.note or ""}
+        """One row per (breakdown, group): EER and counts, e.g. per family and per condition.
+
+        A group without an EER reads "–", and its note says why in words (:func:`no_eer_note`).
+        """
+        return [{"by": column, "group": group, "EER": _percent(entry.eer) or "–", "genuine clips": entry.n_genuine,
+                 "synthetic clips": entry.n_synthetic,
+                 "note": no_eer_note(entry) if entry.eer is None else entry.note or ""}
                 for column, groups in self.report.breakdown.items() for group, entry in groups.items()]
 
     def summary(self) -> dict[str, Any]:
@@ -171,7 +244,8 @@ class VersionResults:
         deployed = self.test.at_deployed_threshold
         report = self.report
         version = test_corpus_version(report)
-        corpus = f"corpus v{version}" if version is not None else "corpus v1 or unversioned"
+        corpus = (f"corpus v{version}" if version is not None else
+                  f"corpus {report.corpus} (version not recorded)" if report.corpus else "corpus version not recorded")
         return {"version": self.name, "test EER": _percent(self.test.eer), "measured on": corpus,
                 "test clips": None if self.test.n_genuine is None or self.test.n_synthetic is None
                 else self.test.n_genuine + self.test.n_synthetic,
@@ -183,6 +257,21 @@ class VersionResults:
                 "held-out mean EER": _percent(report.heldout.mean_eer if report.heldout else None),
                 "shortcut-audit EER": _percent(self.audit_eer), "arch": report.arch, "feature": report.feature,
                 "params": report.params}
+
+
+def no_eer_note(entry: GroupFigures) -> str:
+    """Why a group of test clips has no EER, in words: ``"too few clips for an EER: 2 synthetic (at least 5 of
+    each class needed)"``, or ``"no EER: no genuine clips in this group"`` (an EER weighs one class against
+    the other)."""
+    missing = [name for name, count in (("genuine", entry.n_genuine), ("synthetic", entry.n_synthetic)) if not count]
+    if missing:
+        return f"no EER: no {' or '.join(missing)} clips in this group (an EER needs both)"
+    least = re.search(r"fewer than (\d+)", entry.note or "")
+    if least is None:
+        return f"no EER: {entry.note}" if entry.note else "no EER measured"
+    few = [f"{count} {name}" for name, count in (("genuine", entry.n_genuine), ("synthetic", entry.n_synthetic))
+           if count < int(least.group(1))]
+    return f"too few clips for an EER: {' and '.join(few) or 'too few'} (at least {least.group(1)} of each class needed)"
 
 
 def _percent(value: float | None) -> str | None:
@@ -211,3 +300,31 @@ def load_results(version_dir: str | Path) -> VersionResults | None:
     except (OSError, ValueError, TypeError):
         facts = None
     return VersionResults(folder.name, report, figures, facts)
+
+
+def finished_words(status: JobStatus) -> tuple[str, str]:
+    """How a finished job is announced where its live panel was: a tone (``"success"``, ``"error"`` or
+    ``"info"``) and Markdown that says how it ended and what to do next."""
+    job, params = status.job, status.job.params
+    if status.state == "failed":
+        reason = (status.message.splitlines()[0] if status.message else "no reason recorded").rstrip(".")
+        return "error", (f"Job failed: {reason}. Nothing was published; its full message is under *Jobs and "
+                         "results* below.")
+    if status.state == "cancelled":
+        return "info", "Job cancelled: nothing was published. Start it again above when you are ready."
+    if job.kind == "rescore":
+        return "success", (f"Finished: **{params.get('model', 'the version')}** was re-scored on "
+                           f"`{params.get('corpus', 'the chosen corpus')}`. Its row in the *Model registry* below "
+                           "now shows the test figures on that corpus, so it can be compared with versions "
+                           "measured there.")
+    if job.kind == "corpus":
+        return "success", (f"Finished: the corpus is built in `{params.get('out', 'the data folder')}`. Next: "
+                           "choose it under *Data* above and start a training.")
+    if job.kind == "tune":
+        return "success", ("Finished: the search is over. Next: look at the best configuration under *Jobs and "
+                           "results* below and press *Train with the best configuration* to train it.")
+    if status.version:
+        return "success", (f"Finished: version **{status.version}** is in the model store, not promoted. Next: "
+                           "review its test and held-out figures under *Jobs and results* below, beside the "
+                           "active model, and promote it there if it does better.")
+    return "success", "Finished."
