@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import PurePath
 
 import streamlit as st
@@ -36,14 +37,23 @@ def overview_image(analysis: Analysis, detector: Detector) -> bytes:
     return cache[key]
 
 
+def charts_caption(analysis: Analysis, detector: Detector) -> str:
+    """What the overview image shows, in words: the timeline only when one is drawn (a clip of several windows)."""
+    audio = ("Times are seconds of your file, as in the player; the waveform and spectrogram show the audio as "
+             "analysed (silence at the ends trimmed, level evened out), loud parts bright in the spectrogram.")
+    if len(analysis.windows) > 1:
+        return (f"{detector.scorer.timeline_scope} a clip that is genuine in some places and synthetic in others "
+                "(spliced audio) shows up as a jump in the top row, and the stretches scoring likely synthetic are "
+                f"shaded red. {audio}")
+    window = f"{detector.config.window_s:g} seconds"
+    return (f"The clip is one window long (about {window} of sound or less), so there is no timeline: the verdict "
+            f"above is its only score. Below are its waveform and spectrogram. {audio}")
+
+
 def charts_section(analysis: Analysis, detector: Detector) -> None:
     """Score per window, waveform and spectrogram stacked on one time axis (a static image)."""
     st.markdown("#### Which seconds look synthetic" if len(analysis.windows) > 1 else "#### What the model heard")
-    st.caption(f"{detector.scorer.timeline_scope} a clip that is genuine in some "
-               "places and synthetic in others (spliced audio) shows up as a jump in the top row, and the "
-               "stretches scoring likely synthetic are shaded red. Times are seconds of your file, as in the "
-               "player; the waveform and spectrogram show the audio as analysed (silence at the ends trimmed, "
-               "level normalised).")
+    st.caption(charts_caption(analysis, detector))
     st.image(overview_image(analysis, detector), width="stretch")
 
 
@@ -78,12 +88,26 @@ def region_subset(analysis: Analysis, detector: Detector, start_s: float, end_s:
                                offset_s=first.start_s)
 
 
+# What Explain does, in words a reporter would use; the scorer's exact method sits in "Technical details".
+EXPLAIN_WORDS = ("The detector hides small pieces of the sound picture (the spectrogram) one at a time and scores the "
+                 "stretch again. Red marks pieces that made the voice sound more *synthetic*, blue pieces that made "
+                 "it sound more *genuine*.")
+
+
+def _without_timeline(text: str) -> str:
+    """``text`` without its sentences about the timeline's top row (a one-window clip has no timeline)."""
+    return " ".join(s for s in re.split(r"(?<=\.) ", text) if "top row" not in s)
+
+
 def explanation_section(analysis: Analysis, detector: Detector) -> None:
     """Occlusion heatmap of a chosen region, on demand (it costs many model calls), kept for later reruns."""
     heats = session_cache("detect_heatmaps")
     config = detector.config
     st.markdown("#### Why? Explain the verdict")
-    st.caption(detector.scorer.explain_method)
+    st.caption(EXPLAIN_WORDS)
+    with st.expander("Technical details"):   # how, for those who want it: the scorer's own sentence
+        st.caption(_without_timeline(detector.scorer.explain_method) if len(analysis.windows) == 1
+                   else detector.scorer.explain_method)
     limit_s = config.window_s + (detector.scorer.explain_windows - 1) * config.hop_s
     first, last = analysis.windows[0].start_s, analysis.windows[-1].end_s
     region = _default_region(analysis, limit_s)

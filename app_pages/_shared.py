@@ -17,7 +17,7 @@ from detector.errors import ModelError
 from detector.inference import Detector
 from detector.names import markdown_text, safe_display_name
 from detector.paths import model_store
-from webapp.model_sentences import plain_summary, test_eer_caption
+from webapp.model_sentences import RATE_HELP, headline_caption, plain_summary
 from webapp.service import ModelService
 
 log = logging.getLogger("detector.app")
@@ -93,9 +93,8 @@ def render_sidebar() -> None:
         st.caption("Active version")
         st.markdown(f"`{version.name}`")
         trained = f" · trained {version.created[:10]}" if version.created else ""
-        st.caption(f"{test_eer_caption(version)}{trained}",
-                   help="Equal error rate on the held-out test set: the share of clips misjudged when both "
-                        "kinds of error are equally frequent. Lower is better.")
+        # The held-out rate first (never-heard synthesisers and sources): the one to quote (issue 34).
+        st.caption(f"{headline_caption(version)}{trained}", help=RATE_HELP)
         st.page_link(MODEL_CARD_PAGE, label="Model card: data, results, limits", icon=":material/description:")
 
 

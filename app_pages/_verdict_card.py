@@ -14,9 +14,10 @@ from app_pages._shared import remember, session_cache
 from detector.analysis import Analysis
 from detector.clip_edges import ClipEdges, clip_edges
 from detector.inference import Detector
+from detector.names import markdown_text
 from detector.verdict import stretches_sentence
 from webapp import figures
-from webapp.model_sentences import limits_text
+from webapp.model_sentences import limits_text, weakest_line
 
 VERDICT_STYLE = {"likely_genuine": ("green", ":material/check_circle:"), "uncertain": ("orange", ":material/help:"),
                  "likely_synthetic": ("red", ":material/warning:")}
@@ -29,6 +30,36 @@ def bar_image(analysis: Analysis, detector: Detector, edges: ClipEdges) -> bytes
     if key not in cache:
         remember(cache, key, figures.verdict_bar_png(edges, analysis.p_synthetic, detector.facts))
     return cache[key]
+
+
+def listened_sentence(analysis: Analysis, detector: Detector) -> str:
+    """How much of the recording the model heard, in words (the figures: :func:`technical_details`)."""
+    whole = f"your {analysis.file_duration_s:.1f}-second recording"
+    if analysis.truncated:
+        return (f"The detector listened to {analysis.analysed_s:.1f} s from the start of {whole}: only the first "
+                f"{detector.config.max_duration_s / 60:g} minutes of a recording are analysed.")
+    skipped = analysis.file_duration_s - analysis.analysed_s >= 0.05
+    return (f"The detector listened to {analysis.analysed_s:.1f} s of {whole}"
+            + ("; the quiet stretches at its start and end were skipped." if skipped else ", all of it."))
+
+
+def technical_details(analysis: Analysis, detector: Detector) -> str:
+    """The model version, the analysed span, the file's format, what the model reads, the card's weakest groups."""
+    channels = {1: "mono", 2: "stereo"}.get(analysis.channels, f"{analysis.channels} channels")
+    bit_rate = f", {analysis.bit_rate / 1000:.0f} kbit/s" if analysis.bit_rate else ""
+    config = detector.config
+    lines = [f"- Model version `{analysis.model_version}`",
+             f"- Analysed {analysis.analysed_s:.1f} s of {analysis.file_duration_s:.1f} s, from "
+             f"{analysis.offset_s:.1f} s into the file (leading silence trimmed); {analysis.speech_s:.1f} s of "
+             "voiced speech",
+             f"- File: {markdown_text(f'{analysis.container} / {analysis.codec}')}, {analysis.original_sample_rate} Hz, "
+             f"{channels}{bit_rate}",
+             f"- The model reads {config.front_end.describe(config)}; the spectrogram's colour scale is "
+             f"{analysis.feature_level}"]
+    weakest = weakest_line(detector.version.card)
+    if weakest:
+        lines.append(f"- From the model card, on its test split: {weakest.removeprefix('- ')}")
+    return "\n".join(lines)
 
 
 def verdict_card(analysis: Analysis, detector: Detector) -> None:
@@ -48,9 +79,7 @@ def verdict_card(analysis: Analysis, detector: Detector) -> None:
             if stretches:  # a spliced clip must be impossible to miss, whatever the whole-clip verdict
                 st.markdown(f"#### :material/content_cut: :red[{stretches}]" if analysis.spliced else f"**{stretches}**")
             st.markdown(analysis.explanation)
-            st.caption(f"Model {analysis.model_version} · analysed {analysis.analysed_s:.1f} s of "
-                       f"{analysis.file_duration_s:.1f} s, from {analysis.offset_s:.1f} s (leading silence trimmed) · "
-                       f"{analysis.container}/{analysis.codec} · {analysis.original_sample_rate} Hz")
+            st.caption(listened_sentence(analysis, detector))
         with right:
             if analysis.warnings:
                 st.markdown("**Recording quality**")
@@ -60,3 +89,5 @@ def verdict_card(analysis: Analysis, detector: Detector) -> None:
                 st.success("No recording-quality problems found.", icon=":material/thumb_up:")
         with st.expander("What this model cannot tell you"):
             st.markdown(limits_text(detector.version))
+        with st.expander("Technical details"):   # the detail the plain sentences above leave out (issue 34)
+            st.markdown(technical_details(analysis, detector))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages._shared import current_detector
+from webapp.card_text import card_markdown
 from webapp.model_sentences import plain_summary
 
 
@@ -18,7 +19,7 @@ def render() -> None:
         return
     st.title("Model card")
     st.info(plain_summary(detector.version), icon=":material/lightbulb:")
-    st.markdown(detector.version.card)
+    st.markdown(card_markdown(detector.version))   # the sealed card, its headings below the page's title
 
 
 render()

@@ -373,7 +373,7 @@ def test_the_detect_page_serves_and_explains_an_encoder_version(encoder_store, t
     assert any(v in m.value for m in at.markdown for v in ("Likely genuine", "Uncertain", "Likely synthetic"))
     assert any("The verdict comes from the whole clip at once" in c.value for c in at.caption)
     assert len(at.get("image")) == 2   # the verdict bar; the overview: timeline, waveform and the encoder's log-mel
-    assert encoder_detector_level(store) == "level (Whisper log-mel; 1 = 40 dB)"
+    assert encoder_detector_level(store) == "loudness (1 unit = 40 dB)"   # issue 34: no "Whisper log-mel" jargon
     assert any("blurred to the region's average" in c.value for c in at.caption)
     at.button(key="explain_button").click().run()
     assert not at.exception, [e.value for e in at.exception]

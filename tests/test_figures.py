@@ -76,4 +76,4 @@ def test_the_colour_bar_names_what_the_front_end_draws(analysis):
     assert bar.get_ylabel() == "level (dB)"   # a mel CNN's spectrogram is in decibels
     whisper = dataclasses.replace(analysis, feature_level=front_end("whisper").level_label)
     bar = figures.overview_figure(whisper, 0.3, 0.7).axes[2].child_axes[0]
-    assert bar.get_ylabel() == "level (Whisper log-mel; 1 = 40 dB)"   # not decibels
+    assert bar.get_ylabel() == "loudness (1 unit = 40 dB)"   # not decibels, and no "Whisper log-mel" jargon (issue 34)

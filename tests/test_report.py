@@ -42,7 +42,7 @@ def test_html_report_holds_the_fields_and_needs_nothing_from_outside(analysed):
     assert f"{analysis.duration_s:.2f} s" in page and "flac" in page and "16000 Hz" in page
     assert analysis.verdict_label in page
     assert "below 30 % likely genuine" in page and "70 % or more likely synthetic" in page
-    assert "<code>v1</code>" in page and "Test equal error rate</th><td>50.00 %" in page
+    assert "<code>v1</code>" in page and "Error rate on test clips of the kinds it trained on</th><td>50.00 % (test split)" in page
     assert f"from {analysis.offset_s:.2f} s into the file" in page
     assert "What this cannot tell you" in page and "Recording quality" in page
     embedded = re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1)

@@ -18,10 +18,17 @@ from typing import Any
 
 from detector.bands import band_text, clip_text
 from detector.clip_edges import ClipEdges, clip_edges
-from detector.model_facts import ModelFacts, facts_of
+from detector.model_facts import MeasuredRate, ModelFacts, facts_of
 from detector.registry import ModelVersion
 from detector.verdict import VERDICTS, cap_words, next_steps, stretches_sentence
-from webapp.model_sentences import error_rates, limits_text, plain_summary
+from webapp.model_sentences import (
+    HELDOUT_PLACE,
+    TEST_PLACE,
+    error_rates,
+    heldout_confident,
+    limits_text,
+    plain_summary,
+)
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
@@ -133,14 +140,29 @@ def bands_sentence(facts: ModelFacts, edges: ClipEdges | None = None) -> str:
     return " ".join([sentence, *missing])
 
 
-def _rate_rows(facts: ModelFacts) -> list[tuple[str, str | None]]:
-    """The model's rates, each with what it was measured on; a band it cannot reach gets words, not a rate."""
-    missed = (facts.test_missed.text(2) if facts.can_clear
-              else "none possible: this model never says likely genuine")
-    return [("Test equal error rate", facts.test_eer.text(2)),
-            ("Error rate on synthesisers and sources it never heard", facts.heldout_eer.text(2)),
-            ("Synthetic clips called likely genuine", missed),
-            ("Genuine clips called likely synthetic", facts.test_false_alarms.text(2))]
+def _rate_rows(version: ModelVersion) -> list[tuple[str, str | None]]:
+    """The model's rates, the held-out ones first, each saying in words what it was measured on.
+
+    The held-out rates (synthesisers and recording sources the model never heard) are the ones to
+    quote for a voice from a new system; the test split's are of the kinds it trained on, and lower.
+    A band it cannot reach gets words, not a rate; a rate not measured is left out.
+    """
+    facts = facts_of(version)
+    missed, alarms = heldout_confident(version)
+    never = "none possible: this model never says likely genuine"
+
+    def worst(rate: MeasuredRate) -> str | None:
+        return None if rate.value is None else f"up to {rate.text(2)}"
+
+    def measured(rate: MeasuredRate) -> str | None:
+        return None if rate.value is None else rate.text(2)
+
+    return [(f"Error rate on {HELDOUT_PLACE} (the figure to quote)", measured(facts.heldout_eer)),
+            ("Never-heard synthetic voices called likely genuine", worst(missed) if facts.can_clear else never),
+            ("Never-heard genuine voices called likely synthetic", worst(alarms)),
+            (f"Error rate on {TEST_PLACE}", measured(facts.test_eer)),
+            (f"Synthetic {TEST_PLACE} called likely genuine", measured(facts.test_missed) if facts.can_clear else never),
+            (f"Genuine {TEST_PLACE} called likely synthetic", measured(facts.test_false_alarms))]
 
 
 def report_html(analysis, version: ModelVersion, overview_png: bytes | None = None) -> str:
@@ -170,7 +192,7 @@ def report_html(analysis, version: ModelVersion, overview_png: bytes | None = No
     model_rows = _rows([
         ("Version", f"<code>{html.escape(version.name)}</code>"),
         ("In plain words", _inline(data["model"]["summary"])),
-        *((name, html.escape(value) if value else None) for name, value in _rate_rows(model)),
+        *((name, html.escape(value) if value else None) for name, value in _rate_rows(version)),
     ])
     warnings = "".join(f"<li>{_inline(w.message)}</li>" for w in analysis.warnings) or "<li>None found.</li>"
     # The headline says when a verdict was capped and why, before any chart (issue 32).

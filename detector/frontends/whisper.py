@@ -50,5 +50,5 @@ WHISPER = FrontEnd(
     name="whisper", label="Whisper encoder", code={"features": FEATURES_VERSION, "whisper_logmel": WHISPER_LOGMEL_VERSION},
     compute=_compute, bins=_bins, spectrum=_bins, axis=_axis, describe=_describe, fits_window=False,
     # (log10 power + 4) / 4: one unit is four decades of power
-    level_label="level (Whisper log-mel; 1 = 40 dB)",
+    level_label="loudness (1 unit = 40 dB)",
 )
