@@ -83,9 +83,26 @@ def show_tables(result: BatchResult, detector: Detector) -> None:
         # Each file's probability as the Detect card writes it for that file (no format here: the Styler's wins).
         "p_synthetic": st.column_config.NumberColumn("p(synthetic)"),
         "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.1f"),
-        "synthetic_stretches": st.column_config.TextColumn("Synthetic seconds", width="medium"),
-        "warnings": st.column_config.TextColumn("Warnings", width="large"),
+        "synthetic_stretches": st.column_config.TextColumn(
+            "Synthetic seconds", width="medium",
+            help="Seconds of the file whose windows score likely synthetic; open the file below for its timeline."),
+        "warnings": st.column_config.TextColumn(
+            "Warnings", width="medium",
+            help="Recording-quality warnings in short; the full sentences are in the file's detail view below "
+                 "and in the CSV."),
     })
+    if any(row.warning_codes or row.warnings for row in result.rows if not row.error):
+        st.caption("Open a file below for its warnings in full; the CSV carries them too.")
+
+
+def show_warnings(row: BatchRow) -> None:
+    """The file's recording-quality warnings in the yellow boxes the Detect card uses, one per warning."""
+    messages = row.warning_messages or ((row.warnings,) if row.warnings else ())
+    if not messages:
+        return
+    st.markdown("**Recording quality**")
+    for message in messages:
+        st.warning(message, icon=":material/warning:")
 
 
 def show_detail(result: BatchResult, detector: Detector) -> None:
@@ -108,11 +125,11 @@ def show_detail(result: BatchResult, detector: Detector) -> None:
     st.markdown(f"**{row.verdict}** — p(synthetic) {row_text(row, detector).value}")
     if row.edges is not None:
         st.caption(f"Bands for this file: {row.edges.summary(detector.facts.reachable)}.")
-    if row.synthetic_stretches:
-        st.markdown(f":material/content_cut: :red[{row.synthetic_stretches}]")
+    if row.synthetic_stretches:   # as the Detect card writes it: a spliced clip impossible to miss
+        st.markdown(f":material/content_cut: :red[{row.synthetic_stretches}]" if row.spliced
+                    else f"**{row.synthetic_stretches}**")
     st.markdown(detail.explanation)
-    if row.warnings:
-        st.caption(f"Recording quality: {row.warnings}")
+    show_warnings(row)
     if len(detail.windows) > 1:
         genuine, synthetic = edges_of([row], detector)
         st.plotly_chart(plots.timeline_figure(detail.windows, genuine, synthetic, facts=detector.facts,

@@ -202,3 +202,68 @@ def test_csv_never_hands_a_spreadsheet_a_formula(name):
     back = pd.read_csv(io.BytesIO(to_csv(frame)))
     assert list(back["file"]) == ["'" + name, "plain.wav"]   # text, not a formula
     assert back["p_synthetic"].tolist()[1] == 0.5             # numbers stay numbers
+
+
+# Issue 34 ----------------------------------------------------------------------
+def all_windows_synthetic(monkeypatch) -> None:
+    """Every window of every clip scores 95 %, as a wholly synthetic clip does: the card gives no stretch
+    sentence (the verdict says it all), yet those seconds score likely synthetic."""
+    import dataclasses
+
+    from detector.verdict import WindowScore, synthetic_spans
+
+    original = Detector.analyse
+
+    def synthetic(self, source, name=None, **kwargs):
+        analysis = original(self, source, name=name, **kwargs)
+        windows = [WindowScore(w.start_s, w.end_s, 0.95) for w in analysis.windows]
+        return dataclasses.replace(analysis, p_synthetic=0.95, verdict="likely_synthetic", windows=windows,
+                                   synthetic_spans=synthetic_spans(windows, self.calibration.synthetic_above),
+                                   spliced=False)
+
+    monkeypatch.setattr(Detector, "analyse", synthetic)
+
+
+def test_synthetic_seconds_are_listed_whenever_windows_score_likely_synthetic(batch, monkeypatch, downloads):
+    """The column was empty for a clip whose windows all scored likely synthetic: it was filled from the card's
+    sentence, which leaves such a clip out."""
+    all_windows_synthetic(monkeypatch)
+    files = mixed_files()
+    batch.file_uploader[0].set_value(files).run()
+    table, _ = tables(batch)
+    cell = table.set_index("file").loc["three.m4a", "synthetic_stretches"]
+    assert cell.startswith("whole clip (0.0–") and cell.endswith(" s)")
+    assert all(table["synthetic_stretches"])                                  # no analysed file left empty
+    exported = pd.read_csv(io.BytesIO(downloads[-1]["data"])).set_index("file")
+    assert exported.loc["three.m4a", "synthetic_stretches"].startswith("Seconds 0.0–")   # the CSV too
+    batch.selectbox(key="batch_detail_pick").select(3).run()
+    assert any(str(m.value).startswith("**Seconds 0.0–") for m in batch.markdown)
+
+
+def test_seconds_in_short_for_the_table():
+    from detector.verdict import WindowScore
+    from webapp.batch import seconds_text
+
+    windows = [WindowScore(float(s), float(s) + 2.0, 0.5) for s in range(0, 10, 1)]   # 0-11 s
+    assert seconds_text([], windows) == ""
+    assert seconds_text([(0.0, 11.0)], windows) == "whole clip (0.0–11.0 s)"
+    assert seconds_text([(3.0, 7.5)], windows) == "3.0–7.5 s"
+    assert seconds_text([(3.0, 7.5)], windows, spliced=True) == "possibly spliced: 3.0–7.5 s"
+    assert seconds_text([(0.0, 1.0), (2.0, 3.0), (4.0, 5.0), (6.0, 8.0)], windows) == "4 stretches, 5.0 s in all"
+
+
+def test_warnings_are_short_in_the_table_and_whole_in_yellow_boxes_in_the_detail(batch, tiny_detector):
+    """The Warnings column cut its sentences off, and the detail view showed them as small grey text
+    instead of the yellow boxes Detect uses."""
+    short = ("short.wav", encode(voice_like(2.0, rate=8000, seed=4), 8000, "wav"), "audio/wav")   # short, narrowband
+    batch.file_uploader[0].set_value([short, mixed_files()[0]]).run()
+    assert not batch.exception
+    expected = tiny_detector.analyse(short[1], name="short.wav").warnings
+    assert {w.code for w in expected} >= {"short", "narrow_band"}
+    table, _ = tables(batch)
+    cell = table.set_index("file").loc["short.wav", "warnings"]
+    assert "short clip" in cell and "phone bandwidth" in cell and len(cell) <= 40   # readable whole in its cell
+    batch.selectbox(key="batch_detail_pick").select(0).run()
+    boxes = [w for w in batch.warning if w.proto.icon == ":material/warning:"]
+    assert [w.value for w in boxes] == [w.message for w in expected]                 # every sentence, whole
+    assert not any("Recording quality:" in str(c.value) for c in batch.caption)      # no grey text any more

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ from detector.clip_edges import ClipEdges, clip_edges
 from detector.errors import AudioError
 from detector.names import safe_display_name
 from detector.spreadsheet import spreadsheet_safe
-from detector.verdict import stretches_sentence
+from detector.verdict import MAX_LISTED_SPANS, spans_sentence, stretches_sentence
 
 if TYPE_CHECKING:  # annotations only: the table helpers work without the inference stack
     from detector.analysis import Analysis
@@ -25,6 +25,13 @@ from detector.inference import Detector
 
 log = logging.getLogger(__name__)
 
+# Short labels of the quality warnings (detector.quality codes) for the Batch table; the full sentences are in
+# the file's detail view and in the CSV.
+WARNING_LABELS = {
+    "decode_gap": "damaged (gap joined)", "decode_end": "damaged (end missing)", "truncated": "only the start analysed",
+    "short": "short clip", "clipping": "clipped", "mostly_silence": "mostly silence",
+    "narrow_band": "phone bandwidth", "compressed": "heavily compressed",
+}
 COLUMNS = ["file", "verdict", "p_synthetic", "duration_s", "synthetic_stretches", "warnings", "error", "sha256",
            "model_version"]
 
@@ -37,18 +44,55 @@ class BatchRow:
     verdict: str | None = None
     p_synthetic: float | None = None
     duration_s: float | None = None
-    warnings: str = ""
-    synthetic_stretches: str = ""   # the card's sentence on spliced or likely-synthetic seconds ("" when none)
+    warnings: str = ""              # the quality warnings' full sentences, in one text (as in the CSV)
+    # The seconds whose windows score likely synthetic, in a sentence: the Detect card's (spliced or partly
+    # synthetic clips), else the plain list, so a clip with such windows never has an empty cell ("" when none).
+    synthetic_stretches: str = ""
     error: str = ""
     sha256: str = ""
     model_version: str = ""
     # The edges this file was judged by and its probability and edges as Detect writes them (not in the CSV).
     edges: ClipEdges | None = None
+    # For the table and the detail view (not in the CSV): warning codes and sentences, the likely-synthetic
+    # seconds in short, and whether the card calls the clip possibly spliced.
+    warning_codes: tuple[str, ...] = ()
+    warning_messages: tuple[str, ...] = ()
+    synthetic_seconds: str = ""
+    spliced: bool = False
+
+    @property
+    def warning_labels(self) -> str:
+        """The warnings in short for a table cell (``"short clip; phone bandwidth"``); a row made without codes
+        gives its sentences."""
+        if not self.warning_codes:
+            return self.warnings
+        return "; ".join(WARNING_LABELS.get(code, code.replace("_", " ")) for code in self.warning_codes)
 
 
 def join_sentences(sentences: Iterable[str]) -> str:
     """Sentences as one text: each ends with its own full stop, so none reads ".;"."""
     return " ".join(s if s.endswith((".", "!", "?")) else f"{s}." for s in sentences)
+
+
+def seconds_text(spans: Sequence[tuple[float, float]], windows: Sequence = (), spliced: bool = False,
+                 limit: int = MAX_LISTED_SPANS) -> str:
+    """The likely-synthetic seconds in short for a table cell: ``"7.0–12.4 s"``, ``"whole clip (0.0–6.0 s)"``,
+    ``"possibly spliced: 7.0–12.4 s"``, ``"5 stretches, 12.0 s in all"`` ("" when there are none).
+
+    ``windows`` (the clip's :class:`detector.verdict.WindowScore` list) tells a stretch that covers every
+    window from one that does not.
+    """
+    if not spans:
+        return ""
+    if len(spans) > limit:
+        text = f"{len(spans)} stretches, {sum(end - start for start, end in spans):.1f} s in all"
+    else:
+        text = ", ".join(f"{start:.1f}–{end:.1f}" for start, end in spans) + " s"
+    whole = (len(spans) == 1 and len(windows) > 0 and spans[0][0] <= min(w.start_s for w in windows) + 1e-6
+             and spans[0][1] >= max(w.end_s for w in windows) - 1e-6)
+    if whole:
+        return f"whole clip ({text})"
+    return f"possibly spliced: {text}" if spliced else text
 
 
 def score_one(detector: "Detector", name: str, payload: bytes) -> BatchRow:
@@ -77,10 +121,17 @@ def analyse_one(detector: "Detector", name: str, payload: bytes) -> tuple[BatchR
         p_synthetic=round(analysis.p_synthetic, 4),
         duration_s=round(analysis.duration_s, 2),
         warnings=join_sentences(w.message for w in analysis.warnings),
-        synthetic_stretches=stretches_sentence(analysis.synthetic_spans, analysis.spliced, analysis.verdict),
+        # The card leaves out the stretches of a clip that is likely synthetic as a whole (its verdict says it):
+        # the table and the CSV list them all the same.
+        synthetic_stretches=(stretches_sentence(analysis.synthetic_spans, analysis.spliced, analysis.verdict)
+                             or spans_sentence(analysis.synthetic_spans)),
         sha256=analysis.sha256,
         model_version=analysis.model_version,
         edges=clip_edges(analysis, detector.calibration),
+        warning_codes=tuple(w.code for w in analysis.warnings),
+        warning_messages=tuple(w.message for w in analysis.warnings),
+        synthetic_seconds=seconds_text(analysis.synthetic_spans, analysis.windows, analysis.spliced),
+        spliced=analysis.spliced,
     )
     return row, analysis
 

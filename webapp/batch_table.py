@@ -34,9 +34,17 @@ def edges_of(rows: list[BatchRow], detector: Detector) -> tuple[float | None, fl
 
 
 def scored_table(rows: list[BatchRow]) -> pd.DataFrame:
-    """Analysed files only; probabilities in per cent (numbers, so the column sorts as numbers)."""
-    frame = rows_to_frame([row for row in rows if not row.error])
+    """Analysed files only; probabilities in per cent (numbers, so the column sorts as numbers).
+
+    Cells stay short enough to read whole: the likely-synthetic seconds as a list (``"7.0–12.4 s"``) and
+    the warnings as short labels (``"short clip; phone bandwidth"``); their full sentences are in the
+    file's detail view and in the CSV.
+    """
+    scored = [row for row in rows if not row.error]
+    frame = rows_to_frame(scored)
     frame["p_synthetic"] = frame["p_synthetic"] * 100
+    frame["synthetic_stretches"] = [row.synthetic_seconds or row.synthetic_stretches for row in scored]
+    frame["warnings"] = [row.warning_labels for row in scored]
     return frame[["file", "verdict", "p_synthetic", "duration_s", "synthetic_stretches", "warnings"]]
 
 
