@@ -122,13 +122,16 @@ class Detector:
         window_p = np.atleast_1d(self.calibration.probability(scored.window_logits))
         windows = [WindowScore(float(s) + offset, float(min(s + self.config.window_s, analysed)) + offset, float(p))
                    for s, p in zip(scored.starts_s, window_p)]
+        red = judged.bands.synthetic_above if judged.bands is not None else self.calibration.synthetic_above
+        spans = synthetic_spans(windows, red) if red is not None else []
         axis, unit = feature_axis(self.config)
         return Analysis(
             name=display_name, sha256=_sha256(payload), model_version=self.version.name,
             p_synthetic=p_synthetic, clip_logit=scored.clip_logit, verdict=judged.verdict,
             explanation=judged.explanation, verdict_capped_by=judged.capped_by,
-            windows=windows, synthetic_spans=synthetic_spans(windows, self.calibration.synthetic_above),
-            spliced=is_spliced(windows, self.facts), warnings=warnings,
+            # Stretches by the clip's own red edge (none where its class earned none), as its timeline colours them.
+            windows=windows, synthetic_spans=spans, spliced=bool(spans) and is_spliced(windows, self.facts),
+            warnings=warnings,
             duration_s=decoded.duration_s, analysed_s=analysed,
             # A file cut short: its header's length, so "analysed 10.6 s of 20.0 s" says what is missing.
             source_duration_s=decoded.source_duration_s or (decoded.loss.declared_s if decoded.loss.end_s else None),

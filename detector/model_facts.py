@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from detector.calibration import Calibration
+from detector.heldout_report import HeldOutReport
 from detector.model_report import ModelReport
 from detector.registry import ModelVersion
 
@@ -97,6 +98,9 @@ class ModelFacts:
         genuine* (``None`` when the model cannot say *likely genuine*: no such rate exists).
     likely_genuine_share : MeasuredRate
         Share of test clips called *likely genuine*.
+    unseen_missed : MeasuredRate
+        The largest share of a never-heard synthesiser kind's fakes that scored in the green band
+        (held-out folds): what *likely genuine* can promise about synthesisers outside training.
     family_eer : dict
         Test EER per synthetic family.
     """
@@ -115,6 +119,7 @@ class ModelFacts:
     test_false_alarms: MeasuredRate = MeasuredRate(None, "")
     test_missed: MeasuredRate = MeasuredRate(None, "")
     likely_genuine_share: MeasuredRate = MeasuredRate(None, "")
+    unseen_missed: MeasuredRate = MeasuredRate(None, "")
     family_eer: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -174,7 +179,7 @@ def _test_place(report: ModelReport) -> str:
         parts.append(f"corpus v{version}")
     elif report.corpus:
         # train.publish records no version for corpus v1 (before versions) or a user's own dataset.
-        parts.append(f"corpus {report.corpus} v1 or unversioned (no version recorded)")
+        parts.append(f"corpus {report.corpus} (version not recorded)")
     test = report.test
     if test is not None and test.n_genuine is not None and test.n_synthetic is not None:
         parts.append(f"{test.n_genuine + test.n_synthetic} clips")
@@ -207,7 +212,27 @@ def facts_from(name: str, report: ModelReport, calibration: Calibration) -> Mode
                                  f"synthetic clips of the {place}"),
         likely_genuine_share=MeasuredRate(bands.likely_genuine.share if bands else None, place),
         family_eer={k: g.eer for k, g in report.breakdown.get("family", {}).items() if g.eer is not None},
+        unseen_missed=unseen_missed(heldout) if heldout is not None and can_clear else MeasuredRate(None, ""),
     )
+
+
+def unseen_missed(heldout: HeldOutReport) -> MeasuredRate:
+    """The worst synthesiser fold's share of never-heard fakes in the green band, and at which edges.
+
+    At the version's own bands where the report measured them (``at_shipped_bands``); otherwise at
+    each fold model's own validation bands, which are wider, so the figure is an upper bound.
+    """
+    folds = [f for name, f in heldout.folds.items() if not name.startswith("source:")]
+    shipped = [f.at_shipped_bands.synthetic_called_genuine for f in folds
+               if f.at_shipped_bands is not None and f.at_shipped_bands.synthetic_called_genuine is not None]
+    if shipped:
+        return MeasuredRate(max(shipped), "held-out folds, the synthesiser kind it misses most, at this version's bands")
+    own = [f.own_bands.synthetic_called_genuine for f in folds
+           if f.own_bands is not None and f.own_bands.synthetic_called_genuine is not None]
+    if own:
+        return MeasuredRate(max(own), "held-out folds, the synthesiser kind it misses most, at each fold model's own "
+                                      "bands, which are wider than this version's")
+    return MeasuredRate(None, "")
 
 
 def facts_of(version: ModelVersion) -> ModelFacts:

@@ -14,5 +14,5 @@ SHIPPED_RECORDS: dict[str, str] = {
     "20261130-0747-effnet-melexc": "ec8074c3aeacc0722b9543d764d99b087deb1c12988c648f29c1dfe0dcea019c",
     "20261204-1945-whisper-linear-01234": "9422252be0def3d4aa1b0a149054deeb1101b3811bacb18ad8d1e483e4c11b7b",
     "20261204-2200-whisper-fused-01234-temporal": "bdb98383965c4b27b52c6561b3fca8d4a94767ca573f2455b718ea92745e6f1c",
-    "20261206-1659-whisper-linear-01234": "63bc7bffef7ff7b7c61a8668da429c4db0bb254e9605a3bedbaecccf2c84b622",
+    "20261206-1718-whisper-linear-01234": "dcff6d45c182cb00bbd31a2266d6551c37e136756549e61d97846288cd04a8bc",
 }

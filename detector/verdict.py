@@ -204,8 +204,12 @@ def explain_probability(p_synthetic: float, verdict: str, calibration: Calibrati
         return (f"The model gives {percent} that this clip is machine-generated. Among validation clips "
                 f"scored at {high} or more, most were synthetic; it is evidence, not proof.")
     if verdict == "likely_genuine":
-        return (f"The model gives {percent} that this clip is machine-generated. Clips scored below "
-                f"{low} were mostly genuine recordings; new synthesis methods can still fool it.")
+        missed = facts.unseen_missed if facts is not None else None
+        unseen = (f" On kinds of synthesiser it never heard, up to {format_percent(missed.value, 1)} of fakes were "
+                  f"called *likely genuine* ({missed.measured_on})." if missed is not None and missed.value is not None
+                  else " New synthesis methods can still fool it.")
+        return (f"The model gives {percent} that this clip is machine-generated: no sign of synthesis that this "
+                f"model knows. Clips scored below {low} were mostly genuine recordings.{unseen}")
     if facts is not None and facts.at_floor(p_synthetic):
         return floor_sentence(p_synthetic, facts)
     if facts is not None and not facts.can_clear:

@@ -77,7 +77,7 @@ def test_every_rate_says_where_it_was_measured():
     assert facts.heldout_eer.measured_on == "held-out folds, each scored by a model retrained without it"
     assert facts.test_missed.value is None   # a band it cannot reach has no rate
     old = facts_of(ModelRegistry(STORE).load("20261122-1412-effnet-melexc"))
-    assert "v1 or unversioned" in old.test_eer.measured_on and "1462 clips" in old.test_eer.measured_on
+    assert "data/corpus (version not recorded)" in old.test_eer.measured_on and "1462 clips" in old.test_eer.measured_on
 
 
 @pytest.mark.parametrize("kind", ["clears", "cannot-clear"])

@@ -51,11 +51,11 @@ def fold_channel_table(report: HeldOutReport) -> str:
         lines.append(f"| {name} | " + " | ".join(_cell(fold.at_shipped_by_channel.get(c)) for c in classes) + " |")
     edges = report.rates_measured_at
     at = (f" ({_edge(edges.genuine_below)} and {_edge(edges.synthetic_above)})" if edges is not None else "")
-    lines += ["", f"Each cell: EER · never-heard fakes below the version's overall *likely genuine* edge · "
-                  f"never-heard genuine clips at or above its overall *likely synthetic* edge{at}, each edge carried "
-                  "to the fold model by rank (genuine / synthetic test clips of the fold and class). A per-class "
-                  f"edge must keep at most {PROMISE:.0%} in every cell; \"–\" where a cell has fewer than five clips "
-                  "of the class counted."]
+    lines += ["", f"Each cell: EER · never-heard fakes below the version's overall *likely genuine* edge "
+                  f"(synthesiser folds) · never-heard genuine clips at or above its overall *likely synthetic* "
+                  f"edge (source folds){at}, each edge carried to the fold model by rank (genuine / synthetic test "
+                  f"clips of the fold and class). A per-class edge must keep at most {PROMISE:.0%} in every cell; "
+                  "\"–\" where a cell has fewer than five clips of the class counted or counts clips the model heard."]
     return "\n".join(lines)
 
 
