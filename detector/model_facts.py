@@ -222,7 +222,7 @@ def unseen_missed(heldout: HeldOutReport) -> MeasuredRate:
     At the version's own bands where the report measured them (``at_shipped_bands``); otherwise at
     each fold model's own validation bands, which are wider, so the figure is an upper bound.
     """
-    folds = [f for name, f in heldout.folds.items() if not name.startswith("source:")]
+    folds = [f for name, f in heldout.folds.items() if name.partition(":")[0] not in ("source", "channel")]
     shipped = [f.at_shipped_bands.synthetic_called_genuine for f in folds
                if f.at_shipped_bands is not None and f.at_shipped_bands.synthetic_called_genuine is not None]
     if shipped:

@@ -18,7 +18,9 @@ FAMILIES = (GENUINE, *SYNTHETIC_FAMILIES)   # the manifest's ``family`` column (
 # Held-out protocols (train/heldout.py): leave out a synthetic family, one generator of the
 # neural_vocoder family (e.g. "neural_vocoder:hifigan", LPCNet still training), or a genuine recording source.
 # ("vocoder" alone is the family of classic vocoder copies: WORLD, Griffin-Lim, MLSA, LPC.)
-PROTOCOLS = ("family", NEURAL_VOCODER_FAMILY, "source")
+# "channel": leave one measured channel class out (both classes of its clips; issue 32), where the corpus
+# frame carries the measured ``channel`` column (train.channels); not part of the headline mean.
+PROTOCOLS = ("family", NEURAL_VOCODER_FAMILY, "source", "channel")
 
 # Files the command line picks up in a folder and a user's dataset may contain (decoded by ffmpeg/libsndfile).
 AUDIO_EXTENSIONS = frozenset({

@@ -34,6 +34,21 @@ def test_folds_cover_families_vocoders_and_sources_with_enough_test_clips() -> N
                      "source:queen", "source:sky"}   # espeak-ng has no genuine clips: not a genuine source
 
 
+def test_a_channel_fold_leaves_out_both_classes_of_one_measured_class_and_is_scored_on_them() -> None:
+    frame = _manifest()
+    frame["channel"] = np.where((np.arange(len(frame)) // 2) % 2 == 0, "narrowband", "wideband")   # both classes in each
+    assert {"channel:narrowband", "channel:wideband"} <= {f.name for f in available_folds(frame)}
+    fold = Fold.parse("channel:narrowband")
+    held = fold.held_rows(frame)
+    assert set(frame.loc[held, "channel"]) == {"narrowband"} and set(frame.loc[held, "label"]) == {"genuine", "synthetic"}
+    test = frame[frame["split"] == "test"]
+    negatives, positives = fold.test_masks(test)
+    assert set(test.loc[negatives | positives, "channel"]) == {"narrowband"}
+    assert set(test.loc[negatives, "label"]) == {"genuine"} and set(test.loc[positives, "label"]) == {"synthetic"}
+    # Without measured classes there are no channel folds (a CNN's engine, older bake-offs).
+    assert not any(f.protocol == "channel" for f in available_folds(_manifest()))
+
+
 def test_a_source_fold_removes_the_sources_genuine_clips_and_their_copies() -> None:
     frame = _manifest()
     held = Fold.parse("source:sky").held_rows(frame)

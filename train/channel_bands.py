@@ -108,14 +108,15 @@ def strictest_rank(folds: dict[str, FoldResult], cls: str, target: float, genuin
 
 
 def class_rates_at(fold: FoldResult, cls: str, genuine_rank: float | None, synthetic_rank: float | None,
-                   genuine_part: bool) -> ChannelRates | None:
+                   never_heard: tuple[bool, bool]) -> ChannelRates | None:
     """One fold's test clips of ``cls``: counts, EER and confident errors of its never-heard class at given ranks.
 
     The ranks place the edges among the fold model's own validation clips (how an edge
     travels between models, :func:`train.heldout.final_bands`); ``None``: no such edge. Only
-    the never-heard class is counted: fakes below the green edge in a synthesiser fold, genuine
-    clips at or above the red edge in a source fold (``genuine_part``); the other class's
-    rate, of clips the model heard, is ``None``.
+    never-heard clips are counted (``never_heard``: whether the fold's fakes, and its genuine
+    clips, were never heard; :func:`never_heard_classes`): fakes below the green edge in a
+    synthesiser or channel fold, genuine clips at or above the red edge in a source or channel
+    fold. A rate of clips the model heard is ``None``.
     """
     scores = fold.scores
     if scores is None or not scores.channels or not scores.val_genuine:
@@ -124,16 +125,20 @@ def class_rates_at(fold: FoldResult, cls: str, genuine_rank: float | None, synth
     p, y = np.asarray(scores.probabilities)[chosen], np.asarray(scores.labels)[chosen]
     fakes, genuine = p[y == 1], p[y == 0]
     eer, _ = part_eer(y, p)
-    missed = (None if genuine_part or genuine_rank is None or len(fakes) < MIN_PER_CLASS
+    missed = (None if not never_heard[0] or genuine_rank is None or len(fakes) < MIN_PER_CLASS
               else float(np.mean(fakes < at_rank(scores.val_genuine, genuine_rank))))
-    flagged = (None if not genuine_part or synthetic_rank is None or len(genuine) < MIN_PER_CLASS
+    flagged = (None if not never_heard[1] or synthetic_rank is None or len(genuine) < MIN_PER_CLASS
                else float(np.mean(genuine >= at_rank(scores.val_synthetic, synthetic_rank))))
     return ChannelRates(int(len(genuine)), int(len(fakes)), eer, missed, flagged)
 
 
-def _source(fold_name: str) -> bool:
-    """Whether a fold leaves out a genuine recording source (its never-heard clips are genuine ones)."""
-    return fold_name.startswith("source:")
+def never_heard_classes(fold_name: str) -> tuple[bool, bool]:
+    """(fakes, genuine clips): which of a fold's test classes the fold model never heard.
+
+    A synthesiser fold never heard its fakes, a source fold its genuine clips, a channel fold both.
+    """
+    protocol = fold_name.partition(":")[0]
+    return protocol != "source", protocol in ("source", "channel")
 
 
 def _earned(folds: dict[str, FoldResult], cls: str, genuine_edge: bool) -> tuple[float | None, str]:
@@ -151,7 +156,7 @@ def _veto(folds: dict[str, FoldResult], cls: str, rank: float, genuine_edge: boo
     """Why the test clips withdraw an edge (the worst fold over the promise), or ``None`` when every fold keeps it."""
     kind = "synthetic_called_genuine" if genuine_edge else "genuine_called_synthetic"
     ranks = (rank, None) if genuine_edge else (None, rank)
-    measured = {name: getattr(class_rates_at(f, cls, *ranks, _source(name)), kind, None) for name, f in folds.items()}
+    measured = {name: getattr(class_rates_at(f, cls, *ranks, never_heard_classes(name)), kind, None) for name, f in folds.items()}
     broken = {name: rate for name, rate in measured.items() if rate is not None and rate > PROMISE}
     if not broken:
         return None
@@ -196,6 +201,6 @@ def with_channel_bands(report: HeldOutReport, validation: tuple[np.ndarray, np.n
     folds = {}
     for name, fold in report.folds.items():
         rates = {cls: class_rates_at(fold, cls, ranks.genuine_below if ranks else None,
-                                     ranks.synthetic_above if ranks else None, _source(name)) for cls in bands}
+                                     ranks.synthetic_above if ranks else None, never_heard_classes(name)) for cls in bands}
         folds[name] = replace(fold, at_shipped_by_channel={c: r for c, r in rates.items() if r is not None})
     return replace(report, folds=folds, bands=replace(report.bands, by_channel=bands))

@@ -90,12 +90,21 @@ class Fold:
             rows = (frame["label"] == "synthetic") & (frame["family"] == self.held)
         elif self.protocol == NEURAL_VOCODER_FAMILY:
             rows = (frame["family"] == NEURAL_VOCODER_FAMILY) & (frame["generator"] == self.held)
+        elif self.protocol == "channel":
+            rows = frame["channel"] == self.held
         else:
             rows = frame["source"] == self.held
         return rows.to_numpy()
 
     def test_masks(self, test: pd.DataFrame, others: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(genuine, synthetic) rows of ``test`` this fold is scored on (see :func:`part_masks`)."""
+        """(genuine, synthetic) rows of ``test`` this fold is scored on (see :func:`part_masks`).
+
+        A channel fold is scored on both classes of its own channel: the rest never heard either.
+        """
+        if self.protocol == "channel":
+            part = self.held_rows(test)
+            synthetic = (test["label"] == "synthetic").to_numpy()
+            return ~synthetic & part, synthetic & part
         return part_masks((test["label"] == "synthetic").to_numpy(), self.held_rows(test), self.protocol == "source",
                           others)
 
@@ -134,6 +143,8 @@ def available_folds(frame: pd.DataFrame, protocols: Iterable[str] = PROTOCOLS) -
         NEURAL_VOCODER_FAMILY: sorted(
             synthetic.loc[synthetic["family"] == NEURAL_VOCODER_FAMILY, "generator"].unique()),
         "source": sorted(frame.loc[frame["label"] == "genuine", "source"].unique()),
+        # Channel folds only where the classes were measured, never of clips the decoder refused.
+        "channel": sorted(set(frame["channel"]) - {"unreadable"}) if "channel" in frame.columns else [],
     }
     folds = []
     for protocol in protocols:
