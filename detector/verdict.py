@@ -44,7 +44,7 @@ CANNOT_CLEAR = {
     "compressed": ("This model cannot clear heavily compressed audio: no test showed that it keeps its promise on "
                    "such files. It can still flag audio that looks synthetic."),
 }
-NOT_EARNED_PER_CHANNEL = ("This model's bands were set on all its test audio together, not earned for each kind of "
+NOT_EARNED_PER_CHANNEL = ("This model's bands were set for all kinds of audio together, not earned for each kind of "
                           "channel, so on telephone-quality or heavily compressed audio it withholds *likely genuine*.")
 # What capped a verdict, in a few words for a headline ("Uncertain, capped: narrowband audio").
 CAP_WORDS = {"narrow_band": "telephone-quality audio, which this model cannot clear", "clipping": "clipped recording",

@@ -88,7 +88,7 @@ def test_sidebar_shows_model_card_and_follows_promotion(app, tiny_store):
     assert app.sidebar.markdown[1].value.startswith("It was not measured on synthesisers and recording sources it "
                                                     "never heard, where it will do worse than on its test clips. On "
                                                     "test clips of the kinds it trained on it is wrong 50 % of the "
-                                                    "time (test split). Its bands were set on all its test audio")
+                                                    "time (test split). Its bands were set for all kinds of audio")
     assert any("Error rate 50.00 % on test clips of the kinds it trained on (test split)" in c.value
                for c in app.sidebar.caption)
     assert not app.sidebar.expander  # the card is a page of its own, not a tall sidebar column

@@ -192,7 +192,7 @@ def channel_sentence(version: ModelVersion) -> str:
     heldout = version.report.heldout
     by_channel = heldout.bands.by_channel if heldout is not None and heldout.bands is not None else {}
     if not by_channel:
-        return ("Its bands were set on all its test audio together, not earned for each kind of audio, so it never "
+        return ("Its bands were set for all kinds of audio together, not earned for each kind of audio, so it never "
                 "says *likely genuine* on telephone-quality or heavily compressed audio.")
     cleared = [CHANNEL_WORDS.get(c, c) for c, band in by_channel.items() if band.genuine_below is not None]
     flagged = [CHANNEL_WORDS.get(c, c) for c, band in by_channel.items() if band.synthetic_above is not None]
