@@ -121,7 +121,11 @@ def judge(p_synthetic: float, warnings: Sequence[QualityWarning], calibration: C
         withheld = cannot_clear_reasons([w.code for w in warnings]) if overall == "likely_genuine" else {}
         notes = list(withheld.values())
     verdict = capped_verdict(unbounded, damage, list(withheld))
-    explanation = explain_probability(p_synthetic, verdict, calibration, list(damage.values()), facts, notes)
+    # The sentences cite the edges the clip was judged by (a missing class edge: the overall one, never cited alone).
+    worded = replace(calibration, genuine_below=bands.genuine_below or calibration.genuine_below,
+                     synthetic_above=bands.synthetic_above or calibration.synthetic_above) if bands.per_channel \
+        else calibration
+    explanation = explain_probability(p_synthetic, verdict, worded, list(damage.values()), facts, notes)
     if not bands.per_channel and cannot_clear_reasons([w.code for w in warnings]):
         bands = replace(bands, genuine_below=None)   # no green band on this audio, whatever the score
     return Judgement(verdict, explanation, list(damage) or list(withheld), bands)
