@@ -50,7 +50,7 @@ class ChannelRates:
     """One fold's never-heard test clips of one channel class: counts, EER and confident errors at given edges.
 
     A rate is ``None`` where the class has fewer than the minimum clips of the class it counts
-    (:data:`train.heldout.MIN_PER_CLASS`), or no edge of that kind applies to the class.
+    (:data:`train.heldout_bands.MIN_PER_CLASS`), or no edge of that kind applies to the class.
     """
 
     n_genuine: int

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from detector.heldout_report import FoldResult
-from train.heldout import MIN_PER_CLASS, Fold, available_folds, parse_folds, part_eer, part_masks, summarise
+from train.heldout import Fold, available_folds, parse_folds, part_eer, part_masks, summarise
+from train.heldout_bands import MIN_PER_CLASS
 from train.toy_corpus import toy_recipe
 
 
@@ -45,8 +46,10 @@ def test_a_channel_fold_leaves_out_both_classes_of_one_measured_class_and_is_sco
     negatives, positives = fold.test_masks(test)
     assert set(test.loc[negatives | positives, "channel"]) == {"narrowband"}
     assert set(test.loc[negatives, "label"]) == {"genuine"} and set(test.loc[positives, "label"]) == {"synthetic"}
-    # Without measured classes there are no channel folds (a CNN's engine, older bake-offs).
+    # Without measured classes there are no channel folds (a CNN's engine, older bake-offs); nor where one class is
+    # all there is, since nothing would be left to train on.
     assert not any(f.protocol == "channel" for f in available_folds(_manifest()))
+    assert not any(f.protocol == "channel" for f in available_folds(_manifest().assign(channel="wideband")))
 
 
 def test_a_source_fold_removes_the_sources_genuine_clips_and_their_copies() -> None:

@@ -13,7 +13,8 @@ from detector.calibration import Calibration
 from detector.heldout_report import BandEdges, BandRates, FoldEdges, FoldResult, FoldScores, HeldOutBands
 from detector.metrics import compute_eer
 from train.calibrate import MIN_BAND, edge_above, edge_below
-from train.heldout import HELDOUT_BAND_ERROR, Fold, final_bands, fold_edges, rates_at, run_fold, run_folds, summarise
+from train.heldout import Fold, run_fold, run_folds, summarise
+from train.heldout_bands import HELDOUT_BAND_ERROR, final_bands, fold_edges, rates_at
 
 
 def test_edges_leave_at_most_the_allowed_share_in_the_wrong_band() -> None:

@@ -17,7 +17,7 @@ the fold's never-heard *test* clips, other speakers of the same part, then broke
 2. **The edge** is that target's edge on all of a fold's never-heard train and validation
    clips of the class, as a rank among the fold model's validation clips; the strictest
    rank over the folds lands at the same rank in the final model's validation scores
-   (the one band rule of :func:`train.heldout.final_bands`).
+   (the one band rule of :func:`train.heldout_bands.final_bands`).
 3. **The test clips only veto.** Each fold × class is measured on its never-heard test
    clips at the final edges (:func:`class_rates_at`). An edge that lets more than the
    promise through in any fold × class with enough clips is withdrawn, with the figure
@@ -38,7 +38,8 @@ import numpy as np
 from detector.channel import CHANNEL_CLASSES
 from detector.heldout_report import ChannelBand, ChannelRates, FoldResult, HeldOutReport, HeldScores
 from train.calibrate import edge_above, edge_below
-from train.heldout import MIN_PER_CLASS, RANK_EDGE_FLOOR, at_rank, part_eer, rank_of
+from train.heldout import part_eer
+from train.heldout_bands import MIN_PER_CLASS, RANK_EDGE_FLOOR, at_rank, rank_of
 
 PROMISE = 0.02                                   # the most never-heard clips of a class in the wrong confident band
 TARGETS = (0.02, 0.01, 0.005, 0.002, 0.001, 0.0)  # setting targets, loosest first
@@ -112,7 +113,7 @@ def class_rates_at(fold: FoldResult, cls: str, genuine_rank: float | None, synth
     """One fold's test clips of ``cls``: counts, EER and confident errors of its never-heard class at given ranks.
 
     The ranks place the edges among the fold model's own validation clips (how an edge
-    travels between models, :func:`train.heldout.final_bands`); ``None``: no such edge. Only
+    travels between models, :func:`train.heldout_bands.final_bands`); ``None``: no such edge. Only
     never-heard clips are counted (``never_heard``: whether the fold's fakes, and its genuine
     clips, were never heard; :func:`never_heard_classes`): fakes below the green edge in a
     synthesiser or channel fold, genuine clips at or above the red edge in a source or channel

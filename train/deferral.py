@@ -30,7 +30,8 @@ import pandas as pd
 from train.calibrate import calibrate, edge_below
 from train.encoder.bakeoff import load_data
 from train.encoder.heads import PooledLinear
-from train.heldout import HELDOUT_BAND_ERROR, MIN_PER_CLASS, available_folds, rank_of
+from train.heldout import available_folds
+from train.heldout_bands import HELDOUT_BAND_ERROR, MIN_PER_CLASS, rank_of
 
 OUTPUTS = (0, 1, 2, 3, 4)
 SPREAD_QUANTILE = 0.9   # disagreement above this quantile of genuine validation clips is deferred

@@ -88,8 +88,8 @@ def run_heldout(frame: pd.DataFrame, config: TrainConfig, cache_root: str | Path
 
     Results of other folds in ``previous`` (the version's stored held-out report) are kept and
     everything computed across folds is recomputed over all of them. The bands and the rates at
-    the shipped bands need the final model's validation scores (:func:`train.heldout.final_bands`,
-    :func:`train.heldout.rates_at`).
+    the shipped bands need the final model's validation scores (:func:`train.heldout_bands.final_bands`,
+    :func:`train.heldout_bands.rates_at`).
     """
     fold_config = replace(config, epochs=epochs or config.epochs,
                           max_minutes=max_minutes if max_minutes is not None else config.max_minutes)

@@ -43,7 +43,7 @@ from train.config import TrainConfig
 from train.evaluate import evaluate_version, validation_scores
 from train.events import ProgressLog
 from train.export import export_tflite
-from train.heldout import final_bands, has_scores, rates_at
+from train.heldout_bands import final_bands, has_scores, rates_at
 from train.plots import write_plots
 from train.trained import TrainedModel
 
@@ -157,7 +157,7 @@ def apply_heldout_bands(folder: str | Path, bands: HeldOutBands) -> dict[str, An
     """Widen the version's uncertain band to the held-out folds' edges where they are stricter.
 
     Validation only knows the synthesisers and sources the model trained on; the
-    held-out folds (:func:`train.heldout.final_bands`) show how far never-heard ones
+    held-out folds (:func:`train.heldout_bands.final_bands`) show how far never-heard ones
     reach into the confident bands. The stricter of the two edges is kept, so a band
     only ever narrows. Writes ``calibration.json`` atomically (the old edges are kept
     in it under ``validation_bands``) and returns its content.

@@ -34,7 +34,8 @@ from train.channel_bands import with_channel_bands
 from train.channels import with_channels
 from train.encoder import features
 from train.encoder.heads import CANDIDATES, uses_sequences
-from train.heldout import available_folds, final_bands, rates_at, run_folds
+from train.heldout import available_folds, run_folds
+from train.heldout_bands import final_bands, rates_at
 from train.schema import read_manifest
 
 
@@ -102,7 +103,7 @@ def summarise(name: str, data: dict, frame: pd.DataFrame, heldout: HeldOutReport
     """The candidate's record: its held-out report with bands and rates at them, and the final head's figures.
 
     The bands are the folds' strictest ranks in the final head's validation scores
-    (:func:`train.heldout.final_bands`); every fold is measured at them (:func:`train.heldout.rates_at`).
+    (:func:`train.heldout_bands.final_bands`); every fold is measured at them (:func:`train.heldout_bands.rates_at`).
     ``final`` is :func:`fit_and_calibrate`'s result on every valid clip when the caller has it (a publish
     step reuses the same fit). ``heldout`` is not changed.
     """

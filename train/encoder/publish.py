@@ -7,7 +7,7 @@ The head is fitted and calibrated exactly as the bake-off's final model (train s
 regularisation and Platt scaling on validation); the verdict bands are then narrowed,
 never widened, to the edges the bake-off's held-out folds allow (by rank, see
 :mod:`train.encoder.bakeoff`). The held-out folds go into the report as they were
-measured, with their rates at the shipped bands carried by rank (:func:`train.heldout.rates_at`);
+measured, with their rates at the shipped bands carried by rank (:func:`train.heldout_bands.rates_at`);
 the test split is scored through the served :class:`~detector.inference.Detector`, and the
 version is sealed.
 Nothing is promoted.

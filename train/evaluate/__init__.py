@@ -92,7 +92,7 @@ def validation_scores(folder: str | Path, frame: pd.DataFrame) -> tuple[np.ndarr
     """The version's calibrated probabilities and labels on its validation split: where held-out ranks land.
 
     Scored through the served :class:`Detector`, like the test split (:mod:`train.heldout`'s
-    :func:`~train.heldout.final_bands` and :func:`~train.heldout.rates_at` read them).
+    :func:`~train.heldout_bands.final_bands` and :func:`~train.heldout_bands.rates_at` read them).
     """
     scored = score_split(load_detector(folder), frame, "val")
     return scored["p_synthetic"].to_numpy(dtype=float), scored["y"].to_numpy(dtype=int)

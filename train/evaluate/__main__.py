@@ -31,7 +31,8 @@ from detector.vocabulary import PROTOCOLS
 from train.config import DEFAULT_CACHE, DEFAULT_RUNS, DEFAULT_STORE, TrainConfig
 from train.evaluate import validation_scores
 from train.fit import train_model
-from train.heldout import final_bands, parse_folds
+from train.heldout import parse_folds
+from train.heldout_bands import final_bands
 from train.heldout_cnn import run_heldout
 from train.publish import apply_heldout_bands, write_evaluation
 from train.schema import read_manifest
