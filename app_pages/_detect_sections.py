@@ -22,18 +22,22 @@ from detector.errors import AudioError
 from detector.explain import check_region, occlusion_map, region_score, summary_effect
 from detector.inference import Detector
 from webapp import figures
-from webapp.report import report_dict, report_html
+from webapp.report import EXPLAIN_WORDS, Explanation, explained_sentence, report_dict, report_html
+
+# The clip's last explanation, kept in the session under (sha256, model version) with the seconds the user chose
+# (the slider's): it comes back with the clip when the user returns from another page, and goes into the report.
+EXPLANATIONS = "detect_explanations"
 
 
-def overview_image(analysis: Analysis, detector: Detector) -> bytes:
-    """The timeline/waveform/spectrogram PNG, drawn once per analysis per session."""
+def overview_image(analysis: Analysis, detector: Detector, compact: bool = False) -> bytes:
+    """The timeline/waveform/spectrogram PNG, drawn once per analysis per session (``compact``: a phone's)."""
     cache = session_cache("detect_overviews")
-    key = (analysis.sha256, analysis.model_version)
+    key = (analysis.sha256, analysis.model_version, compact)
     if key not in cache:
         with st.spinner("Drawing the charts…"):
             edges = clip_edges(analysis, detector.calibration)   # the verdict bar's bands and edge texts
             remember(cache, key, figures.overview_png(analysis, edges.genuine_below, edges.synthetic_above,
-                                                      detector.facts, edges.band_names()))
+                                                      detector.facts, edges.band_names(), compact), size=6)
     return cache[key]
 
 
@@ -54,7 +58,11 @@ def charts_section(analysis: Analysis, detector: Detector) -> None:
     """Score per window, waveform and spectrogram stacked on one time axis (a static image)."""
     st.markdown("#### Which seconds look synthetic" if len(analysis.windows) > 1 else "#### What the model heard")
     st.caption(charts_caption(analysis, detector))
-    st.image(overview_image(analysis, detector), width="stretch")
+    # One image element, two pictures: the wide one, then one drawn for a phone's width (taller, larger type,
+    # fewer ticks); the page's style shows the one that fits the screen (detect.py, PAGE_STYLE).
+    with st.container(key="detect_overview"):
+        st.image([overview_image(analysis, detector), overview_image(analysis, detector, compact=True)],
+                 width="stretch")
 
 
 def _default_region(analysis: Analysis, limit_s: float) -> tuple[float, float]:
@@ -88,20 +96,43 @@ def region_subset(analysis: Analysis, detector: Detector, start_s: float, end_s:
                                offset_s=first.start_s)
 
 
-# What Explain does, in words a reporter would use; the scorer's exact method sits in "Technical details".
-EXPLAIN_WORDS = ("The detector hides small pieces of the sound picture (the spectrogram) one at a time and scores the "
-                 "stretch again. Red marks pieces that made the voice sound more *synthetic*, blue pieces that made "
-                 "it sound more *genuine*.")
-
-
 def _without_timeline(text: str) -> str:
     """``text`` without its sentences about the timeline's top row (a one-window clip has no timeline)."""
     return " ".join(s for s in re.split(r"(?<=\.) ", text) if "top row" not in s)
 
 
+def kept_explanation(analysis: Analysis) -> tuple[tuple[float, float], Explanation] | None:
+    """(the seconds the user chose, the explanation) of the clip's last explanation in this session, or ``None``."""
+    return session_cache(EXPLANATIONS).get((analysis.sha256, analysis.model_version))
+
+
+def clip_explanation(analysis: Analysis) -> Explanation | None:
+    """The clip's last explanation in this session (its seconds, its own score, the heatmap), or ``None``."""
+    kept = kept_explanation(analysis)
+    return kept[1] if kept else None
+
+
+def explain(analysis: Analysis, detector: Detector, region: tuple[float, float], subset: Analysis) -> Explanation:
+    """Occlusion heatmap and own score of ``subset`` (many model calls), kept as the clip's explanation.
+
+    ``region`` is what the user chose (``subset`` holds the windows inside it): the slider starts there again.
+    """
+    config = detector.config
+    with st.spinner("Scoring the clip with parts hidden…"):
+        heat = occlusion_map(detector, subset)
+        summary = summary_effect(heat, config.spectrum_bins)
+        # Feature rows after the spectrum get a strip of their own: the front end names them.
+        png = figures.occlusion_png(subset.features, heat, subset.feature_times, subset.feature_axis,
+                                    subset.feature_unit, summary=summary,
+                                    summary_label=config.front_end.extra_label or "Other features")
+        explained = Explanation(subset.windows[0].start_s, subset.windows[-1].end_s, region_score(detector, subset),
+                                png)
+    remember(session_cache(EXPLANATIONS), (analysis.sha256, analysis.model_version), (region, explained))
+    return explained
+
+
 def explanation_section(analysis: Analysis, detector: Detector) -> None:
-    """Occlusion heatmap of a chosen region, on demand (it costs many model calls), kept for later reruns."""
-    heats = session_cache("detect_heatmaps")
+    """Occlusion heatmap of a chosen region, on demand (it costs many model calls), kept with the clip."""
     config = detector.config
     st.markdown("#### Why? Explain the verdict")
     st.caption(EXPLAIN_WORDS)
@@ -110,7 +141,9 @@ def explanation_section(analysis: Analysis, detector: Detector) -> None:
                    else detector.scorer.explain_method)
     limit_s = config.window_s + (detector.scorer.explain_windows - 1) * config.hop_s
     first, last = analysis.windows[0].start_s, analysis.windows[-1].end_s
-    region = _default_region(analysis, limit_s)
+    kept = kept_explanation(analysis)
+    # The slider starts on the stretch explained last (a visit to another page resets widgets), else on the default.
+    region, explained = kept if kept else (_default_region(analysis, limit_s), None)
     if last - first > config.window_s + 1e-6:
         region = st.slider(f"Seconds to explain (up to {limit_s:g} s at a time)", min_value=round(first, 1),
                            max_value=round(last, 1), value=(round(region[0], 1), round(region[1], 1)), step=0.1,
@@ -120,36 +153,33 @@ def explanation_section(analysis: Analysis, detector: Detector) -> None:
     except (AudioError, TypeError, ValueError) as exc:
         st.error(exc.message if isinstance(exc, AudioError) else "The region to explain must be two times in seconds.")
         return
-    key = (analysis.sha256, analysis.model_version, subset.windows[0].start_s, subset.windows[-1].end_s)
-    if key not in heats and st.button("Explain this region", icon=":material/search_insights:",
-                                      key="explain_button"):
-        with st.spinner("Scoring the clip with parts hidden…"):
-            remember(heats, key, (occlusion_map(detector, subset), subset, region_score(detector, subset)))
-    if key in heats:
-        heat, shown, score = heats[key]
-        edges = clip_edges(analysis, detector.calibration)
-        score_text = clip_text(score, edges.genuine_below, edges.synthetic_above)
-        st.caption(f"Explained: seconds {shown.windows[0].start_s:.1f}–{shown.windows[-1].end_s:.1f}, which score "
-                   f"{score_text.value} as the heatmap scores them.")
-        summary = summary_effect(heat, config.spectrum_bins)
-        # Feature rows after the spectrum get a strip of their own: the front end names them.
-        label, words = config.front_end.extra_label or "Other features", config.front_end.extra_help
-        st.image(figures.occlusion_png(shown.features, heat, shown.feature_times, shown.feature_axis,
-                                       shown.feature_unit, summary=summary, summary_label=label), width="stretch")
-        if summary is not None and words:
-            st.caption(words)
+    shown = (subset.windows[0].start_s, subset.windows[-1].end_s)
+    if explained is None or (explained.start_s, explained.end_s) != shown:
+        if not st.button("Explain this region", icon=":material/search_insights:", key="explain_button"):
+            return
+        explained = explain(analysis, detector, region, subset)
+    edges = clip_edges(analysis, detector.calibration)
+    score = clip_text(explained.p_synthetic, edges.genuine_below, edges.synthetic_above)
+    st.metric(f"Seconds {explained.start_s:.1f}–{explained.end_s:.1f} on their own", score.value,
+              help="The stretch scored alone, as the heatmap scores it: it can differ from the same seconds in the "
+                   "timeline, which scores the whole clip in one pass.")
+    st.caption(explained_sentence(explained, edges))
+    st.image(explained.png, width="stretch")
+    if config.spectrum_bins and analysis.features.shape[1] > config.spectrum_bins and config.front_end.extra_help:
+        st.caption(config.front_end.extra_help)   # the strip of the feature rows after the spectrum, in words
 
 
 def downloads(analysis: Analysis, detector: Detector) -> None:
     """The shareable HTML report and the JSON with the same fields."""
     stem = PurePath(analysis.name).stem or "clip"
+    explained = clip_explanation(analysis)   # the report carries the explanation once the user has asked for one
     html_column, json_column = st.columns(2)
     with html_column:
         st.download_button("Download the report (HTML)", icon=":material/description:", key="download_html",
-                           data=report_html(analysis, detector.version, overview_image(analysis, detector)),
+                           data=report_html(analysis, detector.version, overview_image(analysis, detector), explained),
                            file_name=f"{stem}.report.html", mime="text/html",
                            help="One self-contained page to share or archive; print it to PDF from a browser.")
     with json_column:
         st.download_button("Download the analysis (JSON)", icon=":material/download:", key="download_json",
-                           data=json.dumps(report_dict(analysis, detector.version), indent=2),
+                           data=json.dumps(report_dict(analysis, detector.version, explained), indent=2),
                            file_name=f"{stem}.analysis.json", mime="application/json")

@@ -37,6 +37,7 @@ NO_GOOD_MODEL_HELP = (
     "version (on the Admin page, or `python -m detector promote <version>`), or train a new one."
 )
 MODEL_CARD_PAGE = "app_pages/model_card.py"
+PHONE_MAX_PX = 640   # Streamlit stacks columns on screens this narrow or narrower: a page's CSS for phones uses it
 CACHE_SIZE = 3  # analyses kept per session: a 10-minute clip's analysis holds a few hundred MB of arrays
 
 

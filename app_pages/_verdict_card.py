@@ -1,4 +1,4 @@
-"""The Detect page's verdict card: the verdict, the bands bar, the probability, what it means, warnings, limits.
+"""The Detect page's verdict card: the verdict, the bands bar, the probability, warnings, what it means, limits.
 
 The bar (:func:`webapp.figures.verdict_bar_png`) sits right under the verdict, before any
 other chart: the clip's verdict bands on a log-odds scale with the clip's mark, so a
@@ -15,7 +15,7 @@ from detector.analysis import Analysis
 from detector.clip_edges import ClipEdges, clip_edges
 from detector.inference import Detector
 from detector.names import markdown_text
-from detector.verdict import stretches_sentence
+from detector.verdict import VERDICTS, cap_words, stretches_sentence
 from webapp import figures
 from webapp.model_sentences import limits_text, weakest_line
 
@@ -62,8 +62,29 @@ def technical_details(analysis: Analysis, detector: Detector) -> str:
     return "\n".join(lines)
 
 
+def quality_section(analysis: Analysis) -> None:
+    """Why the verdict was capped (in a few words) and the recording-quality warnings, as yellow boxes.
+
+    The cap's reason comes first and short, so that on a phone it sits with the warnings right
+    under the verdict; the verdict's paragraph gives it again in full.
+    """
+    if analysis.verdict_capped_by:
+        st.markdown(f"**Capped at *{VERDICTS['uncertain'].lower()}*:** {cap_words(analysis.verdict_capped_by)}."
+                    + ("  \n**Recording quality**" if analysis.warnings else ""))
+    elif analysis.warnings:
+        st.markdown("**Recording quality**")
+    for warning in analysis.warnings:
+        st.warning(warning.message, icon=":material/warning:")
+    if not analysis.warnings:
+        st.success("No recording-quality problems found.", icon=":material/thumb_up:")
+
+
 def verdict_card(analysis: Analysis, detector: Detector) -> None:
-    """Label, the bands bar, calibrated probability, what it means, synthetic stretches, quality warnings, limits."""
+    """Label, the bands bar, calibrated probability, synthetic stretches, cap and quality warnings, what it means, limits.
+
+    Two rows of two columns: the verdict beside the warnings, then what it means. A phone stacks the
+    columns, so there the warnings come right after the verdict, before the longer paragraph.
+    """
     colour, icon = VERDICT_STYLE[analysis.verdict]
     edges = clip_edges(analysis, detector.calibration)
     with st.container(border=True):
@@ -78,15 +99,11 @@ def verdict_card(analysis: Analysis, detector: Detector) -> None:
             stretches = stretches_sentence(analysis.synthetic_spans, analysis.spliced, analysis.verdict)
             if stretches:  # a spliced clip must be impossible to miss, whatever the whole-clip verdict
                 st.markdown(f"#### :material/content_cut: :red[{stretches}]" if analysis.spliced else f"**{stretches}**")
-            st.markdown(analysis.explanation)
-            st.caption(listened_sentence(analysis, detector))
         with right:
-            if analysis.warnings:
-                st.markdown("**Recording quality**")
-                for warning in analysis.warnings:
-                    st.warning(warning.message, icon=":material/warning:")
-            else:
-                st.success("No recording-quality problems found.", icon=":material/thumb_up:")
+            quality_section(analysis)
+        meaning, heard = st.columns([3, 2], gap="large")
+        meaning.markdown(analysis.explanation)
+        heard.caption(listened_sentence(analysis, detector))
         with st.expander("What this model cannot tell you"):
             st.markdown(limits_text(detector.version))
         with st.expander("Technical details"):   # the detail the plain sentences above leave out (issue 34)

@@ -329,6 +329,83 @@ def test_long_clip_explains_the_chosen_region(app):
     app.button(key="explain_button").click().run()
     assert_clean(app)
     assert image_count(app) == 3
-    # The region's own score sits beside the heatmap (issue 30, item 5).
-    assert any(re.fullmatch(r"Explained: seconds 12\.0–18\.0, which score [\d.]+ % as the heatmap scores them\.",
+    # The region's own score sits beside the heatmap (issue 30, item 5), with its band and the clip's score.
+    assert any(re.fullmatch(r"Explained: seconds 12\.0–18\.0, which score [\d.]+ % \(\*(likely genuine|uncertain|"
+                            r"likely synthetic)\*\) as the heatmap scores them; the whole clip scores [\d.]+ %\.",
                             c.value) for c in app.caption)
+    assert app.main.metric[1].label == "Seconds 12.0–18.0 on their own"   # the score, where a reader looks (issue 34)
+
+
+def test_the_explanation_survives_a_visit_to_another_page(app):
+    # Issue 34, item 3: the clip stayed after a visit to another page, its explanation did not.
+    app.run()
+    app.file_uploader[0].set_value(("long.wav", encode(voice_like(20.0), 16000, "wav"), "audio/wav")).run()
+    app.slider[0].set_range(12.0, 18.0).run()
+    app.button(key="explain_button").click().run()
+    explained = [c.value for c in app.caption if c.value.startswith("Explained: seconds 12.0–18.0")]
+    assert explained and image_count(app) == 3
+    for other in ("app_pages/learn.py", "app_pages/model_card.py"):
+        app.switch_page(other).run()
+        app.switch_page("app_pages/detect.py").run()
+        assert_clean(app)
+        assert app.slider[0].value == (12.0, 18.0)   # the slider starts on the stretch explained, not the default
+        assert [c.value for c in app.caption if c.value.startswith("Explained: seconds")] == explained
+        assert image_count(app) == 3 and not [b for b in app.button if b.key == "explain_button"]
+    # Another stretch asks again; its explanation replaces the first, and is the one kept.
+    app.slider[0].set_range(2.0, 6.0).run()
+    assert [b for b in app.button if b.key == "explain_button"] and image_count(app) == 2
+    app.button(key="explain_button").click().run()
+    assert any(c.value.startswith("Explained: seconds 2.0–6.0") for c in app.caption)
+
+
+def test_the_report_carries_the_explanation_once_asked_for(app, downloads):
+    app.run()
+    app.file_uploader[0].set_value(("talk.wav", encode(voice_like(6.0, seed=9), 16000, "wav"), "audio/wav")).run()
+    report = next(d for d in reversed(downloads) if d["file_name"] == "talk.report.html")["data"]
+    assert "Why: what moved the score" not in report and report.count("data:image/png;base64,") == 1
+    assert "explained" not in json.loads(downloads[-1]["data"])
+    app.button(key="explain_button").click().run()
+    sentence = next(c.value for c in app.caption if c.value.startswith("Explained: seconds"))
+    report = next(d for d in reversed(downloads) if d["file_name"] == "talk.report.html")["data"]
+    assert "<h2>Why: what moved the score of seconds " in report
+    assert sentence.replace("*", "") in re.sub(r"</?em>", "", report)   # the page's sentence, word for word
+    assert report.count("data:image/png;base64,") == 2   # the overview, then the heatmap
+    assert "The detector hides small pieces of the sound picture" in report
+    data = json.loads(downloads[-1]["data"])
+    exported = data["explained"]
+    assert data["explanation"].startswith("The model gives")   # the verdict's paragraph keeps its field
+    assert exported["sentence"] == sentence.replace("*", "")
+    assert exported["band"] in ("likely_genuine", "uncertain", "likely_synthetic") and 0 <= exported["p_synthetic"] <= 1
+
+
+def test_the_overview_has_a_picture_drawn_for_a_phone(app):
+    # Issue 34, item 10: at 390 px the 12-inch overview shrank to unreadable type; a phone gets its own picture.
+    from app_pages.detect import PAGE_STYLE
+
+    app.run()
+    app.file_uploader[0].set_value(("long.wav", encode(voice_like(8.0), 16000, "wav"), "audio/wav")).run()
+    assert_clean(app)
+    overview = app.get_by_key("detect_overview").get("image")
+    assert len(overview) == 1 and len(overview[0].proto.imgs) == 2   # the wide picture, then the phone's
+    # The page's style shows one of the two by the screen's width, and moves the verdict up on a phone.
+    assert "@media (max-width: 640px)" in PAGE_STYLE and ".st-key-detect_verdict" in PAGE_STYLE
+    assert app.get_by_key("detect_verdict").get("markdown")[0].value.startswith("## ")
+
+
+def test_the_phone_overview_is_taller_with_larger_type_and_fewer_ticks(tiny_detector):
+    from webapp import figures, scale
+
+    analysis = tiny_detector.analyse(encode(voice_like(8.0), 16000, "wav"))
+    wide = figures.overview_figure(analysis, 0.3, 0.7)
+    phone = figures.overview_figure(analysis, 0.3, 0.7, compact=True)
+    (wide_w, wide_h), (phone_w, phone_h) = wide.get_size_inches(), phone.get_size_inches()
+    assert phone_w == figures.PHONE_WIDTH_IN and phone_h / phone_w > 1.5 > wide_h / wide_w   # taller than wide
+    timeline = phone.axes[0]
+    assert timeline.get_ylim() == pytest.approx(scale.LIMITS)   # the same log-odds scale as the bar
+    assert [t.get_text() for t in timeline.get_yticklabels()] == ["1 %", "10 %", "50 %", "90 %", "99 %"]
+    assert min(t.get_fontsize() for t in timeline.get_yticklabels()) >= 9
+    assert timeline.get_legend()._ncols == 1   # the band names one under the other: three across do not fit
+    # At the phone's 358 px the type is as large on screen as at 100 dpi: 9 pt reads at about 12 px.
+    shown_px_per_inch = 358 / phone_w
+    assert 9 * shown_px_per_inch / 72 >= 12
+    assert len(phone.axes[-1].get_xticks()) <= 7

@@ -71,6 +71,8 @@ def test_clipped_genuine_clip_is_capped_with_the_reason(shipped_app):
     upload(shipped_app.run(), "loud.wav", wav(np.clip(genuine / np.abs(genuine).max() * 4.0, -1, 1), rate))
     assert any("Uncertain" in t for t in texts(shipped_app) if t.startswith("## "))
     assert any("which alone would read *likely genuine*" in t and "clipped" in t for t in texts(shipped_app))
+    # The reason in a few words beside the warnings, so that a phone shows it under the verdict (issue 34, item 10).
+    assert any(t.startswith("**Capped at *uncertain*:** clipped recording.") for t in texts(shipped_app))
     assert any("pushes this model's score towards genuine" in w.value for w in shipped_app.warning)
 
 

@@ -22,6 +22,7 @@ matplotlib.use("Agg")  # no display on a server; set before any figure is made
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from detector.bands import clip_text  # noqa: E402
 from detector.clip_edges import BAND_WORDS, ClipEdges  # noqa: E402
@@ -36,6 +37,10 @@ from webapp.plots import (  # noqa: E402
 
 DPI = 100
 WIDTH_IN = 12.0
+# The overview for a phone (``compact=True``): drawn about as wide as a 390-px screen shows it (3.7 in at 100 dpi),
+# at twice the pixels for its sharp screen, so 9-point type reads at about 12 px; taller rows, fewer ticks.
+PHONE_WIDTH_IN, PHONE_DPI = 3.7, 200
+PHONE_TICKS = (0.01, 0.1, 0.5, 0.9, 0.99)   # 1 % to 99 %: five labels fit a phone's timeline
 MARKER_LIMIT = 60  # more windows than this (a minute or more of audio): a line, no markers
 BAND_LABELS = ("likely genuine", "uncertain", "likely synthetic")
 BAND_NAMES = {"likely_genuine": "likely genuine", "uncertain": "uncertain", "likely_synthetic": "likely synthetic"}
@@ -45,11 +50,11 @@ BAR_TEXT_COLOURS = {"likely_genuine": "#116329", "uncertain": "#7d4e00", "likely
 BAR_LABEL_SHARE = 0.12   # a part of a band narrower than this share of the bar gets no name inside (the caption names it)
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure, dpi: int = DPI) -> bytes:
     # Fixed margins instead of a layout engine or a tight bounding box: each of those draws the
     # figure again to measure it, which tripled the time to the first chart.
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
+    fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
 
@@ -62,19 +67,26 @@ def _band_colour(p: float, genuine_below: float | None, synthetic_above: float |
     return BAND_COLOURS[scale.band_of(p, genuine_below, synthetic_above)]
 
 
-def _percent_axis(ax, axis: str = "y") -> None:
-    """Log-odds limits and ticks written in per cent (:mod:`webapp.scale`) on ``ax``'s x or y axis."""
+def _percent_axis(ax, axis: str = "y", compact: bool = False) -> None:
+    """Log-odds limits and ticks written in per cent (:mod:`webapp.scale`) on ``ax``'s x or y axis.
+
+    ``compact`` (a phone's chart): five ticks, 1 % to 99 %, in larger type; the scale is the same.
+    """
     positions, labels = scale.ticks()
+    if compact:
+        positions, labels = [scale.log_odds(p) for p in PHONE_TICKS], [scale.tick_label(p) for p in PHONE_TICKS]
+    size = 9 if compact else 8
     if axis == "y":
         ax.set_ylim(*scale.LIMITS)
-        ax.set_yticks(positions, labels, fontsize=8)
+        ax.set_yticks(positions, labels, fontsize=size)
     else:
         ax.set_xlim(*scale.LIMITS)
-        ax.set_xticks(positions, labels, fontsize=8)
+        ax.set_xticks(positions, labels, fontsize=size)
 
 
 def draw_timeline(ax, windows: Sequence, genuine_below: float | None, synthetic_above: float | None,
-                  facts: ModelFacts | None = None, names: dict[str, str] | None = None) -> None:
+                  facts: ModelFacts | None = None, names: dict[str, str] | None = None,
+                  compact: bool = False) -> None:
     """Score per window over the verdict bands on the log-odds scale, with a legend naming the band colours.
 
     Each window is a short horizontal bar over the seconds it covers; a marker at its
@@ -82,6 +94,7 @@ def draw_timeline(ax, windows: Sequence, genuine_below: float | None, synthetic_
     instead, so 178 windows of a 3-minute clip stay readable. With ``facts`` only the
     bands the model can reach are shaded and named; a ``None`` edge shades no such band.
     ``names`` (band to label, :meth:`ClipEdges.band_names`) writes the edges in the legend.
+    ``compact`` (a phone's chart): fewer, larger ticks and the legend in one column above the axis.
     """
     spans = scale.band_spans(genuine_below, synthetic_above, facts)
     for verdict, low, high in scale.spans_on_scale(spans):
@@ -95,15 +108,19 @@ def draw_timeline(ax, windows: Sequence, genuine_below: float | None, synthetic_
                    c=[_band_colour(p, genuine_below, synthetic_above) for p in probabilities])
     else:
         ax.plot(centres, scores, color="#24292f", linewidth=1.2, clip_on=False)
-    _percent_axis(ax, "y")
+    _percent_axis(ax, "y", compact)
     ax.margins(y=0)
-    ax.set_ylabel("p(synthetic)")
+    ax.set_ylabel("p(synthetic)", fontsize=9.5 if compact else None)
     labels = names or BAND_NAMES
     handles = [Patch(facecolor=BAND_COLOURS[span.verdict], alpha=0.35, label=labels.get(span.verdict,
                                                                                       BAND_NAMES[span.verdict]))
                for span in spans]
-    ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, frameon=False, fontsize=9,
-              borderaxespad=0.2)
+    if compact:   # three columns of band names do not fit a phone's width
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(-0.02, 1.0), ncols=1, frameon=False,
+                  fontsize=9, borderaxespad=0.2, handlelength=1.2, labelspacing=0.25)
+    else:
+        ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, frameon=False, fontsize=9,
+                  borderaxespad=0.2)
 
 
 def verdict_bar_png(edges: ClipEdges, p_synthetic: float, facts: ModelFacts | None = None) -> bytes:
@@ -181,40 +198,61 @@ def draw_spectrogram(ax, features: np.ndarray, times: np.ndarray, axis: np.ndarr
 
 
 def overview_png(analysis, genuine_below: float | None, synthetic_above: float | None,
-                 facts: ModelFacts | None = None, names: dict[str, str] | None = None) -> bytes:
-    """:func:`overview_figure` as PNG bytes."""
-    return _png(overview_figure(analysis, genuine_below, synthetic_above, facts, names))
+                 facts: ModelFacts | None = None, names: dict[str, str] | None = None,
+                 compact: bool = False) -> bytes:
+    """:func:`overview_figure` as PNG bytes (a ``compact`` one at :data:`PHONE_DPI`, for a phone's sharp screen)."""
+    return _png(overview_figure(analysis, genuine_below, synthetic_above, facts, names, compact),
+                PHONE_DPI if compact else DPI)
 
 
 def overview_figure(analysis, genuine_below: float | None, synthetic_above: float | None,
-                    facts: ModelFacts | None = None, names: dict[str, str] | None = None) -> Figure:
+                    facts: ModelFacts | None = None, names: dict[str, str] | None = None,
+                    compact: bool = False) -> Figure:
     """Timeline (when the clip has several windows), waveform and spectrogram on one time axis.
 
     ``analysis`` is a :class:`detector.analysis.Analysis`. Stretches that score likely
     synthetic are shaded red across all rows; the axis spans the whole uploaded file.
     The timeline is on the verdict bar's log-odds scale (:mod:`webapp.scale`); ``names``
-    labels its bands with the clip's edges.
+    labels its bands with the clip's edges. ``compact`` draws it for a phone's width
+    (:data:`PHONE_WIDTH_IN`): a taller timeline, larger type, fewer ticks, no colour bar
+    (the page's caption says that loud parts are bright).
     """
     with_timeline = len(analysis.windows) > 1
     rows = (["timeline"] if with_timeline else []) + ["waveform", "spectrogram"]
-    heights = {"timeline": 1.9, "waveform": 1.1, "spectrogram": 2.2}
-    height = sum(heights[r] for r in rows) + 1.1
-    fig = Figure(figsize=(WIDTH_IN, height))
-    fig.subplots_adjust(left=0.07, right=0.91, bottom=0.55 / height, top=1 - 0.5 / height, hspace=0.18)
+    if compact:
+        heights, width = {"timeline": 2.2, "waveform": 0.9, "spectrogram": 1.7}, PHONE_WIDTH_IN
+        top_in = 1.05 if with_timeline else 0.15   # the legend's three lines and the title sit above the timeline
+        height = sum(heights[r] for r in rows) + top_in + 0.55
+        margins = dict(left=0.2, right=0.96, bottom=0.5 / height, top=1 - top_in / height, hspace=0.22)
+    else:
+        heights, width = {"timeline": 1.9, "waveform": 1.1, "spectrogram": 2.2}, WIDTH_IN
+        height = sum(heights[r] for r in rows) + 1.1
+        margins = dict(left=0.07, right=0.91, bottom=0.55 / height, top=1 - 0.5 / height, hspace=0.18)
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(**margins)
     axes = fig.subplots(len(rows), 1, sharex=True, height_ratios=[heights[r] for r in rows])
     by_row = dict(zip(rows, np.atleast_1d(axes)))
     if with_timeline:
-        draw_timeline(by_row["timeline"], analysis.windows, genuine_below, synthetic_above, facts, names)
-        by_row["timeline"].set_title("Score per window", loc="left", fontsize=11)
+        draw_timeline(by_row["timeline"], analysis.windows, genuine_below, synthetic_above, facts, names, compact)
+        by_row["timeline"].set_title("Score per window", loc="left", fontsize=10.5 if compact else 11,
+                                     pad=48 if compact else 6)
     draw_waveform(by_row["waveform"], analysis.samples, analysis.sample_rate, analysis.offset_s)
     image = draw_spectrogram(by_row["spectrogram"], analysis.features, analysis.feature_times,
                              analysis.feature_axis, analysis.feature_unit)
-    _colour_bar(fig, by_row["spectrogram"], image, label=analysis.feature_level)
+    if compact:
+        for row, ax in by_row.items():
+            ax.tick_params(labelsize=9)
+            ax.yaxis.label.set_fontsize(9.5)
+            if row != "timeline":   # the timeline keeps its per-cent ticks
+                ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
+        by_row["spectrogram"].xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
+    else:
+        _colour_bar(fig, by_row["spectrogram"], image, label=analysis.feature_level)
     for ax in by_row.values():
         for start, end in analysis.synthetic_spans:
             ax.axvspan(start, end, color=SYNTHETIC_COLOUR, alpha=0.10, linewidth=0)
     by_row["spectrogram"].set_xlim(0.0, max(analysis.duration_s, analysis.offset_s + analysis.analysed_s))
-    by_row["spectrogram"].set_xlabel("Time in the uploaded file (s)")
+    by_row["spectrogram"].set_xlabel("Time in the uploaded file (s)", fontsize=9.5 if compact else None)
     return fig
 
 

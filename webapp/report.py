@@ -3,8 +3,8 @@
 One file per analysis that a journalist can attach to an e-mail or archive: the
 file's hash, duration and format, the verdict and probability with the band edges,
 the model version and its held-out error rates, the timeline and spectrogram
-image, the warnings and what the model cannot tell. The JSON carries the same
-fields. All times are seconds of the uploaded file. No PDF: no well-kept PDF
+image, the warnings, the explanation of a stretch when the user asked for one, and
+what the model cannot tell. The JSON carries the same fields. All times are seconds of the uploaded file. No PDF: no well-kept PDF
 library is among the project's dependencies, and the HTML prints to PDF from any
 browser (the page has print styles).
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from detector.bands import band_text, clip_text
@@ -29,6 +30,7 @@ from webapp.model_sentences import (
     limits_text,
     plain_summary,
 )
+from webapp.scale import band_of
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
@@ -40,8 +42,34 @@ table{border-collapse:collapse}td,th{padding:.2rem .8rem .2rem 0;text-align:left
 code{font-size:.9em;word-break:break-all}@media print{body{margin:0}h2{break-after:avoid}img{break-inside:avoid}}
 """
 
+# What Explain does, in words a reporter would use (the page and the report); the scorer's method is in its own words.
+EXPLAIN_WORDS = ("The detector hides small pieces of the sound picture (the spectrogram) one at a time and scores the "
+                 "stretch again. Red marks pieces that made the voice sound more *synthetic*, blue pieces that made "
+                 "it sound more *genuine*.")
 
-def report_dict(analysis, version: ModelVersion) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class Explanation:
+    """One explained stretch of a clip: its seconds (of the file), its own score and the heatmap image."""
+
+    start_s: float
+    end_s: float
+    p_synthetic: float   # the stretch scored on its own, as the heatmap scores it (detector.explain.region_score)
+    png: bytes | None = None   # webapp.figures.occlusion_png of the stretch
+
+
+def explained_sentence(explanation: Explanation, edges: ClipEdges) -> str:
+    """The explained stretch's own score in words, beside the clip's (Markdown): the page's caption and the report's.
+
+    The stretch is scored on its own, so it can differ from the same seconds in the timeline.
+    """
+    text = clip_text(explanation.p_synthetic, edges.genuine_below, edges.synthetic_above)
+    band = VERDICTS[band_of(explanation.p_synthetic, edges.genuine_below, edges.synthetic_above)].lower()
+    return (f"Explained: seconds {explanation.start_s:.1f}–{explanation.end_s:.1f}, which score {text.value} "
+            f"(*{band}*) as the heatmap scores them; the whole clip scores {edges.text.value}.")
+
+
+def report_dict(analysis, version: ModelVersion, explanation: Explanation | None = None) -> dict[str, Any]:
     """The analysis's JSON fields plus the band edges, the model's error rates and its limits.
 
     Parameters
@@ -50,6 +78,8 @@ def report_dict(analysis, version: ModelVersion) -> dict[str, Any]:
         A finished analysis.
     version : ModelVersion
         The model version that produced it (its name must match).
+    explanation : Explanation, optional
+        The stretch the user explained on the Detect page, if any: its seconds and its own score.
 
     Raises
     ------
@@ -78,6 +108,13 @@ def report_dict(analysis, version: ModelVersion) -> dict[str, Any]:
     data["stretches"] = stretches_sentence(analysis.synthetic_spans, analysis.spliced, analysis.verdict)
     if analysis.verdict == "uncertain":
         data["next_steps"] = next_steps(facts)
+    if explanation is not None:
+        data["explained"] = {   # not "explanation": that is the verdict's paragraph
+            "start_s": round(explanation.start_s, 3), "end_s": round(explanation.end_s, 3),
+            "p_synthetic": _rounded(explanation.p_synthetic),
+            "p_synthetic_text": clip_text(explanation.p_synthetic, edges.genuine_below, edges.synthetic_above).value,
+            "band": band_of(explanation.p_synthetic, edges.genuine_below, edges.synthetic_above),
+            "sentence": explained_sentence(explanation, edges).replace("*", "")}
     return data
 
 
@@ -165,13 +202,30 @@ def _rate_rows(version: ModelVersion) -> list[tuple[str, str | None]]:
             (f"Genuine {TEST_PLACE} called likely synthetic", measured(facts.test_false_alarms))]
 
 
-def report_html(analysis, version: ModelVersion, overview_png: bytes | None = None) -> str:
+def _base64(png: bytes) -> str:
+    return base64.b64encode(png).decode("ascii")
+
+
+def _explanation_html(explanation: Explanation | None, edges: ClipEdges) -> str:
+    """The explained stretch's section: what Explain does, the stretch's own score, the heatmap; empty without one."""
+    if explanation is None:
+        return ""
+    image = (f'<img alt="What moved the score of seconds {explanation.start_s:.1f}–{explanation.end_s:.1f}: red '
+             f'towards synthetic, blue towards genuine" src="data:image/png;base64,{_base64(explanation.png)}">'
+             if explanation.png else "")
+    return (f"<h2>Why: what moved the score of seconds {explanation.start_s:.1f}–{explanation.end_s:.1f}</h2>\n"
+            f"<p>{_inline(EXPLAIN_WORDS)}</p>\n<p>{_inline(explained_sentence(explanation, edges))}</p>\n{image}")
+
+
+def report_html(analysis, version: ModelVersion, overview_png: bytes | None = None,
+                explanation: Explanation | None = None) -> str:
     """One self-contained HTML page for ``analysis`` (images embedded, no outside requests).
 
     ``overview_png`` is :func:`webapp.figures.overview_png` of the analysis (timeline,
-    waveform, spectrogram); without it the report has no image.
+    waveform, spectrogram); without it the report has no image. ``explanation`` is the
+    stretch the user explained, if any: its sentence and heatmap get a section of their own.
     """
-    data = report_dict(analysis, version)
+    data = report_dict(analysis, version, explanation)
     edges = clip_edges(analysis, version.calibration)
     model = facts_of(version)
     spans = data["stretches"]
@@ -198,7 +252,7 @@ def report_html(analysis, version: ModelVersion, overview_png: bytes | None = No
     # The headline says when a verdict was capped and why, before any chart (issue 32).
     capped = f" (capped: {html.escape(cap_words(analysis.verdict_capped_by))})" if analysis.verdict_capped_by else ""
     image = (f'<img alt="Score per window, waveform and spectrogram on one time axis" '
-             f'src="data:image/png;base64,{base64.b64encode(overview_png).decode("ascii")}">' if overview_png else "")
+             f'src="data:image/png;base64,{_base64(overview_png)}">' if overview_png else "")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Voice analysis: {html.escape(analysis.name)}</title>
 <style>{_STYLE}</style></head><body>
@@ -214,6 +268,7 @@ that the voice is synthetic</p>
 <p>Times are seconds of the uploaded file. Red shading marks stretches that score likely synthetic. The score
 axis spreads out the ends: 0.1 %, 1 % and 10 % are evenly spaced, as are 90 %, 99 % and 99.9 %.</p>
 {image}
+{_explanation_html(explanation, edges)}
 <h2>The model</h2><table>{model_rows}</table>
 <h2>What this cannot tell you</h2>{_markdown_block(data["limits"])}
 <p><small>Made with the open-source deepfake voice detector. A verdict is evidence, not proof.</small></p>
