@@ -49,7 +49,19 @@ PAGE_STYLE = f"""<style>
   .st-key-detect_overview [data-testid="stImageContainer"]:nth-child(1) {{ display: none; }}
   .st-key-detect_overview [data-testid="stImageContainer"]:nth-child(2) {{ display: block; }}
 }}
+.st-key-detect_scroll {{ display: none; }}
 </style>"""
+# There the inputs come after the card, so a user who picked a new file further down is taken back to the top,
+# where its verdict now is: once per clip and model (the element is drawn again when the page around it changes,
+# as when Explain adds its heatmap, and must not jump then).
+SCROLL_SCRIPT = """<script>
+if (window.detectScrolledTo !== "{key}") {{
+  window.detectScrolledTo = "{key}";
+  if (window.matchMedia("(max-width: {px}px)").matches) {{
+    for (let box = document.querySelector(".st-key-detect_verdict"); box; box = box.parentElement) box.scrollTop = 0;
+  }}
+}}
+</script>"""
 
 
 def input_changed(kind: str) -> None:
@@ -89,6 +101,9 @@ def show_analysis(analysis: Analysis, detector: Detector, data: bytes, mime: str
     charts_section(analysis, detector)
     explanation_section(analysis, detector)
     downloads(analysis, detector)
+    with st.container(key="detect_scroll"):   # takes no room: a script, not content
+        st.html(SCROLL_SCRIPT.format(key=f"{analysis.sha256[:16]}-{analysis.model_version}", px=PHONE_MAX_PX),
+                unsafe_allow_javascript=True)
 
 
 def render() -> None:

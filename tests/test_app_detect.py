@@ -390,6 +390,9 @@ def test_the_overview_has_a_picture_drawn_for_a_phone(app):
     # The page's style shows one of the two by the screen's width, and moves the verdict up on a phone.
     assert "@media (max-width: 640px)" in PAGE_STYLE and ".st-key-detect_verdict" in PAGE_STYLE
     assert app.get_by_key("detect_verdict").get("markdown")[0].value.startswith("## ")
+    # A phone user who picked the file below the card is taken up to it, once per clip (not on Explain's rerun).
+    script = app.get_by_key("detect_scroll").get("html")[0].value
+    assert "window.matchMedia(\"(max-width: 640px)\")" in script and "detectScrolledTo" in script
 
 
 def test_the_phone_overview_is_taller_with_larger_type_and_fewer_ticks(tiny_detector):

@@ -91,8 +91,9 @@ def test_upload_in_browser_shows_verdict(server, browser, tmp_path):
         assert page.get_by_text("Which seconds look synthetic").count() == 1
         assert "Traceback" not in page.inner_text("body")
         assert page.get_by_test_id("stException").count() == 0
-        # The image spans the main column, so the time axis is wide enough to read.
-        width = charts.first.locator("img").bounding_box()["width"]
+        # The overview spans the main column, so the time axis is wide enough to read (the first image is the
+        # bands bar under the verdict, in the card's left column).
+        width = page.locator(".st-key-detect_overview img").first.bounding_box()["width"]
         assert width > 900, width
 
         # The explanation heatmap is computed on demand in the real page too.
