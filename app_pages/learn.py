@@ -25,7 +25,7 @@ from app_pages._shared import (
     session_cache,
 )
 from app_pages.learn_examples import examples_section
-from app_pages.learn_view import WHAT_DIFFERS, show_scores, show_versions, uncertain_text
+from app_pages.learn_view import WHAT_DIFFERS, show_scores, show_versions, show_zoom, uncertain_text
 from detector.audio import load_audio, resample
 from detector.config import FeatureConfig
 from detector.errors import AudioError
@@ -97,9 +97,9 @@ def own_voice_section(detector: Detector | None) -> None:
     if truncated:
         st.info(f"Only the first {MAX_OWN_SECONDS:g} s are used.")
     encoded = [(key, label, wav_bytes(samples, WORK_RATE), samples) for key, label, samples in copies]
-    notes = {"original": "genuine"}
-    show_versions([(notes.get(key, key), label, audio, "audio/wav", samples)
-                   for key, label, audio, samples in encoded], WORK_RATE, per_row=3)
+    items = [(key, label, audio, "audio/wav", samples) for key, label, audio, samples in encoded]
+    show_versions(items, WORK_RATE)
+    show_zoom(items, WORK_RATE)
     if detector is None:
         st.info("Scores appear here once a model is available.")
         return
@@ -110,8 +110,8 @@ def own_voice_section(detector: Detector | None) -> None:
             remember(cache, score_key, score_files(detector, [(label, audio) for _, label, audio, _ in encoded]),
                      size=2)
     st.markdown("#### How the detector scores each version")
-    show_scores([(row.file, row) for row in cache[score_key]], detector,
-                [notes.get(key, key) for key, *_ in encoded])
+    show_scores([(key, label, row) for (key, label, *_), row in zip(encoded, cache[score_key])], detector,
+                summary=False)
 
 
 def render() -> None:

@@ -1,5 +1,8 @@
 """The Learn page's committed examples: one genuine recording and synthetic versions of the same words each.
 
+What the served model makes of each example is said first, in words (right, missed, not cleared), then shown
+in a table; the versions follow, then the zoom on the recording and its vocoder copies.
+
 The clips and ``manifest.json`` live in ``assets/learn/`` (``python -m train.learn_assets`` makes them).
 """
 
@@ -10,7 +13,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from app_pages.learn_view import show_scores, show_versions
+from app_pages.learn_view import show_scores, show_versions, show_zoom
 from detector.inference import Detector
 from detector.paths import ASSETS_DIR
 from webapp.batch import BatchRow, score_one
@@ -43,11 +46,15 @@ def score_asset(_detector: Detector, version_path: str, relative: str) -> BatchR
 
 
 def examples_section(detector: Detector | None) -> None:
-    """Every committed example with players, spectrograms and (with a model) the scores of each version."""
+    """Every committed example: players, large spectrograms, the zoom, and (with a model) what it makes of each."""
     examples = load_manifest()
     if not examples:
         st.warning("The example clips are missing; regenerate them with `python -m train.learn_assets`.")
         return
+    st.markdown("Each example first says what the model being served makes of it: which versions it gets right, "
+                "which it misses. The two were picked with the model shipped with the app: it flags both vocoder "
+                "copies of the first recording and misses both of the second's. Copies like these are among the "
+                "kinds it misses most.")
     for example in examples:
         st.subheader(f"{example['title']}")
         quote = f"> “{example['text']}”"
@@ -56,16 +63,16 @@ def examples_section(detector: Detector | None) -> None:
         st.markdown(quote)
         st.caption(f"{example['note']} Genuine voice: {example['speaker']}, licence {example['license']} "
                    "(see assets/learn/ATTRIBUTION.md).")
+        if detector is not None:
+            version_path = str(detector.version.path)
+            show_scores([(v["kind"], v["label"], score_asset(detector, version_path, v["file"]))
+                         for v in example["versions"]], detector)
+            st.caption("Neither example recording is in the project's training corpus (v2), but other recordings by "
+                       "the same speaker are, so read these scores as an illustration, not as a test of the model.")
         items = []
         for version in example["versions"]:
             samples, _, audio = read_clip(version["file"])
             items.append((version["kind"], version["label"], audio, "audio/flac", samples))
         show_versions(items, example["sample_rate"])
-        if detector is not None:
-            with st.expander(f"How does model {detector.name} score these versions?"):
-                version_path = str(detector.version.path)
-                show_scores([(v["label"], score_asset(detector, version_path, v["file"])) for v in example["versions"]],
-                            detector, [v["kind"] for v in example["versions"]])
-                st.caption("These recordings come from sources the model may have been trained on, so read the "
-                           "scores as an illustration, not as a test of the model.")
+        show_zoom(items, example["sample_rate"])
         st.divider()

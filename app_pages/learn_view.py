@@ -1,13 +1,14 @@
-"""How the Learn page shows a set of versions of one recording: players, static spectrograms, notes, scores.
+"""How the Learn page shows a set of versions of one recording: players, large spectrograms, a zoom, scores.
 
-Spectrograms are static images (``webapp.spectrogram_image``): nothing on this page
-needs zooming, and a page of interactive heatmaps took seconds to draw in the browser.
+Every picture is a static image (``webapp.spectrogram_image``, ``webapp.learn_figures``) across the
+page's full width, with labels sized for a projector: a page of interactive heatmaps took seconds to
+draw in the browser. Each caption is built from the numbers of the picture it sits under
+(``webapp.learn_captions``); the scores' words come from ``webapp.learn_scores``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from detector.bands import band_text
@@ -15,38 +16,29 @@ from detector.inference import Detector
 from detector.model_facts import ModelFacts
 from detector.verdict import next_steps
 from webapp.batch import BatchRow
+from webapp.learn_captions import slice_caption, version_caption, zoom_caption
+from webapp.learn_figures import DPI, FONT_PT, WIDTH_IN, slice_image, zoom_image
+from webapp.learn_measures import zoom_view
+from webapp.learn_scores import example_summary, score_comment, scores_table
 from webapp.spectrogram_image import spectrogram_jpegs
 
 WHAT_DIFFERS = [
     (":material/music_note: Harmonics",
-     "A voice is a stack of harmonics: the fine horizontal lines in a spectrogram. In real speech they wobble "
-     "and fade naturally. Vocoders make them too regular, blur them (especially high up), or replace them "
-     "with buzz."),
+     "A voice is a stack of harmonics: the fine horizontal lines of a spectrogram. Vocoders can blur them, "
+     "especially high up, or make them too regular. The zoom under each example shows one second of them."),
     (":material/blur_on: Noise floor",
      "Between words a real recording still has room sound and microphone noise. Synthetic speech often has "
      "digital silence (pure black) or a noise floor that is suspiciously even."),
     (":material/waves: Phase and vocoder smearing",
      "Many systems predict only a coarse spectrogram and must guess the phase. The guess smears sharp sounds "
-     "(t, k, p) over time and makes vowels sound metallic or phasey: look for vertical streaks and blurred "
-     "onsets."),
+     "(t, k, p) over time and makes vowels sound metallic or phasey."),
     (":material/air: Missing breath",
      "People breathe, click their lips and swallow. Text-to-speech usually leaves these out, so the gaps "
      "between phrases are empty."),
 ]
-VERSION_NOTES = {
-    "genuine": "A person speaking into a microphone: natural harmonics, breath and room noise.",
-    "world": "Rebuilt by the WORLD vocoder from pitch, spectral envelope and aperiodicity. Same words and "
-             "timing, but the harmonics are over-regular and noisy sounds (s, f, breath) become shaped "
-             "synthetic noise.",
-    "griffin_lim": "Only an 80-band mel spectrogram was kept (what most neural TTS systems predict); the "
-                   "phase was guessed with Griffin-Lim. High harmonics blur together and the sound is "
-                   "smeared and metallic.",
-    "espeak": "Formant synthesis by rule: no human recording involved. Robotic, step-like pitch, sharp "
-              "formant jumps, no breath, digital silence in the gaps.",
-    "flite": "Statistical parametric synthesis: a model predicts vocoder parameters from the text. "
-             "Over-smoothed spectra, a buzzy voice source and muffled high frequencies.",
-}
-SAME_SCORE = 0.05   # an unflagged copy within this much of its original's score "scores like the original"
+__all__ = ["WHAT_DIFFERS", "score_comment", "show_scores", "show_versions", "show_zoom", "uncertain_text"]
+ALIGNED = ("genuine", "original", "world", "griffin_lim")   # versions with the recording's own timing
+SPECTROGRAM_HEIGHT_IN = 2.6
 
 
 def uncertain_text(facts: ModelFacts | None) -> str:
@@ -68,67 +60,53 @@ def uncertain_text(facts: ModelFacts | None) -> str:
             "clip cannot be judged from its sound alone. " + next_steps(facts))
 
 
-def score_comment(kind: str, p: float | None, original: float | None, facts: ModelFacts | None) -> str | None:
-    """A comment on one version's score from the scores shown (``None``: nothing to add).
-
-    A copy that scores like its genuine original is named as such, with the reason: this model does not
-    catch that kind of copy; a genuine clip at a floor the model cannot clear gets the floor's meaning.
-    """
-    if p is None or facts is None:
-        return None
-    if kind == "genuine":
-        return ("The lowest score this model gives: nothing in it looked synthetic, but the model cannot clear a "
-                "clip." if facts.at_floor(p) else None)
-    if original is not None and abs(p - original) <= SAME_SCORE and p < facts.synthetic_above:
-        return ("Scores like the genuine recording it was made from: this model does not catch this kind of "
-                "copy, so its score cannot tell it from the real voice.")
-    if facts.at_floor(p):
-        return "Nothing in it looked synthetic to this model: a fake it misses."
-    return None
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def spectrogram_images(clips: tuple[np.ndarray, ...], rate: int) -> list[bytes]:
-    """One static spectrogram per clip on a shared colour scale (computed once per set of clips)."""
-    return spectrogram_jpegs(list(clips), rate)
+    """One large spectrogram per clip on a shared colour scale (computed once per set of clips)."""
+    return spectrogram_jpegs(list(clips), rate, width_in=WIDTH_IN, height_in=SPECTROGRAM_HEIGHT_IN, dpi=DPI,
+                             font_pt=FONT_PT)
 
 
-def show_versions(items: list[tuple[str, str, bytes, str, np.ndarray]], rate: int, per_row: int = 2) -> None:
-    """Players and spectrograms side by side: items are (kind, label, audio, mime, samples)."""
+@st.cache_data(show_spinner=False, max_entries=32)
+def zoom_pictures(labels: tuple[str, ...], clips: tuple[np.ndarray, ...], rate: int) -> list[tuple[bytes, str]] | None:
+    """The zoom and the slice plot with their captions (``None``: no voiced stretch to zoom into)."""
+    view = zoom_view(list(labels), list(clips), rate)
+    if view is None:
+        return None
+    return [(zoom_image(view), zoom_caption(view)), (slice_image(view), slice_caption(view))]
+
+
+def show_versions(items: list[tuple[str, str, bytes, str, np.ndarray]], rate: int) -> None:
+    """Each version under the other, full width: label, player, spectrogram, caption. Items are
+    (kind, label, audio, mime, samples)."""
     with st.spinner("Drawing the spectrograms…"):
         images = spectrogram_images(tuple(samples for *_, samples in items), rate)
-    for start in range(0, len(items), per_row):
-        columns = st.columns(per_row, gap="medium")
-        for column, (kind, label, audio, mime, _), image in zip(columns, items[start:start + per_row],
-                                                               images[start:start + per_row]):
-            with column:
-                st.markdown(f"**{label}**")
-                st.audio(audio, format=mime)
-                st.image(image, caption=f"Spectrogram: {label}", output_format="JPEG", width="stretch")
-                if kind in VERSION_NOTES:
-                    st.caption(VERSION_NOTES[kind])
+    for (kind, label, audio, mime, samples), image in zip(items, images):
+        st.markdown(f"**{label}**")
+        st.audio(audio, format=mime)
+        st.image(image, output_format="JPEG", width="stretch")
+        st.caption(version_caption(kind, samples, rate))
 
 
-def scores_table(rows: list[tuple[str, BatchRow]], detector: Detector, kinds: list[str] | None = None) -> pd.DataFrame:
-    """Version, verdict, probability (as on the Detect card) and a note on each version.
-
-    All probabilities of the table share one precision, the one that keeps each on its side of
-    both band edges (``detector.bands.band_text``). With ``kinds`` (``"genuine"``, ``"world"``...)
-    the note also compares each copy with the genuine recording (:func:`score_comment`).
-    """
-    scored = [row.p_synthetic for _, row in rows if row.p_synthetic is not None]
-    calibration = detector.calibration
-    written = iter(band_text(scored, calibration.genuine_below, calibration.synthetic_above).values if scored else [])
-    kinds = kinds or [""] * len(rows)
-    original = next((row.p_synthetic for kind, (_, row) in zip(kinds, rows) if kind == "genuine"), None)
-    comments = [score_comment(kind, row.p_synthetic, original, detector.facts) for kind, (_, row) in zip(kinds, rows)]
-    return pd.DataFrame([{"Version": label, "Verdict": row.verdict or "—",
-                          "p(synthetic)": next(written) if row.p_synthetic is not None else "—",
-                          "Note": " ".join(n for n in (comment, row.error or row.warnings) if n) or "—"}
-                         for (label, row), comment in zip(rows, comments)])
+def show_zoom(items: list[tuple[str, str, bytes, str, np.ndarray]], rate: int) -> None:
+    """The recording and its vocoder copies up close: one second of harmonics, and one frame of them."""
+    aligned = [(label, samples) for kind, label, _, _, samples in items if kind in ALIGNED]
+    if len(aligned) < 2:
+        return
+    st.markdown("##### Up close: the harmonics of the recording and of its copies")
+    with st.spinner("Measuring the harmonics…"):
+        pictures = zoom_pictures(tuple(label for label, _ in aligned), tuple(s for _, s in aligned), rate)
+    if pictures is None:
+        st.caption("No voiced stretch to zoom into: the recording holds no measurable harmonics.")
+        return
+    for image, caption in pictures:
+        st.image(image, width="stretch")
+        st.markdown(caption)
 
 
-def show_scores(rows: list[tuple[str, BatchRow]], detector: Detector, kinds: list[str] | None = None) -> None:
-    """A static table: its cells wrap, so a long note or error is read in full."""
-    st.table(scores_table(rows, detector, kinds).set_index("Version"))
-
+def show_scores(items: list[tuple[str, str, BatchRow]], detector: Detector, summary: bool = True) -> None:
+    """What the served model makes of each version: a plain paragraph, then a static table (its cells wrap)."""
+    if summary and (text := example_summary(items, detector)):
+        st.markdown(text)
+    table = scores_table([(label, row) for _, label, row in items], detector, [kind for kind, *_ in items])
+    st.table(table.set_index("Version"))

@@ -20,14 +20,19 @@ from audio_compare import (
 from audio_fixtures import encode, voice_like
 from streamlit.testing.v1 import AppTest
 
-from detector.bands import band_text
+from detector.bands import clip_text
+from detector.clip_edges import clip_edges
 from detector.names import markdown_text
+from webapp.learn_scores import cell_text
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
 ASSETS = REPO / "assets" / "learn"
 MANIFEST = json.loads((ASSETS / "manifest.json").read_text(encoding="utf-8"))
 N_VERSIONS = sum(len(example["versions"]) for example in MANIFEST["examples"])
+# Each example also has its zoom (one second of harmonics) and its slice plot (one frame of them); so has your clip.
+EXAMPLE_IMAGES = N_VERSIONS + 2 * len(MANIFEST["examples"])
+OWN_IMAGES = 3 + 2   # your recording, its WORLD and Griffin-Lim copies; the zoom and the slice plot
 
 
 def learn_page(store: Path, monkeypatch) -> AppTest:
@@ -152,21 +157,27 @@ def test_the_spectral_comparison_passes_rounding_and_fails_a_changed_vocoder_cop
 # The page -----------------------------------------------------------------------------
 def test_examples_show_every_version_with_scores(learn, tiny_detector):
     assert not learn.exception and not learn.error
-    # Static spectrograms, one per version, and no interactive charts to compile in the browser.
-    assert len(images(learn)) == N_VERSIONS and not chart_keys(learn)
+    # Static pictures, one spectrogram per version plus each example's zoom and slice, all across the page's width
+    # (none in a column, where a projector could not show its labels); no interactive charts to compile.
+    assert len(images(learn)) == EXAMPLE_IMAGES and not chart_keys(learn)
+    assert not any(column.get("image") for column in learn.columns)
     assert len(learn.get("audio")) == N_VERSIONS
     assert [e.value for e in learn.title] == ["Learn: what gives a synthetic voice away"]
     tables = score_tables(learn)
     assert len(tables) == len(MANIFEST["examples"])
     for example, table in zip(MANIFEST["examples"], tables):
         assert list(table.index) == [v["label"] for v in example["versions"]]
-        scores = [tiny_detector.analyse((ASSETS / v["file"]).read_bytes()).p_synthetic for v in example["versions"]]
-        calibration = tiny_detector.calibration
-        written = band_text(scores, calibration.genuine_below, calibration.synthetic_above).values
-        assert list(table["p(synthetic)"]) == written   # one precision per table, never contradicting the edges
+        # Each probability exactly as the Detect card writes that clip (its own edges, detector.bands.clip_text),
+        # a leading ">" escaped so that the table's Markdown shows it instead of starting a quotation.
+        analyses = [tiny_detector.analyse((ASSETS / v["file"]).read_bytes()) for v in example["versions"]]
+        assert list(table["p(synthetic)"]) == [cell_text(clip_edges(a, tiny_detector.calibration).text.value)
+                                               for a in analyses]
+        assert not table["p(synthetic)"].isin(["0 %", "100 %"]).any()
+        assert (table["Note"].str.len() > 0).all() and not (table["Note"] == "—").any()
     text = " ".join(m.value for m in learn.markdown)
     for topic in ("Harmonics", "Noise floor", "Phase and vocoder smearing", "Missing breath"):
         assert topic in text
+    assert text.count("**Zoom:**") == text.count("**One frame**") == len(MANIFEST["examples"])
 
 
 def test_the_page_explains_uncertain(learn):
@@ -184,12 +195,13 @@ def test_fake_your_own_voice_from_upload(learn):
     learn.file_uploader(key="learn_upload").set_value(("me.wav", encode(voice_like(3.0), 16000, "wav"),
                                                        "audio/wav")).run()
     assert not learn.exception and not learn.error
-    assert len(images(learn)) == N_VERSIONS + 3
+    assert len(images(learn)) == EXAMPLE_IMAGES + OWN_IMAGES
+    assert not any(column.get("image") for column in learn.columns)
     assert len(learn.get("audio")) == N_VERSIONS + 3
     scores = score_tables(learn)[-1]
     assert list(scores.index) == ["Your recording", "WORLD vocoder copy", "Griffin-Lim copy (80-band mel)"]
     assert scores["p(synthetic)"].str.fullmatch(r"\d{1,3}(\.\d{1,4})? %").all()
-    assert (scores["Verdict"] != "—").all()
+    assert (scores["Verdict"] != "—").all() and not (scores["Note"] == "—").any()
 
 
 def test_fake_your_own_voice_from_recording(learn):
@@ -204,7 +216,7 @@ def test_fake_your_own_voice_without_model_still_vocodes(tmp_path, monkeypatch):
     at.file_uploader(key="learn_upload").set_value(("me.flac", encode(voice_like(2.0), 16000, "flac"),
                                                     "audio/flac")).run()
     assert not at.exception and not at.error
-    assert len(images(at)) == N_VERSIONS + 3
+    assert len(images(at)) == EXAMPLE_IMAGES + OWN_IMAGES
     assert "Scores appear here once a model is available." in [i.value for i in at.info]
 
 
@@ -233,19 +245,19 @@ def test_a_clip_too_short_is_refused_before_any_vocoding(learn, monkeypatch):
                                                        "audio/wav")).run()
     assert not learn.exception
     assert "at least 1 s is needed" in learn.error[0].value
-    assert not vocoded and len(images(learn)) == N_VERSIONS   # no copies, no spectrograms of them
+    assert not vocoded and len(images(learn)) == EXAMPLE_IMAGES   # no copies, no spectrograms of them
 
 
 def test_a_long_note_is_shown_in_full(learn):
     """The score table is static: a long warning or error wraps instead of being cut off."""
     learn.file_uploader(key="learn_upload").set_value(("me.wav", encode(voice_like(3.0), 16000, "wav"),
                                                        "audio/wav")).run()
-    from app_pages.learn_view import scores_table
     from webapp.batch import BatchRow
+    from webapp.learn_scores import scores_table
 
     long_note = "A very long warning about this recording " * 8
     table = scores_table([("Your recording", BatchRow("x", "Uncertain", 0.5, 3.0, warnings=long_note))], _EDGES)
-    assert table.loc[0, "Note"] == long_note
+    assert table.loc[0, "Note"].endswith(long_note)
     assert learn.table and not learn.dataframe   # the page shows scores as static, wrapping tables
 
 
@@ -254,12 +266,15 @@ _EDGES = SimpleNamespace(calibration=SimpleNamespace(genuine_below=0.0394, synth
 
 
 def test_scores_never_contradict_the_band_edges() -> None:
-    from app_pages.learn_view import scores_table
     from webapp.batch import BatchRow
+    from webapp.learn_scores import scores_table
 
     table = scores_table([("a", BatchRow("a", "Uncertain", 0.0397, 3.0)), ("b", BatchRow("b", "Likely genuine", 0.0391, 3.0))],
                          _EDGES)
-    assert list(table["p(synthetic)"]) == ["3.97 %", "3.91 %"]  # on the right side of 3.94 % each
+    # Each clip as Detect writes it against the same edges (detector.bands.clip_text): "4.0 %" beside an edge
+    # written "3.9 %", "3.91 %" beside "3.94 %", each on the right side of the edge as written with it.
+    assert list(table["p(synthetic)"]) == [clip_text(p, 0.0394, 0.919).value for p in (0.0397, 0.0391)]
+    assert list(table["p(synthetic)"]) == ["4.0 %", "3.91 %"]
 
 
 def test_your_clip_is_still_there_after_visiting_another_page(learn):
@@ -270,7 +285,7 @@ def test_your_clip_is_still_there_after_visiting_another_page(learn):
     learn.switch_page("app_pages/learn.py").run()
     assert not learn.exception and not learn.error
     assert any(f"Showing your last clip, **{markdown_text('me.wav')}**" in i.value for i in learn.info)
-    assert len(images(learn)) == N_VERSIONS + 3
+    assert len(images(learn)) == EXAMPLE_IMAGES + OWN_IMAGES
     assert score_tables(learn)[-1].equals(before)
 
 
@@ -285,21 +300,29 @@ def test_examples_are_wideband_several_seconds_and_not_evaluation_sources():
 
 
 def test_examples_show_the_lesson_with_the_shipped_model():
-    """With the model the app ships: no genuine example is called synthetic, the espeak versions are, and every
-    genuine example scores below its WORLD and espeak copies. (It calls nothing *likely genuine*: its bands come
-    from held-out folds; and Griffin-Lim copies score like the real voice — a miss the page lets pupils see.)"""
+    """With the model the app ships, the first example is one it handles: it flags both vocoder copies and the
+    espeak version and calls the recording no fake; in the second it misses both copies. The page's paragraph on
+    each says exactly that, with each probability as the Detect card writes it."""
     from detector.inference import Detector
     from webapp.batch import score_one
+    from webapp.learn_scores import example_summary, outcome
 
     detector = Detector.from_store(REPO / "model_store")
+    expected = {"es-thermometer": {"world": "Likely synthetic", "griffin_lim": "Likely synthetic"},
+                "es-saturn": {"world": "Uncertain", "griffin_lim": "Uncertain"}}
+    assert [example["id"] for example in MANIFEST["examples"]] == list(expected)
     for example in MANIFEST["examples"]:
-        scores = {}
+        rows = {}
         for version in example["versions"]:
             row = score_one(detector, version["file"], (ASSETS / version["file"]).read_bytes())
             assert not row.error and not row.warnings, (version["file"], row)
-            scores[version["kind"]] = row.p_synthetic
-            if version["kind"] == "genuine":
-                assert row.verdict != "Likely synthetic", (version["file"], row.p_synthetic)
-            if version["kind"] == "espeak":
-                assert row.verdict == "Likely synthetic", (version["file"], row.p_synthetic)
-        assert scores["genuine"] < min(scores["world"], scores["espeak"]), (example, scores)
+            rows[version["kind"]] = (version["label"], row)
+        assert rows["genuine"][1].verdict != "Likely synthetic" and rows["espeak"][1].verdict == "Likely synthetic"
+        assert {kind: rows[kind][1].verdict for kind in expected[example["id"]]} == expected[example["id"]]
+        summary = example_summary([(kind, label, row) for kind, (label, row) in rows.items()], detector)
+        missed = [kind for kind, verdict in expected[example["id"]].items() if verdict == "Uncertain"]
+        assert (" It misses " in summary) == bool(missed)
+        right = sum(outcome(kind, row.verdict) == "right" for kind, (_, row) in rows.items())
+        assert f"gets {right} of 4 versions right here" in summary and right >= 4 - len(missed) - 1
+        for label, row in rows.values():
+            assert f"(*{row.verdict.lower()}*, {row.edges.text.value})" in summary

@@ -19,7 +19,7 @@ COLOURMAP = "magma"
 
 
 def spectrogram_jpegs(clips: Sequence[np.ndarray], sr: int, width_in: float = 5.0, height_in: float = 2.4,
-                     dpi: int = 110) -> list[bytes]:
+                     dpi: int = 110, font_pt: float = 10.0) -> list[bytes]:
     """JPEG bytes of one spectrogram per clip, all on one colour scale so they can be compared.
 
     Parameters
@@ -32,6 +32,8 @@ def spectrogram_jpegs(clips: Sequence[np.ndarray], sr: int, width_in: float = 5.
         Image size in inches; with ``dpi`` this sets the pixel size.
     dpi : int
         Pixels per inch.
+    font_pt : float
+        Size of the axis labels and tick labels, in points (``font_pt * dpi / 72`` pixels).
 
     Returns
     -------
@@ -53,7 +55,12 @@ def spectrogram_jpegs(clips: Sequence[np.ndarray], sr: int, width_in: float = 5.
     matplotlib.use("Agg")   # no display on a server
     from matplotlib.figure import Figure
 
-    spectra = [spectrogram_db(samples, sr) for samples in arrays]
+    with matplotlib.rc_context({"font.size": font_pt}):
+        return _draw([spectrogram_db(samples, sr) for samples in arrays], Figure, width_in, height_in, dpi)
+
+
+def _draw(spectra: list, Figure, width_in: float, height_in: float, dpi: int) -> list[bytes]:
+    """One JPEG per (dB, times, frequencies) spectrum, on the colour scale of the loudest."""
     top = max((float(db.max()) for db, _, _ in spectra), default=0.0)
     images = []
     for db, times, freqs in spectra:
