@@ -24,8 +24,9 @@ from webapp.spectrogram_image import spectrogram_jpegs
 
 WHAT_DIFFERS = [
     (":material/music_note: Harmonics",
-     "A voice is a stack of harmonics: the fine horizontal lines of a spectrogram. Vocoders can blur them, "
-     "especially high up, or make them too regular. The zoom under each example shows one second of them."),
+     "A voice is a stack of harmonics: the fine horizontal lines of a spectrogram. Some vocoders blur them, "
+     "especially high up; others keep them so well that the eye cannot tell. The zoom under each example "
+     "measures one second of them."),
     (":material/blur_on: Noise floor",
      "Between words a real recording still has room sound and microphone noise. Synthetic speech often has "
      "digital silence (pure black) or a noise floor that is suspiciously even."),
