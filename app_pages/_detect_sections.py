@@ -155,9 +155,11 @@ def explanation_section(analysis: Analysis, detector: Detector) -> None:
         return
     shown = (subset.windows[0].start_s, subset.windows[-1].end_s)
     if explained is None or (explained.start_s, explained.end_s) != shown:
-        if not st.button("Explain this region", icon=":material/search_insights:", key="explain_button"):
+        slot = st.empty()   # the button goes once its stretch is explained, as on every later rerun
+        if not slot.button("Explain this region", icon=":material/search_insights:", key="explain_button"):
             return
         explained = explain(analysis, detector, region, subset)
+        slot.empty()
     edges = clip_edges(analysis, detector.calibration)
     score = clip_text(explained.p_synthetic, edges.genuine_below, edges.synthetic_above)
     st.metric(f"Seconds {explained.start_s:.1f}–{explained.end_s:.1f} on their own", score.value,

@@ -344,6 +344,7 @@ def test_the_explanation_survives_a_visit_to_another_page(app):
     app.button(key="explain_button").click().run()
     explained = [c.value for c in app.caption if c.value.startswith("Explained: seconds 12.0–18.0")]
     assert explained and image_count(app) == 3
+    assert not [b for b in app.button if b.key == "explain_button"]   # gone with its stretch explained, at once
     for other in ("app_pages/learn.py", "app_pages/model_card.py"):
         app.switch_page(other).run()
         app.switch_page("app_pages/detect.py").run()
