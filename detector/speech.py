@@ -152,3 +152,16 @@ def speech_activity(samples: np.ndarray, sample_rate: int) -> SpeechActivity:
         voiced[start:start + len(block)] = _voiced_frames(block, sample_rate, window, window_acf, n_fft)
     voiced = _drop_short_runs(voiced & loud, MIN_RUN_FRAMES)
     return SpeechActivity(float(voiced.sum()) * HOP_S, duration, voiced)
+
+
+# A genuine recording holds no run of exact zeros longer than this (a synthesiser's gaps often do: pure black
+# columns in a spectrogram); the Learn examples are checked against it.
+MAX_DIGITAL_SILENCE_S = 0.02
+
+
+def digital_silence_s(samples: np.ndarray, rate: int) -> float:
+    """The longest run of exact zeros in ``samples``, in seconds."""
+    silent = np.concatenate([[0], (np.asarray(samples) == 0).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(silent))
+    runs = edges[1::2] - edges[::2]
+    return float(runs.max()) / rate if len(runs) else 0.0

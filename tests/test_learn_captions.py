@@ -97,7 +97,7 @@ def test_the_measure_sees_blur_made_on_purpose_and_not_a_change_of_level():
 def test_each_version_caption_is_true_of_its_clip(example):
     """"No pure black column" under a recording with no digital silence over 20 ms; under espeak, its longest
     silence to the hundredth of a second, drawn at the full picture's floor (black, below its colour range)."""
-    from train.learn_assets import digital_silence_s
+    from detector.speech import digital_silence_s
     from webapp.plots import spectrogram_db
     from webapp.spectrogram_image import COLOUR_RANGE_DB
 

@@ -9,7 +9,7 @@ import soundfile as sf
 
 from detector.inference import Detector
 from detector.registry import ModelRegistry
-from train.learn_assets import MAX_DIGITAL_SILENCE_S, digital_silence_s
+from detector.speech import MAX_DIGITAL_SILENCE_S, digital_silence_s
 from webapp.batch import score_one
 from webapp.learn_scores import SAME_SCORE, scores_table
 

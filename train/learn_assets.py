@@ -24,6 +24,7 @@ import soundfile as sf
 
 from detector.audio import resample
 from detector.paths import ASSETS_DIR
+from detector.speech import MAX_DIGITAL_SILENCE_S, digital_silence_s
 from train.corpus.vocoders import RATE, make_copies
 
 OUT_DIR = ASSETS_DIR / "learn"
@@ -31,7 +32,6 @@ MAX_TOTAL_BYTES = 2 * 1024 * 1024
 PEAK = 0.7
 # A genuine example must not hold digital silence (exact zeros): the page teaches that real recordings
 # keep a noise floor between words, and a pupil would see the opposite.
-MAX_DIGITAL_SILENCE_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -107,14 +107,6 @@ def source_root() -> Path:
 
     tools = {*TOOL_PACKAGES["espeak-ng"], *TOOL_PACKAGES["libs"]}   # espeak-ng and the libraries it needs
     return ensure_packages(sorted({e.package for e in EXAMPLES} | tools))
-
-
-def digital_silence_s(samples: np.ndarray, rate: int) -> float:
-    """The longest run of exact zeros in ``samples``, in seconds."""
-    silent = np.concatenate([[0], (np.asarray(samples) == 0).astype(np.int8), [0]])
-    edges = np.flatnonzero(np.diff(silent))
-    runs = edges[1::2] - edges[::2]
-    return float(runs.max()) / rate if len(runs) else 0.0
 
 
 def _binary(name: str, root: Path) -> str | None:

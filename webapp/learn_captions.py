@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from train.learn_assets import MAX_DIGITAL_SILENCE_S, digital_silence_s
+from detector.speech import MAX_DIGITAL_SILENCE_S, digital_silence_s
 from webapp.learn_measures import BAND, HOP_S, TOP_HZ, WINDOW_S, ZoomView
 
 MARGIN_DB = 3   # harmonic contrasts closer than this (in whole dB, as written) are "about as clear"
