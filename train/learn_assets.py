@@ -30,8 +30,8 @@ from train.corpus.vocoders import RATE, make_copies
 OUT_DIR = ASSETS_DIR / "learn"
 MAX_TOTAL_BYTES = 2 * 1024 * 1024
 PEAK = 0.7
-# A genuine example must not hold digital silence (exact zeros): the page teaches that real recordings
-# keep a noise floor between words, and a pupil would see the opposite.
+# A genuine example must not hold digital silence (exact zeros, detector.speech.MAX_DIGITAL_SILENCE_S): the page
+# teaches that real recordings keep a noise floor between words, and a pupil would see the opposite.
 
 
 @dataclass(frozen=True)
