@@ -179,9 +179,9 @@ def downloads(analysis: Analysis, detector: Detector) -> None:
     with html_column:
         st.download_button("Download the report (HTML)", icon=":material/description:", key="download_html",
                            data=report_html(analysis, detector.version, overview_image(analysis, detector), explained),
-                           file_name=f"{stem}.report.html", mime="text/html",
+                           file_name=f"{stem}.report.html", mime="text/html", on_click="ignore",
                            help="One self-contained page to share or archive; print it to PDF from a browser.")
     with json_column:
         st.download_button("Download the analysis (JSON)", icon=":material/download:", key="download_json",
                            data=json.dumps(report_dict(analysis, detector.version, explained), indent=2),
-                           file_name=f"{stem}.analysis.json", mime="application/json")
+                           file_name=f"{stem}.analysis.json", mime="application/json", on_click="ignore")

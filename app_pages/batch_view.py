@@ -156,5 +156,5 @@ def show_result(result: BatchResult, detector: Detector) -> None:
                         key="batch_histogram")
     st.download_button("Download the results (CSV)", data=to_csv(rows_to_frame(result.rows)),
                        file_name="detector-results.csv", mime="text/csv", icon=":material/download:",
-                       key="batch_csv")
+                       key="batch_csv", on_click="ignore")
     show_detail(result, detector)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from audio_fixtures import encode, voice_like
 from browser_helpers import CHROMIUM, REPO, chromium, streamlit_server
+from playwright.sync_api import expect
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 VERDICTS = ("Likely genuine", "Uncertain", "Likely synthetic")
@@ -101,6 +102,8 @@ def test_upload_in_browser_shows_verdict(server, browser, tmp_path):
         page.wait_for_function("document.querySelectorAll('[data-testid=\"stImage\"]').length >= 2",
                                timeout=90_000)
         tall_screenshot(page, "detect.png")
+        # Explain's rerun replaces the card's elements; until it settles a button can exist twice (old and new).
+        expect(page.get_by_role("button", name="Download the report (HTML)")).to_have_count(1, timeout=30_000)
 
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Download the analysis (JSON)").click()
@@ -161,8 +164,8 @@ def test_batch_in_browser_builds_table(server, browser, tmp_path):
         page.get_by_text("Check many files").wait_for(timeout=60_000)
         page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(paths)
         page.get_by_text("Done: 4 files analysed").wait_for(timeout=90_000)
-        page.get_by_test_id("stDataFrame").first.wait_for()
-        assert page.get_by_test_id("stDataFrame").count() == 2   # the failed file, then the results
+        # The failed file, then the results (the second table is drawn a moment after the first).
+        expect(page.get_by_test_id("stDataFrame")).to_have_count(2, timeout=60_000)
         page.get_by_role("button", name="Download the results (CSV)").wait_for()
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Download the results (CSV)").click()
