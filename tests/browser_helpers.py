@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -37,6 +39,16 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = START_TIM
         except OSError:
             time.sleep(0.5)
     raise TimeoutError("streamlit did not become healthy")
+
+
+def shipped_store_copy(store: Path, root: Path) -> Path:
+    """A store under ``root`` holding a copy of ``store``'s active version and the shared encoder, active."""
+    active = json.loads((store / "active.json").read_text())["version"]
+    copy = root / "model_store"
+    shutil.copytree(store / active, copy / active)
+    shutil.copytree(store / "encoders", copy / "encoders")
+    (copy / "active.json").write_text(json.dumps({"version": active, "history": []}))
+    return copy
 
 
 @contextlib.contextmanager

@@ -6,20 +6,17 @@ Chromium, and the verdict card's words. Needs ``/usr/bin/chromium`` (``make test
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, chromium, streamlit_server
+from browser_helpers import CHROMIUM, chromium, shipped_store_copy, streamlit_server
 from channel_copies import telephone_round_trip
 from conftest import REPO_STORE
 from test_narrowband_rule import TELEPHONE_SENTENCE
 
 CLIPS = Path(__file__).parent / "clips"
-ACTIVE = json.loads((REPO_STORE / "active.json").read_text())["version"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,25 +29,27 @@ pytestmark = [
 def shipped_server(tmp_path_factory):
     """A streamlit server on a copy of the shipped active version and the shared encoder."""
     root = tmp_path_factory.mktemp("browser-shipped")
-    store = root / "model_store"
-    shutil.copytree(REPO_STORE / ACTIVE, store / ACTIVE)
-    shutil.copytree(REPO_STORE / "encoders", store / "encoders")
-    (store / "active.json").write_text(json.dumps({"version": ACTIVE, "history": []}))
-    with streamlit_server(store, root / "server.log") as url:
+    with streamlit_server(shipped_store_copy(REPO_STORE, root), root / "server.log") as url:
         yield url
+
+
+def upload_and_read_verdict(browser, url: str, clip: Path):
+    """Open Detect on ``url``, upload ``clip`` and wait for its verdict; (page, verdict heading text)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_text("Is this voice real?").wait_for(timeout=60_000)
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(clip))
+    verdict = page.locator("h2").filter(has_text=re.compile("Likely genuine|Uncertain|Likely synthetic")).first
+    verdict.wait_for(timeout=120_000)
+    return page, verdict.inner_text()
 
 
 def test_a_telephone_copy_of_a_genuine_clip_is_not_cleared_in_the_browser(shipped_server, tmp_path):
     clip = tmp_path / "telephone.wav"
     clip.write_bytes(telephone_round_trip(CLIPS / "ru-nsh" / "genuine.flac"))
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(shipped_server, wait_until="domcontentloaded")
-        page.get_by_text("Is this voice real?").wait_for(timeout=60_000)
-        page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(clip))
-        verdict = page.locator("h2").filter(has_text=re.compile("Likely genuine|Uncertain|Likely synthetic")).first
-        verdict.wait_for(timeout=120_000)
-        assert "Uncertain" in verdict.inner_text() and "Likely genuine" not in verdict.inner_text()
+        page, verdict = upload_and_read_verdict(browser, shipped_server, clip)
+        assert "Uncertain" in verdict and "Likely genuine" not in verdict
         page.get_by_text(TELEPHONE_SENTENCE).first.wait_for(timeout=30_000)
         body = page.inner_text("body")
         assert "Narrow bandwidth" in body and "Traceback" not in body
@@ -60,12 +59,6 @@ def test_a_telephone_copy_of_a_synthetic_clip_is_not_cleared_in_the_browser(ship
     clip = tmp_path / "telephone-world.wav"
     clip.write_bytes(telephone_round_trip(CLIPS / "ru-nsh" / "world.flac"))
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(shipped_server, wait_until="domcontentloaded")
-        page.get_by_text("Is this voice real?").wait_for(timeout=60_000)
-        page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(clip))
-        verdict = page.locator("h2").filter(has_text=re.compile("Likely genuine|Uncertain|Likely synthetic")).first
-        verdict.wait_for(timeout=120_000)
-        assert "Likely genuine" not in verdict.inner_text()
+        page, verdict = upload_and_read_verdict(browser, shipped_server, clip)
+        assert "Likely genuine" not in verdict
         assert "Narrow bandwidth" in page.inner_text("body")
-

@@ -9,23 +9,20 @@ fold. Needs ``/usr/bin/chromium`` (``make test`` installs it).
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-from browser_helpers import CHROMIUM, chromium, streamlit_server
+from browser_helpers import CHROMIUM, chromium, shipped_store_copy, streamlit_server
 from conftest import REPO_STORE
 
 from webapp import figures
 
 CLIPS = Path(__file__).parent / "clips"
-ACTIVE = json.loads((REPO_STORE / "active.json").read_text())["version"]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 VERDICTS = re.compile("Likely genuine|Uncertain|Likely synthetic")
 # A raw Python None: "None" that does not start a phrase ("None of…", "None found.").
@@ -47,11 +44,7 @@ pytestmark = [
 def shipped_server(tmp_path_factory):
     """A streamlit server on a copy of the shipped active version and the shared encoder."""
     root = tmp_path_factory.mktemp("browser-pages")
-    store = root / "model_store"
-    shutil.copytree(REPO_STORE / ACTIVE, store / ACTIVE)
-    shutil.copytree(REPO_STORE / "encoders", store / "encoders")
-    (store / "active.json").write_text(json.dumps({"version": ACTIVE, "history": []}))
-    with streamlit_server(store, root / "server.log") as url:
+    with streamlit_server(shipped_store_copy(REPO_STORE, root), root / "server.log") as url:
         yield url, root / "server.log"
 
 
