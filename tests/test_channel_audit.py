@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from train.channel_audit import level_spread_db, measure, tables
+from detector.channel import level_spread_db
+from train.channel_audit import measure, tables
 
 CLIPS = Path(__file__).parent / "clips"
 

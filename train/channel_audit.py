@@ -20,32 +20,17 @@ import sys
 import numpy as np
 import pandas as pd
 
-from detector.audio import load_audio
-from detector.config import FeatureConfig
-from detector.errors import AudioError
-from detector.preparation import prepare_waveform
-from detector.quality import quality_warnings
-from detector.spectrum import clip_power
+from train import channels
 from train.schema import read_manifest
 
-CONFIG = FeatureConfig(feature="whisper")   # what the shipped model's quality checks run on
 NARROWBAND_CONDITIONS = ("telephone", "amr-nb")
 SEED = 20261206
 
 
-def level_spread_db(power: np.ndarray) -> float:
-    """Loud frames' level (95th percentile) minus quiet frames' (10th), in dB: low when noise fills the pauses."""
-    frames = 10.0 * np.log10(power.sum(axis=1) + 1e-12)
-    return float(np.percentile(frames, 95) - np.percentile(frames, 10))
-
-
 def measure(path: str) -> dict[str, object]:
-    """The serving path's narrowband decision and the candidate noise measure for one clip."""
-    decoded = load_audio(path, CONFIG.sample_rate)
-    prepared = prepare_waveform(decoded.samples, CONFIG, check_length=False)
-    power = clip_power(prepared.samples, CONFIG)
-    codes = {w.code for w in quality_warnings(decoded, prepared, power, CONFIG)}
-    return {"narrowband": "narrow_band" in codes, "level_spread_db": level_spread_db(power)}
+    """The serving path's narrowband decision and the noise measure for one clip (:func:`train.channels.measure`)."""
+    row = channels.measure(path)
+    return {"narrowband": "narrow_band" in str(row["warnings"]).split(), "level_spread_db": row["level_spread_db"]}
 
 
 def sample(frame: pd.DataFrame, per_condition: int, split: str | None) -> pd.DataFrame:
@@ -85,13 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default=None, help="only this split (default: all)")
     args = parser.parse_args(argv)
     chosen = sample(read_manifest(args.corpus), args.per_condition, args.split)
-    rows = []
-    for row in chosen.itertuples():
-        try:
-            rows.append({"condition": row.condition, "source": row.source, "label": row.label, **measure(row.path)})
-        except AudioError:
-            continue
-    print(tables(pd.DataFrame(rows)))
+    found = channels.measured(chosen)   # the cached measurements of train.channels (a clip is decoded once)
+    readable = (found["channel"] != channels.UNREADABLE).to_numpy()
+    rows = pd.DataFrame({"condition": chosen["condition"].to_numpy(), "source": chosen["source"].to_numpy(),
+                         "label": chosen["label"].to_numpy(),
+                         "narrowband": [("narrow_band" in str(w).split()) for w in found["warnings"]],
+                         "level_spread_db": found["level_spread_db"].to_numpy()})[readable]
+    print(tables(rows))
     return 0
 
 
