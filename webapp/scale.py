@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from detector.calibration import ClipBands
 from detector.model_facts import BandSpan, ModelFacts
 
 P_LIMIT = 1e-4
@@ -54,10 +55,8 @@ def ticks() -> tuple[list[float], list[str]]:
 
 
 def band_of(p: float, genuine_below: float | None, synthetic_above: float | None) -> str:
-    """The band ``p`` falls in among the edges there are (a ``None`` edge: no such band)."""
-    if synthetic_above is not None and p >= synthetic_above:
-        return "likely_synthetic"
-    return "likely_genuine" if genuine_below is not None and p < genuine_below else "uncertain"
+    """The band ``p`` falls in among the edges there are (a ``None`` edge: no such band), by the verdict's own rule."""
+    return ClipBands(genuine_below, synthetic_above, channel="", per_channel=False).verdict(p)
 
 
 def band_spans(genuine_below: float | None, synthetic_above: float | None,
