@@ -6,6 +6,7 @@ PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-fast install install-dev system-deps corpus train heldout bench clean encoder encoder-features bakeoff \
+	encoder-frames round3 \
 	verdicts verdict-tables deferral
 
 $(PY):
@@ -66,7 +67,23 @@ ENCODER_FILE := model_store/encoders/whisper-base-$(ENCODER_BLOCKS).tflite
 $(ENCODER_FILE): | $(VENV)/.installed-app
 	$(PY) -m train.encoder.export --blocks $(ENCODER_BLOCKS)
 
+# ...and the own encoder file of every fine-tuned version in the store, from its committed tuned_blocks.npz.
 encoder: $(ENCODER_FILE)
+	$(PY) -m train.encoder.tuned_export
+
+# Round 3 of the bake-off (issue 33, docs/frontends.md): the residual streams inside the encoder cached once
+# (`make encoder-frames`, 13 min), then fine-tuned blocks on the four hardest family folds and every source fold,
+# the six-block frozen head on every fold.
+ROUND3_FOLDS := family:vocoder family:formant neural_vocoder:hifigan family:articulatory \
+	source:klettres source:ktuberling source:queen source:sky
+encoder-frames: encoder-features
+	$(PY) -m train.encoder.frames --corpus data/corpus --encoder $(ENCODER_FILE)
+
+round3: encoder-frames
+	$(PY) -m train.encoder.bakeoff --corpus data/corpus --encoder $(ENCODER_FILE) --out runs/round3 \
+		--candidates linear-01234 linear-0123456
+	$(PY) -m train.encoder.bakeoff --corpus data/corpus --encoder $(ENCODER_FILE) --out runs/round3 \
+		--candidates tuned1-01234 tuned1-01234-adversarial tuned2-01234 --folds $(ROUND3_FOLDS)
 
 encoder-features: encoder
 	$(PY) -m train.encoder.features --corpus data/corpus --encoder $(ENCODER_FILE)

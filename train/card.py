@@ -12,12 +12,13 @@ import json
 from pathlib import Path
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 
 from detector.calibration import Calibration
 from detector.config import FeatureConfig
 from detector.encoder.head_spec import HeadSpec
-from detector.encoder.record import read_encoder_record
+from detector.encoder.record import TUNED_BLOCKS_FILE, read_encoder_record
 from detector.files import atomic_write_text
 from detector.frontends import FRONT_ENDS
 from detector.heldout_report import FoldResult, HeldOutReport
@@ -146,8 +147,17 @@ def verdict_bands_line(calibration: Calibration, bands: BandFigures | None, floo
                    f"{pct(bands.genuine_called_synthetic)} of genuine clips were called likely synthetic.")
 
 
+def tuned_block_numbers(folder: str | Path) -> tuple[int, ...]:
+    """The encoder blocks (1-based, as the card and docs count them) a version fine-tuned; () when none."""
+    path = Path(folder) / TUNED_BLOCKS_FILE
+    if not path.exists():
+        return ()
+    with np.load(path) as tuned:
+        return tuple(sorted({int(k.split("/")[1].removeprefix("layer_")) + 1 for k in tuned.files}))
+
+
 def card_text(report: ModelReport, calibration: Calibration, data: list[str],
-              config: FeatureConfig | None = None, head: HeadSpec | None = None) -> str:
+              config: FeatureConfig | None = None, head: HeadSpec | None = None, tuned: tuple[int, ...] = ()) -> str:
     """Markdown of the model card.
 
     Parameters
@@ -162,6 +172,8 @@ def card_text(report: ModelReport, calibration: Calibration, data: list[str],
         The version's ``features.json`` when known.
     head : HeadSpec, optional
         An encoder version's head (its ``encoder.json``); ``None`` for a CNN.
+    tuned : tuple of int
+        The encoder blocks the version fine-tuned (its ``tuned_blocks.npz``, :func:`tuned_block_numbers`).
     """
     test = report.test or TestFigures()
     training, heldout = report.training, report.heldout
@@ -224,7 +236,14 @@ def card_text(report: ModelReport, calibration: Calibration, data: list[str],
         "## Training",
         *recipe_lines(training),
     ]
-    if head is not None:
+    if head is not None and tuned:
+        lines.append(f"- Block{'s' if len(tuned) > 1 else ''} {' and '.join(str(b) for b in tuned)} of the encoder "
+                     "were fine-tuned together with the head on the training split (warm-started from the frozen "
+                     "head, weight decay towards the pretrained weights, the epoch chosen on validation EER); the "
+                     "blocks below are Whisper's, untouched. The tuned blocks ship in `tuned_blocks.npz` (float16), "
+                     "from which `make encoder` builds this version's own encoder file; the test split was used for "
+                     "none of training, stopping, calibration or model choice.")
+    elif head is not None:
         lines.append("- The encoder's weights are Whisper's, untouched. The head was fitted on the training split's "
                      "cached encoder features, its regularisation and calibration chosen on validation "
                      "(`python -m train.encoder.publish`, candidate chosen by the held-out bake-off in "
@@ -289,5 +308,6 @@ def write_card(folder: str | Path, report: ModelReport, frame: pd.DataFrame | No
     else:
         data = kept_data_section(path.read_text(encoding="utf-8") if path.exists() else "")
     record = read_encoder_record(folder)   # an encoder version: its head spec says what the head reads
-    atomic_write_text(path, card_text(report, calibration, data, config, record.spec if record else None))
+    atomic_write_text(path, card_text(report, calibration, data, config, record.spec if record else None,
+                                      tuned_block_numbers(folder)))
     return path

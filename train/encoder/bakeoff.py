@@ -32,9 +32,10 @@ from detector.typed_json import from_dict
 from train.calibrate import calibrate
 from train.channel_bands import with_channel_bands
 from train.channels import with_channels
-from train.encoder import features
-from train.encoder.heads import CANDIDATES, uses_sequences
-from train.heldout import available_folds, run_folds
+from train.encoder import features, frames
+from train.encoder.finetune import TUNED_CANDIDATES, stream_below
+from train.encoder.heads import CANDIDATES, PooledLinear, uses_sequences
+from train.heldout import available_folds, parse_folds, run_folds
 from train.heldout_bands import final_bands, rates_at
 from train.schema import read_manifest
 
@@ -45,17 +46,37 @@ def fold_name(name: str) -> str:
     return f"neural_vocoder:{held}" if protocol == "vocoder" else name
 
 
+# Every candidate by name: heads over frozen features, round 3's six-block head and the fine-tuned blocks.
+ALL_CANDIDATES = {**CANDIDATES, "linear-0123456": lambda: PooledLinear(tuple(range(7))), **TUNED_CANDIDATES}
+
+
+def _streams(data: dict, rows: np.ndarray) -> dict:
+    """What a fine-tuned candidate reads besides the statistics: the cached stream and the recorded channel."""
+    if data.get("frames") is None:
+        return {}
+    return {"frames": [data["frames"][i] for i in rows], "conditions": data["condition"][rows]}
+
+
 def _fit(name: str, data: dict, rows: np.ndarray, val_rows: np.ndarray):
-    head = CANDIDATES[name]()
+    head = ALL_CANDIDATES[name]()
+    if data.get("seed") is not None:   # a rerun with another seed (round 3's spread); a linear head has none
+        for part in (head, getattr(head, "temporal", None)):
+            if hasattr(part, "seed"):
+                part.seed = data["seed"]
     seqs = data["seqs"]
+    extra = _streams(data, rows)
+    if extra:
+        extra["val_frames"] = _streams(data, val_rows)["frames"]
     return head.fit(data["stats"][rows], data["y"][rows], data["stats"][val_rows], data["y"][val_rows],
                     seqs=[seqs[i] for i in rows] if seqs else None,
-                    val_seqs=[seqs[i] for i in val_rows] if seqs else None)
+                    val_seqs=[seqs[i] for i in val_rows] if seqs else None, **extra)
 
 
 def _logits(head, data: dict, rows: np.ndarray) -> np.ndarray:
     seqs = data["seqs"]
-    return head.logits(data["stats"][rows], seqs=[seqs[i] for i in rows] if seqs else None)
+    frames = _streams(data, rows).get("frames")
+    return head.logits(data["stats"][rows], seqs=[seqs[i] for i in rows] if seqs else None,
+                       **({"frames": frames} if frames is not None else {}))
 
 
 def fit_and_calibrate(name: str, data: dict, keep: np.ndarray):
@@ -88,13 +109,17 @@ def head_fit_step(name: str, data: dict) -> Callable[[np.ndarray], HeadFoldModel
     """The fit step of candidate ``name`` for :func:`train.heldout.run_fold`: refit and calibrate on kept rows."""
     def fit(keep: np.ndarray) -> HeadFoldModel:
         head, calibration, val_p, val_y = fit_and_calibrate(name, data, data["valid"] & keep)
-        return HeadFoldModel(head, data, calibration, (np.asarray(val_p), np.asarray(val_y)))
+        # A head trained by epochs says which it kept (a tuned head's 0 is its frozen warm start).
+        facts = {"val_eer_seen": min(head.history), "epochs_run": head.best_epoch} if hasattr(head, "best_epoch") \
+            else {}
+        return HeadFoldModel(head, data, calibration, (np.asarray(val_p), np.asarray(val_y)), facts)
     return fit
 
 
-def run_candidate(name: str, data: dict, frame: pd.DataFrame, on_fold=None) -> HeldOutReport:
-    """Every available fold for candidate ``name``, through the one held-out engine."""
-    return run_folds(frame, available_folds(frame), lambda fold: head_fit_step(name, data), on_fold=on_fold,
+def run_candidate(name: str, data: dict, frame: pd.DataFrame, on_fold=None, folds=None) -> HeldOutReport:
+    """Every available fold (or ``folds``) for candidate ``name``, through the one held-out engine."""
+    folds = available_folds(frame) if folds is None else folds
+    return run_folds(frame, folds, lambda fold: head_fit_step(name, data), on_fold=on_fold,
                      arch=f"whisper-base + {name}", feature="whisper",
                      recipe=f"encoder bake-off: {name}, refitted per fold")
 
@@ -154,29 +179,57 @@ def heldout_of(summary: dict) -> HeldOutReport:
     return from_dict(HeldOutReport, summary["heldout"])
 
 
-def load_data(corpus: str, encoder: str, sequences: bool) -> tuple[pd.DataFrame, dict]:
+def load_data(corpus: str, encoder: str, sequences: bool, deep: bool = False,
+              stream: int | None = None) -> tuple[pd.DataFrame, dict]:
+    """The manifest with channel classes, and the cached features the candidates read.
+
+    ``deep`` appends outputs 5 and 6 (from :mod:`train.encoder.frames`) to the statistics;
+    ``stream`` loads the cached residual stream after that block for fine-tuning.
+    """
     frame = with_channels(read_manifest(corpus))   # the folds are crossed with measured channel classes
     loaded = features.load(frame, encoder, sequences=sequences)
     stats, seqs = loaded if sequences else (loaded, None)
+    streams = None
+    if deep or stream is not None:
+        streams, deeper = frames.load(frame, encoder, raw=stream, deep=True)
+        if deep:
+            stats = np.concatenate([stats, deeper], axis=1)
+        else:
+            stats = np.where(np.isnan(deeper).any(axis=(1, 2, 3))[:, None, None, None], np.nan, stats)
     valid = ~np.isnan(stats).any(axis=(1, 2, 3))
     return frame, {"stats": np.nan_to_num(stats), "seqs": seqs, "y": frame["y"].to_numpy(),
-                   "split": frame["split"].to_numpy(), "valid": valid}
+                   "split": frame["split"].to_numpy(), "valid": valid,
+                   "frames": streams if stream is not None else None, "condition": frame["condition"].to_numpy()}
+
+
+def load_for(corpus: str, encoder: str, name: str) -> tuple[pd.DataFrame, dict]:
+    """:func:`load_data` with what candidate ``name`` reads: sequences, outputs 5-6 or a cached stream."""
+    return load_data(corpus, encoder, uses_sequences(name), deep=name.endswith("0123456"),
+                     stream=stream_below(name) if name in TUNED_CANDIDATES else None)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.encoder.bakeoff", description=__doc__)
     parser.add_argument("--corpus", default="data/corpus")
     parser.add_argument("--encoder", required=True)
-    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(ALL_CANDIDATES))
+    parser.add_argument("--folds", nargs="+", default=None, help="only these folds (protocol:held), e.g. the "
+                        "four hardest families and the sources when fine-tuning does not fit every fold")
+    parser.add_argument("--seed", type=int, default=None, help="the seed of heads that train from random weights "
+                        "or batches (default: each head's own); written into the record's name")
     parser.add_argument("--out", default="runs/bakeoff")
     args = parser.parse_args(argv)
-    frame, data = load_data(args.corpus, args.encoder, any(uses_sequences(c) for c in args.candidates))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     for name in args.candidates:
-        heldout = run_candidate(name, data, frame, on_fold=lambda fold, result: print(name, fold, result.eer,
-                                                                                       flush=True))
+        frame, data = load_for(args.corpus, args.encoder, name)
+        data["seed"] = args.seed
+        folds = parse_folds(frame, args.folds, None)
+        heldout = run_candidate(name, data, frame, folds=folds,
+                                on_fold=lambda fold, result: print(name, fold, result.eer, result.train_s, flush=True))
         result = summarise(name, data, frame, heldout)
-        Path(args.out, f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+        result["seed"] = args.seed
+        record = f"{name}{'' if args.seed is None else f'-seed{args.seed}'}.json"
+        Path(args.out, record).write_text(json.dumps(result, indent=1) + "\n")
         print(json.dumps({k: v for k, v in result.items() if k != "heldout"}), flush=True)
     return 0
 

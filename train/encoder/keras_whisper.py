@@ -20,7 +20,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from detector.encoder.ct2_file import encoder_depth
+from detector.encoder.ct2_file import BLOCK_DENSE, BLOCK_NORMS, encoder_depth
 
 WIDTH = 512
 HEADS = 8
@@ -124,15 +124,33 @@ def load_weights(model: keras.Model, variables: dict[str, np.ndarray]) -> keras.
     model.get_layer("positions").table.assign(v["encoder/position_encodings/encodings"])
     model.get_layer("final_norm").set_weights([v["encoder/layer_norm/gamma"], v["encoder/layer_norm/beta"]])
     for index in range(blocks):
-        block, prefix = model.get_layer(f"block_{index}"), f"encoder/layer_{index}"
-        pairs = {"attention_norm": "self_attention/layer_norm", "mlp_norm": "ffn/layer_norm"}
-        for attr, key in pairs.items():
-            getattr(block, attr).set_weights([v[f"{prefix}/{key}/gamma"], v[f"{prefix}/{key}/beta"]])
-        dense = {"qkv": "self_attention/linear_0", "attention_out": "self_attention/linear_1",
-                 "mlp_in": "ffn/linear_0", "mlp_out": "ffn/linear_1"}
-        for attr, key in dense.items():
-            getattr(block, attr).set_weights([v[f"{prefix}/{key}/weight"].T, v[f"{prefix}/{key}/bias"]])
+        load_block(model.get_layer(f"block_{index}"), variables, index)
     return model
+
+
+def load_block(block: EncoderBlock, variables: dict[str, np.ndarray], index: int) -> EncoderBlock:
+    """Copy block ``index`` of CTranslate2 encoder variables into a built Keras block (dense kernels transposed)."""
+    prefix, v = f"encoder/layer_{index}", variables
+    for attr, key in BLOCK_NORMS.items():
+        getattr(block, attr).set_weights([v[f"{prefix}/{key}/gamma"], v[f"{prefix}/{key}/beta"]])
+    for attr, key in BLOCK_DENSE.items():
+        getattr(block, attr).set_weights([v[f"{prefix}/{key}/weight"].T, v[f"{prefix}/{key}/bias"]])
+    return block
+
+
+def pretrained_block(index: int, variables: dict[str, np.ndarray]) -> EncoderBlock:
+    """Block ``index`` (0-based) of Whisper's encoder as a fresh Keras block with the given variables."""
+    block = EncoderBlock(name=f"block_{index}")
+    block.build((None, None, WIDTH))
+    return load_block(block, variables, index)
+
+
+def pretrained_norm(variables: dict[str, np.ndarray]) -> layers.LayerNormalization:
+    """The encoder's final layer norm as a fresh Keras layer."""
+    norm = layers.LayerNormalization(epsilon=EPS, name="final_norm")
+    norm.build((None, None, WIDTH))
+    norm.set_weights([variables["encoder/layer_norm/gamma"], variables["encoder/layer_norm/beta"]])
+    return norm
 
 
 def pretrained_encoder(blocks: int, frames: int | None = None,

@@ -23,13 +23,17 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from detector.encoder.runtime import ENCODERS_FOLDER
 from detector.files import sha256_file
 from detector.integrity import seal_folder
 from detector.model_report import ModelReport, ValidationFigures
 from detector.paths import model_store
-from train.encoder.bakeoff import fit_and_calibrate, heldout_of, load_data
-from train.encoder.heads import FusedHead, uses_sequences
+from train.encoder.bakeoff import fit_and_calibrate, heldout_of, load_for
+from train.encoder.finetune import TunedHead
+from train.encoder.heads import FusedHead
+from train.encoder.tuned_export import build_tuned_encoder, write_tuned_blocks
 from train.encoder.version import write_encoder_version
 from train.publish import assembled_version, corpus_version, narrowed, write_evaluation
 
@@ -55,7 +59,11 @@ def place_shared_encoder(encoder: Path, store: Path) -> Path:
 
 
 def head_params(head) -> int:
-    """Trained numbers in a head: the regression's weights and bias, plus a fused head's temporal network."""
+    """Trained numbers in a head: the regression's weights and bias, plus a fused head's temporal network or a
+    tuned head's blocks."""
+    if isinstance(head, TunedHead):
+        return int(head.warm.model.coef_.size + 1 + sum(np.asarray(w).size for b in head.tuned_blocks
+                                                         for w in b.weights))
     if isinstance(head, FusedHead):
         return head_params(head.linear) + int(head.temporal.model.count_params()) + len(head.weights) + 1
     return int(head.model.coef_.size + 1)
@@ -70,12 +78,13 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
     ``on_event(event, **fields)`` hears ``export`` and ``evaluate`` (the job page's phases).
     """
     on_event = on_event or (lambda *_, **__: None)
-    frame, data = loaded or load_data(corpus, encoder, sequences=uses_sequences(candidate))
+    frame, data = loaded or load_for(corpus, encoder, candidate)
     head, calibration, val_p, val_y = fitted or fit_and_calibrate(candidate, data, data["valid"].copy())
+    tuned = head if isinstance(head, TunedHead) else None
     calibration = replace(narrowed(calibration, bakeoff["bands"]["genuine_below"], bakeoff["bands"]["synthetic_above"]),
                           channel_bands=bakeoff.get("channel_bands"))   # per measured class (issue 32), when set
     blocks = int(json.loads(Path(encoder).with_suffix(".json").read_text())["blocks"])
-    shared = place_shared_encoder(Path(encoder), store)
+    shared = place_shared_encoder(Path(encoder), store) if tuned is None else None
     report = ModelReport(created=datetime.now(timezone.utc).isoformat(timespec="seconds"), corpus=corpus,
                          params=head_params(head),
                          corpus_version=corpus_version(Path(corpus)),
@@ -84,7 +93,11 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
         raise FileExistsError(f"model version {name!r} already exists in {store}")
     on_event("export", version=name)
     with assembled_version(store, name) as temp:   # named like train.fit's, so a job manager can clear it
-        write_encoder_version(temp, head, shared, blocks, calibration, report=report, version=name)
+        if tuned is not None:   # its own encoder: the installed weights with its tuned blocks (train.encoder.tuned_export)
+            write_tuned_blocks(temp, tuned.tuned_blocks, first_index=blocks - tuned.blocks)
+            shared = build_tuned_encoder(temp, store, version=name, blocks=blocks)
+        write_encoder_version(temp, tuned.served_head() if tuned else head, shared, blocks, calibration,
+                              report=report, version=name)
         on_event("evaluate", version=name, split="test")
         write_evaluation(temp, frame, corpus, heldout=heldout_of(bakeoff))
         seal_folder(temp, name=name)
