@@ -84,6 +84,7 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
     calibration = replace(narrowed(calibration, bakeoff["bands"]["genuine_below"], bakeoff["bands"]["synthetic_above"]),
                           channel_bands=bakeoff.get("channel_bands"))   # per measured class (issue 32), when set
     blocks = int(json.loads(Path(encoder).with_suffix(".json").read_text())["blocks"])
+    (store / ENCODERS_FOLDER).mkdir(parents=True, exist_ok=True)
     shared = place_shared_encoder(Path(encoder), store) if tuned is None else None
     report = ModelReport(created=datetime.now(timezone.utc).isoformat(timespec="seconds"), corpus=corpus,
                          params=head_params(head),

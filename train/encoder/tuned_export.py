@@ -12,6 +12,7 @@ builds every missing one.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -66,8 +67,14 @@ def build_tuned_encoder(version_folder: str | Path, store: str | Path, version: 
         if unknown:
             raise ValueError(f"{folder / TUNED_FILE} names weights Whisper base does not have: {unknown[:3]}")
         variables.update({k: tuned[k] for k in tuned.files})
-    target = Path(store) / ENCODERS_FOLDER / tuned_encoder_name(folder.name)
-    return export_encoder(blocks, target, variables=variables)
+    target = Path(store) / ENCODERS_FOLDER / tuned_encoder_name(version or folder.name)
+    path = export_encoder(blocks, target, variables=variables)
+    record_file = path.with_suffix(".json")   # the record export wrote says what the weights are: say which changed
+    record = json.loads(record_file.read_text())
+    layers = sorted({k.split("/")[1] for k in tuned.files})
+    record["weights"] += f", with {', '.join(layers)} fine-tuned by version {version or folder.name}"
+    record_file.write_text(json.dumps(record, indent=2) + "\n")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
