@@ -14,7 +14,7 @@ import pytest
 
 from detector.encoder.runtime import pooled_stats
 
-N_CLIPS, OFFSET_CHANNELS = 96, slice(0, 16)
+N_CLIPS, OFFSET_CHANNELS = 64, slice(0, 16)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def made_up():
     labels = np.tile([0, 1], N_CLIPS // 2)
     frames, stats = [], []
     for label in labels:
-        raw = rng.standard_normal((int(rng.integers(40, 90)), 512)).astype(np.float32)
+        raw = rng.standard_normal((int(rng.integers(30, 60)), 512)).astype(np.float32)
         raw[:, OFFSET_CHANNELS] += 0.6 * label
         out4 = np.asarray(norm(block(raw[None])))[0]
         lower = rng.standard_normal((4, 2, 512)).astype(np.float32)
@@ -38,9 +38,9 @@ def made_up():
 
 def _split(made_up):
     stats, labels, frames = made_up
-    train, val = np.arange(0, 64), np.arange(64, N_CLIPS)
+    train, val = np.arange(0, 40), np.arange(40, N_CLIPS)
     return (stats[train], labels[train], stats[val], labels[val],
-            [frames[i] for i in train], [frames[i] for i in val], np.array(["clean", "telephone"] * 32)[train])
+            [frames[i] for i in train], [frames[i] for i in val], np.array(["clean", "telephone"] * (N_CLIPS // 2))[train])
 
 
 def _fit(made_up, **settings):

@@ -157,6 +157,8 @@ def summarise(name: str, data: dict, frame: pd.DataFrame, heldout: HeldOutReport
                           "genuine_called_synthetic": round(float(np.mean(p[labels == 0] >= high)), 4)},
         "max_heldout_fakes_called_genuine": max(missed, default=None),
         "channel_bands": channel_edges(heldout, low, high),
+        # A head trained by epochs: validation EER after each (0: a tuned head's frozen warm start) and the one kept.
+        "val_history": getattr(head, "history", None) or None, "epoch_kept": getattr(head, "best_epoch", None),
         "heldout": to_dict(heldout),
     }
 
