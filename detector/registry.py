@@ -11,7 +11,9 @@ Layout::
         <version>/integrity.json  file hashes and reference scores (detector.integrity)
         <version>/encoder.json    only in encoder versions: the shared encoder they run on
                                   (detector.encoder.record); model.tflite is then the head
+        <version>/tuned_blocks.npz  only in fine-tuned encoder versions: their own blocks
         encoders/whisper-base-N.tflite  shared speech encoders (not versions: no features.json)
+        encoders/tuned-<version>.tflite  a fine-tuned version's own encoder, built by `make encoder`
 
 Every write goes through :func:`detector.files.atomic_write_text`, so a reader sees the
 old pointer or the new one, never half of either. This module only reads, lists and
