@@ -37,3 +37,5 @@ def test_the_table_compares_candidates_on_the_same_folds_with_their_seed_spread(
     assert "| 19.0 |" in linear and "1 run" in linear
     folds = round3.fold_table(runs)
     assert "| family:vocoder | 12.0 | 10.0 (epoch 1) |" in folds
+    classes = round3.class_table(runs)
+    assert classes.startswith("| fold (wideband / narrowband) |") and "| family:vocoder | 7.0 / 22.0 | 5.0 / 20.0 |" in classes

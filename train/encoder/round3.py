@@ -1,14 +1,15 @@
 """Round 3 of the encoder bake-off in Markdown (issue 33): frozen, six-block, fine-tuned and channel-robust heads.
 
 ``python -m train.encoder.round3 --runs runs/round3 [--serving runs/round3/serving.json]`` reads the
-bake-off records (``<candidate>.json``, reruns ``<candidate>-seed<k>.json``) and prints two tables:
+bake-off records (``<candidate>.json``, reruns ``<candidate>-seed<k>.json``) and prints three tables:
 
 * the summary, every figure on the same folds (:data:`COMPARED_FOLDS`: the four hardest
   synthesiser families and every genuine source, the set the fine-tuned candidates could
   afford on two cores): mean and worst fold, the worst fold × channel class, each class's
   mean over the folds, the spread of the mean over seeds, fitting time per fold and
   serving cost (from ``python -m bench.encoder_depth``'s record);
-* every fold's EER per candidate, with the epoch a tuned head kept (0: its frozen warm start).
+* every fold's EER per candidate, with the epoch a tuned head kept (0: its frozen warm start);
+* every fold × measured channel class: each candidate's EER on the fold's never-heard test clips of the class.
 """
 
 from __future__ import annotations
@@ -110,6 +111,23 @@ def fold_table(runs: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
+def class_table(runs: dict[str, list[dict]]) -> str:
+    """Every compared fold × measured class: each candidate's EER per class, in :data:`CHANNEL_CLASSES` order."""
+    names = list(runs)
+    reports = {n: heldout_of(records[0]) for n, records in runs.items()}
+    measured = [c for c in CHANNEL_CLASSES if any(class_eers(r).get(c) for r in reports.values())]
+    lines = [f"| fold ({' / '.join(measured)}) | " + " | ".join(f"`{n}`" for n in names) + " |",
+             "|---|" + "---|" * len(names)]
+    for fold in COMPARED_FOLDS:
+        cells = []
+        for n in names:
+            result = reports[n].folds.get(fold)
+            rates = result.at_shipped_by_channel if result else {}
+            cells.append(" / ".join(_pct(rates[c].eer) if c in rates else "–" for c in measured))
+        lines.append(f"| {fold} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.encoder.round3", description=__doc__)
     parser.add_argument("--runs", default="runs/round3")
@@ -117,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = read_runs(Path(args.runs))
     serving = json.loads(Path(args.serving).read_text()) if args.serving else {}
-    print(summary_table(runs, serving), "", fold_table(runs), sep="\n")
+    print(summary_table(runs, serving), "", fold_table(runs), "", class_table(runs), sep="\n")
     return 0
 
 
