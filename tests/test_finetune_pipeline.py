@@ -9,6 +9,8 @@ from its committed ``tuned_blocks.npz``, never the untouched shared one.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -60,6 +62,8 @@ def test_a_tuned_block_is_published_and_served_with_the_scores_it_was_trained_to
                      fitted=fitted)
     assert (folder / TUNED_FILE).stat().st_size < 20e6 and (store / "encoders" / tuned_encoder_name("toy-tuned")).exists()
     assert not (store / "encoders" / encoder.name).exists()   # it serves on its own file, not the shared one
+    record = json.loads((store / "encoders" / "tuned-toy-tuned.json").read_text())
+    assert record["weights"].endswith("with block 4 fine-tuned by version toy-tuned")
     assert "fine-tuned" in (folder / "card.md").read_text()
     trust.promote(ModelRegistry(store), "toy-tuned")   # sealed, reference scores and its encoder's digest checked
     detector = Detector.from_store(store)

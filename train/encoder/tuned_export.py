@@ -71,8 +71,9 @@ def build_tuned_encoder(version_folder: str | Path, store: str | Path, version: 
     path = export_encoder(blocks, target, variables=variables)
     record_file = path.with_suffix(".json")   # the record export wrote says what the weights are: say which changed
     record = json.loads(record_file.read_text())
-    layers = sorted({k.split("/")[1] for k in tuned.files})
-    record["weights"] += f", with {', '.join(layers)} fine-tuned by version {version or folder.name}"
+    blocks_tuned = sorted({int(k.split("/")[1].removeprefix("layer_")) + 1 for k in tuned.files})
+    record["weights"] += (f", with block{'s' if len(blocks_tuned) > 1 else ''} "
+                          f"{' and '.join(map(str, blocks_tuned))} fine-tuned by version {version or folder.name}")
     record_file.write_text(json.dumps(record, indent=2) + "\n")
     return path
 
