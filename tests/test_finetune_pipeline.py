@@ -42,7 +42,7 @@ def toy(tmp_path_factory):
 def test_a_tuned_block_is_published_and_served_with_the_scores_it_was_trained_to(toy, monkeypatch):
     root, corpus, encoder = toy
     monkeypatch.setattr(features, "CACHE_ROOT", root / "cache")
-    monkeypatch.setitem(bakeoff.ALL_CANDIDATES, CANDIDATE,
+    monkeypatch.setitem(bakeoff.ROUND3_CANDIDATES, CANDIDATE,
                         lambda: TunedHead(blocks=1, epochs=1, learning_rate=1e-4, l2sp=0.0, keep_best=False))
     frame = read_manifest(corpus)
     assert features.extract(frame, encoder) == {} and frames.extract(frame, encoder) == {}

@@ -46,8 +46,14 @@ def fold_name(name: str) -> str:
     return f"neural_vocoder:{held}" if protocol == "vocoder" else name
 
 
-# Every candidate by name: heads over frozen features, round 3's six-block head and the fine-tuned blocks.
-ALL_CANDIDATES = {**CANDIDATES, "linear-0123456": lambda: PooledLinear(tuple(range(7))), **TUNED_CANDIDATES}
+# Round 3's candidates beside the heads over frozen four-block features (heads.CANDIDATES, looked up at call time):
+# the six-block linear head and the fine-tuned blocks.
+ROUND3_CANDIDATES = {"linear-0123456": lambda: PooledLinear(tuple(range(7))), **TUNED_CANDIDATES}
+
+
+def candidate(name: str):
+    """An unfitted head of candidate ``name`` (:data:`heads.CANDIDATES` or :data:`ROUND3_CANDIDATES`)."""
+    return (CANDIDATES.get(name) or ROUND3_CANDIDATES[name])()
 
 
 def _streams(data: dict, rows: np.ndarray) -> dict:
@@ -58,7 +64,7 @@ def _streams(data: dict, rows: np.ndarray) -> dict:
 
 
 def _fit(name: str, data: dict, rows: np.ndarray, val_rows: np.ndarray):
-    head = ALL_CANDIDATES[name]()
+    head = candidate(name)
     if data.get("seed") is not None:   # a rerun with another seed (round 3's spread); a linear head has none
         for part in (head, getattr(head, "temporal", None)):
             if hasattr(part, "seed"):
@@ -214,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.encoder.bakeoff", description=__doc__)
     parser.add_argument("--corpus", default="data/corpus")
     parser.add_argument("--encoder", required=True)
-    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(ALL_CANDIDATES))
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=[*CANDIDATES, *ROUND3_CANDIDATES])
     parser.add_argument("--folds", nargs="+", default=None, help="only these folds (protocol:held), e.g. the "
                         "four hardest families and the sources when fine-tuning does not fit every fold")
     parser.add_argument("--seed", type=int, default=None, help="the seed of heads that train from random weights "

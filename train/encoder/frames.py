@@ -87,7 +87,10 @@ def extract(frame: pd.DataFrame, encoder_file: str | Path) -> dict[str, str]:
 
     from train.encoder.keras_whisper import pretrained_encoder
 
-    tf.config.threading.set_intra_op_parallelism_threads(2)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(2)   # the machine's two cores, as LiteRT gets
+    except RuntimeError:   # TensorFlow already ran in this process (a test, a notebook): its pool stays as it is
+        pass
     folder = frames_folder(encoder_file)
     folder.mkdir(parents=True, exist_ok=True)
     encoder = pretrained_encoder(DEPTH)
