@@ -84,9 +84,17 @@ def extract(frame: pd.DataFrame, encoder_file: str | Path, threads: int = 2, log
 
     ``on_progress(done, total)`` is called every ``PROGRESS_EVERY`` clips encoded (for a job's page).
     """
-    folder = cache_folder(encoder_file)
-    folder.mkdir(parents=True, exist_ok=True)
     encoder = WhisperEncoder(encoder_file, num_threads=threads)
+    return cache_each(frame, cache_folder(encoder_file), lambda path: clip_entry(encoder, path), log, on_progress)
+
+
+def cache_each(frame: pd.DataFrame, folder: Path, entry_of, log=print, on_progress=None) -> dict[str, str]:
+    """``entry_of(path)`` (a dict of arrays) saved as ``folder/<clip key>.npz`` for every clip not cached yet.
+
+    Each file is written aside and renamed, so an interrupted run leaves no half entry and the
+    next run resumes. Returns ``{path: why}`` for the clips that could not be decoded.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
     errors: dict[str, str] = {}
     started, done = time.monotonic(), 0
     for index, path in enumerate(frame["path"]):
@@ -94,7 +102,7 @@ def extract(frame: pd.DataFrame, encoder_file: str | Path, threads: int = 2, log
         if target.exists():
             continue
         try:
-            entry = clip_entry(encoder, path)
+            entry = entry_of(path)
         except AudioError as exc:
             errors[path] = exc.message
             continue

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,6 @@ import numpy as np
 import pandas as pd
 
 from detector.encoder.runtime import MAX_MEL_FRAMES, encoder_input, pooled_stats
-from detector.errors import AudioError
 from train.dataset import clip_key
 from train.encoder import features
 
@@ -91,32 +89,15 @@ def extract(frame: pd.DataFrame, encoder_file: str | Path) -> dict[str, str]:
         tf.config.threading.set_intra_op_parallelism_threads(2)   # the machine's two cores, as LiteRT gets
     except RuntimeError:   # TensorFlow already ran in this process (a test, a notebook): its pool stays as it is
         pass
-    folder = frames_folder(encoder_file)
-    folder.mkdir(parents=True, exist_ok=True)
     encoder = pretrained_encoder(DEPTH)
     model = raw_stream_model(encoder)
     # One graph for every clip length: eager calls layer by layer cost about twice as much.
     run = tf.function(lambda mel: model(mel, training=False),
                       input_signature=[tf.TensorSpec((1, None, 80), tf.float32)])
     norm = encoder.get_layer("final_norm")
-    errors: dict[str, str] = {}
-    started, done = time.monotonic(), 0
-    for index, path in enumerate(frame["path"]):
-        target = folder / f"{clip_key(path)}.npz"
-        if target.exists():
-            continue
-        try:
-            entry = clip_frames(run, norm, features.prepared_samples(path))
-        except AudioError as exc:
-            errors[path] = exc.message
-            continue
-        temp = target.with_suffix(".tmp.npz")
-        np.savez(temp, **entry)
-        os.replace(temp, target)
-        done += 1
-        if done % 250 == 0:
-            print(f"{index + 1}/{len(frame)} clips, {time.monotonic() - started:.0f} s", flush=True)
-    return errors
+    return features.cache_each(frame, frames_folder(encoder_file),
+                               lambda path: clip_frames(run, norm, features.prepared_samples(path)),
+                               log=lambda line: print(line, flush=True))
 
 
 def load(frame: pd.DataFrame, encoder_file: str | Path, raw: int | None = 3, deep: bool = False):
