@@ -66,8 +66,8 @@ class TunedHead:
     """The top ``blocks`` blocks of the 4-block encoder fine-tuned with a linear head on outputs 0-4."""
 
     blocks: int = 1
-    # One epoch of 1.5-s crops at 2e-5 (one fit is ~4 minutes on 2 cores, so the folds fit in a session):
-    # measured, 2 epochs of 2-s crops took 10-14 minutes a fold.
+    # One epoch of 1.5-s crops at 2e-5: measured 1.6-1.8 minutes a fold for one block on 2 cores, 3 for two, so
+    # the folds fit in a session; 2 epochs of 2-s crops took 10-14 minutes a fold.
     epochs: int = 1
     learning_rate: float = 2e-5
     l2sp: float = 0.01           # weight of the squared distance to the warm start, summed over tuned weights
@@ -80,7 +80,6 @@ class TunedHead:
     history: list = field(default_factory=list)
     tuned_blocks: list = field(default_factory=list)
     norm: object = None
-    head: tuple[np.ndarray, float] | None = None
     best_epoch: int = 0
 
     @property
@@ -100,7 +99,7 @@ class TunedHead:
         return x
 
     def _pooled(self, raw):
-        """(batch, frames, 512) stream below the tuned blocks -> standardised pooled statistics of each tuned output."""
+        """(batch, frames, 512) stream below the tuned blocks -> each tuned output's mean and spread over time."""
         import tensorflow as tf
 
         x, pooled = raw, []
