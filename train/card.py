@@ -12,13 +12,12 @@ import json
 from pathlib import Path
 from typing import Mapping
 
-import numpy as np
 import pandas as pd
 
 from detector.calibration import Calibration
 from detector.config import FeatureConfig
 from detector.encoder.head_spec import HeadSpec
-from detector.encoder.record import TUNED_BLOCKS_FILE, read_encoder_record
+from detector.encoder.record import read_encoder_record, tuned_block_numbers
 from detector.files import atomic_write_text
 from detector.frontends import FRONT_ENDS
 from detector.heldout_report import FoldResult, HeldOutReport
@@ -145,15 +144,6 @@ def verdict_bands_line(calibration: Calibration, bands: BandFigures | None, floo
     missed = f"{pct(bands.synthetic_called_genuine)} of synthetic clips were called likely genuine and " if clears else ""
     return (line + f" On test, {pct(bands.uncertain.share)} of clips were uncertain, {missed}"
                    f"{pct(bands.genuine_called_synthetic)} of genuine clips were called likely synthetic.")
-
-
-def tuned_block_numbers(folder: str | Path) -> tuple[int, ...]:
-    """The encoder blocks (1-based, as the card and docs count them) a version fine-tuned; () when none."""
-    path = Path(folder) / TUNED_BLOCKS_FILE
-    if not path.exists():
-        return ()
-    with np.load(path) as tuned:
-        return tuple(sorted({int(k.split("/")[1].removeprefix("layer_")) + 1 for k in tuned.files}))
 
 
 def card_text(report: ModelReport, calibration: Calibration, data: list[str],

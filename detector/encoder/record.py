@@ -56,6 +56,18 @@ from detector.frontends import ENCODER_FRONT_ENDS
 ENCODER_RECORD_FILE = "encoder.json"
 # A fine-tuned version's own blocks (train.encoder.tuned_export): `make encoder` builds its encoder file from them.
 TUNED_BLOCKS_FILE = "tuned_blocks.npz"
+
+
+def tuned_block_numbers(folder: str | Path) -> tuple[int, ...]:
+    """The encoder blocks (1-based, as the card and docs count them) a version fine-tuned; () when none.
+
+    Read from the names in its ``tuned_blocks.npz`` (CTranslate2's ``encoder/layer_<i>/...``, 0-based).
+    """
+    path = Path(folder) / TUNED_BLOCKS_FILE
+    if not path.exists():
+        return ()
+    with np.load(path) as tuned:
+        return tuple(sorted({int(k.split("/")[1].removeprefix("layer_")) + 1 for k in tuned.files}))
 POOLING = "mean and standard deviation over encoder frames"
 ENCODER_WIDTH = 512            # Whisper base
 STATS_PER_OUTPUT = 2           # mean, standard deviation

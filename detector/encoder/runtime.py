@@ -102,10 +102,7 @@ class WhisperEncoder:
 
     def encode_mel(self, mel: np.ndarray) -> np.ndarray:
         """Encoder outputs of log-mel frames, 30-s chunks at a time (the last one may be short)."""
-        chunks = [self._run(mel[start:start + MAX_MEL_FRAMES])
-                  for start in range(0, max(len(mel) - 1, 1), MAX_MEL_FRAMES)
-                  if len(mel[start:start + MAX_MEL_FRAMES]) >= 2]
-        return np.concatenate(chunks)
+        return np.concatenate([self._run(chunk) for chunk in mel_chunks(mel)])
 
     def encode(self, samples: np.ndarray) -> np.ndarray:
         """Encoder outputs of a prepared mono 16 kHz clip, (frames, blocks + 1, 512) float32."""
@@ -129,6 +126,16 @@ class WhisperEncoder:
                              "(frames, outputs, 512): it is not a Whisper encoder file.")
         kept = np.linspace(0, len(frames) - 1, FINGERPRINT_FRAMES).round().astype(int)
         return np.round(frames[kept, :, ::FINGERPRINT_CHANNEL_STEP].astype(np.float64), FINGERPRINT_DECIMALS)
+
+
+def mel_chunks(mel: np.ndarray) -> list[np.ndarray]:
+    """Log-mel frames cut into the 30-s pieces the encoder reads one at a time; a last piece under 2 frames is dropped.
+
+    Serving (:meth:`WhisperEncoder.encode_mel`) and the training caches of the encoder's inner
+    streams (``train.encoder.frames``) cut alike, so attention never spans a chunk border in either.
+    """
+    pieces = (mel[start:start + MAX_MEL_FRAMES] for start in range(0, max(len(mel) - 1, 1), MAX_MEL_FRAMES))
+    return [piece for piece in pieces if len(piece) >= 2]
 
 
 def fingerprint_input() -> np.ndarray:

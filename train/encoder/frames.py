@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from detector.encoder.runtime import MAX_MEL_FRAMES, encoder_input, pooled_stats
+from detector.encoder.runtime import encoder_input, mel_chunks, pooled_stats
 from train.dataset import clip_key
 from train.encoder import features
 
@@ -64,9 +64,7 @@ def raw_stream_model(encoder):
 def raw_streams(run, mel: np.ndarray) -> list[np.ndarray]:
     """The residual streams of log-mel frames, 30-s chunks at a time as served; ``run`` maps a (1, frames, 80)
     batch to the streams (:func:`raw_stream_model` compiled once). Returns arrays (frames, 512) float32."""
-    chunks = [run(mel[start:start + MAX_MEL_FRAMES][None].astype(np.float32))
-              for start in range(0, max(len(mel) - 1, 1), MAX_MEL_FRAMES)
-              if len(mel[start:start + MAX_MEL_FRAMES]) >= 2]
+    chunks = [run(chunk[None].astype(np.float32)) for chunk in mel_chunks(mel)]
     return [np.concatenate([np.asarray(c[k])[0] for c in chunks]) for k in range(len(chunks[0]))]
 
 

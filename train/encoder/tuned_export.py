@@ -20,6 +20,7 @@ import numpy as np
 
 from detector.encoder.ct2_file import BLOCK_DENSE, BLOCK_NORMS
 from detector.encoder.record import TUNED_BLOCKS_FILE as TUNED_FILE
+from detector.encoder.record import tuned_block_numbers
 from detector.encoder.runtime import ENCODERS_FOLDER
 from detector.paths import model_store
 
@@ -71,7 +72,7 @@ def build_tuned_encoder(version_folder: str | Path, store: str | Path, version: 
     path = export_encoder(blocks, target, variables=variables)
     record_file = path.with_suffix(".json")   # the record export wrote says what the weights are: say which changed
     record = json.loads(record_file.read_text())
-    blocks_tuned = sorted({int(k.split("/")[1].removeprefix("layer_")) + 1 for k in tuned.files})
+    blocks_tuned = tuned_block_numbers(folder)
     record["weights"] += (f", with block{'s' if len(blocks_tuned) > 1 else ''} "
                           f"{' and '.join(map(str, blocks_tuned))} fine-tuned by version {version or folder.name}")
     record_file.write_text(json.dumps(record, indent=2) + "\n")
