@@ -112,3 +112,27 @@ def test_tuned_blocks_round_trip_through_ctranslate2_names(tmp_path, made_up):
     for kept, tuned in zip(rebuilt.weights, head.tuned_blocks[0].weights):
         # The head rounds its tuned weights to float16 when fitting ends: the file holds them exactly.
         assert np.array_equal(np.asarray(kept), np.asarray(tuned))
+
+
+def test_a_clip_and_its_copies_share_a_batch():
+    from train.encoder.finetune import length_batches
+
+    lengths = [50, 30, 40, 50, 31, 41, 29, 52]
+    groups = [0, 1, 2, 3, 1, 2, 1, 0]      # 4-7 are copies of 1, 2, 1, 0 (a copy may be trimmed differently)
+    batches = length_batches(lengths, groups, size=3)
+    assert [b.tolist() for b in batches] == [[1, 4, 6], [2, 5, 0], [7, 3]]
+    assert [b.tolist() for b in length_batches(lengths, size=3)] == [[6, 1, 4], [2, 5, 0], [3, 7]]
+
+
+def test_training_with_grouped_copies_moves_the_block(made_up):
+    from train.encoder.finetune import TunedHead
+
+    stats, labels, val_stats, val_labels, frames, val_frames, conditions = _split(made_up)
+    # each clip twice: once as it is, once with the stream lightly perturbed (a stand-in for another channel)
+    rng = np.random.default_rng(7)
+    copied = [(f.astype(np.float32) + 0.05 * rng.standard_normal(f.shape)).astype(np.float16) for f in frames]
+    head = TunedHead(blocks=1, epochs=1, learning_rate=1e-3, l2sp=0.0, keep_best=False).fit(
+        np.concatenate([stats, stats]), np.concatenate([labels, labels]), val_stats, val_labels,
+        frames=frames + copied, val_frames=val_frames, conditions=np.concatenate([conditions, conditions]),
+        groups=np.concatenate([np.arange(len(frames))] * 2))
+    assert head.best_epoch == 1 and _distance_from_pretrained(head) > 0.0

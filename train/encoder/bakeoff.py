@@ -32,7 +32,7 @@ from detector.typed_json import from_dict
 from train.calibrate import calibrate
 from train.channel_bands import with_channel_bands
 from train.channels import with_channels
-from train.encoder import features, frames
+from train.encoder import copies, features, frames
 from train.encoder.finetune import TUNED_CANDIDATES, stream_below
 from train.encoder.heads import CANDIDATES, PooledLinear, uses_sequences
 from train.heldout import available_folds, parse_folds, run_folds
@@ -48,7 +48,9 @@ def fold_name(name: str) -> str:
 
 # Round 3's candidates beside the heads over frozen four-block features (heads.CANDIDATES, looked up at call time):
 # the six-block linear head and the fine-tuned blocks.
-ROUND3_CANDIDATES = {"linear-0123456": lambda: PooledLinear(tuple(range(7))), **TUNED_CANDIDATES}
+ROUND3_CANDIDATES = {"linear-0123456": lambda: PooledLinear(tuple(range(7))),
+                     "linear-01234-multicondition": lambda: PooledLinear((0, 1, 2, 3, 4)), **TUNED_CANDIDATES}
+MULTICONDITION = "-multicondition"   # a candidate trained with the copies of train.encoder.copies
 
 
 def candidate(name: str):
@@ -70,12 +72,27 @@ def _fit(name: str, data: dict, rows: np.ndarray, val_rows: np.ndarray):
             if hasattr(part, "seed"):
                 part.seed = data["seed"]
     seqs = data["seqs"]
-    extra = _streams(data, rows)
+    stats, labels, extra = data["stats"][rows], data["y"][rows], _streams(data, rows)
     if extra:
         extra["val_frames"] = _streams(data, val_rows)["frames"]
-    return head.fit(data["stats"][rows], data["y"][rows], data["stats"][val_rows], data["y"][val_rows],
+    if data.get("copies") is not None:
+        stats, labels, extra = _with_copies(data, rows, stats, labels, extra)
+    return head.fit(stats, labels, data["stats"][val_rows], data["y"][val_rows],
                     seqs=[seqs[i] for i in rows] if seqs else None,
                     val_seqs=[seqs[i] for i in val_rows] if seqs else None, **extra)
+
+
+def _with_copies(data: dict, rows: np.ndarray, stats: np.ndarray, labels: np.ndarray, extra: dict):
+    """The training rows followed by the multi-condition copies of those rows (a copy of a clip the fold
+    holds out is held out with it), and ``groups``: each clip's row, each copy's owner's."""
+    made = data["copies"]
+    mine = np.flatnonzero(np.isin(made["owner"], rows))
+    owners = made["owner"][mine]
+    extra = {**extra, "groups": np.concatenate([rows, owners])}
+    if extra.get("frames") is not None:
+        extra["frames"] = extra["frames"] + [made["frames"][i] for i in mine]
+        extra["conditions"] = np.concatenate([extra["conditions"], made["condition"][mine]])
+    return (np.concatenate([stats, made["stats"][mine]]), np.concatenate([labels, data["y"][owners]]), extra)
 
 
 def _logits(head, data: dict, rows: np.ndarray) -> np.ndarray:
@@ -211,9 +228,12 @@ def load_data(corpus: str, encoder: str, sequences: bool, deep: bool = False,
 
 
 def load_for(corpus: str, encoder: str, name: str) -> tuple[pd.DataFrame, dict]:
-    """:func:`load_data` with what candidate ``name`` reads: sequences, outputs 5-6 or a cached stream."""
-    return load_data(corpus, encoder, uses_sequences(name), deep=name.endswith("0123456"),
-                     stream=stream_below(name) if name in TUNED_CANDIDATES else None)
+    """:func:`load_data` with what candidate ``name`` reads: sequences, outputs 5-6, a cached stream, copies."""
+    frame, data = load_data(corpus, encoder, uses_sequences(name), deep=name.endswith("0123456"),
+                            stream=stream_below(name) if name in TUNED_CANDIDATES else None)
+    if name.endswith(MULTICONDITION):
+        data["copies"] = copies.load(frame, encoder, stream=name in TUNED_CANDIDATES)
+    return frame, data
 
 
 def main(argv: list[str] | None = None) -> int:

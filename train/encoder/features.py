@@ -85,26 +85,29 @@ def extract(frame: pd.DataFrame, encoder_file: str | Path, threads: int = 2, log
     ``on_progress(done, total)`` is called every ``PROGRESS_EVERY`` clips encoded (for a job's page).
     """
     encoder = WhisperEncoder(encoder_file, num_threads=threads)
-    return cache_each(frame, cache_folder(encoder_file), lambda path: clip_entry(encoder, path), log, on_progress)
+    return cache_each(frame, cache_folder(encoder_file), lambda row: clip_entry(encoder, row.path), log, on_progress)
 
 
-def cache_each(frame: pd.DataFrame, folder: Path, entry_of, log=print, on_progress=None) -> dict[str, str]:
-    """``entry_of(path)`` (a dict of arrays) saved as ``folder/<clip key>.npz`` for every clip not cached yet.
+def cache_each(frame: pd.DataFrame, folder: Path, entry_of, log=print, on_progress=None,
+               key_of=None) -> dict[str, str]:
+    """``entry_of(row)`` (a dict of arrays) saved as ``folder/<key_of(row)>.npz`` for every row not cached yet.
 
-    Each file is written aside and renamed, so an interrupted run leaves no half entry and the
-    next run resumes. Returns ``{path: why}`` for the clips that could not be decoded.
+    ``row`` is one of ``frame.itertuples()``; the key defaults to the clip's (:func:`train.dataset.clip_key`
+    of ``row.path``). Each file is written aside and renamed, so an interrupted run leaves no half entry
+    and the next run resumes. Returns ``{path: why}`` for the rows that could not be decoded.
     """
+    key_of = key_of or (lambda row: clip_key(row.path))
     folder.mkdir(parents=True, exist_ok=True)
     errors: dict[str, str] = {}
     started, done = time.monotonic(), 0
-    for index, path in enumerate(frame["path"]):
-        target = folder / f"{clip_key(path)}.npz"
+    for index, row in enumerate(frame.itertuples(index=False)):
+        target = folder / f"{key_of(row)}.npz"
         if target.exists():
             continue
         try:
-            entry = entry_of(path)
+            entry = entry_of(row)
         except AudioError as exc:
-            errors[path] = exc.message
+            errors[row.path] = exc.message
             continue
         temp = target.with_suffix(".tmp.npz")
         np.savez(temp, **entry)

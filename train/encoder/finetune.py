@@ -27,6 +27,7 @@ import functools
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from detector.encoder.runtime import MAX_MEL_FRAMES
 from detector.metrics import compute_eer
@@ -59,6 +60,21 @@ def _reverse_gradient():
     def reverse(x):
         return tf.identity(x), lambda upstream: -upstream
     return reverse
+
+
+def length_batches(lengths, groups=None, size: int = BATCH) -> list[np.ndarray]:
+    """Training batches of clip indices, clips of like length together (crops are as long as a batch's shortest).
+
+    With ``groups`` a clip and its multi-condition copies (one group id) sit side by side: ordered by
+    the group's shortest clip, then by group, so a group is split across two batches only at a boundary.
+    """
+    lengths = np.asarray(lengths)
+    if groups is None:
+        order = np.argsort(lengths, kind="stable")
+    else:
+        shortest = pd.Series(lengths).groupby(np.asarray(groups)).transform("min").to_numpy()
+        order = np.lexsort((groups, shortest))
+    return [order[i:i + size] for i in range(0, len(order), size)]
 
 
 @dataclass
@@ -124,7 +140,12 @@ class TunedHead:
 
     # -- fitting ----------------------------------------------------------------------------------------------
     def fit(self, stats, labels, val_stats, val_labels, frames=None, val_frames=None, conditions=None,
-            **_) -> "TunedHead":
+            groups=None, **_) -> "TunedHead":
+        """Warm start, then the tuned blocks and head from ``frames`` (the cached stream below them).
+
+        ``groups`` (one id per training clip) marks a clip and its multi-condition copies
+        (:mod:`train.encoder.copies`): they share a batch and the same stretch of the clip.
+        """
         import keras
         import tensorflow as tf
 
@@ -168,8 +189,7 @@ class TunedHead:
         channel_ids = np.array([codes.index(c) for c in conditions], np.int32) if codes else np.zeros(len(labels),
                                                                                                        np.int32)
         rng = np.random.default_rng(self.seed)
-        order = np.argsort([len(f) for f in frames], kind="stable")
-        batches = [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
+        batches = length_batches([len(f) for f in frames], groups)
         # Epoch 0 is the warm start: the pretrained block gives the cached statistics (within float16 rounding).
         best = (compute_eer(val_labels, self.warm.logits(val_stats))[0], self._snapshot(), 0)
         self.history = [round(float(best[0]), 4)]
@@ -177,7 +197,11 @@ class TunedHead:
             for b in rng.permutation(len(batches)):
                 idx = batches[b]
                 length = min(min(len(frames[i]) for i in idx), self.crop_frames)
-                starts = [int(rng.integers(0, len(frames[i]) - length + 1)) for i in idx]
+                if groups is None:
+                    starts = [int(rng.integers(0, len(frames[i]) - length + 1)) for i in idx]
+                else:   # one place in the clip for the whole group: the copies differ by their channel only
+                    where = {g: rng.random() for g in np.unique(np.asarray(groups)[idx])}
+                    starts = [int(where[groups[i]] * (len(frames[i]) - length + 1)) for i in idx]
                 raw = np.stack([frames[i][s:s + length] for i, s in zip(idx, starts)]).astype(np.float32)
                 train_step(raw, frozen[idx], labels[idx].astype(np.float32),
                            np.array([weight[int(v)] for v in labels[idx]], np.float32), channel_ids[idx])
@@ -249,6 +273,8 @@ TUNED_CANDIDATES = {
     "tuned1-01234": lambda: TunedHead(blocks=1),
     "tuned2-01234": lambda: TunedHead(blocks=2),
     "tuned1-01234-adversarial": lambda: TunedHead(blocks=1, adversary=0.1),
+    # trained with multi-condition copies of the clean training clips (train.encoder.copies)
+    "tuned1-01234-multicondition": lambda: TunedHead(blocks=1),
 }
 
 

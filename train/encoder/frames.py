@@ -94,7 +94,7 @@ def extract(frame: pd.DataFrame, encoder_file: str | Path) -> dict[str, str]:
                       input_signature=[tf.TensorSpec((1, None, 80), tf.float32)])
     norm = encoder.get_layer("final_norm")
     return features.cache_each(frame, frames_folder(encoder_file),
-                               lambda path: clip_frames(run, norm, features.prepared_samples(path)),
+                               lambda row: clip_frames(run, norm, features.prepared_samples(row.path)),
                                log=lambda line: print(line, flush=True))
 
 

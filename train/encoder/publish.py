@@ -31,6 +31,7 @@ from detector.integrity import seal_folder
 from detector.model_report import ModelReport, ValidationFigures
 from detector.paths import model_store
 from train.encoder.bakeoff import fit_and_calibrate, heldout_of, load_for
+from train.encoder.copies import add_to_card
 from train.encoder.finetune import TunedHead
 from train.encoder.heads import FusedHead
 from train.encoder.tuned_export import build_tuned_encoder, write_tuned_blocks
@@ -101,6 +102,8 @@ def publish(corpus: str, encoder: str, candidate: str, bakeoff: dict, store: Pat
                               report=report, version=name)
         on_event("evaluate", version=name, split="test")
         write_evaluation(temp, frame, corpus, heldout=heldout_of(bakeoff))
+        if data.get("copies") is not None:   # the card says the head also learned from channel copies
+            add_to_card(temp / "card.md", len(data["copies"]["owner"]))
         seal_folder(temp, name=name)
     return store / name
 
