@@ -6,7 +6,7 @@ PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-fast install install-dev system-deps corpus train heldout bench clean encoder encoder-features bakeoff \
-	encoder-frames round3 \
+	encoder-frames encoder-copies round3 \
 	verdicts verdict-tables deferral
 
 $(PY):
@@ -72,20 +72,25 @@ encoder: $(ENCODER_FILE)
 	$(PY) -m train.encoder.tuned_export
 
 # Round 3 of the bake-off (issue 33, docs/frontends.md): the residual streams inside the encoder cached once
-# (`make encoder-frames`, 14 min), then fine-tuned blocks and the fused head (two seeds) on the four hardest family
+# (`make encoder-frames`, 14 min) and multi-condition copies (`make encoder-copies`, 6 min), then fine-tuned blocks,
+# multi-condition heads and the fused head (three seeds; the one-block tuned head too) on the four hardest family
 # folds and every source fold, the frozen linear heads on every fold, serving cost of 4 and 6 blocks, the tables.
 ROUND3_FOLDS := family:vocoder family:formant neural_vocoder:hifigan family:articulatory \
 	source:klettres source:ktuberling source:queen source:sky
 encoder-frames: encoder-features
 	$(PY) -m train.encoder.frames --corpus data/corpus --encoder $(ENCODER_FILE)
 
-round3: encoder-frames
+encoder-copies: encoder-features
+	$(PY) -m train.encoder.copies --corpus data/corpus --encoder $(ENCODER_FILE)
+
+round3: encoder-frames encoder-copies
 	$(PY) -m train.encoder.bakeoff --corpus data/corpus --encoder $(ENCODER_FILE) --out runs/round3 \
 		--candidates linear-01234 linear-0123456
 	$(PY) -m train.encoder.bakeoff --corpus data/corpus --encoder $(ENCODER_FILE) --out runs/round3 \
-		--candidates tuned1-01234 tuned1-01234-adversarial tuned2-01234 fused-01234-temporal-0123 --folds $(ROUND3_FOLDS)
-	for seed in 2; do $(PY) -m train.encoder.bakeoff --corpus data/corpus --encoder $(ENCODER_FILE) \
-		--out runs/round3 --candidates fused-01234-temporal-0123 --folds $(ROUND3_FOLDS) --seed $$seed; done
+		--candidates tuned1-01234 tuned1-01234-adversarial tuned2-01234 fused-01234-temporal-0123 \
+		linear-01234-multicondition tuned1-01234-multicondition --folds $(ROUND3_FOLDS)
+	for seed in 2 3; do $(PY) -m train.encoder.bakeoff --corpus data/corpus --encoder $(ENCODER_FILE) \
+		--out runs/round3 --candidates fused-01234-temporal-0123 tuned1-01234 --folds $(ROUND3_FOLDS) --seed $$seed; done
 	$(PY) -m train.encoder.export --blocks 6
 	$(PY) -m bench.encoder_depth --out runs/round3/serving.json
 	$(PY) -m train.encoder.round3 --runs runs/round3 --serving runs/round3/serving.json
