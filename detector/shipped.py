@@ -15,4 +15,6 @@ SHIPPED_RECORDS: dict[str, str] = {
     "20261204-1945-whisper-linear-01234": "9422252be0def3d4aa1b0a149054deeb1101b3811bacb18ad8d1e483e4c11b7b",
     "20261204-2200-whisper-fused-01234-temporal": "bdb98383965c4b27b52c6561b3fca8d4a94767ca573f2455b718ea92745e6f1c",
     "20261206-1729-whisper-linear-01234": "ab63734dbd7731cb9fa62656044855331c30fcc10694cb19cf18cd806a3f3668",
+    "20261207-0009-whisper-linear-01234-multicondition":
+        "52e525b4392a45a4af314024ffbaac12bfea0856898fbef856c73c6031d8d734",
 }
