@@ -135,3 +135,20 @@ def test_the_card_of_a_version_trained_with_copies_says_so_in_its_data_section(t
     at = next(i for i, line in enumerate(lines) if line.startswith("- Channel conditions"))
     assert lines[at + 1].startswith("- Multi-condition training: 3552 copies")
     assert lines[at + 2] == "- Splits are speaker-disjoint." and lines[-1] == "## How well it works"
+
+
+def test_a_card_without_a_line_on_channel_conditions_is_refused_not_left_unsaid(tmp_path):
+    card = tmp_path / "card.md"
+    card.write_text("# Model card\n\n## Data\n- Languages: en.\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no line on channel conditions"):
+        copies.add_to_card(card, 10)
+
+
+def test_the_copies_cache_is_keyed_on_the_channel_code(tmp_path, monkeypatch):
+    encoder = tmp_path / "encoder.tflite"
+    encoder.write_bytes(b"x")
+    before = copies.copies_folder(encoder)
+    edited = tmp_path / "conditions.py"
+    edited.write_text(open(copies.conditions.__file__, encoding="utf-8").read() + "\n# an edit\n", encoding="utf-8")
+    monkeypatch.setattr(copies.conditions, "__file__", str(edited))
+    assert copies.copies_folder(encoder) != before

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from detector.preparation import prepare_waveform
+from train.corpus import conditions
 from train.corpus.conditions import apply_condition
 from train.dataset import clip_key
 from train.encoder import features
@@ -55,12 +56,16 @@ def card_line(count: int) -> str:
 def add_to_card(card: Path, count: int) -> None:
     """Put :func:`card_line` after the card's line on channel conditions (the Data section later rewrites keep)."""
     lines = card.read_text(encoding="utf-8").splitlines()
-    at = next(i for i, line in enumerate(lines) if line.startswith("- Channel conditions"))
+    at = next((i for i, line in enumerate(lines) if line.startswith("- Channel conditions")), None)
+    if at is None:
+        raise ValueError(f"{card} has no line on channel conditions to put the multi-condition training after")
     card.write_text("\n".join(lines[:at + 1] + [card_line(count)] + lines[at + 1:]) + "\n", encoding="utf-8")
 
 
 def copies_folder(encoder_file: str | Path) -> Path:
-    shaping = {"features": features.cache_key(encoder_file), "format": COPIES_FORMAT,
+    """The cache folder, keyed on the feature cache's key, the channel code and everything above."""
+    channel_code = hashlib.sha256(Path(conditions.__file__).read_bytes()).hexdigest()
+    shaping = {"features": features.cache_key(encoder_file), "format": COPIES_FORMAT, "channel_code": channel_code,
                "conditions": COPY_CONDITIONS, "per_clip": COPIES_PER_CLIP, "pooled": POOLED, "raw": RAW}
     key = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode("utf-8")).hexdigest()[:16]
     return features.CACHE_ROOT / f"copies-{key}"
