@@ -32,12 +32,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from detector.encoder.runtime import encoder_input
 from detector.preparation import prepare_waveform
 from train.corpus import conditions
 from train.corpus.conditions import apply_condition
 from train.dataset import clip_key
 from train.encoder import features
-from train.encoder.frames import raw_stream_model, raw_streams
+from train.encoder.frames import normed_stats, raw_streams, stream_runner
 
 COPIES_FORMAT = 1
 COPY_CONDITIONS = ("telephone", "amr-nb", "mp3", "opus", "noise")
@@ -71,13 +72,18 @@ def copies_folder(encoder_file: str | Path) -> Path:
     return features.CACHE_ROOT / f"copies-{key}"
 
 
+def _clip_seed(path: str) -> int:
+    """A clip's own seed, from its file name: its copies never depend on where it is listed."""
+    return zlib.crc32(Path(path).name.encode("utf-8"))
+
+
 def plan(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per copy: ``owner`` (row of ``frame``), ``path`` (the owner's file), ``copy`` and ``condition``."""
     rows = []
     owners = np.flatnonzero((frame["split"] == "train").to_numpy() & (frame["condition"] == "clean").to_numpy())
     for owner in owners:
         path = frame["path"].iloc[owner]
-        rng = np.random.default_rng(zlib.crc32(Path(path).name.encode("utf-8")))
+        rng = np.random.default_rng(_clip_seed(path))
         for k, condition in enumerate(rng.choice(COPY_CONDITIONS, size=COPIES_PER_CLIP, replace=False)):
             rows.append({"owner": int(owner), "path": path, "copy": k, "condition": str(condition)})
     return pd.DataFrame(rows, columns=["owner", "path", "copy", "condition"])
@@ -85,7 +91,7 @@ def plan(frame: pd.DataFrame) -> pd.DataFrame:
 
 def copy_samples(path: str, condition: str, copy: int) -> np.ndarray:
     """The clip at ``path`` through ``condition``, prepared as served (the condition's randomness seeded per copy)."""
-    rng = np.random.default_rng([zlib.crc32(Path(path).name.encode("utf-8")), copy])
+    rng = np.random.default_rng([_clip_seed(path), copy])
     degraded = apply_condition(features.prepared_samples(path), condition, rng)
     return prepare_waveform(degraded, features.PREPARATION, check_length=False).samples
 
@@ -96,25 +102,11 @@ def _key(row) -> str:
 
 def extract(copies: pd.DataFrame, encoder_file: str | Path) -> dict[str, str]:
     """Cache every copy of ``copies`` (:func:`plan`) not cached yet; ``{path: why}`` for unreadable owners."""
-    import tensorflow as tf
-
-    from detector.encoder.runtime import encoder_input, pooled_stats
-    from train.encoder.keras_whisper import pretrained_encoder
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(2)
-    except RuntimeError:   # TensorFlow already ran in this process: its pool stays as it is
-        pass
-    encoder = pretrained_encoder(max(POOLED))
-    model = raw_stream_model(encoder)
-    run = tf.function(lambda mel: model(mel, training=False),
-                      input_signature=[tf.TensorSpec((1, None, 80), tf.float32)])
-    norm = encoder.get_layer("final_norm")
+    run, norm = stream_runner(max(POOLED))
 
     def entry(row) -> dict[str, np.ndarray]:
         streams = raw_streams(run, encoder_input(copy_samples(row.path, row.condition, row.copy)))
-        normed = np.stack([np.asarray(norm(streams[o][None]))[0] for o in POOLED], axis=1)
-        return {"stats": pooled_stats(normed), f"raw{RAW}": streams[RAW].astype(np.float16)}
+        return {"stats": normed_stats(norm, streams, POOLED), f"raw{RAW}": streams[RAW].astype(np.float16)}
 
     return features.cache_each(copies, copies_folder(encoder_file), entry, key_of=_key,
                                log=lambda line: print(line, flush=True))
@@ -127,16 +119,18 @@ def load(frame: pd.DataFrame, encoder_file: str | Path, stream: bool = True) -> 
     A copy not cached is an error that names the command that makes it, not a silently smaller set.
     """
     copies, folder = plan(frame), copies_folder(encoder_file)
-    missing = [row.path for row in copies.itertuples(index=False) if not (folder / f"{_key(row)}.npz").exists()]
+    files = [folder / f"{_key(row)}.npz" for row in copies.itertuples(index=False)]
+    missing = [path for path, file in zip(copies["path"], files) if not file.exists()]
     if missing:
         raise FileNotFoundError(f"{len(missing)} of {len(copies)} multi-condition copies are not cached (first: "
                                 f"{missing[0]}); run python -m train.encoder.copies --encoder {encoder_file}")
     stats, streams = [], []
-    for row in copies.itertuples(index=False):
-        with np.load(folder / f"{_key(row)}.npz") as data:
+    for file in files:
+        with np.load(file) as data:
             stats.append(data["stats"])
             streams.append(data[f"raw{RAW}"] if stream else None)
-    return {"owner": copies["owner"].to_numpy(), "stats": np.stack(stats) if stats else np.zeros((0, 5, 2, 512)),
+    empty = np.zeros((0, len(POOLED), 2, 512), np.float32)
+    return {"owner": copies["owner"].to_numpy(), "stats": np.stack(stats) if stats else empty,
             "frames": streams if stream else None, "condition": copies["condition"].to_numpy()}
 
 

@@ -189,6 +189,7 @@ class TunedHead:
         channel_ids = np.array([codes.index(c) for c in conditions], np.int32) if codes else np.zeros(len(labels),
                                                                                                        np.int32)
         rng = np.random.default_rng(self.seed)
+        groups = None if groups is None else np.asarray(groups)
         batches = length_batches([len(f) for f in frames], groups)
         # Epoch 0 is the warm start: the pretrained block gives the cached statistics (within float16 rounding).
         best = (compute_eer(val_labels, self.warm.logits(val_stats))[0], self._snapshot(), 0)
@@ -200,7 +201,7 @@ class TunedHead:
                 if groups is None:
                     starts = [int(rng.integers(0, len(frames[i]) - length + 1)) for i in idx]
                 else:   # one place in the clip for the whole group: the copies differ by their channel only
-                    where = {g: rng.random() for g in np.unique(np.asarray(groups)[idx])}
+                    where = {g: rng.random() for g in np.unique(groups[idx])}
                     starts = [int(where[groups[i]] * (len(frames[i]) - length + 1)) for i in idx]
                 raw = np.stack([frames[i][s:s + length] for i, s in zip(idx, starts)]).astype(np.float32)
                 train_step(raw, frozen[idx], labels[idx].astype(np.float32),

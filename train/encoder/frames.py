@@ -68,17 +68,23 @@ def raw_streams(run, mel: np.ndarray) -> list[np.ndarray]:
     return [np.concatenate([np.asarray(c[k])[0] for c in chunks]) for k in range(len(chunks[0]))]
 
 
+def normed_stats(norm, streams: list[np.ndarray], outputs) -> np.ndarray:
+    """Pooled statistics (outputs, 2, 512) of the encoder outputs ``outputs``: the streams through the final layer
+    norm ``norm``, as served (:func:`detector.encoder.runtime.pooled_stats`)."""
+    return pooled_stats(np.stack([np.asarray(norm(streams[o][None]))[0] for o in outputs], axis=1))
+
+
 def clip_frames(run, norm, samples: np.ndarray) -> dict[str, np.ndarray]:
     """What the cache keeps of one prepared clip (see the module's docstring); ``norm`` is the final layer norm."""
     streams = raw_streams(run, encoder_input(samples))
-    deep = np.stack([np.asarray(norm(streams[o][None]))[0] for o in POOLED_DEEP], axis=1)
     entry = {f"raw{o}": streams[o].astype(np.float16) for o in CACHED_RAW}
-    entry["stats56"] = pooled_stats(deep)
+    entry["stats56"] = normed_stats(norm, streams, POOLED_DEEP)
     return entry
 
 
-def extract(frame: pd.DataFrame, encoder_file: str | Path) -> dict[str, str]:
-    """Cache every clip of ``frame`` not cached yet; returns ``{path: why}`` for clips that could not be read."""
+def stream_runner(blocks: int):
+    """``(run, norm)``: the pretrained Keras encoder's first ``blocks`` blocks compiled once from log-mel to every
+    residual stream (:func:`raw_stream_model`), and its final layer norm; TensorFlow on the machine's two cores."""
     import tensorflow as tf
 
     from train.encoder.keras_whisper import pretrained_encoder
@@ -87,12 +93,17 @@ def extract(frame: pd.DataFrame, encoder_file: str | Path) -> dict[str, str]:
         tf.config.threading.set_intra_op_parallelism_threads(2)   # the machine's two cores, as LiteRT gets
     except RuntimeError:   # TensorFlow already ran in this process (a test, a notebook): its pool stays as it is
         pass
-    encoder = pretrained_encoder(DEPTH)
+    encoder = pretrained_encoder(blocks)
     model = raw_stream_model(encoder)
     # One graph for every clip length: eager calls layer by layer cost about twice as much.
     run = tf.function(lambda mel: model(mel, training=False),
                       input_signature=[tf.TensorSpec((1, None, 80), tf.float32)])
-    norm = encoder.get_layer("final_norm")
+    return run, encoder.get_layer("final_norm")
+
+
+def extract(frame: pd.DataFrame, encoder_file: str | Path) -> dict[str, str]:
+    """Cache every clip of ``frame`` not cached yet; returns ``{path: why}`` for clips that could not be read."""
+    run, norm = stream_runner(DEPTH)
     return features.cache_each(frame, frames_folder(encoder_file),
                                lambda row: clip_frames(run, norm, features.prepared_samples(row.path)),
                                log=lambda line: print(line, flush=True))
